@@ -1,0 +1,191 @@
+//! The platform contract of DESIGN.md §4: run application code until it does something the
+//! sentry must handle. Owns `CpuState`, the `Platform`/`AddressSpace`/`Context` traits and
+//! their implementations (`ptrace` now; `seccomp` and `kvm` later).
+
+use std::any::Any;
+use std::sync::Arc;
+
+pub mod ptrace;
+mod stub;
+
+/// General registers in the layout of the kernel's `struct user_regs_struct`, so the
+/// ptrace platform can read and write them with one `PTRACE_GETREGS`/`SETREGS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Regs {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub orig_rax: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub eflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    pub ds: u64,
+    pub es: u64,
+    pub fs: u64,
+    pub gs: u64,
+}
+
+impl Regs {
+    /// The syscall number and its six arguments, as the x86-64 syscall ABI passes them.
+    pub fn syscall_args(&self) -> (u64, [u64; 6]) {
+        (self.orig_rax, [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9])
+    }
+}
+
+/// The state of one application thread: general registers (with `fs_base`) and its
+/// floating-point/XSAVE state.
+///
+/// The FP state of a thread lives inside its platform context while the thread runs there
+/// (ptrace and seccomp keep it in the stub thread); `fp` holds a copy only when the sentry
+/// has asked for one (signal frames, fork). `fp_loaded` says whether `fp` is that copy.
+#[derive(Clone, Debug, Default)]
+pub struct CpuState {
+    pub regs: Regs,
+    pub fp: Vec<u8>,
+    pub fp_loaded: bool,
+}
+
+/// How a faulting access tried to use memory. The ptrace platform cannot tell (the
+/// kernel's page-fault error code is not reported to a tracer), so it says `unknown`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Access {
+    pub const UNKNOWN: Access = Access { read: false, write: false, exec: false };
+    pub fn is_unknown(&self) -> bool {
+        !self.read && !self.write && !self.exec
+    }
+}
+
+/// Why `Context::switch` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The thread executed `syscall`; number and arguments are in the registers
+    /// (`orig_rax` holds the number), `rip` points after the instruction.
+    Syscall,
+    /// A synchronous exception: page fault, #GP, #UD, divide error, int3, …
+    /// `signo`/`code` are what Linux would put in `siginfo_t`; `addr` is `si_addr`.
+    Fault { addr: u64, access: Access, signo: i32, code: i32 },
+    /// `Context::interrupt()` was called.
+    Interrupted,
+}
+
+/// Memory protection of a mapping.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Perms {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+impl Perms {
+    pub const NONE: Perms = Perms { read: false, write: false, exec: false };
+    pub fn from_prot(prot: u64) -> Perms {
+        Perms {
+            read: prot & libc::PROT_READ as u64 != 0,
+            write: prot & libc::PROT_WRITE as u64 != 0,
+            exec: prot & libc::PROT_EXEC as u64 != 0,
+        }
+    }
+    pub fn to_prot(self) -> i32 {
+        (if self.read { libc::PROT_READ } else { 0 })
+            | (if self.write { libc::PROT_WRITE } else { 0 })
+            | (if self.exec { libc::PROT_EXEC } else { 0 })
+    }
+    /// Whether every permission in `other` is also in `self`.
+    pub fn covers(self, other: Perms) -> bool {
+        (self.read || !other.read) && (self.write || !other.write) && (self.exec || !other.exec)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    #[error("{what}: {err}")]
+    Host { what: &'static str, err: std::io::Error },
+    #[error("the application thread is gone (exit status {0:#x})")]
+    ThreadGone(i32),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl PlatformError {
+    pub fn last_os(what: &'static str) -> Self {
+        PlatformError::Host { what, err: std::io::Error::last_os_error() }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, PlatformError>;
+
+/// An application address space. All application memory is pages of the sandbox's memory
+/// file; an address space only records which file pages appear where.
+pub trait AddressSpace: Send + Sync + Any {
+    /// Maps `len` bytes of the memory file at `file_offset` to `addr` with `perms`,
+    /// replacing whatever was mapped there. All arguments are page-aligned.
+    fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> Result<()>;
+    /// Removes any mapping in `[addr, addr+len)`.
+    fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The execution of one application thread. Not shared between sentry threads: each task
+/// owns one and calls `switch` from its own host thread.
+pub trait Context: Send {
+    /// Runs the thread whose state is `state` in `aspace` until an event.
+    fn switch(&mut self, aspace: &dyn AddressSpace, state: &mut CpuState) -> Result<Event>;
+    /// A handle other threads use to make a running or about-to-run `switch` return
+    /// `Event::Interrupted` promptly.
+    fn interrupter(&self) -> Arc<dyn Interrupt>;
+    /// Loads the thread's FP/XSAVE state into `state.fp` (if not loaded yet).
+    fn load_fp(&mut self, state: &mut CpuState) -> Result<()>;
+}
+
+pub trait Interrupt: Send + Sync {
+    fn interrupt(&self);
+}
+
+/// A way of running application code (DESIGN.md §4).
+pub trait Platform: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// A new, empty address space backed by `memfd` (the sandbox's memory file).
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>>;
+    fn new_context(&self) -> Result<Box<dyn Context>>;
+    /// Application mappings must lie in `[min_user_addr, max_user_addr)`.
+    fn min_user_addr(&self) -> u64;
+    fn max_user_addr(&self) -> u64;
+}
+
+/// The platforms this build knows, by `--platform` name.
+pub const PLATFORM_NAMES: &[&str] = &["ptrace"];
+
+/// Creates the named platform for a sandbox whose memory file is `memfd` (which stays
+/// open for the sandbox's lifetime).
+pub fn new_platform(name: &str, memfd: i32) -> Result<Arc<dyn Platform>> {
+    match name {
+        "ptrace" => ptrace::new_platform(memfd),
+        other => Err(PlatformError::Unsupported(format!(
+            "unknown platform {other:?} (known: {})",
+            PLATFORM_NAMES.join(", ")
+        ))),
+    }
+}

@@ -1,0 +1,1 @@
+//! The support report printed by `runsc syscalls`.
