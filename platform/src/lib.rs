@@ -45,7 +45,10 @@ pub struct Regs {
 impl Regs {
     /// The syscall number and its six arguments, as the x86-64 syscall ABI passes them.
     pub fn syscall_args(&self) -> (u64, [u64; 6]) {
-        (self.orig_rax, [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9])
+        (
+            self.orig_rax,
+            [self.rdi, self.rsi, self.rdx, self.r10, self.r8, self.r9],
+        )
     }
 }
 
@@ -72,7 +75,11 @@ pub struct Access {
 }
 
 impl Access {
-    pub const UNKNOWN: Access = Access { read: false, write: false, exec: false };
+    pub const UNKNOWN: Access = Access {
+        read: false,
+        write: false,
+        exec: false,
+    };
     pub fn is_unknown(&self) -> bool {
         !self.read && !self.write && !self.exec
     }
@@ -86,7 +93,12 @@ pub enum Event {
     Syscall,
     /// A synchronous exception: page fault, #GP, #UD, divide error, int3, …
     /// `signo`/`code` are what Linux would put in `siginfo_t`; `addr` is `si_addr`.
-    Fault { addr: u64, access: Access, signo: i32, code: i32 },
+    Fault {
+        addr: u64,
+        access: Access,
+        signo: i32,
+        code: i32,
+    },
     /// `Context::interrupt()` was called.
     Interrupted,
 }
@@ -100,7 +112,11 @@ pub struct Perms {
 }
 
 impl Perms {
-    pub const NONE: Perms = Perms { read: false, write: false, exec: false };
+    pub const NONE: Perms = Perms {
+        read: false,
+        write: false,
+        exec: false,
+    };
     pub fn from_prot(prot: u64) -> Perms {
         Perms {
             read: prot & libc::PROT_READ as u64 != 0,
@@ -122,7 +138,10 @@ impl Perms {
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
     #[error("{what}: {err}")]
-    Host { what: &'static str, err: std::io::Error },
+    Host {
+        what: &'static str,
+        err: std::io::Error,
+    },
     #[error("the application thread is gone (exit status {0:#x})")]
     ThreadGone(i32),
     #[error("{0}")]
@@ -131,7 +150,10 @@ pub enum PlatformError {
 
 impl PlatformError {
     pub fn last_os(what: &'static str) -> Self {
-        PlatformError::Host { what, err: std::io::Error::last_os_error() }
+        PlatformError::Host {
+            what,
+            err: std::io::Error::last_os_error(),
+        }
     }
 }
 
@@ -166,6 +188,8 @@ pub trait Interrupt: Send + Sync {
 
 /// A way of running application code (DESIGN.md §4).
 pub trait Platform: Send + Sync {
+    // Address spaces and contexts must be created and run on the sentry thread that runs
+    // the application thread (ptrace ties a tracee to its tracer thread).
     fn name(&self) -> &'static str;
     /// A new, empty address space backed by `memfd` (the sandbox's memory file).
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>>;

@@ -1,1 +1,14 @@
-//! The sentry.
+//! The sentry: a Linux-compatible kernel in an ordinary host process (DESIGN.md §5).
+//! Tasks, the memory manager, the loader, syscall handlers and strace. Unsafe code lives
+//! only in `mm::memfile` and `host`.
+
+pub mod fd;
+pub mod host;
+pub mod kernel;
+pub mod loader;
+pub mod log;
+pub mod mm;
+pub mod syscalls;
+pub mod task;
+
+pub use kernel::{Config, Error, ExitStatus, run};

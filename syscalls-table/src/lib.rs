@@ -49,7 +49,10 @@ pub enum Status {
     /// Implemented, with the limits in the note.
     Partial(&'static str),
     /// Not implemented: the application gets `errno`.
-    Unsupported { errno: Errno, note: &'static str },
+    Unsupported {
+        errno: Errno,
+        note: &'static str,
+    },
 }
 
 impl Status {

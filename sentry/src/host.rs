@@ -1,0 +1,212 @@
+//! The few host system calls the sentry makes on the application's behalf (stdio I/O,
+//! clocks, randomness, identity), each wrapped safely. One of the sentry modules allowed
+//! unsafe code (DESIGN.md §3).
+
+use syscalls_table::Errno;
+
+fn errno() -> Errno {
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
+}
+
+fn check(r: isize) -> Result<u64, Errno> {
+    if r < 0 { Err(errno()) } else { Ok(r as u64) }
+}
+
+/// A segment of sentry memory (inside the memory file mapping) for host I/O.
+#[derive(Clone, Copy, Debug)]
+pub struct Seg {
+    pub ptr: *mut u8,
+    pub len: usize,
+}
+
+fn iovecs(segs: &[Seg]) -> Vec<libc::iovec> {
+    segs.iter()
+        .map(|s| libc::iovec {
+            iov_base: s.ptr.cast(),
+            iov_len: s.len,
+        })
+        .collect()
+}
+
+/// `readv`, or `preadv` when `offset` is given, into memory-file segments.
+pub fn readv(fd: i32, segs: &[Seg], offset: Option<i64>) -> Result<u64, Errno> {
+    let iov = iovecs(segs);
+    // SAFETY: every segment lies inside the live memory-file mapping (MemoryFile::host_ptr
+    // checks bounds) and the iovec array lives across the call.
+    check(unsafe {
+        match offset {
+            None => libc::readv(fd, iov.as_ptr(), iov.len() as i32),
+            Some(o) => libc::preadv(fd, iov.as_ptr(), iov.len() as i32, o),
+        }
+    })
+}
+
+/// `writev`, or `pwritev` when `offset` is given, from memory-file segments.
+pub fn writev(fd: i32, segs: &[Seg], offset: Option<i64>) -> Result<u64, Errno> {
+    let iov = iovecs(segs);
+    // SAFETY: as in readv.
+    check(unsafe {
+        match offset {
+            None => libc::writev(fd, iov.as_ptr(), iov.len() as i32),
+            Some(o) => libc::pwritev(fd, iov.as_ptr(), iov.len() as i32, o),
+        }
+    })
+}
+
+/// The host `struct stat` of an fd, as raw bytes in the x86-64 layout.
+pub fn fstat(fd: i32) -> Result<[u8; 144], Errno> {
+    let mut buf = [0u8; 144];
+    const _: () = assert!(std::mem::size_of::<libc::stat>() == 144);
+    // SAFETY: the buffer is exactly sizeof(struct stat).
+    check(unsafe { libc::fstat(fd, buf.as_mut_ptr().cast()) } as isize)?;
+    Ok(buf)
+}
+
+/// An ioctl whose argument is an output buffer of `N` bytes.
+pub fn ioctl_out<const N: usize>(fd: i32, req: u64) -> Result<[u8; N], Errno> {
+    let mut buf = [0u8; N];
+    // SAFETY: only called with requests whose output fits in N bytes (TCGETS: 36,
+    // TIOCGWINSZ: 8); the buffer is larger or equal.
+    check(unsafe { libc::ioctl(fd, req, buf.as_mut_ptr()) } as isize)?;
+    Ok(buf)
+}
+
+pub fn isatty(fd: i32) -> bool {
+    // SAFETY: no memory is passed.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+pub fn fcntl(fd: i32, cmd: i32, arg: u64) -> Result<u64, Errno> {
+    // SAFETY: only integer-argument commands (F_GETFL, F_SETFL) are passed.
+    check(unsafe { libc::fcntl(fd, cmd, arg) } as isize)
+}
+
+/// Duplicates `fd` to a descriptor ≥ `min` with close-on-exec.
+pub fn dup_cloexec(fd: i32, min: i32) -> Result<i32, Errno> {
+    fcntl(fd, libc::F_DUPFD_CLOEXEC, min as u64).map(|v| v as i32)
+}
+
+pub fn close(fd: i32) {
+    // SAFETY: closing a descriptor the sentry owns.
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+pub fn clock_gettime(clock: i32) -> Result<libc::timespec, Errno> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out-pointer.
+    check(unsafe { libc::clock_gettime(clock, &mut ts) } as isize)?;
+    Ok(ts)
+}
+
+pub fn clock_getres(clock: i32) -> Result<libc::timespec, Errno> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid out-pointer.
+    check(unsafe { libc::clock_getres(clock, &mut ts) } as isize)?;
+    Ok(ts)
+}
+
+/// Sleeps on `clock` until `ts` (absolute) or for `ts` (relative).
+pub fn clock_nanosleep(clock: i32, absolute: bool, ts: &libc::timespec) -> Result<(), Errno> {
+    let flags = if absolute { libc::TIMER_ABSTIME } else { 0 };
+    loop {
+        let mut rem = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid pointers to local timespecs.
+        let r = unsafe { libc::clock_nanosleep(clock, flags, ts, &mut rem) };
+        match r {
+            0 => return Ok(()),
+            libc::EINTR if absolute => continue,
+            libc::EINTR => return clock_nanosleep(clock, false, &rem),
+            e => return Err(Errno(e)),
+        }
+    }
+}
+
+pub fn getrandom(buf: &mut [u8], flags: u32) -> Result<usize, Errno> {
+    // SAFETY: the buffer is valid for its length.
+    check(unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), flags) }).map(|n| n as usize)
+}
+
+/// The host's `struct utsname` (6 × 65 bytes).
+pub fn uname() -> [u8; 390] {
+    let mut buf = [0u8; 390];
+    const _: () = assert!(std::mem::size_of::<libc::utsname>() == 390);
+    // SAFETY: the buffer is exactly sizeof(struct utsname).
+    unsafe { libc::uname(buf.as_mut_ptr().cast()) };
+    buf
+}
+
+/// The host's `struct sysinfo` as raw bytes (112 bytes on x86-64).
+pub fn sysinfo() -> [u8; 112] {
+    let mut buf = [0u8; 112];
+    const _: () = assert!(std::mem::size_of::<libc::sysinfo>() == 112);
+    // SAFETY: the buffer is exactly sizeof(struct sysinfo).
+    unsafe { libc::sysinfo(buf.as_mut_ptr().cast()) };
+    buf
+}
+
+pub fn getrlimit(resource: u32) -> (u64, u64) {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: valid out-pointer.
+    unsafe { libc::getrlimit(resource, &mut r) };
+    (r.rlim_cur, r.rlim_max)
+}
+
+/// The host CPU affinity mask of the sentry, as bytes.
+pub fn sched_getaffinity() -> Vec<u8> {
+    let mut buf = vec![0u8; 1024];
+    // SAFETY: the buffer is valid for its length; the kernel writes at most that much.
+    let r = unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, buf.len(), buf.as_mut_ptr()) };
+    buf.truncate(if r > 0 { r as usize } else { 8 });
+    buf
+}
+
+pub fn sched_yield() {
+    // SAFETY: no arguments.
+    unsafe { libc::sched_yield() };
+}
+
+/// The value of auxiliary-vector entry `kind` the host gave the sentry (same CPU, so the
+/// same value Linux gives the application: AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ).
+pub fn getauxval(kind: u64) -> u64 {
+    // SAFETY: getauxval has no preconditions.
+    unsafe { libc::getauxval(kind) }
+}
+
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+pub fn ids() -> Ids {
+    // SAFETY: plain identity queries; the group buffer is sized from the first call.
+    unsafe {
+        let n = libc::getgroups(0, std::ptr::null_mut());
+        let mut groups = vec![0u32; n.max(0) as usize];
+        let n = libc::getgroups(groups.len() as i32, groups.as_mut_ptr());
+        groups.truncate(n.max(0) as usize);
+        Ids {
+            uid: libc::geteuid(),
+            gid: libc::getegid(),
+            groups,
+        }
+    }
+}

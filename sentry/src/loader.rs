@@ -1,0 +1,347 @@
+//! The ELF loader (DESIGN.md §5): maps a static or static-pie x86-64 executable into a
+//! fresh memory manager and builds the initial stack exactly as Linux's `load_elf_binary`
+//! and `create_elf_tables` do (strings, AT_RANDOM, argv, envp, auxiliary vector).
+
+use crate::host;
+use crate::mm::memfile::PAGE_SIZE;
+use crate::mm::{MemoryManager, MmapArgs, VmaKind, page_down, page_up};
+use goblin::elf::{Elf, header, program_header};
+use platform::Perms;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}: no such file")]
+    NotFound(String),
+    #[error("{0}: is a directory")]
+    IsDirectory(String),
+    #[error("{0}: permission denied")]
+    PermissionDenied(String),
+    #[error("{0}: cannot read: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0}: not an ELF executable")]
+    NotElf(String),
+    #[error("{0}: ELF for {1}, not x86-64")]
+    WrongArch(String, String),
+    #[error("{0}: not an executable ELF (type {1})")]
+    NotExecutable(String, u16),
+    #[error(
+        "{0}: dynamically linked (interpreter {1}); only static executables run until the VFS exists"
+    )]
+    Dynamic(String, String),
+    #[error("{0}: malformed ELF: {1}")]
+    Malformed(String, String),
+    #[error("{0}: out of memory while loading")]
+    NoMemory(String),
+}
+
+/// What the task needs to start.
+pub struct Loaded {
+    pub entry: u64,
+    pub sp: u64,
+}
+
+/// Where Linux puts a position-independent executable without interpreter (`ELF_ET_DYN_BASE`).
+const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
+/// Initial stack VMA size (Linux expands the argument pages by 128 KiB).
+const STACK_INIT: u64 = 132 * 1024;
+
+pub struct Image<'a> {
+    pub path: &'a str,
+    pub data: &'a [u8],
+    pub argv: &'a [Vec<u8>],
+    pub envp: &'a [Vec<u8>],
+    /// The name the program was executed as (AT_EXECFN).
+    pub execfn: &'a [u8],
+    pub uid: u32,
+    pub gid: u32,
+    pub stack_limit: u64,
+}
+
+fn arch_name(machine: u16) -> String {
+    match machine {
+        header::EM_386 => "i386".into(),
+        header::EM_AARCH64 => "aarch64".into(),
+        header::EM_ARM => "arm".into(),
+        header::EM_RISCV => "riscv".into(),
+        header::EM_PPC64 => "ppc64".into(),
+        header::EM_S390 => "s390".into(),
+        m => format!("machine {m}"),
+    }
+}
+
+/// Checks the header and returns the parsed ELF.
+pub fn parse<'a>(path: &str, data: &'a [u8]) -> Result<Elf<'a>, LoadError> {
+    if data.len() < 20 || &data[..4] != b"\x7fELF" {
+        return Err(LoadError::NotElf(path.into()));
+    }
+    let machine = u16::from_le_bytes([data[18], data[19]]);
+    let class = data[4];
+    if machine != header::EM_X86_64 || class != header::ELFCLASS64 || data[5] != header::ELFDATA2LSB
+    {
+        let arch = if machine == header::EM_X86_64 {
+            "x32 or big-endian x86-64".into()
+        } else {
+            arch_name(machine)
+        };
+        return Err(LoadError::WrongArch(path.into(), arch));
+    }
+    let elf = Elf::parse(data).map_err(|e| LoadError::Malformed(path.into(), e.to_string()))?;
+    if elf.header.e_type != header::ET_EXEC && elf.header.e_type != header::ET_DYN {
+        return Err(LoadError::NotExecutable(path.into(), elf.header.e_type));
+    }
+    if let Some(interp) = elf.interpreter {
+        return Err(LoadError::Dynamic(path.into(), interp.into()));
+    }
+    Ok(elf)
+}
+
+/// Loads `img` into `mm` and builds the initial stack below `stack_top`.
+pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, LoadError> {
+    let path = img.path;
+    let elf = parse(path, img.data)?;
+    let bad = |m: &str| LoadError::Malformed(path.into(), m.into());
+    let nomem = || LoadError::NoMemory(path.into());
+    let loads: Vec<_> = elf
+        .program_headers
+        .iter()
+        .filter(|p| p.p_type == program_header::PT_LOAD)
+        .collect();
+    if loads.is_empty() {
+        return Err(bad("no loadable segments"));
+    }
+    let lo = loads
+        .iter()
+        .map(|p| page_down(p.p_vaddr))
+        .min()
+        .unwrap_or(0);
+    let hi = loads
+        .iter()
+        .map(|p| p.p_vaddr.checked_add(p.p_memsz).and_then(page_up))
+        .try_fold(0u64, |m, e| e.map(|e| m.max(e)))
+        .ok_or_else(|| bad("segment address overflow"))?;
+    let bias = if elf.header.e_type == header::ET_DYN {
+        ELF_ET_DYN_BASE - lo
+    } else {
+        0
+    };
+    if hi.checked_add(bias).is_none_or(|e| e > mm.max_addr()) || lo + bias < 0x10000 {
+        return Err(bad("segments outside the user address range"));
+    }
+    let mut brk = 0u64;
+    for ph in &loads {
+        if ph.p_filesz > ph.p_memsz {
+            return Err(bad("segment file size larger than memory size"));
+        }
+        if ph.p_vaddr % PAGE_SIZE != ph.p_offset % PAGE_SIZE {
+            return Err(bad(
+                "segment offset and address disagree modulo the page size",
+            ));
+        }
+        let vaddr = ph.p_vaddr + bias;
+        let start = page_down(vaddr);
+        let end = page_up(vaddr + ph.p_memsz).ok_or_else(|| bad("segment too large"))?;
+        let perms = Perms {
+            read: ph.is_read(),
+            write: ph.is_write(),
+            exec: ph.is_executable(),
+        };
+        if end > start {
+            mm.mmap(MmapArgs {
+                addr: start,
+                len: end - start,
+                perms,
+                fixed: true,
+                noreplace: false,
+                shared: false,
+                growsdown: false,
+                populate: false,
+                below_2g: false,
+                kind: VmaKind::Image,
+            })
+            .map_err(|_| nomem())?;
+        }
+        // As a file mapping would: the file's bytes from the start of the page through
+        // the end of the segment's file part, then zeroes (bss) to the page end.
+        let foff = page_down(ph.p_offset) as usize;
+        let fend = (ph.p_offset + ph.p_filesz) as usize;
+        if fend > img.data.len() {
+            return Err(bad("segment extends past the end of the file"));
+        }
+        let mut fill = img.data[foff..fend].to_vec();
+        if ph.p_memsz > ph.p_filesz {
+            let zero_to = (page_up(vaddr + ph.p_filesz).unwrap_or(end)).min(end);
+            fill.resize(fill.len() + (zero_to - (vaddr + ph.p_filesz)) as usize, 0);
+        } else {
+            // The rest of the last page shows what follows in the file.
+            let page_end =
+                (page_up(ph.p_offset + ph.p_filesz).unwrap_or(0) as usize).min(img.data.len());
+            fill.extend_from_slice(&img.data[fend..page_end.max(fend)]);
+        }
+        mm.write_force(start, &fill).map_err(|_| nomem())?;
+        brk = brk.max(vaddr + ph.p_memsz);
+    }
+    mm.set_brk_start(page_up(brk).ok_or_else(|| bad("bad break"))?);
+
+    let phdr = elf
+        .program_headers
+        .iter()
+        .find(|p| p.p_type == program_header::PT_PHDR)
+        .map(|p| p.p_vaddr + bias)
+        .or_else(|| {
+            // No PT_PHDR: the headers are where the first segment maps file offset e_phoff.
+            let ph = loads.iter().find(|p| {
+                p.p_offset <= elf.header.e_phoff && elf.header.e_phoff < p.p_offset + p.p_filesz
+            })?;
+            Some(elf.header.e_phoff - ph.p_offset + ph.p_vaddr + bias)
+        })
+        .unwrap_or(0);
+
+    // The stack.
+    let stack_start = stack_top - STACK_INIT;
+    mm.mmap(MmapArgs {
+        addr: stack_start,
+        len: STACK_INIT,
+        perms: Perms {
+            read: true,
+            write: true,
+            exec: false,
+        },
+        fixed: true,
+        noreplace: false,
+        shared: false,
+        growsdown: true,
+        populate: false,
+        below_2g: false,
+        kind: VmaKind::Stack,
+    })
+    .map_err(|_| nomem())?;
+    let gap = img.stack_limit.clamp(128 << 20, (mm.max_addr() / 6) * 5);
+    mm.set_layout(page_down(stack_top - gap), img.stack_limit);
+
+    let auxv_base = Aux {
+        phdr,
+        phent: elf.header.e_phentsize as u64,
+        phnum: elf.header.e_phnum as u64,
+        entry: elf.header.e_entry + bias,
+        uid: img.uid as u64,
+        gid: img.gid as u64,
+    };
+    let sp = build_stack(mm, img, stack_top, &auxv_base).map_err(|_| nomem())?;
+    Ok(Loaded {
+        entry: elf.header.e_entry + bias,
+        sp,
+    })
+}
+
+struct Aux {
+    phdr: u64,
+    phent: u64,
+    phnum: u64,
+    entry: u64,
+    uid: u64,
+    gid: u64,
+}
+
+const AT_NULL: u64 = 0;
+const AT_PHDR: u64 = 3;
+const AT_PHENT: u64 = 4;
+const AT_PHNUM: u64 = 5;
+const AT_PAGESZ: u64 = 6;
+const AT_BASE: u64 = 7;
+const AT_FLAGS: u64 = 8;
+const AT_ENTRY: u64 = 9;
+const AT_UID: u64 = 11;
+const AT_EUID: u64 = 12;
+const AT_GID: u64 = 13;
+const AT_EGID: u64 = 14;
+const AT_PLATFORM: u64 = 15;
+const AT_HWCAP: u64 = 16;
+const AT_CLKTCK: u64 = 17;
+const AT_SECURE: u64 = 23;
+const AT_RANDOM: u64 = 25;
+const AT_HWCAP2: u64 = 26;
+const AT_RSEQ_FEATURE_SIZE: u64 = 27;
+const AT_RSEQ_ALIGN: u64 = 28;
+const AT_EXECFN: u64 = 31;
+const AT_MINSIGSTKSZ: u64 = 51;
+
+/// The rseq ABI the sentry implements: `struct rseq` up to and including `mm_cid`.
+pub const RSEQ_FEATURE_SIZE: u64 = 28;
+pub const RSEQ_ALIGN: u64 = 32;
+
+/// Lays out the initial stack as Linux does and returns the initial stack pointer.
+fn build_stack(
+    mm: &MemoryManager,
+    img: &Image,
+    top: u64,
+    a: &Aux,
+) -> Result<u64, syscalls_table::Errno> {
+    // From the top: an 8-byte NULL, the exec file name, envp strings, argv strings.
+    let mut p = top - 8;
+    mm.copy_out(p, &[0u8; 8])?;
+    let push = |p: &mut u64, s: &[u8]| -> Result<u64, syscalls_table::Errno> {
+        *p -= s.len() as u64 + 1;
+        let mut b = s.to_vec();
+        b.push(0);
+        mm.copy_out(*p, &b)?;
+        Ok(*p)
+    };
+    let execfn = push(&mut p, img.execfn)?;
+    let mut envp: Vec<u64> = Vec::new();
+    for e in img.envp.iter().rev() {
+        envp.push(push(&mut p, e)?);
+    }
+    envp.reverse();
+    let mut argv: Vec<u64> = Vec::new();
+    for s in img.argv.iter().rev() {
+        argv.push(push(&mut p, s)?);
+    }
+    argv.reverse();
+    p &= !15;
+    let platform = push(&mut p, b"x86_64")?;
+    let mut random = [0u8; 16];
+    host::getrandom(&mut random, 0).map_err(|_| syscalls_table::Errno::EIO)?;
+    p -= 16;
+    mm.copy_out(p, &random)?;
+    let random_at = p;
+
+    let auxv: Vec<(u64, u64)> = vec![
+        (AT_MINSIGSTKSZ, host::getauxval(AT_MINSIGSTKSZ)),
+        (AT_HWCAP, host::getauxval(AT_HWCAP)),
+        (AT_PAGESZ, PAGE_SIZE),
+        (AT_CLKTCK, 100),
+        (AT_PHDR, a.phdr),
+        (AT_PHENT, a.phent),
+        (AT_PHNUM, a.phnum),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, a.entry),
+        (AT_UID, a.uid),
+        (AT_EUID, a.uid),
+        (AT_GID, a.gid),
+        (AT_EGID, a.gid),
+        (AT_SECURE, 0),
+        (AT_RANDOM, random_at),
+        (AT_HWCAP2, host::getauxval(AT_HWCAP2)),
+        (AT_EXECFN, execfn),
+        (AT_PLATFORM, platform),
+        (AT_RSEQ_FEATURE_SIZE, RSEQ_FEATURE_SIZE),
+        (AT_RSEQ_ALIGN, RSEQ_ALIGN),
+        (AT_NULL, 0),
+    ];
+    let words = 1 + argv.len() + 1 + envp.len() + 1 + auxv.len() * 2;
+    let sp = (p - words as u64 * 8) & !15;
+    let mut table: Vec<u8> = Vec::with_capacity(words * 8);
+    let mut put = |v: u64| table.extend_from_slice(&v.to_le_bytes());
+    put(argv.len() as u64);
+    argv.iter().for_each(|&v| put(v));
+    put(0);
+    envp.iter().for_each(|&v| put(v));
+    put(0);
+    for (k, v) in auxv {
+        put(k);
+        put(v);
+    }
+    mm.copy_out(sp, &table)?;
+    Ok(sp)
+}

@@ -1,0 +1,194 @@
+//! The sandbox's memory file (DESIGN.md §4–§5): one memfd holding every page of
+//! application memory, mapped once into the sentry so application memory is read and
+//! written through the sentry's own page map. Owns page allocation and the raw copies
+//! in and out of the mapping (the only unsafe code of the memory manager).
+
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+
+pub const PAGE_SIZE: u64 = 4096;
+
+pub struct MemoryFile {
+    fd: OwnedFd,
+    base: *mut u8,
+    size: u64,
+    alloc: Mutex<Allocator>,
+}
+
+// SAFETY: the mapping is shared memory that lives as long as the MemoryFile; every access
+// goes through bounds-checked methods with raw copies, which are sound under concurrent
+// access by other threads and by application code (no references into it are handed out).
+unsafe impl Send for MemoryFile {}
+// SAFETY: as above.
+unsafe impl Sync for MemoryFile {}
+
+/// First-fit allocator of page runs: a bump pointer plus a map of freed extents.
+struct Allocator {
+    next: u64,
+    free: BTreeMap<u64, u64>,
+    in_use: u64,
+}
+
+impl MemoryFile {
+    /// Creates a memory file of `size` bytes (sparse: pages cost memory only once touched).
+    pub fn new(size: u64) -> std::io::Result<MemoryFile> {
+        // SAFETY: the name is a valid C string; the returned fd is owned below.
+        let fd = unsafe { libc::memfd_create(c"runsc-memory".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor we own.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: plain syscalls on our own fd; the mapping is checked for failure.
+        let base = unsafe {
+            if libc::ftruncate(fd.as_raw_fd(), size as i64) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::mmap(
+                std::ptr::null_mut(),
+                size as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_NORESERVE,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(MemoryFile {
+            fd,
+            base: base.cast(),
+            size,
+            alloc: Mutex::new(Allocator {
+                next: 0,
+                free: BTreeMap::new(),
+                in_use: 0,
+            }),
+        })
+    }
+
+    pub fn fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Bytes of the file currently allocated to application pages.
+    pub fn in_use(&self) -> u64 {
+        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).in_use
+    }
+
+    /// Allocates `pages` contiguous zeroed pages; returns their file offset, or None when
+    /// the file is full.
+    pub fn alloc(&self, pages: u64) -> Option<u64> {
+        let len = pages.checked_mul(PAGE_SIZE)?;
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        let found = a
+            .free
+            .iter()
+            .find(|(_, l)| **l >= len)
+            .map(|(o, l)| (*o, *l));
+        let off = if let Some((off, flen)) = found {
+            a.free.remove(&off);
+            if flen > len {
+                a.free.insert(off + len, flen - len);
+            }
+            off
+        } else {
+            if a.next.checked_add(len)? > self.size {
+                return None;
+            }
+            let off = a.next;
+            a.next += len;
+            off
+        };
+        a.in_use += len;
+        Some(off)
+    }
+
+    /// Returns pages to the file and their memory to the host (freed pages read as zero).
+    pub fn free(&self, off: u64, pages: u64) {
+        let len = pages * PAGE_SIZE;
+        if len == 0 || off.checked_add(len).is_none_or(|e| e > self.size) {
+            return;
+        }
+        // SAFETY: punching a hole in our own memfd within its size.
+        unsafe {
+            libc::fallocate(
+                self.fd.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                off as i64,
+                len as i64,
+            );
+        }
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        a.in_use -= len;
+        // Merge with neighbours.
+        let mut start = off;
+        let mut end = off + len;
+        if let Some((&po, &pl)) = a.free.range(..off).next_back()
+            && po + pl == off
+        {
+            a.free.remove(&po);
+            start = po;
+        }
+        if let Some(&nl) = a.free.get(&end) {
+            a.free.remove(&end);
+            end += nl;
+        }
+        if end == a.next {
+            a.next = start;
+        } else {
+            a.free.insert(start, end - start);
+        }
+    }
+
+    fn check(&self, off: u64, len: usize) -> bool {
+        off.checked_add(len as u64).is_some_and(|e| e <= self.size)
+    }
+
+    /// Copies file bytes at `off` into `buf`.
+    pub fn read(&self, off: u64, buf: &mut [u8]) {
+        assert!(self.check(off, buf.len()), "memory file read out of bounds");
+        // SAFETY: bounds checked above; the mapping is live for self's lifetime.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(off as usize), buf.as_mut_ptr(), buf.len())
+        }
+    }
+
+    /// Copies `buf` into the file at `off`.
+    pub fn write(&self, off: u64, buf: &[u8]) {
+        assert!(
+            self.check(off, buf.len()),
+            "memory file write out of bounds"
+        );
+        // SAFETY: bounds checked above; the mapping is live and writable.
+        unsafe {
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), self.base.add(off as usize), buf.len())
+        }
+    }
+
+    /// Zeroes `len` bytes at `off`.
+    pub fn zero(&self, off: u64, len: usize) {
+        assert!(self.check(off, len), "memory file zero out of bounds");
+        // SAFETY: bounds checked above; the mapping is live and writable.
+        unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len) }
+    }
+
+    /// The sentry address of file bytes `[off, off+len)`, for host I/O straight into or out
+    /// of application memory.
+    pub fn host_ptr(&self, off: u64, len: usize) -> *mut u8 {
+        assert!(self.check(off, len), "memory file range out of bounds");
+        // SAFETY: in bounds of the mapping (checked above).
+        unsafe { self.base.add(off as usize) }
+    }
+}
+
+impl Drop for MemoryFile {
+    fn drop(&mut self) {
+        // SAFETY: unmapping our own mapping; nothing refers to it any more.
+        unsafe {
+            libc::munmap(self.base.cast(), self.size as usize);
+        }
+    }
+}

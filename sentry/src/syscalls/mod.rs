@@ -1,0 +1,190 @@
+//! Syscall dispatch (DESIGN.md §5 "Syscall handlers"): one module per family, each handler
+//! a short function that decodes arguments, calls into the object that owns the
+//! behaviour, and returns `Result<u64, Errno>`. Which numbers have a handler must agree
+//! with the support status in `syscalls-table` (checked by a test).
+
+mod sys_fs;
+mod sys_futex;
+mod sys_mm;
+mod sys_process;
+mod sys_rw;
+mod sys_signal;
+mod sys_time;
+
+use crate::log;
+use crate::task::Task;
+use syscalls_table::Errno;
+
+pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64, Errno>;
+
+/// The handler of syscall `nr`, if the sentry implements it.
+#[allow(non_upper_case_globals)]
+pub fn handler(nr: u64) -> Option<Handler> {
+    use libc::*;
+    let nr = i64::try_from(nr).ok()?;
+    Some(match nr {
+        SYS_read => sys_rw::read,
+        SYS_write => sys_rw::write,
+        SYS_readv => sys_rw::readv,
+        SYS_writev => sys_rw::writev,
+        SYS_pread64 => sys_rw::pread64,
+        SYS_pwrite64 => sys_rw::pwrite64,
+        SYS_close => sys_fs::close,
+        SYS_dup => sys_fs::dup,
+        SYS_dup2 => sys_fs::dup2,
+        SYS_dup3 => sys_fs::dup3,
+        SYS_fcntl => sys_fs::fcntl,
+        SYS_fstat => sys_fs::fstat,
+        SYS_newfstatat => sys_fs::newfstatat,
+        SYS_ioctl => sys_fs::ioctl,
+        SYS_getcwd => sys_fs::getcwd,
+        SYS_readlink => sys_fs::readlink,
+        SYS_readlinkat => sys_fs::readlinkat,
+        SYS_umask => sys_fs::umask,
+        SYS_brk => sys_mm::brk,
+        SYS_mmap => sys_mm::mmap,
+        SYS_munmap => sys_mm::munmap,
+        SYS_mprotect => sys_mm::mprotect,
+        SYS_mremap => sys_mm::mremap,
+        SYS_madvise => sys_mm::madvise,
+        SYS_exit => sys_process::exit,
+        SYS_exit_group => sys_process::exit_group,
+        SYS_arch_prctl => sys_process::arch_prctl,
+        SYS_set_tid_address => sys_process::set_tid_address,
+        SYS_set_robust_list => sys_process::set_robust_list,
+        SYS_get_robust_list => sys_process::get_robust_list,
+        SYS_rseq => sys_process::rseq,
+        SYS_uname => sys_process::uname,
+        SYS_sysinfo => sys_process::sysinfo,
+        SYS_getpid => sys_process::getpid,
+        SYS_getppid => sys_process::getppid,
+        SYS_gettid => sys_process::gettid,
+        SYS_getuid => sys_process::getuid,
+        SYS_geteuid => sys_process::getuid,
+        SYS_getgid => sys_process::getgid,
+        SYS_getegid => sys_process::getgid,
+        SYS_getresuid => sys_process::getresuid,
+        SYS_getresgid => sys_process::getresgid,
+        SYS_getgroups => sys_process::getgroups,
+        SYS_getpgrp => sys_process::getpgrp,
+        SYS_getpgid => sys_process::getpgid,
+        SYS_getsid => sys_process::getpgid,
+        SYS_prlimit64 => sys_process::prlimit64,
+        SYS_getrlimit => sys_process::getrlimit,
+        SYS_setrlimit => sys_process::setrlimit,
+        SYS_sched_getaffinity => sys_process::sched_getaffinity,
+        SYS_sched_yield => sys_process::sched_yield,
+        SYS_getcpu => sys_process::getcpu,
+        SYS_getrandom => sys_process::getrandom,
+        SYS_clock_gettime => sys_time::clock_gettime,
+        SYS_clock_getres => sys_time::clock_getres,
+        SYS_gettimeofday => sys_time::gettimeofday,
+        SYS_time => sys_time::time,
+        SYS_nanosleep => sys_time::nanosleep,
+        SYS_clock_nanosleep => sys_time::clock_nanosleep,
+        SYS_rt_sigaction => sys_signal::rt_sigaction,
+        SYS_rt_sigprocmask => sys_signal::rt_sigprocmask,
+        SYS_sigaltstack => sys_signal::sigaltstack,
+        SYS_futex => sys_futex::futex,
+        _ => return None,
+    })
+}
+
+/// Handles the syscall the task just made and puts the result in its registers.
+pub fn dispatch(t: &mut Task) {
+    let (nr, args) = t.cpu.regs.syscall_args();
+    let result = match handler(nr) {
+        Some(h) => h(t, &args),
+        None => Err(unsupported(t, nr)),
+    };
+    let ret: i64 = match result {
+        Ok(v) => v as i64,
+        Err(e) => -(e.0 as i64),
+    };
+    if t.k.strace {
+        trace(t, nr, &args, ret);
+    }
+    t.cpu.regs.rax = ret as u64;
+}
+
+fn unsupported(t: &Task, nr: u64) -> Errno {
+    let sc = syscalls_table::lookup(nr);
+    let errno = match sc.map(|s| s.status) {
+        Some(syscalls_table::Status::Unsupported { errno, .. }) => errno,
+        _ => Errno::ENOSYS,
+    };
+    let first =
+        t.k.unsupported_logged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(nr);
+    if first {
+        let name = sc.map_or_else(|| format!("syscall {nr}"), |s| s.name.to_string());
+        log::warn(&format!(
+            "unsupported syscall {name} ({nr}): returning {}",
+            errno.name().unwrap_or("?")
+        ));
+    }
+    errno
+}
+
+fn trace(t: &Task, nr: u64, args: &[u64; 6], ret: i64) {
+    let read_mem = |addr: u64, len: usize| -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        t.mm.copy_in(addr, &mut buf).ok().map(|_| buf)
+    };
+    let line = match syscalls_table::lookup(nr) {
+        Some(sc) => syscalls_table::strace::format(sc, args, ret, &read_mem),
+        None => format!(
+            "syscall_{nr:#x}(...) = {}",
+            syscalls_table::strace::format_ret(ret)
+        ),
+    };
+    eprintln!("[pid {:>5}] {line}", t.tid);
+}
+
+/// Reads a `T`-sized little-endian value from application memory.
+pub(crate) fn read_u64(t: &Task, addr: u64) -> Result<u64, Errno> {
+    let mut b = [0u8; 8];
+    t.mm.copy_in(addr, &mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+pub(crate) fn write_u64(t: &Task, addr: u64, v: u64) -> Result<(), Errno> {
+    t.mm.copy_out(addr, &v.to_le_bytes())
+}
+
+pub(crate) fn write_u32(t: &Task, addr: u64, v: u32) -> Result<(), Errno> {
+    t.mm.copy_out(addr, &v.to_le_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::handler;
+
+    /// The support table and the dispatch table must agree: a syscall marked Supported or
+    /// Partial has a handler, and one with a handler is not marked Unsupported.
+    #[test]
+    fn table_matches_handlers() {
+        let mut bad = Vec::new();
+        for sc in syscalls_table::all() {
+            let has = handler(sc.nr as u64).is_some();
+            if has != sc.status.has_handler() {
+                bad.push(format!(
+                    "{} ({}): handler={has} status={:?}",
+                    sc.name, sc.nr, sc.status
+                ));
+            }
+        }
+        for nr in 0..1024u64 {
+            if handler(nr).is_some() && syscalls_table::lookup(nr).is_none() {
+                bad.push(format!("handler for unknown syscall {nr}"));
+            }
+        }
+        assert!(
+            bad.is_empty(),
+            "table and handlers disagree:\n{}",
+            bad.join("\n")
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! Memory syscalls: brk(2), mmap(2) (anonymous), munmap(2), mprotect(2), mremap(2),
+//! madvise(2). Argument checks follow mm/mmap.c, mm/mprotect.c, mm/mremap.c and
+//! mm/madvise.c in the order Linux makes them, so errnos match.
+
+use crate::mm::{MmapArgs, VmaKind};
+use crate::task::Task;
+use platform::Perms;
+use syscalls_table::Errno;
+
+const MAP_SHARED: u64 = 0x01;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_SHARED_VALIDATE: u64 = 0x03;
+const MAP_TYPE: u64 = 0x0f;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_32BIT: u64 = 0x40;
+const MAP_GROWSDOWN: u64 = 0x100;
+const MAP_POPULATE: u64 = 0x8000;
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+/// Every flag Linux knows on x86-64 (for MAP_SHARED_VALIDATE).
+const MAP_KNOWN: u64 = 0x1fff_ff | 0x400_0000;
+
+const PROT_ALL: u64 = 0x7 | 0x8 | 0x0100_0000 | 0x0200_0000;
+
+/// brk(2).
+pub fn brk(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.mm.brk(a[0]))
+}
+
+/// mmap(2), anonymous mappings. File mappings come with the VFS: a valid descriptor gets
+/// ENODEV (the host stdio files cannot be mapped), as Linux gives for pipes and terminals.
+pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    if off % 4096 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MAP_ANONYMOUS == 0 {
+        t.fds.get(fd as i32 as i64 as u64)?;
+    }
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let shared = match flags & MAP_TYPE {
+        MAP_SHARED => true,
+        MAP_PRIVATE => false,
+        MAP_SHARED_VALIDATE => {
+            if flags & !MAP_KNOWN != 0 {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            true
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    if flags & MAP_ANONYMOUS == 0 {
+        return Err(Errno::ENODEV);
+    }
+    t.mm.mmap(MmapArgs {
+        addr,
+        len,
+        perms: Perms::from_prot(prot),
+        fixed: flags & MAP_FIXED != 0,
+        noreplace: flags & MAP_FIXED_NOREPLACE != 0,
+        shared,
+        growsdown: flags & MAP_GROWSDOWN != 0,
+        populate: flags & MAP_POPULATE != 0,
+        below_2g: flags & MAP_32BIT != 0 && flags & MAP_FIXED == 0,
+        kind: VmaKind::Anon,
+    })
+}
+
+/// munmap(2).
+pub fn munmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.mm.munmap(a[0], a[1]).map(|_| 0)
+}
+
+/// mprotect(2).
+pub fn mprotect(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let prot = a[2];
+    if prot & !PROT_ALL != 0 || (prot & 0x0100_0000 != 0 && prot & 0x0200_0000 != 0) {
+        return Err(Errno::EINVAL);
+    }
+    t.mm.mprotect(a[0], a[1], Perms::from_prot(prot)).map(|_| 0)
+}
+
+/// mremap(2).
+pub fn mremap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const MAYMOVE: u64 = 1;
+    const FIXED: u64 = 2;
+    const DONTUNMAP: u64 = 4;
+    let flags = a[3];
+    if flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & (FIXED | DONTUNMAP) != 0 && flags & MAYMOVE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fixed = (flags & FIXED != 0).then_some(a[4]);
+    t.mm.mremap(
+        a[0],
+        a[1],
+        a[2],
+        flags & MAYMOVE != 0,
+        fixed,
+        flags & DONTUNMAP != 0,
+    )
+}
+
+/// madvise(2): advice that releases memory drops the pages; other known advice only
+/// checks the range.
+pub fn madvise(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const DONTNEED: u64 = 4;
+    const FREE: u64 = 8;
+    const REMOVE: u64 = 9;
+    const DONTNEED_LOCKED: u64 = 24;
+    let (addr, len, advice) = (a[0], a[1], a[2]);
+    match advice {
+        DONTNEED | FREE | REMOVE | DONTNEED_LOCKED => t.mm.discard(addr, len).map(|_| 0),
+        0..=3 | 10..=23 | 25 | 102 | 103 => t.mm.check_mapped(addr, len).map(|_| 0),
+        100 | 101 => Err(Errno::EPERM),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -1,0 +1,343 @@
+//! Process identity and control for the single initial task: exit(2), exit_group(2),
+//! arch_prctl(2), set_tid_address(2), set_robust_list(2), rseq(2), uname(2), sysinfo(2),
+//! the get*id family, rlimits, sched_getaffinity(2), getcpu(2), getrandom(2).
+
+use super::{read_u64, write_u32, write_u64};
+use crate::host;
+use crate::kernel::ExitStatus;
+use crate::loader::{RSEQ_ALIGN, RSEQ_FEATURE_SIZE};
+use crate::mm::TASK_SIZE;
+use crate::task::Task;
+use syscalls_table::Errno;
+
+/// exit(2). With one thread in the group, the group exits.
+pub fn exit(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.exit = Some(ExitStatus::Exited((a[0] & 0xff) as i32));
+    Ok(0)
+}
+
+/// exit_group(2).
+pub fn exit_group(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    exit(t, a)
+}
+
+/// arch_prctl(2).
+pub fn arch_prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const SET_GS: u64 = 0x1001;
+    const SET_FS: u64 = 0x1002;
+    const GET_FS: u64 = 0x1003;
+    const GET_GS: u64 = 0x1004;
+    const GET_CPUID: u64 = 0x1011;
+    const SET_CPUID: u64 = 0x1012;
+    match a[0] {
+        SET_FS | SET_GS => {
+            if a[1] >= TASK_SIZE {
+                return Err(Errno::EPERM);
+            }
+            if a[0] == SET_FS {
+                t.cpu.regs.fs_base = a[1];
+            } else {
+                t.cpu.regs.gs_base = a[1];
+            }
+            Ok(0)
+        }
+        GET_FS => write_u64(t, a[1], t.cpu.regs.fs_base).map(|_| 0),
+        GET_GS => write_u64(t, a[1], t.cpu.regs.gs_base).map(|_| 0),
+        // CPUID is never faulting here.
+        GET_CPUID => Ok(1),
+        SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// set_tid_address(2).
+pub fn set_tid_address(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.clear_child_tid = a[0];
+    Ok(t.tid as u64)
+}
+
+/// set_robust_list(2).
+pub fn set_robust_list(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    t.robust_list = (a[0], a[1]);
+    Ok(0)
+}
+
+/// get_robust_list(2).
+pub fn get_robust_list(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[0] != 0 && a[0] != t.tid as u64 {
+        return Err(Errno::ESRCH);
+    }
+    write_u64(t, a[1], t.robust_list.0)?;
+    write_u64(t, a[2], 24)?;
+    Ok(0)
+}
+
+/// rseq(2). The area is validated and registered as Linux does; it reports virtual CPU 0.
+pub fn rseq(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const FLAG_UNREGISTER: u64 = 1;
+    let (addr, len, flags, sig) = (a[0], a[1] as u32, a[2], a[3] as u32);
+    if flags & FLAG_UNREGISTER != 0 {
+        if flags & !FLAG_UNREGISTER != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let Some((raddr, rlen, rsig)) = t.rseq else {
+            return Err(Errno::EINVAL);
+        };
+        if raddr != addr || rlen != len {
+            return Err(Errno::EINVAL);
+        }
+        if rsig != sig {
+            return Err(Errno::EPERM);
+        }
+        // cpu_id = RSEQ_CPU_ID_UNINITIALIZED.
+        write_u32(t, addr + 4, u32::MAX)?;
+        t.rseq = None;
+        return Ok(0);
+    }
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if let Some((raddr, rlen, rsig)) = t.rseq {
+        if raddr != addr || rlen != len {
+            return Err(Errno::EINVAL);
+        }
+        if rsig != sig {
+            return Err(Errno::EPERM);
+        }
+        return Err(Errno::EBUSY);
+    }
+    // The original 32-byte ABI, or an extended one of at least the feature size.
+    let ok_len = len == 32 || (len as u64 >= RSEQ_FEATURE_SIZE && len as u64 % RSEQ_ALIGN == 0);
+    if addr % RSEQ_ALIGN != 0 || !ok_len {
+        return Err(Errno::EINVAL);
+    }
+    // cpu_id_start, cpu_id, rseq_cs, flags, node_id, mm_cid.
+    let mut area = [0u8; 28];
+    area[16..20].copy_from_slice(&0u32.to_le_bytes());
+    t.mm.copy_out(addr, &area[..8])?;
+    t.mm.copy_out(addr + 20, &area[20..28])?;
+    t.rseq = Some((addr, len, sig));
+    Ok(0)
+}
+
+/// uname(2): the host's identification (the sandbox has no UTS namespace of its own yet).
+pub fn uname(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.mm.copy_out(a[0], &host::uname()).map(|_| 0)
+}
+
+/// sysinfo(2): the host's figures, with the sandbox's process count.
+pub fn sysinfo(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let mut si = host::sysinfo();
+    // `procs` is a u16 at offset 80.
+    si[80..82].copy_from_slice(&1u16.to_le_bytes());
+    t.mm.copy_out(a[0], &si).map(|_| 0)
+}
+
+/// getpid(2): the initial process is pid 1 of its sandbox.
+pub fn getpid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.tid as u64)
+}
+
+/// getppid(2): pid 1's parent is outside the sandbox, shown as 0.
+pub fn getppid(_t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(0)
+}
+
+/// gettid(2).
+pub fn gettid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.tid as u64)
+}
+
+/// getuid(2), geteuid(2).
+pub fn getuid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.creds.uid as u64)
+}
+
+/// getgid(2), getegid(2).
+pub fn getgid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.creds.gid as u64)
+}
+
+fn write_three(t: &Task, ptrs: &[u64], v: u32) -> Result<u64, Errno> {
+    for &p in ptrs {
+        write_u32(t, p, v)?;
+    }
+    Ok(0)
+}
+
+/// getresuid(2).
+pub fn getresuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    write_three(t, &a[..3], t.creds.uid)
+}
+
+/// getresgid(2).
+pub fn getresgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    write_three(t, &a[..3], t.creds.gid)
+}
+
+/// getgroups(2).
+pub fn getgroups(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let size = a[0] as i32;
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let n = t.creds.groups.len();
+    if size == 0 {
+        return Ok(n as u64);
+    }
+    if (size as usize) < n {
+        return Err(Errno::EINVAL);
+    }
+    let bytes: Vec<u8> = t
+        .creds
+        .groups
+        .iter()
+        .flat_map(|g| g.to_le_bytes())
+        .collect();
+    t.mm.copy_out(a[1], &bytes)?;
+    Ok(n as u64)
+}
+
+/// getpgrp(2): pid 1 leads its own process group and session.
+pub fn getpgrp(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.tid as u64)
+}
+
+/// getpgid(2), getsid(2).
+pub fn getpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let pid = a[0] as i32;
+    if pid != 0 && pid != t.tid {
+        return Err(Errno::ESRCH);
+    }
+    Ok(t.tid as u64)
+}
+
+const RLIM_NLIMITS: u64 = 16;
+
+fn check_pid(t: &Task, pid: u64) -> Result<(), Errno> {
+    let pid = pid as i32;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid != 0 && pid != t.tid {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
+fn set_limit(t: &mut Task, res: usize, new: (u64, u64)) -> Result<(), Errno> {
+    if new.0 > new.1 {
+        return Err(Errno::EINVAL);
+    }
+    let old = t.rlimits[res];
+    // Raising the hard limit needs CAP_SYS_RESOURCE: root in the sandbox has it.
+    if new.1 > old.1 && t.creds.uid != 0 {
+        return Err(Errno::EPERM);
+    }
+    if res == libc::RLIMIT_NOFILE as usize && new.1 > 1 << 20 {
+        return Err(Errno::EPERM);
+    }
+    t.rlimits[res] = new;
+    Ok(())
+}
+
+/// prlimit64(2).
+pub fn prlimit64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (pid, res, new, old) = (a[0], a[1], a[2], a[3]);
+    if res >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let newv = if new != 0 {
+        Some((read_u64(t, new)?, read_u64(t, new + 8)?))
+    } else {
+        None
+    };
+    check_pid(t, pid)?;
+    let cur = t.rlimits[res as usize];
+    if let Some(v) = newv {
+        set_limit(t, res as usize, v)?;
+    }
+    if old != 0 {
+        write_u64(t, old, cur.0)?;
+        write_u64(t, old + 8, cur.1)?;
+    }
+    Ok(0)
+}
+
+/// getrlimit(2).
+pub fn getrlimit(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[0] >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let cur = t.rlimits[a[0] as usize];
+    write_u64(t, a[1], cur.0)?;
+    write_u64(t, a[1] + 8, cur.1)?;
+    Ok(0)
+}
+
+/// setrlimit(2).
+pub fn setrlimit(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[0] >= RLIM_NLIMITS {
+        return Err(Errno::EINVAL);
+    }
+    let v = (read_u64(t, a[1])?, read_u64(t, a[1] + 8)?);
+    set_limit(t, a[0] as usize, v).map(|_| 0)
+}
+
+/// sched_getaffinity(2): the host CPUs the sandbox may run on.
+pub fn sched_getaffinity(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    check_pid(t, a[0]).map_err(|e| if e == Errno::EINVAL { Errno::ESRCH } else { e })?;
+    let mask = host::sched_getaffinity();
+    let len = a[1] as usize;
+    if len < mask.len() || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    t.mm.copy_out(a[2], &mask)?;
+    Ok(mask.len() as u64)
+}
+
+/// sched_yield(2).
+pub fn sched_yield(_t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    host::sched_yield();
+    Ok(0)
+}
+
+/// getcpu(2): virtual CPU 0, node 0 (consistent with rseq).
+pub fn getcpu(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[0] != 0 {
+        write_u32(t, a[0], 0)?;
+    }
+    if a[1] != 0 {
+        write_u32(t, a[1], 0)?;
+    }
+    Ok(0)
+}
+
+/// getrandom(2).
+pub fn getrandom(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const NONBLOCK: u64 = 1;
+    const RANDOM: u64 = 2;
+    const INSECURE: u64 = 4;
+    let (buf, len, flags) = (a[0], a[1], a[2]);
+    if flags & !(NONBLOCK | RANDOM | INSECURE) != 0
+        || flags & (RANDOM | INSECURE) == RANDOM | INSECURE
+    {
+        return Err(Errno::EINVAL);
+    }
+    // Linux returns at most 32 MiB − 1 bytes per call.
+    let len = len.min(0x1ff_ffff) as usize;
+    let mut done = 0usize;
+    let mut chunk = vec![0u8; len.min(1 << 16)];
+    while done < len {
+        let n = (len - done).min(chunk.len());
+        let got = host::getrandom(&mut chunk[..n], (flags & NONBLOCK) as u32)?;
+        if let Err(e) = t.mm.copy_out(buf + done as u64, &chunk[..got]) {
+            return if done == 0 { Err(e) } else { Ok(done as u64) };
+        }
+        done += got;
+    }
+    Ok(done as u64)
+}

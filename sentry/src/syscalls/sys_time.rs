@@ -1,0 +1,96 @@
+//! Clocks and sleeps: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
+//! nanosleep(2), clock_nanosleep(2). Sleeps are not yet interruptible by signals (they
+//! come with the processes issue).
+
+use super::write_u64;
+use crate::host;
+use crate::task::Task;
+use syscalls_table::Errno;
+
+/// The clock ids Linux accepts from applications (CPU clocks of other processes, encoded
+/// as negative ids, are not supported yet).
+fn check_clock(clock: u64) -> Result<i32, Errno> {
+    match clock as i32 {
+        c @ (0..=9 | 11) => Ok(c),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn write_timespec(t: &Task, addr: u64, ts: &libc::timespec) -> Result<(), Errno> {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(ts.tv_sec as i64).to_le_bytes());
+    b[8..].copy_from_slice(&(ts.tv_nsec as i64).to_le_bytes());
+    t.mm.copy_out(addr, &b)
+}
+
+fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
+    let mut b = [0u8; 16];
+    t.mm.copy_in(addr, &mut b)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(libc::timespec {
+        tv_sec: sec,
+        tv_nsec: nsec,
+    })
+}
+
+/// clock_gettime(2).
+pub fn clock_gettime(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let ts = host::clock_gettime(check_clock(a[0])?)?;
+    write_timespec(t, a[1], &ts).map(|_| 0)
+}
+
+/// clock_getres(2).
+pub fn clock_getres(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let ts = host::clock_getres(check_clock(a[0])?)?;
+    if a[1] != 0 {
+        write_timespec(t, a[1], &ts)?;
+    }
+    Ok(0)
+}
+
+/// gettimeofday(2). The timezone is always UTC (the kernel's default sys_tz).
+pub fn gettimeofday(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[0] != 0 {
+        let ts = host::clock_gettime(libc::CLOCK_REALTIME)?;
+        write_u64(t, a[0], ts.tv_sec as u64)?;
+        write_u64(t, a[0] + 8, (ts.tv_nsec / 1000) as u64)?;
+    }
+    if a[1] != 0 {
+        t.mm.copy_out(a[1], &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+/// time(2).
+pub fn time(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let now = host::clock_gettime(libc::CLOCK_REALTIME)?.tv_sec as u64;
+    if a[0] != 0 {
+        write_u64(t, a[0], now)?;
+    }
+    Ok(now)
+}
+
+/// nanosleep(2).
+pub fn nanosleep(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let ts = read_timespec(t, a[0])?;
+    host::clock_nanosleep(libc::CLOCK_MONOTONIC, false, &ts).map(|_| 0)
+}
+
+/// clock_nanosleep(2).
+pub fn clock_nanosleep(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const TIMER_ABSTIME: u64 = 1;
+    let clock = a[0] as i32;
+    match clock {
+        libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI => {}
+        libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => {
+            return Err(Errno::EINVAL);
+        }
+        _ => return Err(Errno::EINVAL),
+    }
+    let ts = read_timespec(t, a[2])?;
+    host::clock_nanosleep(clock, a[1] & TIMER_ABSTIME != 0, &ts).map(|_| 0)
+}

@@ -1,0 +1,118 @@
+//! A task: one application thread (DESIGN.md §5 "Tasks"). Owns its registers, platform
+//! context, signal state and, for now, the per-process state it shares with nobody yet
+//! (FD table, limits, credentials). The task loop: switch → handle the event → repeat.
+
+use crate::fd::FdTable;
+use crate::kernel::{ExitStatus, Kernel};
+use crate::mm::{FaultError, MemoryManager};
+use crate::{log, syscalls};
+use platform::{Context, CpuState, Event};
+use std::sync::Arc;
+use syscalls_table::signal;
+
+/// `struct k_sigaction` as the kernel stores it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+#[derive(Clone, Debug)]
+pub struct SignalState {
+    /// Indexed by signal number − 1.
+    pub actions: [SigAction; 64],
+    pub mask: u64,
+    pub altstack: (u64, u32, u64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Creds {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+pub struct Task {
+    pub k: Arc<Kernel>,
+    pub cpu: CpuState,
+    pub ctx: Box<dyn Context>,
+    pub mm: Arc<MemoryManager>,
+    pub tid: i32,
+    pub fds: FdTable,
+    pub sig: SignalState,
+    pub rlimits: [(u64, u64); 16],
+    pub creds: Creds,
+    pub umask: u32,
+    pub clear_child_tid: u64,
+    pub robust_list: (u64, u64),
+    /// Registered rseq area: (address, length, signature).
+    pub rseq: Option<(u64, u32, u32)>,
+    /// Set when the thread group has exited.
+    pub exit: Option<ExitStatus>,
+}
+
+impl Task {
+    /// Runs the task until its thread group exits.
+    pub fn run(&mut self) -> Result<ExitStatus, platform::PlatformError> {
+        loop {
+            let aspace = self.mm.aspace();
+            let ev = self.ctx.switch(aspace.as_ref(), &mut self.cpu)?;
+            match ev {
+                Event::Syscall => syscalls::dispatch(self),
+                Event::Fault {
+                    addr, signo, code, ..
+                } => self.fault(addr, signo, code),
+                Event::Interrupted => {}
+            }
+            if let Some(status) = self.exit {
+                return Ok(status);
+            }
+        }
+    }
+
+    fn fault(&mut self, addr: u64, signo: i32, code: i32) {
+        const SEGV_MAPERR: i32 = 1;
+        const SEGV_ACCERR: i32 = 2;
+        if signo == signal::SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR) {
+            match self.mm.handle_fault(addr) {
+                Ok(()) => return,
+                Err(FaultError::OutOfMemory) => {
+                    log::warn("out of memory in the memory file; killing the application");
+                    self.exit = Some(ExitStatus::Signaled(libc::SIGKILL));
+                    return;
+                }
+                Err(FaultError::MapErr | FaultError::AccErr) => {}
+            }
+        }
+        log::warn(&format!(
+            "task {}: {} (code {code}) at {addr:#x}, rip {:#x}",
+            self.tid,
+            signal::name(signo).unwrap_or("signal"),
+            self.cpu.regs.rip
+        ));
+        self.force_signal(signo);
+    }
+
+    /// Delivers a synchronous signal. Until signal delivery exists (processes issue) every
+    /// signal takes its default action, which for these signals terminates the group.
+    pub fn force_signal(&mut self, signo: i32) {
+        let action = self.sig.actions[(signo - 1) as usize];
+        if action.handler != SIG_DFL {
+            log::warn(&format!(
+                "signal {} has a handler, but signal delivery is not implemented yet; terminating",
+                signal::name(signo).unwrap_or("?")
+            ));
+        }
+        self.exit = Some(ExitStatus::Signaled(signo));
+    }
+
+    /// The limit `resource` (RLIMIT_*) currently in force (soft).
+    pub fn rlimit(&self, resource: usize) -> u64 {
+        self.rlimits.get(resource).map_or(u64::MAX, |r| r.0)
+    }
+}
