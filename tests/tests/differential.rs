@@ -1,0 +1,98 @@
+//! Differential tests: each C program of `tests/programs/` runs natively and
+//! under runsc on every available platform; exit status, stdout and stderr
+//! must be identical. The native kernel on this machine is the oracle.
+
+use tests::{Case, Link, build_program};
+
+/// Input the harness feeds to every program's stdin.
+const STDIN: &[u8] = b"line one\nline two\n";
+
+const SIGABRT: i32 = 6;
+const SIGFPE: i32 = 8;
+const SIGSEGV: i32 = 11;
+
+/// `name: program [link] (args...) => expected native status;` becomes one
+/// `#[test] fn name`.
+macro_rules! differential {
+    ($($name:ident: $program:literal $(, $link:ident)? ($($arg:expr),*) => $status:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                #[allow(unused_mut, unused_assignments)]
+                let mut link = Link::Static;
+                $( link = Link::$link; )?
+                Case {
+                    program: build_program($program, link),
+                    args: vec![$($arg.to_string()),*],
+                    stdin: STDIN.to_vec(),
+                    expected_status: $status,
+                }
+                .check(stringify!($name));
+            }
+        )*
+    };
+}
+
+differential! {
+    hello: "hello" () => 0;
+    hello_static_pie: "hello", StaticPie () => 0;
+    args_env: "args_env" ("plain", "with space", "", "ünïcödé", "--flag=x", "-") => 0;
+    auxv: "auxv" () => 0;
+    auxv_static_pie: "auxv", StaticPie () => 0;
+    malloc: "malloc" () => 0;
+    malloc_static_pie: "malloc", StaticPie () => 0;
+    mprotect_segv: "mprotect_segv" () => 128 + SIGSEGV;
+    prot_none_segv: "prot_none_segv" () => 128 + SIGSEGV;
+    null_deref: "null_deref" () => 128 + SIGSEGV;
+    sigfpe: "sigfpe" () => 128 + SIGFPE;
+    abort: "abort" () => 128 + SIGABRT;
+    stack_growth: "stack_growth" () => 0;
+    mremap: "mremap" () => 0;
+    sparse: "sparse" () => 0;
+    madvise: "madvise" () => 0;
+    mmap_flags: "mmap_flags" () => 0;
+    brk: "brk" () => 0;
+    errno: "errno" () => 0;
+    clock: "clock" () => 0;
+    nanosleep: "nanosleep" () => 0;
+    getrandom: "getrandom" () => 0;
+    uname: "uname" () => 0;
+    bigwrite: "bigwrite" () => 0;
+    ids: "ids" () => 0;
+    rlimit: "rlimit" () => 0;
+    sched: "sched" () => 0;
+    arch_prctl: "arch_prctl" () => 0;
+    futex: "futex" () => 0;
+    proc_exe: "proc_exe" () => 0;
+    stdio: "stdio" () => 0;
+    exit_0: "exit_code" ("0") => 0;
+    exit_1: "exit_code" ("1") => 1;
+    exit_42: "exit_code" ("42") => 42;
+    exit_255: "exit_code" ("255") => 255;
+    exit_256_wraps_to_0: "exit_code" ("256") => 0;
+    exit_underscore_42: "exit_code" ("42", "_exit") => 42;
+    exit_raw_syscall_7: "exit_code" ("7", "syscall") => 7;
+    sleeper_exit: "sleeper" ("50", "exit") => 0;
+    sleeper_segv: "sleeper" ("50", "segv") => 128 + SIGSEGV;
+}
+
+/// Every program in `tests/programs/` has a test above: a new program that is
+/// not wired in fails here instead of being silently ignored.
+#[test]
+fn every_program_is_tested() {
+    let listed = include_str!("differential.rs");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(tests::programs_dir()).expect("reading tests/programs") {
+        let path = entry.expect("directory entry").path();
+        if path.extension().is_some_and(|e| e == "c") {
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if !listed.contains(&format!("\"{stem}\"")) {
+                missing.push(stem);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "programs without a differential test: {missing:?}"
+    );
+}
