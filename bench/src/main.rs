@@ -1,1 +1,40 @@
-fn main() {}
+//! `bench`: measurements of runsc against native execution and against the bare
+//! mechanism of each platform, reported as ratios (DESIGN.md §9). One module per
+//! benchmark; `harness` holds what they share. Never asserts on a timing.
+
+mod harness;
+mod syscall;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bench",
+    about = "Benchmarks runsc against native and across platforms"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Cost of one trapped syscall (getppid): native, PTRACE_SYSEMU floor, runsc per platform.
+    Syscall(syscall::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Syscall(args) => syscall::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! `bench syscall`: the cost of one trapped system call. Times getppid natively, under
+//! the bare PTRACE_SYSEMU mechanism (the floor any ptrace platform pays), and under
+//! `runsc do` on each platform, all in one run, interleaved, reported as ratios.
+
+mod sysemu_floor;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use clap::Args as ClapArgs;
+
+use crate::harness::cc::BuildDir;
+use crate::harness::report::{self, Cells, Table};
+use crate::harness::run::{field, field_u64, run_with_limit};
+use crate::harness::runsc::Runsc;
+use crate::harness::stats::Summary;
+use crate::harness::{Error, Result};
+
+const GETPPID_LOOP_C: &str = include_str!("getppid_loop.c");
+
+/// How long one timed run should take when iterations are scaled automatically.
+const TARGET_RUN: Duration = Duration::from_millis(500);
+/// Iterations of the calibration run that picks a row's count (also its warm-up).
+const PROBE_ITERS_NATIVE: u64 = 200_000;
+const PROBE_ITERS_TRAPPED: u64 = 2_000;
+/// `--iters` sets the trapped rows' count; native runs this many times more.
+const NATIVE_ITERS_FACTOR: u64 = 100;
+/// A run that takes longer than this is killed and its row reported as failed.
+const RUN_LIMIT: Duration = Duration::from_secs(60);
+
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// Timed runs per row (interleaved across rows).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(5..))]
+    runs: u32,
+    /// getppid calls per run for the trapped rows (native runs 100x as many). Default:
+    /// scaled per row from a calibration run so that each run takes about 0.5 s.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    iters: Option<u64>,
+    /// Also measure `runsc --platform=P do` (ptrace is always measured). Repeatable.
+    #[arg(long = "platform", value_name = "P")]
+    platforms: Vec<String>,
+}
+
+/// The bare trapping mechanism a platform is built on, measured without the sentry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Floor {
+    PtraceSysemu,
+}
+
+impl Floor {
+    fn of_platform(platform: &str) -> Option<Floor> {
+        match platform {
+            "ptrace" => Some(Floor::PtraceSysemu),
+            _ => None,
+        }
+    }
+
+    fn row_name(self) -> &'static str {
+        match self {
+            Floor::PtraceSysemu => "floor: PTRACE_SYSEMU",
+        }
+    }
+}
+
+enum Kind {
+    Native,
+    Floor(Floor),
+    Runsc(String),
+}
+
+struct Row {
+    name: String,
+    kind: Kind,
+    iters: u64,
+    samples: Vec<f64>,
+    error: Option<Error>,
+}
+
+/// What every measurement needs: the built program and the runsc to use.
+struct Setup {
+    program: PathBuf,
+    runsc: Option<Runsc>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let build = BuildDir::new("syscall")?;
+    let program = build.compile_c("getppid_loop", GETPPID_LOOP_C)?;
+    let setup = Setup {
+        program,
+        runsc: Runsc::locate(),
+    };
+
+    let mut platforms = vec!["ptrace".to_string()];
+    for p in args.platforms {
+        if !platforms.contains(&p) {
+            platforms.push(p);
+        }
+    }
+
+    println!("syscall: syscall(SYS_getppid) in a loop, ns/call timed by the program itself");
+    println!(
+        "{} timed runs per row, interleaved across rows; built with cc -static -O2 in {}",
+        args.runs,
+        build.path().display()
+    );
+    match &setup.runsc {
+        Some(r) => {
+            println!("runsc: {r}");
+            if r.is_debug_build() {
+                println!("warning: runsc is a debug build; its rows are not representative");
+            }
+        }
+        None => println!("runsc: {}", Runsc::searched()),
+    }
+    if cfg!(debug_assertions) {
+        println!("warning: the bench is a debug build (the floor's tracer is unoptimised)");
+    }
+
+    let mut rows = vec![Row::new("native", Kind::Native)];
+    rows.push(Row::new(
+        Floor::PtraceSysemu.row_name(),
+        Kind::Floor(Floor::PtraceSysemu),
+    ));
+    for p in &platforms {
+        rows.push(Row::new(format!("runsc {p}"), Kind::Runsc(p.clone())));
+    }
+
+    for row in &mut rows {
+        row.iters = match (args.iters, &row.kind) {
+            (Some(m), Kind::Native) => m.saturating_mul(NATIVE_ITERS_FACTOR),
+            (Some(m), _) => m,
+            (None, _) => {
+                eprintln!("calibrating {} ...", row.name);
+                let probe = row.probe_iters();
+                match measure(&setup, &row.kind, probe) {
+                    Ok(ns) => scaled_iters(ns),
+                    Err(e) => {
+                        row.error = Some(e);
+                        continue;
+                    }
+                }
+            }
+        };
+    }
+
+    for i in 0..args.runs {
+        eprintln!("run {}/{} ...", i + 1, args.runs);
+        for row in rows.iter_mut().filter(|r| r.error.is_none()) {
+            match measure(&setup, &row.kind, row.iters) {
+                Ok(ns) => row.samples.push(ns),
+                Err(e) => row.error = Some(e),
+            }
+        }
+    }
+
+    print_report(&rows, &platforms);
+    Ok(())
+}
+
+impl Row {
+    fn new(name: impl Into<String>, kind: Kind) -> Row {
+        Row {
+            name: name.into(),
+            kind,
+            iters: 0,
+            samples: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn probe_iters(&self) -> u64 {
+        match self.kind {
+            Kind::Native => PROBE_ITERS_NATIVE,
+            _ => PROBE_ITERS_TRAPPED,
+        }
+    }
+
+    fn summary(&self) -> Option<Summary> {
+        match self.error {
+            Some(_) => None,
+            None => Summary::of(&self.samples),
+        }
+    }
+}
+
+/// Iterations for a run of about `TARGET_RUN` at `ns` per call, to two significant
+/// digits.
+fn scaled_iters(ns: f64) -> u64 {
+    let raw = (TARGET_RUN.as_nanos() as f64 / ns.max(1.0)).clamp(1_000.0, 1e9) as u64;
+    let scale = 10u64.pow(raw.ilog10().saturating_sub(1));
+    raw / scale * scale
+}
+
+/// One run of `kind`: ns per getppid call.
+fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
+    match kind {
+        Kind::Native => {
+            let mut cmd = Command::new(&setup.program);
+            cmd.arg(iters.to_string());
+            let out = run_with_limit(cmd, "getppid_loop", RUN_LIMIT)?;
+            // Natively its parent is this process: check the loop really ran.
+            let expected = u64::from(std::process::id()).wrapping_mul(iters);
+            let checksum = field_u64(&out.stdout, "checksum=")?;
+            if checksum != expected {
+                return Err(Error::Run(format!(
+                    "getppid_loop: checksum {checksum}, expected {expected}"
+                )));
+            }
+            field(&out.stdout, "ns_per_call=")
+        }
+        Kind::Floor(Floor::PtraceSysemu) => sysemu_floor::ns_per_call(iters),
+        Kind::Runsc(platform) => {
+            let runsc = setup
+                .runsc
+                .as_ref()
+                .ok_or_else(|| Error::Run(Runsc::searched()))?;
+            let out = run_with_limit(
+                runsc_command(&runsc.path, platform, &setup.program, iters),
+                "runsc",
+                RUN_LIMIT,
+            )?;
+            field(&out.stdout, "ns_per_call=")
+        }
+    }
+}
+
+fn runsc_command(runsc: &Path, platform: &str, program: &Path, iters: u64) -> Command {
+    let mut cmd = Command::new(runsc);
+    cmd.arg(format!("--platform={platform}"))
+        .args(["do", "--"])
+        .arg(program)
+        .arg(iters.to_string());
+    cmd
+}
+
+fn print_report(rows: &[Row], platforms: &[String]) {
+    let native = rows
+        .iter()
+        .find(|r| matches!(r.kind, Kind::Native))
+        .and_then(Row::summary);
+    let floor = |f: Floor| {
+        rows.iter()
+            .find(|r| matches!(r.kind, Kind::Floor(g) if g == f))
+            .and_then(Row::summary)
+    };
+    let ratio = |num: &Summary, den: Option<Summary>| match den {
+        Some(d) => report::ratio(num.median / d.median),
+        None => "-".to_string(),
+    };
+
+    let mut table = Table::new(&[
+        "row",
+        "iters/run",
+        "median ns",
+        "min ns",
+        "max ns",
+        "vs native",
+        "vs floor",
+    ]);
+    for row in rows {
+        let cells = match (&row.error, row.summary()) {
+            (Some(e), _) => Cells::Error(e.to_string()),
+            (None, None) => Cells::Error("no samples".into()),
+            (None, Some(s)) => {
+                let own_floor = match &row.kind {
+                    Kind::Native => None,
+                    Kind::Floor(f) => Some(*f),
+                    Kind::Runsc(p) => Floor::of_platform(p),
+                };
+                Cells::Figures(vec![
+                    row.iters.to_string(),
+                    report::ns(s.median),
+                    report::ns(s.min),
+                    report::ns(s.max),
+                    ratio(&s, native),
+                    match own_floor {
+                        Some(f) => ratio(&s, floor(f)),
+                        None => "-".into(),
+                    },
+                ])
+            }
+        };
+        table.row(&row.name, cells);
+    }
+    println!();
+    table.print();
+    println!();
+
+    for p in platforms {
+        let row = rows
+            .iter()
+            .find(|r| matches!(&r.kind, Kind::Runsc(q) if q == p));
+        let line = match (row.and_then(Row::summary), Floor::of_platform(p)) {
+            (_, None) => format!("n/a (no floor row for the {p} mechanism yet)"),
+            (None, Some(_)) => "n/a (runsc row failed)".into(),
+            (Some(s), Some(f)) => match floor(f) {
+                Some(fl) => report::ratio(s.median / fl.median),
+                None => "n/a (floor row failed)".into(),
+            },
+        };
+        println!("{p}/floor = {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scaled_iters;
+
+    #[test]
+    fn iterations_scale_to_half_a_second() {
+        assert_eq!(scaled_iters(20_000.0), 25_000);
+        assert_eq!(scaled_iters(187.0), 2_600_000);
+        assert_eq!(scaled_iters(1e9), 1_000);
+    }
+}
