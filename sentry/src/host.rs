@@ -183,11 +183,25 @@ pub fn sched_yield() {
     unsafe { libc::sched_yield() };
 }
 
-/// The value of auxiliary-vector entry `kind` the host gave the sentry (same CPU, so the
-/// same value Linux gives the application: AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ).
+/// The value of auxiliary-vector entry `kind` the host kernel gave the sentry (same CPU,
+/// so the same value Linux gives the application: AT_HWCAP, AT_HWCAP2, AT_MINSIGSTKSZ).
+/// Read from /proc/self/auxv: glibc's getauxval(AT_HWCAP) on x86-64 returns its own value.
 pub fn getauxval(kind: u64) -> u64 {
-    // SAFETY: getauxval has no preconditions.
-    unsafe { libc::getauxval(kind) }
+    static AUXV: std::sync::OnceLock<Vec<(u64, u64)>> = std::sync::OnceLock::new();
+    let auxv = AUXV.get_or_init(|| {
+        let raw = std::fs::read("/proc/self/auxv").unwrap_or_default();
+        raw.chunks_exact(16)
+            .map(|c| {
+                let w = |r: std::ops::Range<usize>| u64::from_le_bytes(c[r].try_into().unwrap_or_default());
+                (w(0..8), w(8..16))
+            })
+            .collect()
+    });
+    match auxv.iter().find(|(k, _)| *k == kind) {
+        Some(&(_, v)) => v,
+        // SAFETY: getauxval has no preconditions.
+        None => unsafe { libc::getauxval(kind) },
+    }
 }
 
 pub struct Ids {
@@ -209,4 +223,16 @@ pub fn ids() -> Ids {
             groups,
         }
     }
+}
+
+pub fn lseek(fd: i32, off: i64, whence: i32) -> Result<u64, Errno> {
+    // SAFETY: no memory is passed.
+    check(unsafe { libc::lseek(fd, off, whence) } as isize)
+}
+
+/// A random u64 from the host.
+pub fn random_u64() -> u64 {
+    let mut b = [0u8; 8];
+    let _ = getrandom(&mut b, 0);
+    u64::from_le_bytes(b)
 }

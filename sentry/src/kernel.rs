@@ -93,6 +93,8 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     ));
 
     let ids = host::ids();
+    // Read the host's auxiliary vector now, while the sentry may still open files.
+    host::getauxval(0);
     let mut rlimits = [(0u64, 0u64); 16];
     for (i, r) in rlimits.iter_mut().enumerate() {
         *r = host::getrlimit(i as u32);
@@ -147,6 +149,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         sig: SignalState {
             actions: [SigAction::default(); 64],
             mask: 0,
+            pending: 0,
             altstack: (0, libc::SS_DISABLE as u32, 0),
         },
         rlimits,
@@ -156,6 +159,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
             groups: ids.groups,
         },
         umask: 0o022,
+        affinity: host::sched_getaffinity(),
         clear_child_tid: 0,
         robust_list: (0, 0),
         rseq: None,

@@ -42,6 +42,8 @@ pub struct Loaded {
 
 /// Where Linux puts a position-independent executable without interpreter (`ELF_ET_DYN_BASE`).
 const ELF_ET_DYN_BASE: u64 = 0x5555_5555_4000;
+/// The break is randomized within this range above its base (arch_randomize_brk).
+const BRK_RANDOM_RANGE: u64 = 1 << 30;
 /// Initial stack VMA size (Linux expands the argument pages by 128 KiB).
 const STACK_INIT: u64 = 132 * 1024;
 
@@ -119,8 +121,62 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         .map(|p| p.p_vaddr.checked_add(p.p_memsz).and_then(page_up))
         .try_fold(0u64, |m, e| e.map(|e| m.max(e)))
         .ok_or_else(|| bad("segment address overflow"))?;
-    let bias = if elf.header.e_type == header::ET_DYN {
-        ELF_ET_DYN_BASE - lo
+    // The stack, and the mmap layout below it.
+    mm.mmap(MmapArgs {
+        addr: stack_top - STACK_INIT,
+        len: STACK_INIT,
+        perms: Perms { read: true, write: true, exec: false },
+        fixed: true,
+        noreplace: false,
+        shared: false,
+        growsdown: true,
+        populate: false,
+        below_2g: false,
+        kind: VmaKind::Stack,
+    })
+    .map_err(|_| nomem())?;
+    let gap = img.stack_limit.clamp(128 << 20, (mm.max_addr() / 6) * 5);
+    mm.set_layout(page_down(stack_top - gap), img.stack_limit);
+
+    // The vDSO, mapped read+exec below the stack like any other mapping.
+    let vdso_len = page_up(VDSO.len() as u64).unwrap_or(PAGE_SIZE);
+    let vdso = mm
+        .mmap(MmapArgs {
+            addr: 0,
+            len: vdso_len,
+            perms: Perms { read: true, write: false, exec: true },
+            fixed: false,
+            noreplace: false,
+            shared: false,
+            growsdown: false,
+            populate: false,
+            below_2g: false,
+            kind: VmaKind::Vdso,
+        })
+        .map_err(|_| nomem())?;
+    mm.write_force(vdso, VDSO).map_err(|_| nomem())?;
+
+    // A position-independent executable without interpreter (static-pie) goes where
+    // mmap would put it (top-down), as Linux does; others where they were linked.
+    let is_pie = elf.header.e_type == header::ET_DYN;
+    let bias = if is_pie {
+        let span = hi.checked_sub(lo).filter(|&s| s > 0).ok_or_else(|| bad("empty image"))?;
+        let base = mm
+            .mmap(MmapArgs {
+                addr: 0,
+                len: span,
+                perms: Perms::NONE,
+                fixed: false,
+                noreplace: false,
+                shared: false,
+                growsdown: false,
+                populate: false,
+                below_2g: false,
+                kind: VmaKind::Anon,
+            })
+            .map_err(|_| nomem())?;
+        mm.munmap(base, span).map_err(|_| nomem())?;
+        base - lo
     } else {
         0
     };
@@ -180,7 +236,11 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         mm.write_force(start, &fill).map_err(|_| nomem())?;
         brk = brk.max(vaddr + ph.p_memsz);
     }
-    mm.set_brk_start(page_up(brk).ok_or_else(|| bad("bad break"))?);
+    // The break starts at a random page within 1 GiB above the image (above
+    // ELF_ET_DYN_BASE for a static-pie), as arch_randomize_brk does on x86-64.
+    let brk_base = if is_pie { ELF_ET_DYN_BASE } else { page_up(brk).ok_or_else(|| bad("bad break"))? };
+    let brk_start = brk_base + (host::random_u64() % BRK_RANDOM_RANGE) / PAGE_SIZE * PAGE_SIZE;
+    mm.set_brk_start(brk_start);
 
     let phdr = elf
         .program_headers
@@ -196,28 +256,6 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         })
         .unwrap_or(0);
 
-    // The stack.
-    let stack_start = stack_top - STACK_INIT;
-    mm.mmap(MmapArgs {
-        addr: stack_start,
-        len: STACK_INIT,
-        perms: Perms {
-            read: true,
-            write: true,
-            exec: false,
-        },
-        fixed: true,
-        noreplace: false,
-        shared: false,
-        growsdown: true,
-        populate: false,
-        below_2g: false,
-        kind: VmaKind::Stack,
-    })
-    .map_err(|_| nomem())?;
-    let gap = img.stack_limit.clamp(128 << 20, (mm.max_addr() / 6) * 5);
-    mm.set_layout(page_down(stack_top - gap), img.stack_limit);
-
     let auxv_base = Aux {
         phdr,
         phent: elf.header.e_phentsize as u64,
@@ -225,6 +263,7 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         entry: elf.header.e_entry + bias,
         uid: img.uid as u64,
         gid: img.gid as u64,
+        vdso,
     };
     let sp = build_stack(mm, img, stack_top, &auxv_base).map_err(|_| nomem())?;
     Ok(Loaded {
@@ -240,7 +279,11 @@ struct Aux {
     entry: u64,
     uid: u64,
     gid: u64,
+    vdso: u64,
 }
+
+/// The vDSO image built from vdso/vdso.S by build.rs.
+static VDSO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vdso.so"));
 
 const AT_NULL: u64 = 0;
 const AT_PHDR: u64 = 3;
@@ -263,6 +306,7 @@ const AT_HWCAP2: u64 = 26;
 const AT_RSEQ_FEATURE_SIZE: u64 = 27;
 const AT_RSEQ_ALIGN: u64 = 28;
 const AT_EXECFN: u64 = 31;
+const AT_SYSINFO_EHDR: u64 = 33;
 const AT_MINSIGSTKSZ: u64 = 51;
 
 /// The rseq ABI the sentry implements: `struct rseq` up to and including `mm_cid`.
@@ -306,6 +350,7 @@ fn build_stack(
     let random_at = p;
 
     let auxv: Vec<(u64, u64)> = vec![
+        (AT_SYSINFO_EHDR, a.vdso),
         (AT_MINSIGSTKSZ, host::getauxval(AT_MINSIGSTKSZ)),
         (AT_HWCAP, host::getauxval(AT_HWCAP)),
         (AT_PAGESZ, PAGE_SIZE),

@@ -27,7 +27,13 @@ pub struct SignalState {
     /// Indexed by signal number − 1.
     pub actions: [SigAction; 64],
     pub mask: u64,
+    /// Signals sent while blocked, as a bit set (bit n−1 for signal n).
+    pub pending: u64,
     pub altstack: (u64, u32, u64),
+}
+
+fn bit(signo: i32) -> u64 {
+    1u64 << (signo - 1)
 }
 
 #[derive(Clone, Debug)]
@@ -48,12 +54,24 @@ pub struct Task {
     pub rlimits: [(u64, u64); 16],
     pub creds: Creds,
     pub umask: u32,
+    /// CPU affinity mask (sched_setaffinity), as bytes.
+    pub affinity: Vec<u8>,
     pub clear_child_tid: u64,
     pub robust_list: (u64, u64),
     /// Registered rseq area: (address, length, signature).
     pub rseq: Option<(u64, u32, u32)>,
     /// Set when the thread group has exited.
     pub exit: Option<ExitStatus>,
+}
+
+/// Signals whose default action is to do nothing.
+fn default_ignored(signo: i32) -> bool {
+    matches!(signo, libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH)
+}
+
+/// Signals whose default action is to stop the process.
+fn default_stops(signo: i32) -> bool {
+    matches!(signo, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
 }
 
 impl Task {
@@ -109,6 +127,45 @@ impl Task {
             ));
         }
         self.exit = Some(ExitStatus::Signaled(signo));
+    }
+
+    /// Sends signal `signo` to this task (kill(2), tgkill(2) of itself). It is discarded
+    /// if ignored, left pending if blocked, else its action is taken.
+    pub fn send_signal(&mut self, signo: i32) {
+        let action = self.sig.actions[(signo - 1) as usize];
+        let unstoppable = signo == libc::SIGKILL || signo == libc::SIGSTOP;
+        if !unstoppable && action.handler == SIG_IGN {
+            return;
+        }
+        if action.handler == SIG_DFL && default_ignored(signo) {
+            return;
+        }
+        if !unstoppable && self.sig.mask & bit(signo) != 0 {
+            self.sig.pending |= bit(signo);
+            return;
+        }
+        self.take_action(signo);
+    }
+
+    /// Takes the action of any pending signal the mask no longer blocks.
+    pub fn deliver_unblocked(&mut self) {
+        let ready = self.sig.pending & !self.sig.mask;
+        if ready != 0 {
+            let signo = ready.trailing_zeros() as i32 + 1;
+            self.sig.pending &= !bit(signo);
+            self.take_action(signo);
+        }
+    }
+
+    fn take_action(&mut self, signo: i32) {
+        if self.sig.actions[(signo - 1) as usize].handler == SIG_DFL && default_stops(signo) {
+            log::warn(&format!(
+                "{}: job-control stops are not implemented yet; ignoring",
+                signal::name(signo).unwrap_or("signal")
+            ));
+            return;
+        }
+        self.force_signal(signo);
     }
 
     /// The limit `resource` (RLIMIT_*) currently in force (soft).

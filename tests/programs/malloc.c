@@ -22,7 +22,7 @@ int main(void) {
             blocks[i][j] = pattern(j, i);
     }
     char *heap_hi = sbrk(0);
-    heap_lo = heap_hi - (32u << 20);
+    heap_lo = (uintptr_t)heap_hi > (32u << 20) ? heap_hi - (32u << 20) : 0;
     int all_ok = 1, in_heap = 1;
     for (size_t i = 0; i < N; i++) {
         if (!blocks[i]) {

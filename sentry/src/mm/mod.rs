@@ -33,6 +33,8 @@ pub enum VmaKind {
     Stack,
     /// A segment of the executable.
     Image,
+    /// The vDSO.
+    Vdso,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -330,11 +332,35 @@ impl MemoryManager {
         }
         let end = page_up(addr.checked_add(len).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
         let mut s = self.lock();
-        if !s.covered(addr, end) {
-            self.drop_pages(&mut s, addr, end)?;
-            return Err(Errno::ENOMEM);
+        let covered = s.covered(addr, end);
+        // Private pages are dropped (they read as zero again); shared ones keep their
+        // contents, as shmem does, and are only unmapped.
+        let pieces: Vec<(u64, u64, bool)> = s
+            .vmas
+            .range(..end)
+            .filter(|(k, v)| v.end > addr && **k < end)
+            .map(|(k, v)| ((*k).max(addr), v.end.min(end), v.shared))
+            .collect();
+        for (lo, hi, shared) in pieces {
+            if shared {
+                self.unmap_pages(&mut s, lo, hi)?;
+            } else {
+                self.drop_pages(&mut s, lo, hi)?;
+            }
         }
-        self.drop_pages(&mut s, addr, end)
+        if covered { Ok(()) } else { Err(Errno::ENOMEM) }
+    }
+
+    /// Unmaps `[start, end)` from the platform, keeping the pages.
+    fn unmap_pages(&self, s: &mut State, start: u64, end: u64) -> Result<(), Errno> {
+        let mut any_mapped = false;
+        for (_, p) in s.pages.range_mut(start..end) {
+            any_mapped |= p.mapped.take().is_some();
+        }
+        if any_mapped {
+            self.aspace.unmap(start, end - start).map_err(platform_errno)?;
+        }
+        Ok(())
     }
 
     /// Checks that `[addr, addr+len)` is fully mapped (madvise's other advice).
@@ -832,7 +858,8 @@ impl State {
                 && va.kind == vb.kind
                 && va.shared == vb.shared
                 && va.growsdown == vb.growsdown
-                && va.kind != VmaKind::Image;
+                && va.kind != VmaKind::Image
+                && va.kind != VmaKind::Vdso;
             if mergeable {
                 va.end = vb.end;
                 self.vmas.remove(&next);

@@ -290,13 +290,32 @@ pub fn setrlimit(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// sched_getaffinity(2): the host CPUs the sandbox may run on.
 pub fn sched_getaffinity(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     check_pid(t, a[0]).map_err(|e| if e == Errno::EINVAL { Errno::ESRCH } else { e })?;
-    let mask = host::sched_getaffinity();
+    let mask = t.affinity.clone();
     let len = a[1] as usize;
     if len < mask.len() || len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
     t.mm.copy_out(a[2], &mask)?;
     Ok(mask.len() as u64)
+}
+
+/// sched_setaffinity(2): the mask is kept (and reported back) but host threads are not
+/// pinned.
+pub fn sched_setaffinity(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let allowed = host::sched_getaffinity();
+    let len = (a[1] as usize).min(allowed.len());
+    let mut want = vec![0u8; len];
+    t.mm.copy_in(a[2], &mut want)?;
+    check_pid(t, a[0]).map_err(|e| if e == Errno::EINVAL { Errno::ESRCH } else { e })?;
+    let mut mask = vec![0u8; allowed.len()];
+    for (i, m) in mask.iter_mut().enumerate() {
+        *m = allowed[i] & want.get(i).copied().unwrap_or(0);
+    }
+    if mask.iter().all(|&b| b == 0) {
+        return Err(Errno::EINVAL);
+    }
+    t.affinity = mask;
+    Ok(0)
 }
 
 /// sched_yield(2).
@@ -340,4 +359,44 @@ pub fn getrandom(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         done += got;
     }
     Ok(done as u64)
+}
+
+const SCHED_OTHER: u64 = 0;
+const SCHED_FIFO: u64 = 1;
+const SCHED_RR: u64 = 2;
+const SCHED_BATCH: u64 = 3;
+const SCHED_IDLE: u64 = 5;
+const SCHED_DEADLINE: u64 = 6;
+
+/// sched_getscheduler(2): every task runs under SCHED_OTHER.
+pub fn sched_getscheduler(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    check_pid(t, a[0])?;
+    Ok(SCHED_OTHER)
+}
+
+/// sched_getparam(2): priority 0, as SCHED_OTHER has.
+pub fn sched_getparam(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[1] == 0 {
+        return Err(Errno::EINVAL);
+    }
+    check_pid(t, a[0])?;
+    write_u32(t, a[1], 0).map(|_| 0)
+}
+
+fn priority_range(policy: u64) -> Result<(u64, u64), Errno> {
+    match policy {
+        SCHED_FIFO | SCHED_RR => Ok((1, 99)),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok((0, 0)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// sched_get_priority_max(2).
+pub fn sched_get_priority_max(_t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    priority_range(a[0]).map(|r| r.1)
+}
+
+/// sched_get_priority_min(2).
+pub fn sched_get_priority_min(_t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    priority_range(a[0]).map(|r| r.0)
 }

@@ -1,5 +1,6 @@
-//! Signal state: rt_sigaction(2), rt_sigprocmask(2), sigaltstack(2). The state is kept
-//! exactly; delivery comes with the processes-and-signals issue.
+//! Signal state: rt_sigaction(2), rt_sigprocmask(2), sigaltstack(2), and signals a
+//! process sends itself: kill(2), tkill(2), tgkill(2). The state is kept exactly; a signal
+//! takes its default action (handlers run once delivery exists: processes issue).
 
 use crate::task::{SigAction, Task};
 use syscalls_table::Errno;
@@ -67,6 +68,51 @@ pub fn rt_sigprocmask(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     if oset != 0 {
         t.mm.copy_out(oset, &old.to_le_bytes())?;
+    }
+    t.deliver_unblocked();
+    Ok(0)
+}
+
+fn check_signo(sig: u64) -> Result<Option<i32>, Errno> {
+    match sig {
+        0 => Ok(None),
+        1..=64 => Ok(Some(sig as i32)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// kill(2). The sandbox's only process is pid 1, leader of process group 1.
+pub fn kill(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let pid = a[0] as i32;
+    let sig = check_signo(a[1])?;
+    let me = t.tid;
+    // pid -1 means every process but init and the caller: there is none.
+    if !(pid == me || pid == 0 || pid == -me) {
+        return Err(Errno::ESRCH);
+    }
+    if let Some(s) = sig {
+        t.send_signal(s);
+    }
+    Ok(0)
+}
+
+/// tkill(2).
+pub fn tkill(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    tgkill(t, &[t.tid as u64, a[0], a[1], 0, 0, 0])
+}
+
+/// tgkill(2).
+pub fn tgkill(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (tgid, tid) = (a[0] as i32, a[1] as i32);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let sig = check_signo(a[2])?;
+    if tgid != t.tid || tid != t.tid {
+        return Err(Errno::ESRCH);
+    }
+    if let Some(s) = sig {
+        t.send_signal(s);
     }
     Ok(0)
 }
