@@ -20,6 +20,21 @@ const PAGE_SIZE: u64 = 4096;
 /// Formats `name(args…) = result` for a finished syscall. `read_mem(addr, len)` reads
 /// application memory (None on a bad address); buffers the syscall filled are read now.
 pub fn format(sc: &Syscall, args: &[u64; 6], ret: i64, read_mem: ReadMem) -> String {
+    let ret_text = match sc.name {
+        "mmap" | "mremap" | "brk" | "shmat" if !is_error(ret) => format!("{ret:#x}"),
+        _ => format_ret(ret),
+    };
+    format!("{} = {ret_text}", format_args_only(sc, args, ret, read_mem))
+}
+
+/// Formats `name(args…)` for a call that does not return (`exit_group`, a successful
+/// `execve` seen from the old image): strace prints these as `exit_group(0) = ?`, which is
+/// this followed by `" = ?"`. Buffers the syscall would fill are shown as addresses.
+pub fn format_call(sc: &Syscall, args: &[u64; 6], read_mem: ReadMem) -> String {
+    format_args_only(sc, args, -(Errno::EFAULT.0 as i64), read_mem)
+}
+
+fn format_args_only(sc: &Syscall, args: &[u64; 6], ret: i64, read_mem: ReadMem) -> String {
     let printed: Vec<String> = sc
         .args
         .iter()
@@ -28,11 +43,7 @@ pub fn format(sc: &Syscall, args: &[u64; 6], ret: i64, read_mem: ReadMem) -> Str
         .filter(|(k, _)| !matches!(k, ArgKind::Skip))
         .map(|(k, &v)| format_arg(*k, v, args, ret, read_mem))
         .collect();
-    let ret = match sc.name {
-        "mmap" | "mremap" | "brk" | "shmat" if !is_error(ret) => format!("{ret:#x}"),
-        _ => format_ret(ret),
-    };
-    format!("{}({}) = {}", sc.name, printed.join(", "), ret)
+    format!("{}({})", sc.name, printed.join(", "))
 }
 
 /// Formats a syscall the table does not know: `syscall_0x1c3(0x1, …) = -1 ENOSYS (…)`.
@@ -736,6 +747,23 @@ mod tests {
         assert_eq!(
             fmt(327, [3, 0x5000, 1, 10, 0, 8], -11, &m),
             "preadv2(3, 0x5000, 1, 10, RWF_NOWAIT) = -1 EAGAIN (Resource temporarily unavailable)"
+        );
+    }
+
+    #[test]
+    fn calls_that_do_not_return() {
+        let m = Mem::new();
+        let read = |a, l| m.read(a, l);
+        assert_eq!(
+            format!(
+                "{} = ?",
+                format_call(lookup(231).unwrap(), &[3, 0, 0, 0, 0, 0], &read)
+            ),
+            "exit_group(3) = ?"
+        );
+        assert_eq!(
+            format_call(lookup(0).unwrap(), &[0, 0x1000, 5, 0, 0, 0], &read),
+            "read(0, 0x1000, 5)"
         );
     }
 

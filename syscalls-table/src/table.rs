@@ -543,6 +543,28 @@ mod tests {
         }
     }
 
+    /// Every `__NR_*` of the host's UAPI header (when installed; it may predate 6.18, so
+    /// the table may have more) names the same syscall here.
+    #[test]
+    fn matches_the_host_header() {
+        let Ok(text) = std::fs::read_to_string("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+        else {
+            return;
+        };
+        let mut seen = 0;
+        for line in text.lines() {
+            let mut words = line.split_whitespace();
+            if let (Some("#define"), Some(name), Some(nr)) =
+                (words.next(), words.next(), words.next())
+                && let (Some(name), Ok(nr)) = (name.strip_prefix("__NR_"), nr.parse::<u64>())
+            {
+                assert_eq!(lookup(nr).map(|s| s.name), Some(name), "nr {nr}");
+                seen += 1;
+            }
+        }
+        assert!(seen > 300, "parsed only {seen} numbers");
+    }
+
     #[test]
     fn lookup_finds_every_row() {
         for s in TABLE {
