@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR is set by cargo")).join("vdso.so");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR is set by cargo")).join("vdso.so");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     for f in ["vdso/vdso.S", "vdso/vdso.lds", "vdso/vdso.ver"] {
         println!("cargo:rerun-if-changed={f}");

@@ -192,7 +192,9 @@ pub fn getauxval(kind: u64) -> u64 {
         let raw = std::fs::read("/proc/self/auxv").unwrap_or_default();
         raw.chunks_exact(16)
             .map(|c| {
-                let w = |r: std::ops::Range<usize>| u64::from_le_bytes(c[r].try_into().unwrap_or_default());
+                let w = |r: std::ops::Range<usize>| {
+                    u64::from_le_bytes(c[r].try_into().unwrap_or_default())
+                };
                 (w(0..8), w(8..16))
             })
             .collect()

@@ -125,7 +125,11 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
     mm.mmap(MmapArgs {
         addr: stack_top - STACK_INIT,
         len: STACK_INIT,
-        perms: Perms { read: true, write: true, exec: false },
+        perms: Perms {
+            read: true,
+            write: true,
+            exec: false,
+        },
         fixed: true,
         noreplace: false,
         shared: false,
@@ -144,7 +148,11 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         .mmap(MmapArgs {
             addr: 0,
             len: vdso_len,
-            perms: Perms { read: true, write: false, exec: true },
+            perms: Perms {
+                read: true,
+                write: false,
+                exec: true,
+            },
             fixed: false,
             noreplace: false,
             shared: false,
@@ -160,7 +168,10 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
     // mmap would put it (top-down), as Linux does; others where they were linked.
     let is_pie = elf.header.e_type == header::ET_DYN;
     let bias = if is_pie {
-        let span = hi.checked_sub(lo).filter(|&s| s > 0).ok_or_else(|| bad("empty image"))?;
+        let span = hi
+            .checked_sub(lo)
+            .filter(|&s| s > 0)
+            .ok_or_else(|| bad("empty image"))?;
         let base = mm
             .mmap(MmapArgs {
                 addr: 0,
@@ -238,7 +249,11 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
     }
     // The break starts at a random page within 1 GiB above the image (above
     // ELF_ET_DYN_BASE for a static-pie), as arch_randomize_brk does on x86-64.
-    let brk_base = if is_pie { ELF_ET_DYN_BASE } else { page_up(brk).ok_or_else(|| bad("bad break"))? };
+    let brk_base = if is_pie {
+        ELF_ET_DYN_BASE
+    } else {
+        page_up(brk).ok_or_else(|| bad("bad break"))?
+    };
     let brk_start = brk_base + (host::random_u64() % BRK_RANDOM_RANGE) / PAGE_SIZE * PAGE_SIZE;
     mm.set_brk_start(brk_start);
 

@@ -66,12 +66,18 @@ pub struct Task {
 
 /// Signals whose default action is to do nothing.
 fn default_ignored(signo: i32) -> bool {
-    matches!(signo, libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH)
+    matches!(
+        signo,
+        libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH
+    )
 }
 
 /// Signals whose default action is to stop the process.
 fn default_stops(signo: i32) -> bool {
-    matches!(signo, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+    matches!(
+        signo,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
 }
 
 impl Task {

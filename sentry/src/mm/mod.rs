@@ -358,7 +358,9 @@ impl MemoryManager {
             any_mapped |= p.mapped.take().is_some();
         }
         if any_mapped {
-            self.aspace.unmap(start, end - start).map_err(platform_errno)?;
+            self.aspace
+                .unmap(start, end - start)
+                .map_err(platform_errno)?;
         }
         Ok(())
     }
