@@ -111,7 +111,7 @@ fn run_do(platform: &str, strace: bool, argv: Vec<std::ffi::OsString>) -> ExitCo
             platform::PLATFORM_NAMES.join(", ")
         ));
     }
-    let program = argv[0].to_string_lossy().into_owned();
+    let program = resolve_program(&argv[0].to_string_lossy());
     let cwd = match std::env::current_dir() {
         Ok(d) => d.into_os_string().into_encoded_bytes(),
         Err(e) => return fail(format!("cannot read the working directory: {e}")),
@@ -135,4 +135,17 @@ fn run_do(platform: &str, strace: bool, argv: Vec<std::ffi::OsString>) -> ExitCo
         Ok(status) => ExitCode::from(status.code() as u8),
         Err(e) => fail(e),
     }
+}
+
+/// A program name without a slash is looked up in $PATH, as a shell would.
+fn resolve_program(name: &str) -> String {
+    if name.contains('/') || name.is_empty() {
+        return name.to_string();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|| name.to_string())
 }

@@ -230,18 +230,19 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         // As a file mapping would: the file's bytes from the start of the page through
         // the end of the segment's file part, then zeroes (bss) to the page end.
         let foff = page_down(ph.p_offset) as usize;
-        let fend = (ph.p_offset + ph.p_filesz) as usize;
-        if fend > img.data.len() {
-            return Err(bad("segment extends past the end of the file"));
-        }
+        let fend = ph
+            .p_offset
+            .checked_add(ph.p_filesz)
+            .filter(|&e| e <= img.data.len() as u64)
+            .ok_or_else(|| bad("segment extends past the end of the file"))?
+            as usize;
         let mut fill = img.data[foff..fend].to_vec();
         if ph.p_memsz > ph.p_filesz {
             let zero_to = (page_up(vaddr + ph.p_filesz).unwrap_or(end)).min(end);
             fill.resize(fill.len() + (zero_to - (vaddr + ph.p_filesz)) as usize, 0);
         } else {
             // The rest of the last page shows what follows in the file.
-            let page_end =
-                (page_up(ph.p_offset + ph.p_filesz).unwrap_or(0) as usize).min(img.data.len());
+            let page_end = (page_up(fend as u64).unwrap_or(0) as usize).min(img.data.len());
             fill.extend_from_slice(&img.data[fend..page_end.max(fend)]);
         }
         mm.write_force(start, &fill).map_err(|_| nomem())?;

@@ -258,3 +258,51 @@ fn syscalls_csv_and_table_work() {
 fn syscalls_unknown_format_is_one_line_error() {
     assert_one_line_error("--format=xml", &syscalls("xml"), "xml");
 }
+
+/// An unsupported syscall gets the errno the table gives it (ENOSYS by default) and is
+/// logged once per name in the `--log` file, however often it is made; an undefined
+/// number gets ENOSYS too.
+#[test]
+fn unsupported_syscalls_get_table_errno_and_are_logged_once() {
+    let out = Command::new(runsc()).args(["syscalls", "--format=json"]).output().expect("runsc syscalls");
+    let table: serde_json::Value = serde_json::from_slice(&out.stdout).expect("syscalls json");
+    let unsupported: Vec<(u64, String, String)> = table
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["status"] == "unsupported")
+        .map(|e| {
+            let nr = e["nr"].as_u64().expect("nr");
+            let name = e["name"].as_str().expect("name").to_string();
+            let errno = e["errno"].as_str().unwrap_or("ENOSYS").to_string();
+            (nr, name, errno)
+        })
+        .take(2)
+        .collect();
+    assert_eq!(unsupported.len(), 2, "the table has unsupported syscalls");
+    let prog = build_program("raw_syscalls", Link::Static);
+    let dir = TempDir::new("unsupported");
+    let log = dir.path().join("runsc.log");
+    let mut cmd = Command::new(runsc());
+    cmd.arg(platform_flag()).arg("--log").arg(&log).arg("do").arg("--").arg(&prog);
+    for (nr, _, _) in &unsupported {
+        cmd.arg(nr.to_string());
+    }
+    cmd.arg("1000");
+    let out = run(cmd, b"", TIMEOUT);
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr_str());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut want = String::new();
+    for (nr, _, errno) in &unsupported {
+        want.push_str(&format!("{nr}: -1 {errno}\n{nr}: -1 {errno}\n"));
+    }
+    want.push_str("1000: -1 ENOSYS\n1000: -1 ENOSYS\n");
+    assert_eq!(stdout, want);
+    let logged = std::fs::read_to_string(&log).expect("reading the log");
+    for (nr, name, _) in &unsupported {
+        let n = logged.lines().filter(|l| l.contains(&format!("syscall {name} ({nr})"))).count();
+        assert_eq!(n, 1, "{name} logged {n} times in:\n{logged}");
+    }
+    let n = logged.lines().filter(|l| l.contains("syscall 1000 ")).count();
+    assert_eq!(n, 1, "syscall 1000 logged {n} times in:\n{logged}");
+}

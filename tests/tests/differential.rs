@@ -80,6 +80,7 @@ differential! {
 /// not wired in fails here instead of being silently ignored.
 #[test]
 fn every_program_is_tested() {
+    // "raw_syscalls" runs only in the sandbox (tests/cli.rs): natively its syscalls would act.
     let listed = include_str!("differential.rs");
     let mut missing = Vec::new();
     for entry in std::fs::read_dir(tests::programs_dir()).expect("reading tests/programs") {

@@ -160,7 +160,7 @@ impl MemoryManager {
         }
         let mut s = self.lock();
         let addr = if a.fixed || a.noreplace {
-            if a.addr % PAGE_SIZE != 0 {
+            if !a.addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
             }
             let end = a.addr.checked_add(len).ok_or(Errno::ENOMEM)?;
@@ -235,7 +235,7 @@ impl MemoryManager {
 
     /// `munmap(2)`.
     pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 || len == 0 || addr > TASK_SIZE || len > TASK_SIZE - addr {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || addr > TASK_SIZE || len > TASK_SIZE - addr {
             return Err(Errno::EINVAL);
         }
         let end = page_up(addr + len).ok_or(Errno::EINVAL)?;
@@ -291,7 +291,7 @@ impl MemoryManager {
 
     /// `mprotect(2)`.
     pub fn mprotect(&self, addr: u64, len: u64, perms: Perms) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if len == 0 {
@@ -324,7 +324,7 @@ impl MemoryManager {
     /// `madvise(2)` advice that releases memory (MADV_DONTNEED/FREE/REMOVE): the pages read
     /// as zero afterwards.
     pub fn discard(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if len == 0 {
@@ -367,7 +367,7 @@ impl MemoryManager {
 
     /// Checks that `[addr, addr+len)` is fully mapped (madvise's other advice).
     pub fn check_mapped(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let end = page_up(addr.checked_add(len).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
@@ -387,7 +387,7 @@ impl MemoryManager {
         fixed: Option<u64>,
         dontunmap: bool,
     ) -> Result<u64, Errno> {
-        if old % PAGE_SIZE != 0 {
+        if !old.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -692,7 +692,8 @@ impl MemoryManager {
 
     fn page_for_access(&self, s: &mut State, page: u64, write: bool) -> Option<u64> {
         let (_, perms) = self.vma_for(s, page)?;
-        if !perms.read && !(write && perms.write) || (write && !perms.write) {
+        // As x86 Linux's access_error(): a read needs any access at all, a write needs write.
+        if perms == Perms::NONE || (write && !perms.write) {
             return None;
         }
         if let Some(p) = s.pages.get(&page) {

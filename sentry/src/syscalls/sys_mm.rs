@@ -18,7 +18,7 @@ const MAP_GROWSDOWN: u64 = 0x100;
 const MAP_POPULATE: u64 = 0x8000;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 /// Every flag Linux knows on x86-64 (for MAP_SHARED_VALIDATE).
-const MAP_KNOWN: u64 = 0x1fff_ff | 0x400_0000;
+const MAP_KNOWN: u64 = 0x001f_ffff | 0x0400_0000;
 
 const PROT_ALL: u64 = 0x7 | 0x8 | 0x0100_0000 | 0x0200_0000;
 

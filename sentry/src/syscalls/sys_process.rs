@@ -110,7 +110,7 @@ pub fn rseq(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EBUSY);
     }
     // The original 32-byte ABI, or an extended one of at least the feature size.
-    let ok_len = len == 32 || (len as u64 >= RSEQ_FEATURE_SIZE && len as u64 % RSEQ_ALIGN == 0);
+    let ok_len = len == 32 || (len as u64 >= RSEQ_FEATURE_SIZE && (len as u64).is_multiple_of(RSEQ_ALIGN));
     if addr % RSEQ_ALIGN != 0 || !ok_len {
         return Err(Errno::EINVAL);
     }
@@ -292,7 +292,7 @@ pub fn sched_getaffinity(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     check_pid(t, a[0]).map_err(|e| if e == Errno::EINVAL { Errno::ESRCH } else { e })?;
     let mask = t.affinity.clone();
     let len = a[1] as usize;
-    if len < mask.len() || len % 8 != 0 {
+    if len < mask.len() || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     t.mm.copy_out(a[2], &mask)?;

@@ -18,8 +18,8 @@ fn check_clock(clock: u64) -> Result<i32, Errno> {
 
 fn write_timespec(t: &Task, addr: u64, ts: &libc::timespec) -> Result<(), Errno> {
     let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&(ts.tv_sec as i64).to_le_bytes());
-    b[8..].copy_from_slice(&(ts.tv_nsec as i64).to_le_bytes());
+    b[..8].copy_from_slice(&ts.tv_sec.to_le_bytes());
+    b[8..].copy_from_slice(&ts.tv_nsec.to_le_bytes());
     t.mm.copy_out(addr, &b)
 }
 
