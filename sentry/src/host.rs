@@ -238,3 +238,44 @@ pub fn random_u64() -> u64 {
     let _ = getrandom(&mut b, 0);
     u64::from_le_bytes(b)
 }
+
+/// Copies `src` into the memory-file segments `segs` (in order); returns bytes copied.
+pub fn copy_to_segs(segs: &[Seg], src: &[u8]) -> usize {
+    let mut done = 0;
+    for s in segs {
+        if done == src.len() {
+            break;
+        }
+        let n = s.len.min(src.len() - done);
+        // SAFETY: segments come from MemoryManager::segments, which bounds-checks them
+        // against the live memory-file mapping; `src` is a valid slice of at least n bytes.
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr().add(done), s.ptr, n) };
+        done += n;
+    }
+    done
+}
+
+/// Copies the memory-file segments `segs` into `dst` (in order); returns bytes copied.
+pub fn copy_from_segs(segs: &[Seg], dst: &mut [u8]) -> usize {
+    let mut done = 0;
+    for s in segs {
+        if done == dst.len() {
+            break;
+        }
+        let n = s.len.min(dst.len() - done);
+        // SAFETY: as in copy_to_segs, with the roles swapped.
+        unsafe { std::ptr::copy_nonoverlapping(s.ptr, dst.as_mut_ptr().add(done), n) };
+        done += n;
+    }
+    done
+}
+
+pub fn segs_len(segs: &[Seg]) -> usize {
+    segs.iter().map(|s| s.len).sum()
+}
+
+// SAFETY: a Seg is a pointer into the memory file's shared mapping, valid for the
+// sandbox's lifetime and only dereferenced through the copy functions above.
+unsafe impl Send for Seg {}
+// SAFETY: as above.
+unsafe impl Sync for Seg {}
