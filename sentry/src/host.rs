@@ -279,3 +279,12 @@ pub fn segs_len(segs: &[Seg]) -> usize {
 unsafe impl Send for Seg {}
 // SAFETY: as above.
 unsafe impl Sync for Seg {}
+
+/// What the host's /proc/self/fd/FD says the descriptor is (e.g. `pipe:[123]`,
+/// `/dev/pts/0`): a readlink, not an open.
+pub fn describe_fd(fd: i32) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .map(|p| p.as_os_str().as_bytes().to_vec())
+        .unwrap_or_else(|_| format!("host:[{fd}]").into_bytes())
+}

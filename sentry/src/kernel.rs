@@ -1,11 +1,17 @@
 //! The sandbox kernel: state shared by all tasks of one sandbox (platform, memory file,
 //! options) and `run`, which loads the initial program and runs it to its exit.
 
-use crate::fd::FdTable;
 use crate::loader::{self, Image, LoadError};
 use crate::mm::memfile::MemoryFile;
 use crate::mm::{MemoryManager, page_down};
+use crate::process::{ProcessInfo, Processes};
 use crate::task::{Creds, SigAction, SignalState, Task};
+use crate::vfs::file::{FdTable, FileDescription, O_RDONLY, O_WRONLY};
+use crate::vfs::hostfd::HostFd;
+use crate::vfs::inode::{Cred, InodeRef, S_IFDIR, make_dev};
+use crate::vfs::procfs::ProcRoot;
+use crate::vfs::tmpfs::Tmpfs;
+use crate::vfs::{FsContext, Path, Vfs, devfs};
 use crate::{host, log};
 use platform::{CpuState, Platform, PlatformError, Regs};
 use std::collections::HashSet;
@@ -49,6 +55,8 @@ pub enum Error {
     Platform(String, PlatformError),
     #[error("memory file: {0}")]
     MemoryFile(std::io::Error),
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// State shared by every task of a sandbox.
@@ -58,9 +66,121 @@ pub struct Kernel {
     pub strace: bool,
     /// The initial program's path as `/proc/self/exe` shows it.
     pub exe: Vec<u8>,
-    pub cwd: Vec<u8>,
     /// Syscall numbers already reported as unsupported (each is logged once).
     pub unsupported_logged: Mutex<HashSet<u64>>,
+    pub vfs: Arc<Vfs>,
+    pub processes: Arc<Processes>,
+}
+
+/// Builds the sandbox's mount tree: a tmpfs root holding the working directory's path,
+/// `/dev` (with a tmpfs on `/dev/shm`), a tmpfs on `/tmp` and `/proc`. The host's root
+/// served by the gofer replaces the tmpfs root when the gofer lands.
+fn build_vfs(
+    cwd: &[u8],
+    processes: &Arc<Processes>,
+) -> Result<(Arc<Vfs>, Path), syscalls_table::Errno> {
+    let root_cred = Cred { uid: 0, gid: 0 };
+    let vcreds = crate::vfs::Creds { uid: 0, gid: 0 };
+    let mut minor = 0;
+    let mut anon_dev = || {
+        minor += 1;
+        make_dev(0, 40 + minor)
+    };
+    let vfs = Vfs::new(
+        Tmpfs::new_root(anon_dev(), 0o755, root_cred),
+        "tmpfs",
+        false,
+    );
+    let root = vfs.root();
+    let mkdir = |dir: &Path, name: &[u8], mode: u32| -> Result<Path, syscalls_table::Errno> {
+        match vfs.create(dir, name, S_IFDIR | mode, 0, vcreds) {
+            Ok(p) => Ok(p),
+            Err(syscalls_table::Errno::EEXIST) => {
+                let ctx = FsContext {
+                    root: vfs.root(),
+                    cwd: dir.clone(),
+                    umask: 0,
+                };
+                vfs.resolve(&ctx, vcreds, dir, name, true)
+            }
+            Err(e) => Err(e),
+        }
+    };
+    let dev = mkdir(&root, b"dev", 0o755)?;
+    let tmp = mkdir(&root, b"tmp", 0o1777)?;
+    let proc_ = mkdir(&root, b"proc", 0o555)?;
+    let devfs_root: InodeRef = devfs::new_dev_tree(anon_dev())?;
+    let dev_mnt = vfs.mount(&dev, devfs_root, "devtmpfs", "none", false)?;
+    let dev_root = Path {
+        mnt: dev_mnt.clone(),
+        dentry: dev_mnt.root.clone(),
+    };
+    let ctx = FsContext {
+        root: vfs.root(),
+        cwd: vfs.root(),
+        umask: 0,
+    };
+    let shm = vfs.resolve(&ctx, vcreds, &dev_root, b"shm", true)?;
+    vfs.mount(
+        &shm,
+        Tmpfs::new_root(anon_dev(), 0o1777, root_cred),
+        "tmpfs",
+        "shm",
+        false,
+    )?;
+    vfs.mount(
+        &tmp,
+        Tmpfs::new_root(anon_dev(), 0o1777, root_cred),
+        "tmpfs",
+        "tmpfs",
+        false,
+    )?;
+    vfs.mount(
+        &proc_,
+        ProcRoot::new(processes.clone(), anon_dev()),
+        "proc",
+        "proc",
+        false,
+    )?;
+    processes.set_vfs(&vfs);
+    // The working directory: made (as plain directories) where it does not exist yet.
+    let ctx = FsContext {
+        root: vfs.root(),
+        cwd: vfs.root(),
+        umask: 0,
+    };
+    let mut cur = vfs.root();
+    for comp in cwd.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        cur = match vfs.resolve(&ctx, vcreds, &cur, comp, true) {
+            Ok(p) if p.stat()?.is_dir() => p,
+            _ => mkdir(&cur, comp, 0o755)?,
+        };
+    }
+    Ok((vfs, cur))
+}
+
+/// FDs 0–2 of the application: the sandbox's own stdio, as host-FD files.
+fn stdio_table() -> FdTable {
+    let mut t = FdTable::default();
+    for fd in 0..3 {
+        let Some(h) = HostFd::dup_of(fd) else {
+            continue;
+        };
+        let access = match host::fcntl(h.fd(), libc::F_GETFL, 0) {
+            Ok(fl) => fl as u32,
+            Err(_) => {
+                if fd == 0 {
+                    O_RDONLY
+                } else {
+                    O_WRONLY
+                }
+            }
+        };
+        let name = host::describe_fd(fd);
+        let file = FileDescription::anonymous(h.clone(), h, access, name);
+        let _ = t.install_at(file, fd as u64, false, u64::MAX);
+    }
+    t
 }
 
 /// Loads and runs `cfg.program` in a new sandbox on the calling thread; returns how it
@@ -120,13 +240,32 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     let loaded = loader::load(&mm, &img, stack_top)?;
     drop(data);
 
+    let processes = Arc::new(Processes::default());
+    let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes)
+        .map_err(|e| Error::Setup(format!("building the mount tree: {e:?}")))?;
+    let fs = Arc::new(Mutex::new(FsContext {
+        root: vfs.root(),
+        cwd: cwd_path,
+        umask: 0o022,
+    }));
+    let fds = Arc::new(Mutex::new(stdio_table()));
+    let exe_name = exe.clone().into_os_string().into_encoded_bytes();
+    processes.insert(
+        1,
+        Arc::new(ProcessInfo {
+            fds: fds.clone(),
+            fs: fs.clone(),
+            exe: exe_name,
+        }),
+    );
     let kernel = Arc::new(Kernel {
         platform,
         memfile,
         strace: cfg.strace,
         exe: exe.into_os_string().into_encoded_bytes(),
-        cwd: cfg.cwd,
         unsupported_logged: Mutex::new(HashSet::new()),
+        vfs,
+        processes,
     });
     let regs = Regs {
         rip: loaded.entry,
@@ -145,7 +284,8 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         ctx,
         mm,
         tid: 1,
-        fds: FdTable::from_host_stdio(),
+        fds,
+        fs,
         sig: SignalState {
             actions: [SigAction::default(); 64],
             mask: 0,
@@ -158,7 +298,6 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
             gid: ids.gid,
             groups: ids.groups,
         },
-        umask: 0o022,
         affinity: host::sched_getaffinity(),
         clear_child_tid: 0,
         robust_list: (0, 0),

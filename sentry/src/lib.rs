@@ -2,13 +2,14 @@
 //! Tasks, the memory manager, the loader, syscall handlers and strace. Unsafe code lives
 //! only in `mm::memfile` and `host`.
 
-pub mod fd;
 pub mod host;
 pub mod kernel;
 pub mod loader;
 pub mod log;
 pub mod mm;
+pub mod process;
 pub mod syscalls;
 pub mod task;
+pub mod vfs;
 
 pub use kernel::{Config, Error, ExitStatus, run};

@@ -2,12 +2,13 @@
 //! context, signal state and, for now, the per-process state it shares with nobody yet
 //! (FD table, limits, credentials). The task loop: switch → handle the event → repeat.
 
-use crate::fd::FdTable;
 use crate::kernel::{ExitStatus, Kernel};
 use crate::mm::{FaultError, MemoryManager};
+use crate::vfs::FsContext;
+use crate::vfs::file::FdTable;
 use crate::{log, syscalls};
 use platform::{Context, CpuState, Event};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use syscalls_table::signal;
 
 /// `struct k_sigaction` as the kernel stores it.
@@ -49,11 +50,11 @@ pub struct Task {
     pub ctx: Box<dyn Context>,
     pub mm: Arc<MemoryManager>,
     pub tid: i32,
-    pub fds: FdTable,
+    pub fds: Arc<Mutex<FdTable>>,
+    pub fs: Arc<Mutex<FsContext>>,
     pub sig: SignalState,
     pub rlimits: [(u64, u64); 16],
     pub creds: Creds,
-    pub umask: u32,
     /// CPU affinity mask (sched_setaffinity), as bytes.
     pub affinity: Vec<u8>,
     pub clear_child_tid: u64,
@@ -81,8 +82,24 @@ fn default_stops(signo: i32) -> bool {
 }
 
 impl Task {
+    pub fn fds(&self) -> MutexGuard<'_, FdTable> {
+        self.fds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn fs(&self) -> FsContext {
+        self.fs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn vcreds(&self) -> crate::vfs::Creds {
+        crate::vfs::Creds {
+            uid: self.creds.uid,
+            gid: self.creds.gid,
+        }
+    }
+
     /// Runs the task until its thread group exits.
     pub fn run(&mut self) -> Result<ExitStatus, platform::PlatformError> {
+        crate::vfs::procfs::set_current_pid(self.tid);
         loop {
             let aspace = self.mm.aspace();
             let ev = self.ctx.switch(aspace.as_ref(), &mut self.cpu)?;

@@ -1,18 +1,15 @@
-//! File-descriptor and file-metadata syscalls on the host-FD files of stdio: close(2),
-//! dup(2)/dup2/dup3, fcntl(2), fstat(2), newfstatat(2), ioctl(2), getcwd(2),
-//! readlink(2) (`/proc/self/exe`), umask(2). Path lookups other than `/proc/self/exe`
-//! find nothing (ENOENT) until the VFS exists.
+//! Syscalls on open file descriptors: close(2), close_range(2), dup(2)/dup2/dup3,
+//! fcntl(2), fstat(2), ioctl(2), getdents64(2), ftruncate(2), fchmod(2), fchdir(2),
+//! fsync(2)/fdatasync/sync/syncfs, fstatfs(2), umask(2).
 
 use super::write_u32;
 use crate::host;
 use crate::task::Task;
+use crate::vfs::file::FileDescription;
+use crate::vfs::inode::{IoctlResult, S_IFDIR, S_IFMT, S_IFREG, SetAttr};
+use crate::vfs::{MAY_EXEC, permitted};
+use std::sync::Arc;
 use syscalls_table::Errno;
-
-const AT_FDCWD: i64 = -100;
-const AT_EMPTY_PATH: u64 = 0x1000;
-const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-const AT_NO_AUTOMOUNT: u64 = 0x800;
-const PATH_MAX: usize = 4096;
 
 fn nofile(t: &Task) -> u64 {
     t.rlimit(libc::RLIMIT_NOFILE as usize)
@@ -20,63 +17,94 @@ fn nofile(t: &Task) -> u64 {
 
 /// close(2).
 pub fn close(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    t.fds.close(a[0]).map(|_| 0)
+    t.fds().close(a[0] as u32 as u64).map(|_| 0)
+}
+
+/// close_range(2).
+pub fn close_range(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const UNSHARE: u64 = 2;
+    const CLOEXEC: u64 = 4;
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2]);
+    if flags & !(UNSHARE | CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    t.fds().close_range(first, last, flags & CLOEXEC != 0);
+    Ok(0)
 }
 
 /// dup(2).
 pub fn dup(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let f = t.fds.get(a[0])?;
     let lim = nofile(t);
-    t.fds.install(f, 0, false, lim)
+    let mut fds = t.fds();
+    let f = fds.get(a[0] as u32 as u64)?;
+    fds.install(f, 0, false, lim)
 }
 
 /// dup2(2).
 pub fn dup2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let f = t.fds.get(a[0])?;
-    if a[0] == a[1] {
-        return Ok(a[1]);
-    }
     let lim = nofile(t);
-    t.fds.install_at(f, a[1], false, lim).map(|_| a[1])
+    let (old, new) = (a[0] as u32 as u64, a[1] as u32 as u64);
+    let mut fds = t.fds();
+    let f = fds.get(old)?;
+    if old == new {
+        return Ok(new);
+    }
+    fds.install_at(f, new, false, lim).map(|_| new)
 }
 
 /// dup3(2).
 pub fn dup3(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if a[2] & !(libc::O_CLOEXEC as u64) != 0 || a[0] == a[1] {
+    let (old, new) = (a[0] as u32 as u64, a[1] as u32 as u64);
+    if a[2] & !(libc::O_CLOEXEC as u64) != 0 || old == new {
         return Err(Errno::EINVAL);
     }
-    let f = t.fds.get(a[0])?;
     let lim = nofile(t);
-    t.fds.install_at(f, a[1], a[2] != 0, lim).map(|_| a[1])
+    let mut fds = t.fds();
+    let f = fds.get(old)?;
+    fds.install_at(f, new, a[2] != 0, lim).map(|_| new)
 }
 
-/// fcntl(2): F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL.
+/// fcntl(2): descriptor flags, status flags and duplication.
 pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let f = t.fds.get(a[0])?;
+    let fd = a[0] as u32 as u64;
     let lim = nofile(t);
+    let f = t.fds().get(fd)?;
     match a[1] as i32 {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
-            if a[2] >= lim {
+            if a[2] >= lim || a[2] > i32::MAX as u64 {
                 return Err(Errno::EINVAL);
             }
-            t.fds
+            t.fds()
                 .install(f, a[2], a[1] as i32 == libc::F_DUPFD_CLOEXEC, lim)
         }
-        libc::F_GETFD => Ok(t.fds.cloexec(a[0])? as u64),
+        libc::F_GETFD => Ok(t.fds().cloexec(fd)? as u64),
         libc::F_SETFD => t
-            .fds
-            .set_cloexec(a[0], a[2] & libc::FD_CLOEXEC as u64 != 0)
+            .fds()
+            .set_cloexec(fd, a[2] & libc::FD_CLOEXEC as u64 != 0)
             .map(|_| 0),
-        libc::F_GETFL => host::fcntl(f.fd(), libc::F_GETFL, 0),
+        libc::F_GETFL => match f.ops.host_fd() {
+            Some(h) => host::fcntl(h, libc::F_GETFL, 0),
+            None => Ok(f.flags() as u64),
+        },
         libc::F_SETFL => {
-            // Only the flags Linux lets F_SETFL change.
-            let settable = (libc::O_APPEND
-                | libc::O_NONBLOCK
-                | libc::O_ASYNC
-                | libc::O_DIRECT
-                | libc::O_NOATIME) as u64;
-            let cur = host::fcntl(f.fd(), libc::F_GETFL, 0)?;
-            host::fcntl(f.fd(), libc::F_SETFL, (cur & !settable) | (a[2] & settable)).map(|_| 0)
+            if f.is_path_only() {
+                return Err(Errno::EBADF);
+            }
+            match f.ops.host_fd() {
+                Some(h) => {
+                    let settable = (libc::O_APPEND
+                        | libc::O_NONBLOCK
+                        | libc::O_ASYNC
+                        | libc::O_DIRECT
+                        | libc::O_NOATIME) as u64;
+                    let cur = host::fcntl(h, libc::F_GETFL, 0)?;
+                    host::fcntl(h, libc::F_SETFL, (cur & !settable) | (a[2] & settable)).map(|_| 0)
+                }
+                None => {
+                    f.set_status_flags(a[2] as u32);
+                    Ok(0)
+                }
+            }
         }
         _ => Err(Errno::EINVAL),
     }
@@ -84,122 +112,227 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// fstat(2).
 pub fn fstat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let f = t.fds.get(a[0])?;
-    let st = host::fstat(f.fd())?;
-    t.mm.copy_out(a[1], &st).map(|_| 0)
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    let st = f.inode.stat()?;
+    t.mm.copy_out(a[1], &st.to_stat_bytes()).map(|_| 0)
 }
 
-/// newfstatat(2): AT_EMPTY_PATH on open descriptors; paths find nothing yet.
-pub fn newfstatat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let flags = a[3];
-    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let path = t.mm.read_cstr(a[1], PATH_MAX)?;
-    if path.is_empty() {
-        if flags & AT_EMPTY_PATH == 0 {
-            return Err(Errno::ENOENT);
-        }
-        if a[0] as i32 as i64 == AT_FDCWD {
-            return Err(Errno::ENOENT);
-        }
-        return fstat(t, &[a[0], a[2], 0, 0, 0, 0]);
-    }
-    if path[0] != b'/' && a[0] as i32 as i64 != AT_FDCWD {
-        t.fds.get(a[0])?;
-        return Err(Errno::ENOTDIR);
-    }
-    Err(Errno::ENOENT)
-}
-
-/// ioctl(2): TCGETS, TIOCGWINSZ and TIOCGPGRP on host terminals; ENOTTY otherwise.
+/// ioctl(2): FIOCLEX, FIONCLEX, FIONBIO, FIONREAD and the file's own (terminal) ioctls.
 pub fn ioctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let f = t.fds.get(a[0])?;
-    match a[1] {
-        0x5401 => {
-            // TCGETS: struct termios, 36 bytes.
-            let b = host::ioctl_out::<64>(f.fd(), 0x5401)?;
-            t.mm.copy_out(a[2], &b[..36]).map(|_| 0)
-        }
-        0x5413 => {
-            // TIOCGWINSZ: struct winsize, 8 bytes.
-            let b = host::ioctl_out::<8>(f.fd(), 0x5413)?;
-            t.mm.copy_out(a[2], &b).map(|_| 0)
-        }
-        0x540f => {
-            // TIOCGPGRP: the foreground process group is the sandbox's only one.
-            if !host::isatty(f.fd()) {
-                return Err(Errno::ENOTTY);
+    const FIONREAD: u64 = 0x541b;
+    const FIONBIO: u64 = 0x5421;
+    const FIONCLEX: u64 = 0x5450;
+    const FIOCLEX: u64 = 0x5451;
+    const TIOCGPGRP: u64 = 0x540f;
+    let fd = a[0] as u32 as u64;
+    let f = t.fds().get(fd)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    match a[1] as u32 as u64 {
+        FIOCLEX => return t.fds().set_cloexec(fd, true).map(|_| 0),
+        FIONCLEX => return t.fds().set_cloexec(fd, false).map(|_| 0),
+        FIONBIO => {
+            let mut b = [0u8; 4];
+            t.mm.copy_in(a[2], &mut b)?;
+            let on = u32::from_le_bytes(b) != 0;
+            let fl = f.flags();
+            let nb = libc::O_NONBLOCK as u32;
+            if let Some(h) = f.ops.host_fd() {
+                let cur = host::fcntl(h, libc::F_GETFL, 0)?;
+                let new = if on {
+                    cur | nb as u64
+                } else {
+                    cur & !(nb as u64)
+                };
+                host::fcntl(h, libc::F_SETFL, new)?;
+            } else {
+                f.set_status_flags(if on { fl | nb } else { fl & !nb });
             }
-            write_u32(t, a[2], t.tid as u32).map(|_| 0)
+            return Ok(0);
         }
-        _ => Err(Errno::ENOTTY),
+        _ => {}
     }
-}
-
-/// getcwd(2): returns the length including the NUL.
-pub fn getcwd(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let mut cwd = t.k.cwd.clone();
-    cwd.push(0);
-    if (a[1] as usize) < cwd.len() {
-        return Err(Errno::ERANGE);
-    }
-    t.mm.copy_out(a[0], &cwd)?;
-    Ok(cwd.len() as u64)
-}
-
-fn do_readlink(
-    t: &mut Task,
-    dirfd: Option<u64>,
-    path: u64,
-    buf: u64,
-    size: u64,
-) -> Result<u64, Errno> {
-    let p = t.mm.read_cstr(path, PATH_MAX)?;
-    if size as i64 <= 0 {
-        return Err(Errno::EINVAL);
-    }
-    if p.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    if let Some(d) = dirfd
-        && p[0] != b'/'
-        && d as i32 as i64 != AT_FDCWD
+    if let Some(h) = f.ops.host_fd()
+        && a[1] == TIOCGPGRP
     {
-        t.fds.get(d)?;
+        if !host::isatty(h) {
+            return Err(Errno::ENOTTY);
+        }
+        return write_u32(t, a[2], t.tid as u32).map(|_| 0);
+    }
+    match f.ops.ioctl(a[1]) {
+        Some(IoctlResult::Out(b)) => t.mm.copy_out(a[2], &b).map(|_| 0),
+        Some(IoctlResult::Err(e)) => Err(e),
+        None => {
+            let st = f.inode.stat()?;
+            if a[1] == FIONREAD && st.mode & S_IFMT == S_IFREG {
+                let pos = *f.offset.lock().unwrap_or_else(|e| e.into_inner());
+                let n = st.size.saturating_sub(pos).min(i32::MAX as u64);
+                return write_u32(t, a[2], n as u32).map(|_| 0);
+            }
+            Err(Errno::ENOTTY)
+        }
+    }
+}
+
+/// getdents64(2).
+pub fn getdents64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (fd, buf, count) = (a[0] as u32 as u64, a[1], a[2] as u32 as usize);
+    let f = t.fds().get(fd)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let st = f.inode.stat()?;
+    if st.mode & S_IFMT != S_IFDIR {
         return Err(Errno::ENOTDIR);
     }
-    if p == b"/proc/self/exe" || p == format!("/proc/{}/exe", t.tid).as_bytes() {
-        let exe = t.k.exe.clone();
-        let n = exe.len().min(size as usize);
-        t.mm.copy_out(buf, &exe[..n])?;
-        return Ok(n as u64);
+    let mut snap = f.dir_snapshot.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pos = f.offset.lock().unwrap_or_else(|e| e.into_inner());
+    if snap.is_none() || *pos == 0 {
+        *snap = Some(dir_entries(t, &f)?);
     }
-    Err(Errno::ENOENT)
-}
-
-/// readlink(2).
-pub fn readlink(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    do_readlink(t, None, a[0], a[1], a[2])
-}
-
-/// readlinkat(2).
-pub fn readlinkat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    do_readlink(t, Some(a[0]), a[1], a[2], a[3])
-}
-
-/// lseek(2) on host files (terminals and pipes give what the host gives: ESPIPE…).
-pub fn lseek(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let f = t.fds.get(a[0])?;
-    if a[2] > 4 {
+    let entries = snap.as_ref().map(|v| v.as_slice()).unwrap_or(&[]);
+    let mut out: Vec<u8> = Vec::new();
+    let mut i = *pos as usize;
+    while let Some(e) = entries.get(i) {
+        let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
+        if out.len() + reclen > count {
+            break;
+        }
+        let start = out.len();
+        out.extend_from_slice(&e.ino.to_le_bytes());
+        out.extend_from_slice(&((i + 1) as i64).to_le_bytes());
+        out.extend_from_slice(&(reclen as u16).to_le_bytes());
+        out.push(e.kind);
+        out.extend_from_slice(&e.name);
+        out.resize(start + reclen, 0);
+        i += 1;
+    }
+    if out.is_empty() && i < entries.len() {
         return Err(Errno::EINVAL);
     }
-    host::lseek(f.fd(), a[1] as i64, a[2] as i32)
+    t.mm.copy_out(buf, &out)?;
+    *pos = i as u64;
+    Ok(out.len() as u64)
+}
+
+/// "." and ".." followed by the directory's entries.
+fn dir_entries(
+    t: &Task,
+    f: &Arc<FileDescription>,
+) -> Result<Vec<crate::vfs::inode::DirEntry>, Errno> {
+    use crate::vfs::inode::DirEntry;
+    let me = f.inode.stat()?.ino;
+    let parent_ino = match &f.path {
+        Some(p) => {
+            let ctx = t.fs();
+            t.k.vfs
+                .resolve(&ctx, t.vcreds(), p, b"..", false)
+                .and_then(|pp| pp.stat())
+                .map(|s| s.ino)
+                .unwrap_or(me)
+        }
+        None => me,
+    };
+    let mut v = vec![
+        DirEntry {
+            name: b".".to_vec(),
+            ino: me,
+            kind: 4,
+        },
+        DirEntry {
+            name: b"..".to_vec(),
+            ino: parent_ino,
+            kind: 4,
+        },
+    ];
+    v.extend(f.inode.readdir()?);
+    Ok(v)
+}
+
+/// ftruncate(2).
+pub fn ftruncate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let st = f.inode.stat()?;
+    if st.mode & S_IFMT != S_IFREG || !f.writable() {
+        return Err(if f.is_path_only() {
+            Errno::EBADF
+        } else {
+            Errno::EINVAL
+        });
+    }
+    if f.path.as_ref().is_some_and(|p| p.mnt.readonly) {
+        return Err(Errno::EROFS);
+    }
+    if a[1] > t.rlimit(libc::RLIMIT_FSIZE as usize) {
+        return Err(Errno::EFBIG);
+    }
+    f.inode
+        .setattr(&SetAttr {
+            size: Some(a[1]),
+            ..Default::default()
+        })
+        .map(|_| 0)
+}
+
+/// fchmod(2).
+pub fn fchmod(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    super::sys_file::chmod_inode(
+        t,
+        &f.inode,
+        f.path.as_ref().is_some_and(|p| p.mnt.readonly),
+        a[1] as u32,
+    )
+}
+
+/// fchdir(2).
+pub fn fchdir(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    let p = f.path.clone().ok_or(Errno::ENOTDIR)?;
+    let st = p.stat()?;
+    if st.mode & S_IFMT != S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    if !permitted(&st, t.vcreds(), MAY_EXEC) {
+        return Err(Errno::EACCES);
+    }
+    t.fs.lock().unwrap_or_else(|e| e.into_inner()).cwd = p;
+    Ok(0)
+}
+
+/// fsync(2), fdatasync(2), syncfs(2): everything is already as durable as it will be.
+pub fn fsync(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    f.ops.fsync().map(|_| 0)
+}
+
+/// sync(2).
+pub fn sync(_t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(0)
+}
+
+/// fstatfs(2).
+pub fn fstatfs(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    let ro = f.path.as_ref().is_some_and(|p| p.mnt.readonly);
+    super::sys_file::write_statfs(t, &f.inode, ro, a[1])
 }
 
 /// umask(2).
 pub fn umask(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let old = t.umask;
-    t.umask = (a[0] & 0o777) as u32;
+    let mut fs = t.fs.lock().unwrap_or_else(|e| e.into_inner());
+    let old = fs.umask;
+    fs.umask = (a[0] & 0o777) as u32;
     Ok(old as u64)
 }

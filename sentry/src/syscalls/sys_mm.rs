@@ -35,7 +35,7 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     if flags & MAP_ANONYMOUS == 0 {
-        t.fds.get(fd as i32 as i64 as u64)?;
+        t.fds().get(fd as u32 as u64)?;
     }
     if len == 0 {
         return Err(Errno::EINVAL);

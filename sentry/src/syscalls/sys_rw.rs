@@ -1,9 +1,12 @@
-//! read(2), write(2), readv(2), writev(2), pread64(2), pwrite64(2). Data moves between the
-//! host file and application memory directly (the memory file is mapped in the sentry),
-//! with no intermediate copy.
+//! read(2), write(2), readv(2), writev(2), pread64(2), pwrite64(2), preadv(2),
+//! pwritev(2), preadv2(2), pwritev2(2), lseek(2). Data moves between files and
+//! application memory through memory-file segments (no intermediate copy for host files).
 
-use crate::host::{self, Seg};
+use crate::host::Seg;
 use crate::task::{SIG_DFL, Task};
+use crate::vfs::file::{FileDescription, O_APPEND};
+use crate::vfs::inode::{S_IFDIR, S_IFREG};
+use std::sync::Arc;
 use syscalls_table::Errno;
 
 /// Linux's MAX_RW_COUNT: one call moves at most this many bytes.
@@ -46,9 +49,6 @@ fn read_iovecs(t: &Task, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
     for c in raw.chunks_exact(16) {
         let base = u64::from_le_bytes(c[..8].try_into().unwrap_or_default());
         let len = u64::from_le_bytes(c[8..].try_into().unwrap_or_default());
-        if len > i64::MAX as u64 {
-            return Err(Errno::EINVAL);
-        }
         total = total
             .checked_add(len)
             .filter(|&v| v <= i64::MAX as u64)
@@ -58,26 +58,103 @@ fn read_iovecs(t: &Task, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
     Ok(out)
 }
 
-fn do_read(t: &mut Task, fd: u64, ranges: &[(u64, u64)], off: Option<i64>) -> Result<u64, Errno> {
-    let file = t.fds.get(fd)?;
+fn is_dir(f: &FileDescription) -> bool {
+    f.inode.stat().is_ok_and(|s| s.mode & 0o170000 == S_IFDIR)
+}
+
+pub(crate) fn do_read(
+    t: &mut Task,
+    fd: u64,
+    ranges: &[(u64, u64)],
+    off: Option<i64>,
+) -> Result<u64, Errno> {
+    let f = t.fds().get(fd)?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    if is_dir(&f) {
+        return Err(Errno::EISDIR);
+    }
     if off.is_some_and(|o| o < 0) {
         return Err(Errno::EINVAL);
     }
     let segs = segments(t, ranges, true)?;
-    host::readv(file.fd(), &segs, off)
+    let n = match off {
+        Some(o) => f.ops.read(&segs, Some(o as u64))?,
+        None if f.ops.seekable() => {
+            let mut pos = f.offset.lock().unwrap_or_else(|e| e.into_inner());
+            let n = f.ops.read(&segs, Some(*pos))?;
+            *pos += n as u64;
+            n
+        }
+        None => f.ops.read(&segs, None)?,
+    };
+    Ok(n as u64)
 }
 
-fn do_write(t: &mut Task, fd: u64, ranges: &[(u64, u64)], off: Option<i64>) -> Result<u64, Errno> {
-    let file = t.fds.get(fd)?;
+pub(crate) fn do_write(
+    t: &mut Task,
+    fd: u64,
+    ranges: &[(u64, u64)],
+    off: Option<i64>,
+) -> Result<u64, Errno> {
+    let f = t.fds().get(fd)?;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
     if off.is_some_and(|o| o < 0) {
         return Err(Errno::EINVAL);
     }
     let segs = segments(t, ranges, false)?;
-    let r = host::writev(file.fd(), &segs, off);
+    let r = write_file(t, &f, &segs, off);
     if r == Err(Errno::EPIPE) && t.sig.actions[libc::SIGPIPE as usize - 1].handler == SIG_DFL {
         t.force_signal(libc::SIGPIPE);
     }
-    r
+    r.map(|n| n as u64)
+}
+
+fn write_file(
+    t: &Task,
+    f: &Arc<FileDescription>,
+    segs: &[Seg],
+    off: Option<i64>,
+) -> Result<usize, Errno> {
+    let regular = f.inode.stat().is_ok_and(|s| s.mode & 0o170000 == S_IFREG);
+    // RLIMIT_FSIZE: a write may not grow a regular file past the limit.
+    let limit = t.rlimit(libc::RLIMIT_FSIZE as usize);
+    let len = crate::host::segs_len(segs) as u64;
+    let check = |pos: u64| -> Result<Vec<Seg>, Errno> {
+        if !regular || limit == u64::MAX || pos.saturating_add(len) <= limit {
+            return Ok(segs.to_vec());
+        }
+        if pos >= limit {
+            return Err(Errno::EFBIG);
+        }
+        let mut keep = (limit - pos) as usize;
+        let mut out = Vec::new();
+        for s in segs {
+            if keep == 0 {
+                break;
+            }
+            let n = s.len.min(keep);
+            out.push(Seg { ptr: s.ptr, len: n });
+            keep -= n;
+        }
+        Ok(out)
+    };
+    match off {
+        Some(o) => f.ops.write(&check(o as u64)?, Some(o as u64)),
+        None if f.ops.seekable() => {
+            let mut pos = f.offset.lock().unwrap_or_else(|e| e.into_inner());
+            if f.flags() & O_APPEND != 0 {
+                *pos = f.ops.size()?;
+            }
+            let n = f.ops.write(&check(*pos)?, Some(*pos))?;
+            *pos += n as u64;
+            Ok(n)
+        }
+        None => f.ops.write(segs, None),
+    }
 }
 
 /// read(2).
@@ -92,14 +169,14 @@ pub fn write(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// readv(2).
 pub fn readv(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    t.fds.get(a[0])?;
+    t.fds().get(a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
     do_read(t, a[0], &iov, None)
 }
 
 /// writev(2).
 pub fn writev(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    t.fds.get(a[0])?;
+    t.fds().get(a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
     do_write(t, a[0], &iov, None)
 }
@@ -112,4 +189,89 @@ pub fn pread64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// pwrite64(2).
 pub fn pwrite64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     do_write(t, a[0], &[(a[1], a[2])], Some(a[3] as i64))
+}
+
+/// preadv(2); preadv2(2) with offset −1 reads at the file offset. RWF flags are accepted.
+pub fn preadv(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.fds().get(a[0])?;
+    let iov = read_iovecs(t, a[1], a[2])?;
+    let off = a[3] as i64;
+    do_read(t, a[0], &iov, if off == -1 { None } else { Some(off) })
+}
+
+/// pwritev(2), pwritev2(2).
+pub fn pwritev(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.fds().get(a[0])?;
+    let iov = read_iovecs(t, a[1], a[2])?;
+    let off = a[3] as i64;
+    do_write(t, a[0], &iov, if off == -1 { None } else { Some(off) })
+}
+
+/// preadv2(2).
+pub fn preadv2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[5] & !0x1f != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    preadv(t, a)
+}
+
+/// pwritev2(2).
+pub fn pwritev2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[5] & !0x1f != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    pwritev(t, a)
+}
+
+/// lseek(2).
+pub fn lseek(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const SEEK_SET: u64 = 0;
+    const SEEK_CUR: u64 = 1;
+    const SEEK_END: u64 = 2;
+    const SEEK_DATA: u64 = 3;
+    const SEEK_HOLE: u64 = 4;
+    let f = t.fds().get(a[0])?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    if let Some(hfd) = f.ops.host_fd() {
+        if a[2] > SEEK_HOLE {
+            return Err(Errno::EINVAL);
+        }
+        return crate::host::lseek(hfd, a[1] as i64, a[2] as i32);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let off = a[1] as i64;
+    let mut pos = f.offset.lock().unwrap_or_else(|e| e.into_inner());
+    let size = f.ops.size()? as i64;
+    let new = match a[2] {
+        SEEK_SET => Some(off),
+        SEEK_CUR => (*pos as i64).checked_add(off),
+        SEEK_END => size.checked_add(off),
+        SEEK_DATA => {
+            if off < 0 {
+                return Err(Errno::ENXIO);
+            }
+            if off >= size {
+                return Err(Errno::ENXIO);
+            }
+            Some(off)
+        }
+        SEEK_HOLE => {
+            if off < 0 || off >= size {
+                return Err(Errno::ENXIO);
+            }
+            Some(size)
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = new.filter(|&n| n >= 0).ok_or(Errno::EINVAL)?;
+    if new == 0 {
+        // Rewinding a directory takes a fresh snapshot of its entries.
+        *f.dir_snapshot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+    *pos = new as u64;
+    Ok(new as u64)
 }

@@ -75,7 +75,10 @@ fn fill(segs: &[Seg], mut f: impl FnMut(&mut [u8]) -> Result<(), Errno>) -> Resu
                 skip -= rest[0].len;
                 rest.remove(0);
             } else {
-                rest[0] = Seg { ptr: rest[0].ptr.wrapping_add(skip), len: rest[0].len - skip };
+                rest[0] = Seg {
+                    ptr: rest[0].ptr.wrapping_add(skip),
+                    len: rest[0].len - skip,
+                };
                 skip = 0;
             }
         }

@@ -2,8 +2,8 @@
 //! path it was opened by, its offset and status flags; the FD table maps descriptor
 //! numbers to descriptions with a close-on-exec flag each.
 
-use super::inode::{DirEntry, FileOps, InodeRef};
 use super::Path;
+use super::inode::{DirEntry, FileOps, InodeRef};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,10 +29,17 @@ pub struct FileDescription {
     pub offset: Mutex<u64>,
     /// Directory entries snapshot for getdents64 (taken at offset 0).
     pub dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
+    /// What /proc/PID/fd shows for a file without a path (e.g. `pipe:[123]`).
+    pub name: Vec<u8>,
 }
 
 impl FileDescription {
-    pub fn new(ops: Arc<dyn FileOps>, inode: InodeRef, path: Option<Path>, flags: u32) -> Arc<FileDescription> {
+    pub fn new(
+        ops: Arc<dyn FileOps>,
+        inode: InodeRef,
+        path: Option<Path>,
+        flags: u32,
+    ) -> Arc<FileDescription> {
         Arc::new(FileDescription {
             ops,
             inode,
@@ -40,6 +47,25 @@ impl FileDescription {
             flags: AtomicU32::new(flags),
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
+            name: Vec::new(),
+        })
+    }
+
+    /// A file without a path, shown as `name` in /proc/PID/fd.
+    pub fn anonymous(
+        ops: Arc<dyn FileOps>,
+        inode: InodeRef,
+        flags: u32,
+        name: Vec<u8>,
+    ) -> Arc<FileDescription> {
+        Arc::new(FileDescription {
+            ops,
+            inode,
+            path: None,
+            flags: AtomicU32::new(flags),
+            offset: Mutex::new(0),
+            dir_snapshot: Mutex::new(None),
+            name,
         })
     }
 
@@ -49,7 +75,8 @@ impl FileDescription {
 
     pub fn set_status_flags(&self, f: u32) {
         let old = self.flags();
-        self.flags.store((old & !SETFL_MASK) | (f & SETFL_MASK), Ordering::Relaxed);
+        self.flags
+            .store((old & !SETFL_MASK) | (f & SETFL_MASK), Ordering::Relaxed);
     }
 
     pub fn readable(&self) -> bool {
@@ -79,13 +106,19 @@ pub struct FdTable {
 }
 
 fn fd_num(fd: u64) -> Result<i32, Errno> {
-    i32::try_from(fd as i64).ok().filter(|&f| f >= 0).ok_or(Errno::EBADF)
+    i32::try_from(fd as i64)
+        .ok()
+        .filter(|&f| f >= 0)
+        .ok_or(Errno::EBADF)
 }
 
 impl FdTable {
     pub fn get(&self, fd: u64) -> Result<Arc<FileDescription>, Errno> {
         let fd = fd_num(fd)?;
-        self.fds.get(&fd).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+        self.fds
+            .get(&fd)
+            .map(|e| e.file.clone())
+            .ok_or(Errno::EBADF)
     }
 
     pub fn close(&mut self, fd: u64) -> Result<(), Errno> {
@@ -118,11 +151,20 @@ impl FdTable {
 
     pub fn set_cloexec(&mut self, fd: u64, on: bool) -> Result<(), Errno> {
         let fd = fd_num(fd)?;
-        self.fds.get_mut(&fd).map(|e| e.cloexec = on).ok_or(Errno::EBADF)
+        self.fds
+            .get_mut(&fd)
+            .map(|e| e.cloexec = on)
+            .ok_or(Errno::EBADF)
     }
 
     /// Installs `file` at the lowest free descriptor ≥ `min` below `limit`.
-    pub fn install(&mut self, file: Arc<FileDescription>, min: u64, cloexec: bool, limit: u64) -> Result<u64, Errno> {
+    pub fn install(
+        &mut self,
+        file: Arc<FileDescription>,
+        min: u64,
+        cloexec: bool,
+        limit: u64,
+    ) -> Result<u64, Errno> {
         let mut fd = min;
         for (&k, _) in self.fds.range(i32::try_from(min).unwrap_or(i32::MAX)..) {
             if k as u64 != fd {
@@ -138,7 +180,13 @@ impl FdTable {
     }
 
     /// Installs `file` at exactly `fd`, replacing what was there.
-    pub fn install_at(&mut self, file: Arc<FileDescription>, fd: u64, cloexec: bool, limit: u64) -> Result<(), Errno> {
+    pub fn install_at(
+        &mut self,
+        file: Arc<FileDescription>,
+        fd: u64,
+        cloexec: bool,
+        limit: u64,
+    ) -> Result<(), Errno> {
         if fd >= limit {
             return Err(Errno::EBADF);
         }

@@ -15,7 +15,9 @@ pub struct HostFd {
 impl HostFd {
     /// Takes a duplicate of the sentry's `fd` (≥ 100, close-on-exec).
     pub fn dup_of(fd: i32) -> Option<Arc<HostFd>> {
-        host::dup_cloexec(fd, 100).ok().map(|fd| Arc::new(HostFd { fd }))
+        host::dup_cloexec(fd, 100)
+            .ok()
+            .map(|fd| Arc::new(HostFd { fd }))
     }
 
     pub fn fd(&self) -> i32 {
@@ -39,7 +41,10 @@ fn le32(b: &[u8], off: usize) -> u32 {
 
 /// Decodes the host's x86-64 `struct stat`.
 pub fn stat_from_host(b: &[u8; 144]) -> Stat {
-    let ts = |off| Timespec { sec: le64(b, off) as i64, nsec: le64(b, off + 8) as i64 };
+    let ts = |off| Timespec {
+        sec: le64(b, off) as i64,
+        nsec: le64(b, off + 8) as i64,
+    };
     Stat {
         dev: le64(b, 0),
         ino: le64(b, 8),

@@ -26,8 +26,14 @@ pub struct Timespec {
 
 impl Timespec {
     pub fn now() -> Timespec {
-        let ts = crate::host::clock_gettime(libc::CLOCK_REALTIME).unwrap_or(libc::timespec { tv_sec: 0, tv_nsec: 0 });
-        Timespec { sec: ts.tv_sec, nsec: ts.tv_nsec }
+        let ts = crate::host::clock_gettime(libc::CLOCK_REALTIME).unwrap_or(libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        });
+        Timespec {
+            sec: ts.tv_sec,
+            nsec: ts.tv_nsec,
+        }
     }
 }
 
@@ -204,7 +210,13 @@ pub trait Inode: Send + Sync + Any {
         Err(Errno::ENOTDIR)
     }
     /// Moves child `old` to `new_dir`/`new` (same filesystem). `flags`: RENAME_*.
-    fn rename(&self, _old: &[u8], _new_dir: &InodeRef, _new: &[u8], _flags: u32) -> Result<(), Errno> {
+    fn rename(
+        &self,
+        _old: &[u8],
+        _new_dir: &InodeRef,
+        _new: &[u8],
+        _flags: u32,
+    ) -> Result<(), Errno> {
         Err(Errno::ENOTDIR)
     }
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
@@ -219,7 +231,11 @@ pub trait Inode: Send + Sync + Any {
         Err(Errno::EPERM)
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(StatFs { bsize: 4096, namelen: 255, ..Default::default() })
+        Ok(StatFs {
+            bsize: 4096,
+            namelen: 255,
+            ..Default::default()
+        })
     }
     /// Opens the node for I/O. `flags` are the open(2) flags.
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {

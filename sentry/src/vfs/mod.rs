@@ -31,7 +31,12 @@ pub struct Dentry {
 
 impl Dentry {
     pub fn new_root(inode: InodeRef) -> Arc<Dentry> {
-        Arc::new(Dentry { name: Mutex::new(b"/".to_vec()), parent: Mutex::new(None), inode, children: Mutex::default() })
+        Arc::new(Dentry {
+            name: Mutex::new(b"/".to_vec()),
+            parent: Mutex::new(None),
+            inode,
+            children: Mutex::default(),
+        })
     }
 
     pub fn name(&self) -> Vec<u8> {
@@ -39,7 +44,10 @@ impl Dentry {
     }
 
     pub fn parent(&self) -> Option<Arc<Dentry>> {
-        self.parent.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.parent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The child `name`, from the cache or looked up in the filesystem.
@@ -60,19 +68,30 @@ impl Dentry {
     }
 
     fn cached(&self, name: &[u8]) -> Option<Arc<Dentry>> {
-        self.children.lock().unwrap_or_else(|e| e.into_inner()).get(name).and_then(|w| w.upgrade())
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .and_then(|w| w.upgrade())
     }
 
     /// Moves this dentry under `parent` as `name`.
     fn reparent(self: &Arc<Self>, parent: &Arc<Dentry>, name: &[u8]) {
         *self.name.lock().unwrap_or_else(|e| e.into_inner()) = name.to_vec();
         *self.parent.lock().unwrap_or_else(|e| e.into_inner()) = Some(parent.clone());
-        parent.children.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_vec(), Arc::downgrade(self));
+        parent
+            .children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_vec(), Arc::downgrade(self));
     }
 
     /// Forgets the cached child `name` (after unlink, rename or create over it).
     fn invalidate(&self, name: &[u8]) {
-        self.children.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
     }
 }
 
@@ -113,6 +132,28 @@ pub struct Vfs {
     all: Mutex<Vec<Arc<Mount>>>,
 }
 
+/// openat2(2)'s RESOLVE_* restrictions on a walk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Restrict {
+    pub no_xdev: bool,
+    pub no_magic: bool,
+    pub no_symlinks: bool,
+    pub beneath: bool,
+    pub in_root: bool,
+}
+
+impl Restrict {
+    pub fn from_resolve(flags: u64) -> Restrict {
+        Restrict {
+            no_xdev: flags & 0x01 != 0,
+            no_magic: flags & 0x02 != 0,
+            no_symlinks: flags & 0x04 != 0,
+            beneath: flags & 0x08 != 0,
+            in_root: flags & 0x10 != 0,
+        }
+    }
+}
+
 /// Per-task filesystem context: root, working directory, umask.
 #[derive(Clone)]
 pub struct FsContext {
@@ -130,7 +171,10 @@ pub struct Creds {
 
 impl Creds {
     fn cred(&self) -> Cred {
-        Cred { uid: self.uid, gid: self.gid }
+        Cred {
+            uid: self.uid,
+            gid: self.gid,
+        }
     }
 }
 
@@ -155,7 +199,11 @@ pub fn permitted(st: &Stat, c: Creds, want: u32) -> bool {
 }
 
 fn check_name(name: &[u8]) -> Result<(), Errno> {
-    if name.len() > NAME_MAX { Err(Errno::ENAMETOOLONG) } else { Ok(()) }
+    if name.len() > NAME_MAX {
+        Err(Errno::ENAMETOOLONG)
+    } else {
+        Ok(())
+    }
 }
 
 impl Vfs {
@@ -168,15 +216,29 @@ impl Vfs {
             fstype,
             source: "none".into(),
         });
-        Arc::new(Vfs { root: root.clone(), mounts: Mutex::default(), all: Mutex::new(vec![root]) })
+        Arc::new(Vfs {
+            root: root.clone(),
+            mounts: Mutex::default(),
+            all: Mutex::new(vec![root]),
+        })
     }
 
     pub fn root(&self) -> Path {
-        Path { mnt: self.root.clone(), dentry: self.root.root.clone() }
+        Path {
+            mnt: self.root.clone(),
+            dentry: self.root.root.clone(),
+        }
     }
 
     /// Mounts a filesystem whose root is `inode` on `at`.
-    pub fn mount(&self, at: &Path, inode: InodeRef, fstype: &'static str, source: &str, readonly: bool) -> Result<Arc<Mount>, Errno> {
+    pub fn mount(
+        &self,
+        at: &Path,
+        inode: InodeRef,
+        fstype: &'static str,
+        source: &str,
+        readonly: bool,
+    ) -> Result<Arc<Mount>, Errno> {
         if !at.stat()?.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -192,7 +254,10 @@ impl Vfs {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert((at.mnt.id, Arc::as_ptr(&at.dentry) as usize), m.clone());
-        self.all.lock().unwrap_or_else(|e| e.into_inner()).push(m.clone());
+        self.all
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(m.clone());
         Ok(m)
     }
 
@@ -205,7 +270,10 @@ impl Vfs {
     fn cross_mounts(&self, mut p: Path) -> Path {
         let mounts = self.mounts.lock().unwrap_or_else(|e| e.into_inner());
         while let Some(m) = mounts.get(&(p.mnt.id, Arc::as_ptr(&p.dentry) as usize)) {
-            p = Path { mnt: m.clone(), dentry: m.root.clone() };
+            p = Path {
+                mnt: m.clone(),
+                dentry: m.root.clone(),
+            };
         }
         p
     }
@@ -220,14 +288,20 @@ impl Vfs {
             if Arc::ptr_eq(&p.dentry, &p.mnt.root) {
                 match &p.mnt.parent {
                     Some((pm, pd)) => {
-                        p = Path { mnt: pm.clone(), dentry: pd.clone() };
+                        p = Path {
+                            mnt: pm.clone(),
+                            dentry: pd.clone(),
+                        };
                         continue;
                     }
                     None => return p,
                 }
             }
             return match p.dentry.parent() {
-                Some(d) => Path { mnt: p.mnt.clone(), dentry: d },
+                Some(d) => Path {
+                    mnt: p.mnt.clone(),
+                    dentry: d,
+                },
                 None => p,
             };
         }
@@ -241,27 +315,79 @@ impl Vfs {
             _ => {
                 check_name(name)?;
                 let d = dir.dentry.child(name)?;
-                Ok(self.cross_mounts(Path { mnt: dir.mnt.clone(), dentry: d }))
+                Ok(self.cross_mounts(Path {
+                    mnt: dir.mnt.clone(),
+                    dentry: d,
+                }))
             }
         }
     }
 
     /// Resolves `path` from `start` (or the root for absolute paths). The final component
     /// is followed if it is a symlink when `follow` is set.
-    pub fn resolve(&self, ctx: &FsContext, creds: Creds, start: &Path, path: &[u8], follow: bool) -> Result<Path, Errno> {
-        let mut links = 0;
-        self.walk(ctx, creds, start, path, follow, &mut links)
+    pub fn resolve(
+        &self,
+        ctx: &FsContext,
+        creds: Creds,
+        start: &Path,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Path, Errno> {
+        self.resolve_with(ctx, creds, start, path, follow, &Restrict::default())
     }
 
-    fn walk(&self, ctx: &FsContext, creds: Creds, start: &Path, path: &[u8], follow: bool, links: &mut u32) -> Result<Path, Errno> {
+    /// `resolve` under openat2's RESOLVE_* restrictions.
+    pub fn resolve_with(
+        &self,
+        ctx: &FsContext,
+        creds: Creds,
+        start: &Path,
+        path: &[u8],
+        follow: bool,
+        r: &Restrict,
+    ) -> Result<Path, Errno> {
+        let mut links = 0;
+        if r.in_root {
+            let ctx = FsContext {
+                root: start.clone(),
+                cwd: start.clone(),
+                umask: ctx.umask,
+            };
+            return self.walk(&ctx, creds, start, path, follow, &mut links, r, start);
+        }
+        self.walk(ctx, creds, start, path, follow, &mut links, r, start)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        ctx: &FsContext,
+        creds: Creds,
+        start: &Path,
+        path: &[u8],
+        follow: bool,
+        links: &mut u32,
+        r: &Restrict,
+        base: &Path,
+    ) -> Result<Path, Errno> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let mut cur = if path[0] == b'/' { ctx.root.clone() } else { start.clone() };
-        let comps: Vec<&[u8]> = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+        if path[0] == b'/' && r.beneath {
+            return Err(Errno::EXDEV);
+        }
+        let mut cur = if path[0] == b'/' {
+            ctx.root.clone()
+        } else {
+            start.clone()
+        };
+        let comps: Vec<&[u8]> = path
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
         let trailing_slash = path.ends_with(b"/");
         for (i, comp) in comps.iter().enumerate() {
             let last = i + 1 == comps.len();
@@ -272,18 +398,34 @@ impl Vfs {
             if !permitted(&st, creds, MAY_EXEC) {
                 return Err(Errno::EACCES);
             }
+            if *comp == b".." && r.beneath && cur.same(base) {
+                return Err(Errno::EXDEV);
+            }
             let next = self.step(ctx, &cur, comp)?;
+            if r.no_xdev && !Arc::ptr_eq(&next.mnt, &cur.mnt) {
+                return Err(Errno::EXDEV);
+            }
             let nst = next.stat()?;
             if nst.file_type() == S_IFLNK && (!last || follow || trailing_slash) {
+                if r.no_symlinks {
+                    return Err(Errno::ELOOP);
+                }
                 *links += 1;
                 if *links > MAX_SYMLINKS {
                     return Err(Errno::ELOOP);
                 }
                 if let Some(p) = next.dentry.inode.follow_magic() {
+                    if r.no_magic || r.beneath || r.in_root {
+                        return Err(if r.no_magic {
+                            Errno::ELOOP
+                        } else {
+                            Errno::EXDEV
+                        });
+                    }
                     cur = p?;
                 } else {
                     let target = next.dentry.inode.readlink()?;
-                    cur = self.walk(ctx, creds, &cur, &target, true, links)?;
+                    cur = self.walk(ctx, creds, &cur, &target, true, links, r, base)?;
                 }
             } else {
                 cur = next;
@@ -298,7 +440,13 @@ impl Vfs {
     /// Resolves all but the last component of `path`: returns the parent directory and
     /// the last name (None for paths like "/" or "a/.." whose last component is not a
     /// plain name), and whether the path had a trailing slash.
-    pub fn resolve_parent(&self, ctx: &FsContext, creds: Creds, start: &Path, path: &[u8]) -> Result<(Path, Option<Vec<u8>>, bool), Errno> {
+    pub fn resolve_parent(
+        &self,
+        ctx: &FsContext,
+        creds: Creds,
+        start: &Path,
+        path: &[u8],
+    ) -> Result<(Path, Option<Vec<u8>>, bool), Errno> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -344,7 +492,10 @@ impl Vfs {
             if Arc::ptr_eq(&cur.dentry, &cur.mnt.root) {
                 match &cur.mnt.parent {
                     Some((pm, pd)) => {
-                        cur = Path { mnt: pm.clone(), dentry: pd.clone() };
+                        cur = Path {
+                            mnt: pm.clone(),
+                            dentry: pd.clone(),
+                        };
                         continue;
                     }
                     None => break,
@@ -352,7 +503,12 @@ impl Vfs {
             }
             parts.push(cur.dentry.name());
             match cur.dentry.parent() {
-                Some(d) => cur = Path { mnt: cur.mnt.clone(), dentry: d },
+                Some(d) => {
+                    cur = Path {
+                        mnt: cur.mnt.clone(),
+                        dentry: d,
+                    }
+                }
                 None => break,
             }
         }
@@ -380,16 +536,32 @@ impl Vfs {
     }
 
     /// Creates `name` in `dir` (a regular file, directory, fifo or device per `mode`).
-    pub fn create(&self, dir: &Path, name: &[u8], mode: u32, rdev: u64, creds: Creds) -> Result<Path, Errno> {
+    pub fn create(
+        &self,
+        dir: &Path,
+        name: &[u8],
+        mode: u32,
+        rdev: u64,
+        creds: Creds,
+    ) -> Result<Path, Errno> {
         self.may_modify(dir, creds)?;
         let inode = dir.dentry.inode.create(name, mode, rdev, creds.cred())?;
         dir.dentry.invalidate(name);
         let _ = inode;
         let d = dir.dentry.child(name)?;
-        Ok(Path { mnt: dir.mnt.clone(), dentry: d })
+        Ok(Path {
+            mnt: dir.mnt.clone(),
+            dentry: d,
+        })
     }
 
-    pub fn symlink(&self, dir: &Path, name: &[u8], target: &[u8], creds: Creds) -> Result<(), Errno> {
+    pub fn symlink(
+        &self,
+        dir: &Path,
+        name: &[u8],
+        target: &[u8],
+        creds: Creds,
+    ) -> Result<(), Errno> {
         self.may_modify(dir, creds)?;
         dir.dentry.inode.symlink(name, target, creds.cred())?;
         dir.dentry.invalidate(name);
@@ -421,11 +593,17 @@ impl Vfs {
 
     fn step_plain(&self, dir: &Path, name: &[u8]) -> Result<Path, Errno> {
         let d = dir.dentry.child(name)?;
-        Ok(Path { mnt: dir.mnt.clone(), dentry: d })
+        Ok(Path {
+            mnt: dir.mnt.clone(),
+            dentry: d,
+        })
     }
 
     fn is_mountpoint(&self, p: &Path) -> bool {
-        self.mounts.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&(p.mnt.id, Arc::as_ptr(&p.dentry) as usize))
+        self.mounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&(p.mnt.id, Arc::as_ptr(&p.dentry) as usize))
     }
 
     /// In a sticky directory only the owner of the file or the directory (or root) may
@@ -436,11 +614,23 @@ impl Vfs {
             return Ok(());
         }
         let cst = child.stat()?;
-        if cst.uid == creds.uid || dst.uid == creds.uid { Ok(()) } else { Err(Errno::EPERM) }
+        if cst.uid == creds.uid || dst.uid == creds.uid {
+            Ok(())
+        } else {
+            Err(Errno::EPERM)
+        }
     }
 
     /// rename(2) family.
-    pub fn rename(&self, od: &Path, oname: &[u8], nd: &Path, nname: &[u8], flags: u32, creds: Creds) -> Result<(), Errno> {
+    pub fn rename(
+        &self,
+        od: &Path,
+        oname: &[u8],
+        nd: &Path,
+        nname: &[u8],
+        flags: u32,
+        creds: Creds,
+    ) -> Result<(), Errno> {
         if !Arc::ptr_eq(&od.mnt, &nd.mnt) {
             return Err(Errno::EXDEV);
         }
@@ -459,20 +649,31 @@ impl Vfs {
                     return Err(Errno::EINVAL);
                 }
                 match p.dentry.parent() {
-                    Some(d) => p = Path { mnt: p.mnt.clone(), dentry: d },
+                    Some(d) => {
+                        p = Path {
+                            mnt: p.mnt.clone(),
+                            dentry: d,
+                        }
+                    }
                     None => break,
                 }
             }
         }
-        if let Ok(dst) = self.step_plain(nd, nname) {
-            if self.is_mountpoint(&dst) {
-                return Err(Errno::EBUSY);
-            }
+        if let Ok(dst) = self.step_plain(nd, nname)
+            && self.is_mountpoint(&dst)
+        {
+            return Err(Errno::EBUSY);
         }
         const EXCHANGE: u32 = 2;
         let moved = od.dentry.cached(oname);
-        let other = if flags & EXCHANGE != 0 { nd.dentry.cached(nname) } else { None };
-        od.dentry.inode.rename(oname, &nd.dentry.inode, nname, flags)?;
+        let other = if flags & EXCHANGE != 0 {
+            nd.dentry.cached(nname)
+        } else {
+            None
+        };
+        od.dentry
+            .inode
+            .rename(oname, &nd.dentry.inode, nname, flags)?;
         od.dentry.invalidate(oname);
         nd.dentry.invalidate(nname);
         // Cached dentries follow their inodes, so a working directory inside a moved

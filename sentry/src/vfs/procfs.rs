@@ -2,9 +2,9 @@
 //! lead to the place itself, as Linux's do). Which process is asking — "self" — is the
 //! task running on the calling sentry thread (tasks are 1:1 with host threads).
 
+use super::Path;
 use super::file::FileDescription;
 use super::inode::*;
-use super::Path;
 use std::any::Any;
 use std::cell::Cell;
 use std::sync::Arc;
@@ -38,11 +38,25 @@ pub trait ProcSource: Send + Sync {
 }
 
 fn dir_stat(dev: u64, ino: u64) -> Stat {
-    Stat { dev, ino, mode: S_IFDIR | 0o555, nlink: 2, blksize: 4096, ..Default::default() }
+    Stat {
+        dev,
+        ino,
+        mode: S_IFDIR | 0o555,
+        nlink: 2,
+        blksize: 4096,
+        ..Default::default()
+    }
 }
 
 fn link_stat(dev: u64, ino: u64) -> Stat {
-    Stat { dev, ino, mode: S_IFLNK | 0o777, nlink: 1, blksize: 4096, ..Default::default() }
+    Stat {
+        dev,
+        ino,
+        mode: S_IFLNK | 0o777,
+        nlink: 1,
+        blksize: 4096,
+        ..Default::default()
+    }
 }
 
 const PID_ENTRIES: &[&str] = &["cwd", "exe", "fd", "root"];
@@ -68,26 +82,55 @@ impl Inode for ProcRoot {
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         if name == b"self" || name == b"thread-self" {
-            return Ok(Arc::new(ProcLink { dev: self.dev, ino: 2, kind: LinkKind::SelfPid, src: self.src.clone() }));
+            return Ok(Arc::new(ProcLink {
+                dev: self.dev,
+                ino: 2,
+                kind: LinkKind::SelfPid,
+                src: self.src.clone(),
+            }));
         }
-        let pid: i32 = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()).ok_or(Errno::ENOENT)?;
+        let pid: i32 = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
         if !self.src.pids().contains(&pid) {
             return Err(Errno::ENOENT);
         }
-        Ok(Arc::new(PidDir { pid, dev: self.dev, src: self.src.clone() }))
+        Ok(Arc::new(PidDir {
+            pid,
+            dev: self.dev,
+            src: self.src.clone(),
+        }))
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         let mut v = vec![
-            DirEntry { name: b"self".to_vec(), ino: 2, kind: 10 },
-            DirEntry { name: b"thread-self".to_vec(), ino: 3, kind: 10 },
+            DirEntry {
+                name: b"self".to_vec(),
+                ino: 2,
+                kind: 10,
+            },
+            DirEntry {
+                name: b"thread-self".to_vec(),
+                ino: 3,
+                kind: 10,
+            },
         ];
         for pid in self.src.pids() {
-            v.push(DirEntry { name: pid.to_string().into_bytes(), ino: 1000 + pid as u64, kind: 4 });
+            v.push(DirEntry {
+                name: pid.to_string().into_bytes(),
+                ino: 1000 + pid as u64,
+                kind: 4,
+            });
         }
         Ok(v)
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(StatFs { fs_type: PROC_SUPER_MAGIC, bsize: 4096, namelen: 255, ..Default::default() })
+        Ok(StatFs {
+            fs_type: PROC_SUPER_MAGIC,
+            bsize: 4096,
+            namelen: 255,
+            ..Default::default()
+        })
     }
 }
 
@@ -110,10 +153,21 @@ impl Inode for PidDir {
             b"exe" => LinkKind::Exe(self.pid),
             b"cwd" => LinkKind::Cwd(self.pid),
             b"root" => LinkKind::Root(self.pid),
-            b"fd" => return Ok(Arc::new(FdDir { pid: self.pid, dev: self.dev, src: self.src.clone() })),
+            b"fd" => {
+                return Ok(Arc::new(FdDir {
+                    pid: self.pid,
+                    dev: self.dev,
+                    src: self.src.clone(),
+                }));
+            }
             _ => return Err(Errno::ENOENT),
         };
-        Ok(Arc::new(ProcLink { dev: self.dev, ino: ino + 1, kind, src: self.src.clone() }))
+        Ok(Arc::new(ProcLink {
+            dev: self.dev,
+            ino: ino + 1,
+            kind,
+            src: self.src.clone(),
+        }))
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         Ok(PID_ENTRIES
@@ -136,22 +190,43 @@ struct FdDir {
 
 impl Inode for FdDir {
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(Stat { mode: S_IFDIR | 0o500, ..dir_stat(self.dev, 200_000 + self.pid as u64) })
+        Ok(Stat {
+            mode: S_IFDIR | 0o500,
+            ..dir_stat(self.dev, 200_000 + self.pid as u64)
+        })
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
-        let fd: i32 = std::str::from_utf8(name).ok().and_then(|s| s.parse().ok()).ok_or(Errno::ENOENT)?;
-        let file = self.src.fds(self.pid).into_iter().find(|(n, _)| *n == fd).map(|(_, f)| f).ok_or(Errno::ENOENT)?;
-        Ok(Arc::new(ProcLink { dev: self.dev, ino: 300_000 + fd as u64, kind: LinkKind::Fd(self.pid, file), src: self.src.clone() }))
+        let fd: i32 = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
+        let file = self
+            .src
+            .fds(self.pid)
+            .into_iter()
+            .find(|(n, _)| *n == fd)
+            .map(|(_, f)| f)
+            .ok_or(Errno::ENOENT)?;
+        Ok(Arc::new(ProcLink {
+            dev: self.dev,
+            ino: 300_000 + fd as u64,
+            kind: LinkKind::Fd(self.pid, file),
+            src: self.src.clone(),
+        }))
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         Ok(self
             .src
             .fds(self.pid)
             .into_iter()
-            .map(|(n, _)| DirEntry { name: n.to_string().into_bytes(), ino: 300_000 + n as u64, kind: 10 })
+            .map(|(n, _)| DirEntry {
+                name: n.to_string().into_bytes(),
+                ino: 300_000 + n as u64,
+                kind: 10,
+            })
             .collect())
     }
 }

@@ -50,17 +50,41 @@ pub struct TmpfsInode {
 impl Tmpfs {
     /// A new tmpfs whose root directory has `mode` and owner `cred`.
     pub fn new_root(dev: u64, mode: u32, cred: Cred) -> Arc<TmpfsInode> {
-        let fs = Arc::new(Tmpfs { dev, next_ino: AtomicU64::new(1) });
-        fs.new_inode(S_IFDIR | (mode & 0o7777), 0, cred, Kind::Dir(BTreeMap::new()))
+        let fs = Arc::new(Tmpfs {
+            dev,
+            next_ino: AtomicU64::new(1),
+        });
+        fs.new_inode(
+            S_IFDIR | (mode & 0o7777),
+            0,
+            cred,
+            Kind::Dir(BTreeMap::new()),
+        )
     }
 
-    fn new_inode(self: &Arc<Self>, mode: u32, rdev: u64, cred: Cred, kind: Kind) -> Arc<TmpfsInode> {
+    fn new_inode(
+        self: &Arc<Self>,
+        mode: u32,
+        rdev: u64,
+        cred: Cred,
+        kind: Kind,
+    ) -> Arc<TmpfsInode> {
         let now = Timespec::now();
         let nlink = if matches!(kind, Kind::Dir(_)) { 2 } else { 1 };
         Arc::new(TmpfsInode {
             fs: self.clone(),
             ino: self.next_ino.fetch_add(1, Ordering::Relaxed),
-            node: Mutex::new(Node { mode, uid: cred.uid, gid: cred.gid, nlink, rdev, atime: now, mtime: now, ctime: now, kind }),
+            node: Mutex::new(Node {
+                mode,
+                uid: cred.uid,
+                gid: cred.gid,
+                nlink,
+                rdev,
+                atime: now,
+                mtime: now,
+                ctime: now,
+                kind,
+            }),
         })
     }
 }
@@ -81,7 +105,11 @@ impl TmpfsInode {
     }
 
     fn mine(&self, other: &InodeRef) -> Result<Arc<TmpfsInode>, Errno> {
-        let t = other.clone().into_any().downcast::<TmpfsInode>().map_err(|_| Errno::EXDEV)?;
+        let t = other
+            .clone()
+            .into_any()
+            .downcast::<TmpfsInode>()
+            .map_err(|_| Errno::EXDEV)?;
         if !Arc::ptr_eq(&t.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }
@@ -95,7 +123,9 @@ impl TmpfsInode {
         if n.nlink == 0 {
             return Err(Errno::ENOENT);
         }
-        let Kind::Dir(c) = &mut n.kind else { return Err(Errno::ENOTDIR) };
+        let Kind::Dir(c) = &mut n.kind else {
+            return Err(Errno::ENOTDIR);
+        };
         if c.contains_key(name) {
             return Err(Errno::EEXIST);
         }
@@ -155,7 +185,10 @@ impl Inode for TmpfsInode {
 
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         match &self.lock().kind {
-            Kind::Dir(c) => c.get(name).map(|i| i.clone() as InodeRef).ok_or(Errno::ENOENT),
+            Kind::Dir(c) => c
+                .get(name)
+                .map(|i| i.clone() as InodeRef)
+                .ok_or(Errno::ENOENT),
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -182,13 +215,17 @@ impl Inode for TmpfsInode {
             _ => return Err(Errno::EINVAL),
         };
         let gid = self.setgid_group(cred);
-        let child = self.fs.new_inode(mode, rdev, Cred { uid: cred.uid, gid }, kind);
+        let child = self
+            .fs
+            .new_inode(mode, rdev, Cred { uid: cred.uid, gid }, kind);
         self.insert(name, child.clone())?;
         Ok(child)
     }
 
     fn symlink(&self, name: &[u8], target: &[u8], cred: Cred) -> Result<InodeRef, Errno> {
-        let child = self.fs.new_inode(S_IFLNK | 0o777, 0, cred, Kind::Symlink(target.to_vec()));
+        let child = self
+            .fs
+            .new_inode(S_IFLNK | 0o777, 0, cred, Kind::Symlink(target.to_vec()));
         self.insert(name, child.clone())?;
         Ok(child)
     }
@@ -210,7 +247,9 @@ impl Inode for TmpfsInode {
 
     fn remove(&self, name: &[u8], dir: bool) -> Result<(), Errno> {
         let mut n = self.lock();
-        let Kind::Dir(c) = &mut n.kind else { return Err(Errno::ENOTDIR) };
+        let Kind::Dir(c) = &mut n.kind else {
+            return Err(Errno::ENOTDIR);
+        };
         let child = c.get(name).cloned().ok_or(Errno::ENOENT)?;
         let child_dir = child.is_dir();
         if dir && !child_dir {
@@ -345,7 +384,9 @@ impl Inode for TmpfsInode {
             Kind::File(_) => {}
             _ => return Err(Errno::ENXIO),
         }
-        Ok(Arc::new(TmpfsFile { inode: self.clone() }))
+        Ok(Arc::new(TmpfsFile {
+            inode: self.clone(),
+        }))
     }
 }
 
@@ -379,7 +420,11 @@ impl TmpfsInode {
     /// The group of a new child: the directory's if it is set-group-ID.
     fn setgid_group(&self, cred: Cred) -> u32 {
         let n = self.lock();
-        if n.mode & 0o2000 != 0 { n.gid } else { cred.gid }
+        if n.mode & 0o2000 != 0 {
+            n.gid
+        } else {
+            cred.gid
+        }
     }
 }
 
@@ -391,7 +436,9 @@ struct TmpfsFile {
 impl FileOps for TmpfsFile {
     fn read(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
         let mut n = self.inode.lock();
-        let Kind::File(d) = &n.kind else { return Err(Errno::EISDIR) };
+        let Kind::File(d) = &n.kind else {
+            return Err(Errno::EISDIR);
+        };
         let off = off.unwrap_or(0);
         if off >= d.len() as u64 {
             return Ok(0);
@@ -404,9 +451,14 @@ impl FileOps for TmpfsFile {
     fn write(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
         let len = host::segs_len(segs);
         let mut n = self.inode.lock();
-        let Kind::File(d) = &mut n.kind else { return Err(Errno::EISDIR) };
+        let Kind::File(d) = &mut n.kind else {
+            return Err(Errno::EISDIR);
+        };
         let off = off.unwrap_or(d.len() as u64);
-        let end = off.checked_add(len as u64).filter(|&e| e <= MAX_FILE_SIZE && e <= isize::MAX as u64).ok_or(Errno::EFBIG)?;
+        let end = off
+            .checked_add(len as u64)
+            .filter(|&e| e <= MAX_FILE_SIZE && e <= isize::MAX as u64)
+            .ok_or(Errno::EFBIG)?;
         if d.len() < end as usize {
             d.resize(end as usize, 0);
         }
