@@ -250,14 +250,27 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     }));
     let fds = Arc::new(Mutex::new(stdio_table()));
     let exe_name = exe.clone().into_os_string().into_encoded_bytes();
-    processes.insert(
-        1,
-        Arc::new(ProcessInfo {
-            fds: fds.clone(),
-            fs: fs.clone(),
-            exe: exe_name,
-        }),
-    );
+    let comm: Vec<u8> = {
+        let base = cfg
+            .argv
+            .first()
+            .map(|a| a.as_slice())
+            .unwrap_or(path.as_bytes());
+        let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);
+        base.iter().copied().take(15).collect()
+    };
+    let process = Arc::new(ProcessInfo {
+        fds: fds.clone(),
+        fs: fs.clone(),
+        exe: exe_name,
+        mm: mm.clone(),
+        comm: Mutex::new(comm),
+        rlimits: Mutex::new(rlimits),
+        auxv: loaded.auxv.clone(),
+        creds: (ids.uid, ids.gid),
+        ppid: 0,
+    });
+    processes.insert(1, process.clone());
     let kernel = Arc::new(Kernel {
         platform,
         memfile,
@@ -292,7 +305,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
             pending: 0,
             altstack: (0, libc::SS_DISABLE as u32, 0),
         },
-        rlimits,
+        process,
         creds: Creds {
             uid: ids.uid,
             gid: ids.gid,

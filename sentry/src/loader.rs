@@ -38,6 +38,8 @@ pub enum LoadError {
 pub struct Loaded {
     pub entry: u64,
     pub sp: u64,
+    /// The auxiliary vector given to the program (for /proc/PID/auxv).
+    pub auxv: Vec<(u64, u64)>,
 }
 
 /// Where Linux puts a position-independent executable without interpreter (`ELF_ET_DYN_BASE`).
@@ -281,10 +283,11 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         gid: img.gid as u64,
         vdso,
     };
-    let sp = build_stack(mm, img, stack_top, &auxv_base).map_err(|_| nomem())?;
+    let (sp, auxv) = build_stack(mm, img, stack_top, &auxv_base).map_err(|_| nomem())?;
     Ok(Loaded {
         entry: elf.header.e_entry + bias,
         sp,
+        auxv,
     })
 }
 
@@ -335,7 +338,7 @@ fn build_stack(
     img: &Image,
     top: u64,
     a: &Aux,
-) -> Result<u64, syscalls_table::Errno> {
+) -> Result<(u64, Vec<(u64, u64)>), syscalls_table::Errno> {
     // From the top: an 8-byte NULL, the exec file name, envp strings, argv strings.
     let mut p = top - 8;
     mm.copy_out(p, &[0u8; 8])?;
@@ -352,11 +355,17 @@ fn build_stack(
         envp.push(push(&mut p, e)?);
     }
     envp.reverse();
+    let env_end = envp.last().map_or(p, |&e| {
+        e + img.envp.last().map_or(0, |v| v.len() as u64 + 1)
+    });
+    let env_start = envp.first().copied().unwrap_or(p);
     let mut argv: Vec<u64> = Vec::new();
     for s in img.argv.iter().rev() {
         argv.push(push(&mut p, s)?);
     }
     argv.reverse();
+    let arg_start = argv.first().copied().unwrap_or(p);
+    mm.set_arg_env((arg_start, env_start, env_start, env_end));
     p &= !15;
     let platform = push(&mut p, b"x86_64")?;
     let mut random = [0u8; 16];
@@ -399,10 +408,10 @@ fn build_stack(
     put(0);
     envp.iter().for_each(|&v| put(v));
     put(0);
-    for (k, v) in auxv {
+    for &(k, v) in &auxv {
         put(k);
         put(v);
     }
     mm.copy_out(sp, &table)?;
-    Ok(sp)
+    Ok((sp, auxv))
 }

@@ -2,16 +2,27 @@
 //! the filesystem context and the executable's name; and the registry of processes that
 //! procfs reads.
 
+use crate::host;
+use crate::mm::{MemoryManager, VmaKind};
 use crate::vfs::file::{FdTable, FileDescription};
 use crate::vfs::procfs::ProcSource;
 use crate::vfs::{FsContext, Path, Vfs};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use syscalls_table::Errno;
 
 pub struct ProcessInfo {
     pub fds: Arc<Mutex<FdTable>>,
     pub fs: Arc<Mutex<FsContext>>,
     pub exe: Vec<u8>,
+    pub mm: Arc<MemoryManager>,
+    /// The command name (PR_SET_NAME, /proc/PID/comm): at most 15 bytes.
+    pub comm: Mutex<Vec<u8>>,
+    pub rlimits: Mutex<[(u64, u64); 16]>,
+    pub auxv: Vec<(u64, u64)>,
+    pub creds: (u32, u32),
+    pub ppid: i32,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -23,11 +34,100 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct Processes {
     procs: Mutex<BTreeMap<i32, Arc<ProcessInfo>>>,
     vfs: OnceLock<Weak<Vfs>>,
+    boot_id: OnceLock<String>,
+    cpuinfo: OnceLock<Vec<u8>>,
 }
+
+/// A random version-4 UUID, as /proc/sys/kernel/random/uuid gives.
+fn uuid() -> String {
+    let a = host::random_u64();
+    let b = host::random_u64();
+    let a = (a & !0xf000) | 0x4000;
+    let b = (b & !(0xc << 60)) | (0x8 << 60);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xffff,
+        b >> 48,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// Field `i` of the host's struct utsname.
+pub fn uname_field(i: usize) -> String {
+    let u = host::uname();
+    let f = &u[i * 65..(i + 1) * 65];
+    let end = f.iter().position(|&b| b == 0).unwrap_or(f.len());
+    String::from_utf8_lossy(&f[..end]).into_owned()
+}
+
+const LIMITS: [(&str, &str); 16] = [
+    ("Max cpu time", "seconds"),
+    ("Max file size", "bytes"),
+    ("Max data size", "bytes"),
+    ("Max stack size", "bytes"),
+    ("Max core file size", "bytes"),
+    ("Max resident set", "bytes"),
+    ("Max processes", "processes"),
+    ("Max open files", "files"),
+    ("Max locked memory", "bytes"),
+    ("Max address space", "bytes"),
+    ("Max file locks", "locks"),
+    ("Max pending signals", "signals"),
+    ("Max msgqueue size", "bytes"),
+    ("Max nice priority", ""),
+    ("Max realtime priority", ""),
+    ("Max realtime timeout", "us"),
+];
 
 impl Processes {
     pub fn set_vfs(&self, vfs: &Arc<Vfs>) {
         let _ = self.vfs.set(Arc::downgrade(vfs));
+        let _ = self.boot_id.set(uuid());
+        // Read now, while the sentry may still open host files.
+        let _ = self
+            .cpuinfo
+            .set(std::fs::read("/proc/cpuinfo").unwrap_or_default());
+    }
+
+    fn vfs(&self) -> Option<Arc<Vfs>> {
+        self.vfs.get().and_then(|w| w.upgrade())
+    }
+
+    fn mounts_text(&self, info: bool) -> Vec<u8> {
+        let mut out = String::new();
+        let Some(vfs) = self.vfs() else {
+            return Vec::new();
+        };
+        let root = vfs.root();
+        for m in vfs.mounts() {
+            let at = match &m.parent {
+                Some((pm, pd)) => vfs.path_name(
+                    &root,
+                    &Path {
+                        mnt: pm.clone(),
+                        dentry: pd.clone(),
+                    },
+                ),
+                None => b"/".to_vec(),
+            };
+            let at = String::from_utf8_lossy(&at).into_owned();
+            let rw = if m.readonly { "ro" } else { "rw" };
+            if info {
+                let parent = m.parent.as_ref().map_or(m.id, |(pm, _)| pm.id);
+                let dev = m.root.inode.stat().map(|s| s.dev).unwrap_or(0);
+                let (maj, min) = crate::vfs::inode::split_dev(dev);
+                let _ = writeln!(
+                    out,
+                    "{} {} {}:{} / {} {},relatime - {} {} {}",
+                    m.id, parent, maj, min, at, rw, m.fstype, m.source, rw
+                );
+            } else {
+                let _ = writeln!(out, "{} {} {} {},relatime 0 0", m.source, at, m.fstype, rw);
+            }
+        }
+        out.into_bytes()
     }
 
     pub fn insert(&self, pid: i32, p: Arc<ProcessInfo>) {
@@ -73,6 +173,231 @@ impl ProcSource for Processes {
         self.get(pid)
             .map(|p| lock(&p.fds).list())
             .unwrap_or_default()
+    }
+
+    fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno> {
+        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+        let read_range = |lo: u64, hi: u64| -> Vec<u8> {
+            let mut b = vec![0u8; hi.saturating_sub(lo).min(1 << 20) as usize];
+            if p.mm.copy_in(lo, &mut b).is_err() {
+                b.clear();
+            }
+            b
+        };
+        let (arg_start, arg_end, env_start, env_end) = p.mm.arg_env();
+        let mut out = String::new();
+        match name {
+            "cmdline" => return Ok(read_range(arg_start, arg_end)),
+            "environ" => return Ok(read_range(env_start, env_end)),
+            "comm" => out = format!("{comm}\n"),
+            "auxv" => {
+                return Ok(p
+                    .auxv
+                    .iter()
+                    .flat_map(|(k, v)| [k.to_le_bytes(), v.to_le_bytes()])
+                    .flatten()
+                    .collect());
+            }
+            "limits" => {
+                let _ = writeln!(
+                    out,
+                    "{:<25} {:<20} {:<20} {:<10}",
+                    "Limit", "Soft Limit", "Hard Limit", "Units"
+                );
+                let lim = *lock(&p.rlimits);
+                let show = |v: u64| {
+                    if v == u64::MAX {
+                        "unlimited".to_string()
+                    } else {
+                        v.to_string()
+                    }
+                };
+                for (i, (label, unit)) in LIMITS.iter().enumerate() {
+                    let _ = writeln!(
+                        out,
+                        "{:<25} {:<20} {:<20} {:<10}",
+                        label,
+                        show(lim[i].0),
+                        show(lim[i].1),
+                        unit
+                    );
+                }
+            }
+            "maps" => {
+                let (brk_start, _) = p.mm.brk_range();
+                for (start, end, perms, shared, kind) in p.mm.maps() {
+                    let name = match kind {
+                        VmaKind::Heap => "[heap]".to_string(),
+                        VmaKind::Stack => "[stack]".to_string(),
+                        VmaKind::Vdso => "[vdso]".to_string(),
+                        VmaKind::Image => String::from_utf8_lossy(&p.exe).into_owned(),
+                        VmaKind::Anon if start >= brk_start && kind == VmaKind::Heap => {
+                            "[heap]".to_string()
+                        }
+                        VmaKind::Anon => String::new(),
+                    };
+                    let line = format!(
+                        "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0",
+                        start,
+                        end,
+                        if perms.read { 'r' } else { '-' },
+                        if perms.write { 'w' } else { '-' },
+                        if perms.exec { 'x' } else { '-' },
+                        if shared { 's' } else { 'p' },
+                        0
+                    );
+                    if name.is_empty() {
+                        let _ = writeln!(out, "{line} ");
+                    } else {
+                        let _ = writeln!(out, "{line:<72} {name}");
+                    }
+                }
+            }
+            "mounts" => return Ok(self.mounts_text(false)),
+            "mountinfo" => return Ok(self.mounts_text(true)),
+            "stat" => {
+                let (brk_start, brk) = p.mm.brk_range();
+                let vsize = p.mm.total_vm();
+                let rss = p.mm.resident() / 4096;
+                let _ = writeln!(
+                    out,
+                    "{pid} ({comm}) R {} {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 0 {vsize} {rss} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 {brk_start} {arg_start} {arg_end} {env_start} {env_end} 0",
+                    p.ppid,
+                    u64::MAX,
+                );
+                let _ = brk;
+            }
+            "statm" => {
+                let size = p.mm.total_vm() / 4096;
+                let rss = p.mm.resident() / 4096;
+                let _ = writeln!(out, "{size} {rss} 0 0 0 {rss} 0");
+            }
+            "status" => {
+                let umask = lock(&p.fs).umask;
+                let (uid, gid) = p.creds;
+                let kb = |b: u64| b / 1024;
+                let _ = write!(
+                    out,
+                    "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\n\
+                     Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\n\
+                     NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{pid}\nNSsid:\t{pid}\n\
+                     VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t1\n\
+                     SigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n\
+                     CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
+                     NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\n",
+                    p.ppid,
+                    kb(p.mm.total_vm()),
+                    kb(p.mm.total_vm()),
+                    kb(p.mm.resident()),
+                    host::sched_getaffinity()
+                        .iter()
+                        .map(|b| b.count_ones())
+                        .sum::<u32>()
+                        .saturating_sub(1),
+                );
+            }
+            _ => return Err(Errno::ENOENT),
+        }
+        Ok(out.into_bytes())
+    }
+
+    fn global_file(&self, path: &str) -> Result<Vec<u8>, Errno> {
+        let si = host::sysinfo();
+        let w = |o: usize| u64::from_le_bytes(si[o..o + 8].try_into().unwrap_or_default());
+        let unit = u32::from_le_bytes(si[104..108].try_into().unwrap_or_default()).max(1) as u64;
+        let (uptime, loads, total, free, shared, buffers, swap_total, swap_free) = (
+            w(0),
+            [w(8), w(16), w(24)],
+            w(32) * unit,
+            w(40) * unit,
+            w(48) * unit,
+            w(56) * unit,
+            w(64) * unit,
+            w(72) * unit,
+        );
+        let text = match path {
+            "cpuinfo" => return Ok(self.cpuinfo.get().cloned().unwrap_or_default()),
+            "filesystems" => {
+                "nodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tsysfs\n".to_string()
+            }
+            "loadavg" => {
+                let l = |v: u64| v as f64 / 65536.0;
+                format!(
+                    "{:.2} {:.2} {:.2} 1/{} {}\n",
+                    l(loads[0]),
+                    l(loads[1]),
+                    l(loads[2]),
+                    self.pids().len(),
+                    self.pids().last().copied().unwrap_or(1)
+                )
+            }
+            "meminfo" => {
+                let kb = |b: u64| b / 1024;
+                format!(
+                    "MemTotal:       {:8} kB\nMemFree:        {:8} kB\nMemAvailable:   {:8} kB\nBuffers:        {:8} kB\nCached:         {:8} kB\n\
+                     SwapCached:            0 kB\nSwapTotal:      {:8} kB\nSwapFree:       {:8} kB\nShmem:          {:8} kB\n\
+                     HugePages_Total:       0\nHugePages_Free:        0\nHugepagesize:       2048 kB\n",
+                    kb(total),
+                    kb(free),
+                    kb(free + buffers),
+                    kb(buffers),
+                    0,
+                    kb(swap_total),
+                    kb(swap_free),
+                    kb(shared)
+                )
+            }
+            "stat" => {
+                let ncpu = host::sched_getaffinity()
+                    .iter()
+                    .map(|b| b.count_ones())
+                    .sum::<u32>()
+                    .max(1);
+                let idle = uptime * 100;
+                let now = host::clock_gettime(libc::CLOCK_REALTIME)
+                    .map(|t| t.tv_sec as u64)
+                    .unwrap_or(0);
+                let mut s = format!("cpu  0 0 0 {} 0 0 0 0 0 0\n", idle * ncpu as u64);
+                for i in 0..ncpu {
+                    let _ = writeln!(s, "cpu{i} 0 0 0 {idle} 0 0 0 0 0 0");
+                }
+                let _ = write!(
+                    s,
+                    "intr 0\nctxt 0\nbtime {}\nprocesses {}\nprocs_running 1\nprocs_blocked 0\n",
+                    now.saturating_sub(uptime),
+                    self.pids().len()
+                );
+                s
+            }
+            "uptime" => {
+                let bt = host::clock_gettime(libc::CLOCK_BOOTTIME)
+                    .map(|t| t.tv_sec as f64 + t.tv_nsec as f64 / 1e9)
+                    .unwrap_or(uptime as f64);
+                format!("{bt:.2} {:.2}\n", bt)
+            }
+            "version" => format!(
+                "{} version {} (runsc) {}\n",
+                uname_field(0),
+                uname_field(2),
+                uname_field(3)
+            ),
+            "sys/kernel/ostype" => format!("{}\n", uname_field(0)),
+            "sys/kernel/hostname" => format!("{}\n", uname_field(1)),
+            "sys/kernel/osrelease" => format!("{}\n", uname_field(2)),
+            "sys/kernel/version" => format!("{}\n", uname_field(3)),
+            "sys/kernel/pid_max" => "4194304\n".to_string(),
+            "sys/kernel/ngroups_max" => "65536\n".to_string(),
+            "sys/kernel/cap_last_cap" => "40\n".to_string(),
+            "sys/kernel/random/boot_id" => {
+                format!("{}\n", self.boot_id.get().cloned().unwrap_or_default())
+            }
+            "sys/kernel/random/uuid" => format!("{}\n", uuid()),
+            "sys/fs/pipe-max-size" => "1048576\n".to_string(),
+            "sys/vm/overcommit_memory" => "0\n".to_string(),
+            _ => return Err(Errno::ENOENT),
+        };
+        Ok(text.into_bytes())
     }
 
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8> {

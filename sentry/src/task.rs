@@ -53,7 +53,8 @@ pub struct Task {
     pub fds: Arc<Mutex<FdTable>>,
     pub fs: Arc<Mutex<FsContext>>,
     pub sig: SignalState,
-    pub rlimits: [(u64, u64); 16],
+    /// The process this task belongs to (FD table, fs context, limits, /proc view).
+    pub process: Arc<crate::process::ProcessInfo>,
     pub creds: Creds,
     /// CPU affinity mask (sched_setaffinity), as bytes.
     pub affinity: Vec<u8>,
@@ -193,6 +194,13 @@ impl Task {
 
     /// The limit `resource` (RLIMIT_*) currently in force (soft).
     pub fn rlimit(&self, resource: usize) -> u64 {
-        self.rlimits.get(resource).map_or(u64::MAX, |r| r.0)
+        self.rlimits().get(resource).map_or(u64::MAX, |r| r.0)
+    }
+
+    pub fn rlimits(&self) -> MutexGuard<'_, [(u64, u64); 16]> {
+        self.process
+            .rlimits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -72,6 +72,7 @@ struct State {
     brk: u64,
     mmap_base: u64,
     stack_limit: u64,
+    arg_env: (u64, u64, u64, u64),
 }
 
 pub struct MemoryManager {
@@ -110,6 +111,7 @@ impl MemoryManager {
                 brk: 0,
                 mmap_base: max_addr,
                 stack_limit: 8 << 20,
+                arg_env: (0, 0, 0, 0),
             }),
             aspace,
             mf,
@@ -145,6 +147,40 @@ impl MemoryManager {
         let mut s = self.lock();
         s.brk_start = start;
         s.brk = start;
+    }
+
+    /// The mappings as /proc/PID/maps lists them: (start, end, perms, shared, kind).
+    pub fn maps(&self) -> Vec<(u64, u64, Perms, bool, VmaKind)> {
+        let s = self.lock();
+        s.vmas
+            .iter()
+            .map(|(k, v)| (*k, v.end, v.perms, v.shared, v.kind))
+            .collect()
+    }
+
+    /// Where the initial argv and envp strings are: (arg_start, arg_end, env_start, env_end).
+    pub fn arg_env(&self) -> (u64, u64, u64, u64) {
+        let s = self.lock();
+        s.arg_env
+    }
+
+    pub fn set_arg_env(&self, v: (u64, u64, u64, u64)) {
+        self.lock().arg_env = v;
+    }
+
+    /// Bytes of application memory populated (resident in the memory file).
+    pub fn resident(&self) -> u64 {
+        self.lock().pages.len() as u64 * PAGE_SIZE
+    }
+
+    /// Total size of all mappings.
+    pub fn total_vm(&self) -> u64 {
+        self.lock().vmas.iter().map(|(k, v)| v.end - k).sum()
+    }
+
+    pub fn brk_range(&self) -> (u64, u64) {
+        let s = self.lock();
+        (s.brk_start, s.brk)
     }
 
     // ---- mapping ----

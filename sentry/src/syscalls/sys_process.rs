@@ -233,7 +233,7 @@ fn set_limit(t: &mut Task, res: usize, new: (u64, u64)) -> Result<(), Errno> {
     if new.0 > new.1 {
         return Err(Errno::EINVAL);
     }
-    let old = t.rlimits[res];
+    let old = t.rlimits()[res];
     // Raising the hard limit needs CAP_SYS_RESOURCE: root in the sandbox has it.
     if new.1 > old.1 && t.creds.uid != 0 {
         return Err(Errno::EPERM);
@@ -241,7 +241,7 @@ fn set_limit(t: &mut Task, res: usize, new: (u64, u64)) -> Result<(), Errno> {
     if res == libc::RLIMIT_NOFILE as usize && new.1 > 1 << 20 {
         return Err(Errno::EPERM);
     }
-    t.rlimits[res] = new;
+    t.rlimits()[res] = new;
     Ok(())
 }
 
@@ -257,7 +257,7 @@ pub fn prlimit64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         None
     };
     check_pid(t, pid)?;
-    let cur = t.rlimits[res as usize];
+    let cur = t.rlimits()[res as usize];
     if let Some(v) = newv {
         set_limit(t, res as usize, v)?;
     }
@@ -273,7 +273,7 @@ pub fn getrlimit(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if a[0] >= RLIM_NLIMITS {
         return Err(Errno::EINVAL);
     }
-    let cur = t.rlimits[a[0] as usize];
+    let cur = t.rlimits()[a[0] as usize];
     write_u64(t, a[1], cur.0)?;
     write_u64(t, a[1] + 8, cur.1)?;
     Ok(0)

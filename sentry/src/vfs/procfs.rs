@@ -35,6 +35,195 @@ pub trait ProcSource: Send + Sync {
     fn fds(&self, pid: i32) -> Vec<(i32, Arc<FileDescription>)>;
     /// The name a file description shows in /proc/PID/fd.
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8>;
+    /// The contents of /proc/PID/NAME (NAME from PID_FILES).
+    fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno>;
+    /// The contents of /proc/PATH (PATH from GLOBAL_FILES).
+    fn global_file(&self, path: &str) -> Result<Vec<u8>, Errno>;
+}
+
+/// Generated files in every /proc/PID directory.
+pub const PID_FILES: &[&str] = &[
+    "auxv",
+    "cmdline",
+    "comm",
+    "environ",
+    "limits",
+    "maps",
+    "mountinfo",
+    "mounts",
+    "stat",
+    "statm",
+    "status",
+];
+
+/// Generated files below /proc (directories are implied by the paths).
+pub const GLOBAL_FILES: &[&str] = &[
+    "cpuinfo",
+    "filesystems",
+    "loadavg",
+    "meminfo",
+    "stat",
+    "uptime",
+    "version",
+    "sys/fs/pipe-max-size",
+    "sys/kernel/cap_last_cap",
+    "sys/kernel/hostname",
+    "sys/kernel/ngroups_max",
+    "sys/kernel/osrelease",
+    "sys/kernel/ostype",
+    "sys/kernel/pid_max",
+    "sys/kernel/random/boot_id",
+    "sys/kernel/random/uuid",
+    "sys/kernel/version",
+    "sys/vm/overcommit_memory",
+];
+
+fn ino_of(path: &str) -> u64 {
+    // Stable small inode numbers for generated nodes (FNV-1a of the path).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    0x1000_0000 | (h & 0x0fff_ffff)
+}
+
+/// A generated file: its text is produced when it is opened.
+struct ProcFile {
+    dev: u64,
+    ino: u64,
+    generate: Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>,
+}
+
+impl Inode for ProcFile {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat {
+            dev: self.dev,
+            ino: self.ino,
+            mode: S_IFREG | 0o444,
+            nlink: 1,
+            blksize: 4096,
+            ..Default::default()
+        })
+    }
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        Ok(Arc::new(Snapshot((self.generate)()?)))
+    }
+}
+
+/// The text of a generated file as it was when opened.
+struct Snapshot(Vec<u8>);
+
+impl FileOps for Snapshot {
+    fn read(&self, segs: &[crate::host::Seg], off: Option<u64>) -> Result<usize, Errno> {
+        let off = off.unwrap_or(0) as usize;
+        if off >= self.0.len() {
+            return Ok(0);
+        }
+        Ok(crate::host::copy_to_segs(segs, &self.0[off..]))
+    }
+    fn write(&self, _segs: &[crate::host::Seg], _off: Option<u64>) -> Result<usize, Errno> {
+        Err(Errno::EACCES)
+    }
+    fn size(&self) -> Result<u64, Errno> {
+        Ok(self.0.len() as u64)
+    }
+}
+
+/// A directory of GLOBAL_FILES below /proc (e.g. /proc/sys/kernel).
+struct GlobalDir {
+    dev: u64,
+    prefix: String,
+    src: Arc<dyn ProcSource>,
+}
+
+/// The immediate children of directory `prefix` ("" for /proc) among GLOBAL_FILES:
+/// (name, is_dir).
+fn global_children(prefix: &str) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    for f in GLOBAL_FILES {
+        let rest = if prefix.is_empty() {
+            Some(*f)
+        } else {
+            f.strip_prefix(prefix).and_then(|r| r.strip_prefix('/'))
+        };
+        let Some(rest) = rest else { continue };
+        let (name, is_dir) = match rest.split_once('/') {
+            Some((d, _)) => (d.to_string(), true),
+            None => (rest.to_string(), false),
+        };
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, is_dir));
+        }
+    }
+    out
+}
+
+fn global_lookup(
+    dev: u64,
+    prefix: &str,
+    name: &[u8],
+    src: &Arc<dyn ProcSource>,
+) -> Result<InodeRef, Errno> {
+    let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+    let (_, is_dir) = global_children(prefix)
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .ok_or(Errno::ENOENT)?;
+    let path = if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    };
+    if is_dir {
+        return Ok(Arc::new(GlobalDir {
+            dev,
+            prefix: path,
+            src: src.clone(),
+        }));
+    }
+    let s = src.clone();
+    let ino = ino_of(&path);
+    Ok(Arc::new(ProcFile {
+        dev,
+        ino,
+        generate: Box::new(move || s.global_file(&path)),
+    }))
+}
+
+fn global_entries(prefix: &str) -> Vec<DirEntry> {
+    global_children(prefix)
+        .into_iter()
+        .map(|(n, d)| {
+            let path = if prefix.is_empty() {
+                n.clone()
+            } else {
+                format!("{prefix}/{n}")
+            };
+            DirEntry {
+                ino: ino_of(&path),
+                name: n.into_bytes(),
+                kind: if d { 4 } else { 8 },
+            }
+        })
+        .collect()
+}
+
+impl Inode for GlobalDir {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(dir_stat(self.dev, ino_of(&self.prefix)))
+    }
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+    fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
+        global_lookup(self.dev, &self.prefix, name, &self.src)
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Ok(global_entries(&self.prefix))
+    }
 }
 
 fn dir_stat(dev: u64, ino: u64) -> Stat {
@@ -89,6 +278,17 @@ impl Inode for ProcRoot {
                 src: self.src.clone(),
             }));
         }
+        if name == b"mounts" {
+            return Ok(Arc::new(ProcLink {
+                dev: self.dev,
+                ino: 4,
+                kind: LinkKind::Fixed(b"self/mounts".to_vec()),
+                src: self.src.clone(),
+            }));
+        }
+        if let Ok(i) = global_lookup(self.dev, "", name, &self.src) {
+            return Ok(i);
+        }
         let pid: i32 = std::str::from_utf8(name)
             .ok()
             .and_then(|s| s.parse().ok())
@@ -115,6 +315,12 @@ impl Inode for ProcRoot {
                 kind: 10,
             },
         ];
+        v.push(DirEntry {
+            name: b"mounts".to_vec(),
+            ino: 4,
+            kind: 10,
+        });
+        v.extend(global_entries(""));
         for pid in self.src.pids() {
             v.push(DirEntry {
                 name: pid.to_string().into_bytes(),
@@ -160,7 +366,19 @@ impl Inode for PidDir {
                     src: self.src.clone(),
                 }));
             }
-            _ => return Err(Errno::ENOENT),
+            _ => {
+                let name = std::str::from_utf8(name).map_err(|_| Errno::ENOENT)?;
+                let i = PID_FILES
+                    .iter()
+                    .position(|f| *f == name)
+                    .ok_or(Errno::ENOENT)?;
+                let (src, pid, file) = (self.src.clone(), self.pid, PID_FILES[i]);
+                return Ok(Arc::new(ProcFile {
+                    dev: self.dev,
+                    ino: ino + 16 + i as u64,
+                    generate: Box::new(move || src.pid_file(pid, file)),
+                }));
+            }
         };
         Ok(Arc::new(ProcLink {
             dev: self.dev,
@@ -170,15 +388,22 @@ impl Inode for PidDir {
         }))
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        Ok(PID_ENTRIES
+        let base = 100_000 + self.pid as u64 * 64;
+        let mut v: Vec<DirEntry> = PID_ENTRIES
             .iter()
             .enumerate()
             .map(|(i, n)| DirEntry {
                 name: n.as_bytes().to_vec(),
-                ino: 100_000 + self.pid as u64 * 64 + 2 + i as u64,
+                ino: base + 2 + i as u64,
                 kind: if *n == "fd" { 4 } else { 10 },
             })
-            .collect())
+            .collect();
+        v.extend(PID_FILES.iter().enumerate().map(|(i, n)| DirEntry {
+            name: n.as_bytes().to_vec(),
+            ino: base + 16 + i as u64,
+            kind: 8,
+        }));
+        Ok(v)
     }
 }
 
@@ -237,6 +462,8 @@ enum LinkKind {
     Cwd(i32),
     Root(i32),
     Fd(i32, Arc<FileDescription>),
+    /// A plain symlink with fixed text.
+    Fixed(Vec<u8>),
 }
 
 struct ProcLink {
@@ -260,11 +487,12 @@ impl Inode for ProcLink {
             LinkKind::Cwd(pid) => self.src.cwd(*pid).map(|c| c.1).ok_or(Errno::ENOENT),
             LinkKind::Root(pid) => self.src.root(*pid).map(|c| c.1).ok_or(Errno::ENOENT),
             LinkKind::Fd(pid, f) => Ok(self.src.fd_name(*pid, f)),
+            LinkKind::Fixed(t) => Ok(t.clone()),
         }
     }
     fn follow_magic(&self) -> Option<Result<Path, Errno>> {
         match &self.kind {
-            LinkKind::SelfPid => None,
+            LinkKind::SelfPid | LinkKind::Fixed(_) => None,
             // The executable lives outside the sandbox's tree until execve goes through
             // the VFS: nothing to follow to.
             LinkKind::Exe(_) => Some(Err(Errno::ENOENT)),
