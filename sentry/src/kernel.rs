@@ -73,7 +73,7 @@ pub struct Kernel {
 }
 
 /// Builds the sandbox's mount tree: a tmpfs root holding the working directory's path,
-/// `/dev` (with a tmpfs on `/dev/shm`), a tmpfs on `/tmp` and `/proc`. The host's root
+/// `/dev` (with a tmpfs on `/dev/shm`), a tmpfs on `/tmp`, `/proc` and a read-only `/sys`. The host's root
 /// served by the gofer replaces the tmpfs root when the gofer lands.
 fn build_vfs(
     cwd: &[u8],
@@ -109,6 +109,7 @@ fn build_vfs(
     let dev = mkdir(&root, b"dev", 0o755)?;
     let tmp = mkdir(&root, b"tmp", 0o1777)?;
     let proc_ = mkdir(&root, b"proc", 0o555)?;
+    let sys = mkdir(&root, b"sys", 0o555)?;
     let devfs_root: InodeRef = devfs::new_dev_tree(anon_dev())?;
     let dev_mnt = vfs.mount(&dev, devfs_root, "devtmpfs", "none", false)?;
     let dev_root = Path {
@@ -141,6 +142,13 @@ fn build_vfs(
         "proc",
         "proc",
         false,
+    )?;
+    vfs.mount(
+        &sys,
+        crate::vfs::sysfs::new_sys_tree(anon_dev())?,
+        "sysfs",
+        "sysfs",
+        true,
     )?;
     processes.set_vfs(&vfs);
     // The working directory: made (as plain directories) where it does not exist yet.

@@ -8,6 +8,7 @@ pub mod file;
 pub mod hostfd;
 pub mod inode;
 pub mod procfs;
+pub mod sysfs;
 pub mod tmpfs;
 
 use inode::*;

@@ -391,6 +391,14 @@ impl Inode for TmpfsInode {
 }
 
 impl TmpfsInode {
+    /// Replaces a regular file's contents (building fixed trees such as /sys).
+    pub fn set_data(&self, data: &[u8]) {
+        let mut n = self.lock();
+        if let Kind::File(d) = &mut n.kind {
+            *d = data.to_vec();
+        }
+    }
+
     fn lookup_tmpfs(&self, name: &[u8]) -> Result<Arc<TmpfsInode>, Errno> {
         match &self.lock().kind {
             Kind::Dir(c) => c.get(name).cloned().ok_or(Errno::ENOENT),
