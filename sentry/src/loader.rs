@@ -139,6 +139,7 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         populate: false,
         below_2g: false,
         kind: VmaKind::Stack,
+        file: None,
     })
     .map_err(|_| nomem())?;
     let gap = img.stack_limit.clamp(128 << 20, (mm.max_addr() / 6) * 5);
@@ -162,6 +163,7 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
             populate: false,
             below_2g: false,
             kind: VmaKind::Vdso,
+            file: None,
         })
         .map_err(|_| nomem())?;
     mm.write_force(vdso, VDSO).map_err(|_| nomem())?;
@@ -186,6 +188,7 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
                 populate: false,
                 below_2g: false,
                 kind: VmaKind::Anon,
+                file: None,
             })
             .map_err(|_| nomem())?;
         mm.munmap(base, span).map_err(|_| nomem())?;
@@ -226,6 +229,7 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
                 populate: false,
                 below_2g: false,
                 kind: VmaKind::Image,
+                file: None,
             })
             .map_err(|_| nomem())?;
         }

@@ -226,26 +226,33 @@ impl ProcSource for Processes {
             }
             "maps" => {
                 let (brk_start, _) = p.mm.brk_range();
-                for (start, end, perms, shared, kind) in p.mm.maps() {
-                    let name = match kind {
-                        VmaKind::Heap => "[heap]".to_string(),
-                        VmaKind::Stack => "[stack]".to_string(),
-                        VmaKind::Vdso => "[vdso]".to_string(),
-                        VmaKind::Image => String::from_utf8_lossy(&p.exe).into_owned(),
-                        VmaKind::Anon if start >= brk_start && kind == VmaKind::Heap => {
-                            "[heap]".to_string()
+                let _ = brk_start;
+                for (start, v) in p.mm.maps() {
+                    let (mut offset, mut dev, mut ino) = (0u64, 0u64, 0u64);
+                    let name = match (&v.file, v.kind) {
+                        (Some(f), _) => {
+                            (offset, dev, ino) = (f.offset, f.dev, f.ino);
+                            String::from_utf8_lossy(&f.name).into_owned()
                         }
-                        VmaKind::Anon => String::new(),
+                        (None, VmaKind::Heap) => "[heap]".to_string(),
+                        (None, VmaKind::Stack) => "[stack]".to_string(),
+                        (None, VmaKind::Vdso) => "[vdso]".to_string(),
+                        (None, VmaKind::Image) => String::from_utf8_lossy(&p.exe).into_owned(),
+                        (None, VmaKind::Anon) => String::new(),
                     };
+                    let (maj, min) = crate::vfs::inode::split_dev(dev);
                     let line = format!(
-                        "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0",
+                        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {}",
                         start,
-                        end,
-                        if perms.read { 'r' } else { '-' },
-                        if perms.write { 'w' } else { '-' },
-                        if perms.exec { 'x' } else { '-' },
-                        if shared { 's' } else { 'p' },
-                        0
+                        v.end,
+                        if v.perms.read { 'r' } else { '-' },
+                        if v.perms.write { 'w' } else { '-' },
+                        if v.perms.exec { 'x' } else { '-' },
+                        if v.shared { 's' } else { 'p' },
+                        offset,
+                        maj,
+                        min,
+                        ino
                     );
                     if name.is_empty() {
                         let _ = writeln!(out, "{line} ");

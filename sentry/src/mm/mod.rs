@@ -5,6 +5,7 @@
 pub mod memfile;
 
 use crate::host::Seg;
+use crate::vfs::inode::FileOps;
 use memfile::{MemoryFile, PAGE_SIZE};
 use platform::{AddressSpace, Perms};
 use std::collections::BTreeMap;
@@ -44,7 +45,39 @@ pub struct Vma {
     pub kind: VmaKind,
     pub shared: bool,
     pub growsdown: bool,
+    /// The file this range maps privately, and the file offset of the VMA's start.
+    pub file: Option<FileMap>,
 }
+
+/// A private file mapping's source: pages are read from `ops` when first touched.
+#[derive(Clone)]
+pub struct FileMap {
+    pub ops: Arc<dyn FileOps>,
+    pub offset: u64,
+    /// What /proc/PID/maps shows: (path, device, inode).
+    pub name: Vec<u8>,
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl std::fmt::Debug for FileMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "FileMap({}, {:#x})",
+            String::from_utf8_lossy(&self.name),
+            self.offset
+        )
+    }
+}
+
+impl PartialEq for FileMap {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.ops, &o.ops) && self.offset == o.offset
+    }
+}
+
+impl Eq for FileMap {}
 
 #[derive(Clone, Copy, Debug)]
 struct Page {
@@ -94,6 +127,7 @@ pub struct MmapArgs {
     pub populate: bool,
     pub below_2g: bool,
     pub kind: VmaKind,
+    pub file: Option<FileMap>,
 }
 
 impl MemoryManager {
@@ -149,13 +183,10 @@ impl MemoryManager {
         s.brk = start;
     }
 
-    /// The mappings as /proc/PID/maps lists them: (start, end, perms, shared, kind).
-    pub fn maps(&self) -> Vec<(u64, u64, Perms, bool, VmaKind)> {
+    /// The mappings as /proc/PID/maps lists them.
+    pub fn maps(&self) -> Vec<(u64, Vma)> {
         let s = self.lock();
-        s.vmas
-            .iter()
-            .map(|(k, v)| (*k, v.end, v.perms, v.shared, v.kind))
-            .collect()
+        s.vmas.iter().map(|(k, v)| (*k, v.clone())).collect()
     }
 
     /// Where the initial argv and envp strings are: (arg_start, arg_end, env_start, env_end).
@@ -225,6 +256,7 @@ impl MemoryManager {
                 kind: a.kind,
                 shared: a.shared,
                 growsdown: a.growsdown,
+                file: a.file.clone(),
             },
         );
         if a.populate && a.perms != Perms::NONE {
@@ -464,7 +496,15 @@ impl MemoryManager {
                 return Err(Errno::EINVAL);
             }
             self.remove_range(&mut s, dst, dend)?;
-            return self.move_pages(&mut s, old, old_len, new_len, dst, &vma, dontunmap);
+            return self.move_pages(
+                &mut s,
+                old,
+                old_len,
+                new_len,
+                dst,
+                (vstart, &vma),
+                dontunmap,
+            );
         }
         if !dontunmap {
             if new_len <= old_len {
@@ -484,7 +524,15 @@ impl MemoryManager {
             return Err(Errno::ENOMEM);
         }
         let dst = self.find_free(&s, 0, new_len, false).ok_or(Errno::ENOMEM)?;
-        self.move_pages(&mut s, old, old_len, new_len, dst, &vma, dontunmap)
+        self.move_pages(
+            &mut s,
+            old,
+            old_len,
+            new_len,
+            dst,
+            (vstart, &vma),
+            dontunmap,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -495,7 +543,7 @@ impl MemoryManager {
         old_len: u64,
         new_len: u64,
         dst: u64,
-        vma: &Vma,
+        (vstart, vma): (u64, &Vma),
         keep_old: bool,
     ) -> Result<u64, Errno> {
         let keep = old_len.min(new_len);
@@ -522,10 +570,15 @@ impl MemoryManager {
         if !keep_old {
             self.remove_range(s, old, old + old_len)?;
         }
+        let file = vma.file.clone().map(|f| FileMap {
+            offset: f.offset + (old - vstart),
+            ..f
+        });
         s.insert(
             dst,
             Vma {
                 end: dst + new_len,
+                file,
                 ..vma.clone()
             },
         );
@@ -574,6 +627,7 @@ impl MemoryManager {
                 kind: VmaKind::Heap,
                 shared: false,
                 growsdown: false,
+                file: None,
             },
         );
         s.brk = want;
@@ -645,13 +699,9 @@ impl MemoryManager {
                 .alloc(missing.len() as u64)
                 .ok_or(FaultError::OutOfMemory)?;
             for (i, va) in missing.iter().enumerate() {
-                s.pages.insert(
-                    *va,
-                    Page {
-                        off: base + i as u64 * PAGE_SIZE,
-                        mapped: None,
-                    },
-                );
+                let off = base + i as u64 * PAGE_SIZE;
+                self.fill_from_file(&vma, vstart, *va, off);
+                s.pages.insert(*va, Page { off, mapped: None });
             }
         }
         // Map runs of pages that are contiguous in the memory file.
@@ -728,7 +778,7 @@ impl MemoryManager {
     }
 
     fn page_for_access(&self, s: &mut State, page: u64, write: bool) -> Option<u64> {
-        let (_, perms) = self.vma_for(s, page)?;
+        let (vstart, perms) = self.vma_for(s, page)?;
         // As x86 Linux's access_error(): a read needs any access at all, a write needs write.
         if perms == Perms::NONE || (write && !perms.write) {
             return None;
@@ -737,8 +787,23 @@ impl MemoryManager {
             return Some(p.off);
         }
         let off = self.mf.alloc(1)?;
+        if let Some(vma) = s.vmas.get(&vstart) {
+            self.fill_from_file(vma, vstart, page, off);
+        }
         s.pages.insert(page, Page { off, mapped: None });
         Some(off)
+    }
+
+    /// Fills a fresh page of a file-backed VMA from the file (bytes past the end of the
+    /// file stay zero).
+    fn fill_from_file(&self, vma: &Vma, vstart: u64, page: u64, off: u64) {
+        let Some(f) = &vma.file else { return };
+        let seg = Seg {
+            ptr: self.mf.host_ptr(off, PAGE_SIZE as usize),
+            len: PAGE_SIZE as usize,
+        };
+        let pos = f.offset + (page - vstart);
+        let _ = f.ops.read(&[seg], Some(pos));
     }
 
     /// Copies application memory at `addr` into `buf` (EFAULT if any byte is inaccessible).
@@ -866,6 +931,10 @@ impl State {
         if let Some(left) = self.vmas.get_mut(&k) {
             left.end = addr;
         }
+        let mut v = v;
+        if let Some(f) = &mut v.file {
+            f.offset += addr - k;
+        }
         self.vmas.insert(addr, v);
     }
 
@@ -899,7 +968,9 @@ impl State {
                 && va.shared == vb.shared
                 && va.growsdown == vb.growsdown
                 && va.kind != VmaKind::Image
-                && va.kind != VmaKind::Vdso;
+                && va.kind != VmaKind::Vdso
+                && va.file.is_none()
+                && vb.file.is_none();
             if mergeable {
                 va.end = vb.end;
                 self.vmas.remove(&next);

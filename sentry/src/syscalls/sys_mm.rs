@@ -2,8 +2,9 @@
 //! madvise(2). Argument checks follow mm/mmap.c, mm/mprotect.c, mm/mremap.c and
 //! mm/madvise.c in the order Linux makes them, so errnos match.
 
-use crate::mm::{MmapArgs, VmaKind};
+use crate::mm::{FileMap, MmapArgs, VmaKind};
 use crate::task::Task;
+use crate::vfs::inode::{S_IFCHR, S_IFMT, S_IFREG};
 use platform::Perms;
 use syscalls_table::Errno;
 
@@ -27,16 +28,19 @@ pub fn brk(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(t.mm.brk(a[0]))
 }
 
-/// mmap(2), anonymous mappings. File mappings come with the VFS: a valid descriptor gets
-/// ENODEV (the host stdio files cannot be mapped), as Linux gives for pipes and terminals.
+/// mmap(2): anonymous mappings and private file mappings (pages read from the file when
+/// first touched). Shared writable file mappings need the per-file page cache and are
+/// refused with ENODEV for now; a shared read-only one behaves as a private one.
 pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4], a[5]);
     if off % 4096 != 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & MAP_ANONYMOUS == 0 {
-        t.fds().get(fd as u32 as u64)?;
-    }
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        Some(t.fds().get(fd as u32 as u64)?)
+    } else {
+        None
+    };
     if len == 0 {
         return Err(Errno::EINVAL);
     }
@@ -51,20 +55,60 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         }
         _ => return Err(Errno::EINVAL),
     };
-    if flags & MAP_ANONYMOUS == 0 {
-        return Err(Errno::ENODEV);
+    let perms = Perms::from_prot(prot);
+    let mut map = None;
+    let mut anon_shared = shared;
+    if let Some(f) = file {
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        let st = f.inode.stat()?;
+        let ftype = st.mode & S_IFMT;
+        if ftype == S_IFCHR && crate::vfs::inode::split_dev(st.rdev) == (1, 5) {
+            // /dev/zero: anonymous memory.
+        } else {
+            if ftype != S_IFREG {
+                return Err(Errno::ENODEV);
+            }
+            if !f.readable() {
+                return Err(Errno::EACCES);
+            }
+            if shared && perms.write {
+                if !f.writable() {
+                    return Err(Errno::EACCES);
+                }
+                return Err(Errno::ENODEV);
+            }
+            if off.checked_add(len).is_none() {
+                return Err(Errno::EOVERFLOW);
+            }
+            let name = f
+                .path
+                .as_ref()
+                .map(|p| t.k.vfs.path_name(&t.fs().root, p))
+                .unwrap_or_else(|| f.name.clone());
+            map = Some(FileMap {
+                ops: f.ops.clone(),
+                offset: off,
+                name,
+                dev: st.dev,
+                ino: st.ino,
+            });
+            anon_shared = false;
+        }
     }
     t.mm.mmap(MmapArgs {
         addr,
         len,
-        perms: Perms::from_prot(prot),
+        perms,
         fixed: flags & MAP_FIXED != 0,
         noreplace: flags & MAP_FIXED_NOREPLACE != 0,
-        shared,
+        shared: anon_shared,
         growsdown: flags & MAP_GROWSDOWN != 0,
         populate: flags & MAP_POPULATE != 0,
         below_2g: flags & MAP_32BIT != 0 && flags & MAP_FIXED == 0,
         kind: VmaKind::Anon,
+        file: map,
     })
 }
 
