@@ -39,6 +39,19 @@ enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         argv: Vec<std::ffi::OsString>,
     },
+    /// Serve the gofer protocol on inherited channel FDs (started by runsc itself).
+    #[command(hide = true)]
+    Gofer {
+        /// The directory to serve.
+        #[arg(long)]
+        root: std::path::PathBuf,
+        /// Refuse every mutating request with EROFS.
+        #[arg(long)]
+        read_only: bool,
+        /// The inherited channel FDs, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        fds: Vec<i32>,
+    },
     /// Print the syscall support report.
     Syscalls {
         /// table, json or csv.
@@ -101,6 +114,30 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Do { argv }) => run_do(&cli.platform, cli.strace, argv),
+        Some(Command::Gofer {
+            root,
+            read_only,
+            fds,
+        }) => run_gofer(&root, read_only, &fds),
+    }
+}
+
+/// `runsc gofer`: open the root, take the channels, serve until they all close.
+fn run_gofer(root: &std::path::Path, read_only: bool, fds: &[i32]) -> ExitCode {
+    let dir = match gofer::server::open_root(root) {
+        Ok(d) => d,
+        Err(e) => return fail(format!("gofer: --root {}: {e}", root.display())),
+    };
+    let mut channels = Vec::new();
+    for &fd in fds {
+        match gofer::server::adopt_channel(fd) {
+            Ok(c) => channels.push(c),
+            Err(e) => return fail(format!("gofer: --fds {fd}: {e}")),
+        }
+    }
+    match gofer::server::serve(dir, channels, read_only) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("gofer: {e}")),
     }
 }
 
