@@ -4,6 +4,7 @@
 //! Unsafe code is confined to `sys`, the thin layer over the host syscalls.
 
 pub mod client;
+pub mod launch;
 pub mod protocol;
 pub mod server;
 mod sys;

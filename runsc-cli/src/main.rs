@@ -27,6 +27,10 @@ struct Cli {
     /// Write the sentry's log to stderr when no --log file is given.
     #[arg(long, global = true)]
     debug: bool,
+    /// Where writes to the root filesystem go: `memory` (the host tree is never written)
+    /// or `none` (writes reach the host tree through the gofer).
+    #[arg(long, global = true, default_value = "memory")]
+    overlay: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -35,6 +39,9 @@ struct Cli {
 enum Command {
     /// Run a program in a new sandbox with the caller's stdio and environment.
     Do {
+        /// The host directory to use as the sandbox's root (default: the host's `/`).
+        #[arg(long, default_value = "/")]
+        root_dir: std::path::PathBuf,
         /// The program (a host path, for now) and its arguments.
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         argv: Vec<std::ffi::OsString>,
@@ -113,7 +120,9 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Some(Command::Do { argv }) => run_do(&cli.platform, cli.strace, argv),
+        Some(Command::Do { root_dir, argv }) => {
+            run_do(&cli.platform, cli.strace, &cli.overlay, &root_dir, argv)
+        }
         Some(Command::Gofer {
             root,
             read_only,
@@ -135,13 +144,40 @@ fn run_gofer(root: &std::path::Path, read_only: bool, fds: &[i32]) -> ExitCode {
             Err(e) => return fail(format!("gofer: --fds {fd}: {e}")),
         }
     }
+    gofer::launch::die_with_parent();
     match gofer::server::serve(dir, channels, read_only) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("gofer: {e}")),
     }
 }
 
-fn run_do(platform: &str, strace: bool, argv: Vec<std::ffi::OsString>) -> ExitCode {
+/// Number of gofer channels: sentry threads do not serialise on one socket.
+const GOFER_CHANNELS: usize = 4;
+
+fn run_do(
+    platform: &str,
+    strace: bool,
+    overlay: &str,
+    root_dir: &std::path::Path,
+    argv: Vec<std::ffi::OsString>,
+) -> ExitCode {
+    // Until the in-memory overlay exists, `memory` serves the root read-only: the host tree
+    // is never written, and writes outside /tmp (a tmpfs) fail with EROFS.
+    let read_only = match overlay {
+        "memory" => true,
+        "none" => false,
+        other => return fail(format!("unknown --overlay {other:?} (known: memory, none)")),
+    };
+    match std::fs::metadata(root_dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return fail(format!(
+                "--root-dir {}: not a directory",
+                root_dir.display()
+            ));
+        }
+        Err(e) => return fail(format!("--root-dir {}: {e}", root_dir.display())),
+    }
     if !platform::PLATFORM_NAMES.contains(&platform) {
         return fail(format!(
             "unknown platform {platform:?} (known: {})",
@@ -154,6 +190,7 @@ fn run_do(platform: &str, strace: bool, argv: Vec<std::ffi::OsString>) -> ExitCo
         Err(e) => return fail(format!("cannot read the working directory: {e}")),
     };
     let cfg = sentry::Config {
+        root: sentry::RootFs::Tmpfs,
         platform: platform.to_string(),
         strace,
         program,
@@ -168,7 +205,30 @@ fn run_do(platform: &str, strace: bool, argv: Vec<std::ffi::OsString>) -> ExitCo
             .collect(),
         cwd,
     };
-    match sentry::run(cfg) {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            return fail(format!(
+                "cannot find the runsc executable to start the gofer: {e}"
+            ));
+        }
+    };
+    let (mut gofer, channels) =
+        match gofer::launch::spawn(&exe, root_dir, read_only, GOFER_CHANNELS) {
+            Ok(g) => g,
+            Err(e) => return fail(format!("starting the gofer: {e}")),
+        };
+    let cfg = sentry::Config {
+        root: sentry::RootFs::Gofer {
+            channels,
+            read_only,
+        },
+        ..cfg
+    };
+    let result = sentry::run(cfg);
+    // The sandbox's channels are closed now; the gofer exits when it sees that.
+    let _ = gofer.wait();
+    match result {
         Ok(status) => ExitCode::from(status.code() as u8),
         Err(e) => fail(e),
     }

@@ -7,6 +7,7 @@ use crate::mm::{MemoryManager, page_down};
 use crate::process::{ProcessInfo, Processes};
 use crate::task::{Creds, SigAction, SignalState, Task};
 use crate::vfs::file::{FdTable, FileDescription, O_RDONLY, O_WRONLY};
+use crate::vfs::goferfs::GoferFs;
 use crate::vfs::hostfd::HostFd;
 use crate::vfs::inode::{Cred, InodeRef, S_IFDIR, make_dev};
 use crate::vfs::procfs::ProcRoot;
@@ -37,8 +38,20 @@ impl ExitStatus {
     }
 }
 
+/// What the sandbox's root filesystem is.
+pub enum RootFs {
+    /// An empty in-memory tree.
+    Tmpfs,
+    /// A gofer's tree, over these channels (read-only: every write is refused).
+    Gofer {
+        channels: Vec<std::os::fd::OwnedFd>,
+        read_only: bool,
+    },
+}
+
 pub struct Config {
     pub platform: String,
+    pub root: RootFs,
     pub strace: bool,
     /// Host path of the program.
     pub program: String,
@@ -72,12 +85,13 @@ pub struct Kernel {
     pub processes: Arc<Processes>,
 }
 
-/// Builds the sandbox's mount tree: a tmpfs root holding the working directory's path,
-/// `/dev` (with a tmpfs on `/dev/shm`), a tmpfs on `/tmp`, `/proc` and a read-only `/sys`. The host's root
-/// served by the gofer replaces the tmpfs root when the gofer lands.
+/// Builds the sandbox's mount tree: the root (a gofer's tree, or an empty tmpfs), `/dev`
+/// (with a tmpfs on `/dev/shm`), a tmpfs on `/tmp`, `/proc` and a read-only `/sys`.
+/// Returns the tree and the working directory (`cwd`, or `/` where it does not exist).
 fn build_vfs(
     cwd: &[u8],
     processes: &Arc<Processes>,
+    rootfs: RootFs,
 ) -> Result<(Arc<Vfs>, Path), syscalls_table::Errno> {
     let root_cred = Cred { uid: 0, gid: 0 };
     let vcreds = crate::vfs::Creds { uid: 0, gid: 0 };
@@ -86,82 +100,105 @@ fn build_vfs(
         minor += 1;
         make_dev(0, 40 + minor)
     };
-    let vfs = Vfs::new(
-        Tmpfs::new_root(anon_dev(), 0o755, root_cred),
-        "tmpfs",
-        false,
-    );
-    let root = vfs.root();
-    let mkdir = |dir: &Path, name: &[u8], mode: u32| -> Result<Path, syscalls_table::Errno> {
-        match vfs.create(dir, name, S_IFDIR | mode, 0, vcreds) {
-            Ok(p) => Ok(p),
-            Err(syscalls_table::Errno::EEXIST) => {
-                let ctx = FsContext {
-                    root: vfs.root(),
-                    cwd: dir.clone(),
-                    umask: 0,
-                };
-                vfs.resolve(&ctx, vcreds, dir, name, true)
-            }
-            Err(e) => Err(e),
+    let (vfs, writable_root) = match rootfs {
+        RootFs::Tmpfs => (
+            Vfs::new(
+                Tmpfs::new_root(anon_dev(), 0o755, root_cred),
+                "tmpfs",
+                false,
+            ),
+            true,
+        ),
+        RootFs::Gofer {
+            channels,
+            read_only,
+        } => {
+            let root: InodeRef = GoferFs::mount(gofer::client::Client::new(channels))?;
+            (Vfs::new(root, "9p", read_only), !read_only)
         }
     };
-    let dev = mkdir(&root, b"dev", 0o755)?;
-    let tmp = mkdir(&root, b"tmp", 0o1777)?;
-    let proc_ = mkdir(&root, b"proc", 0o555)?;
-    let sys = mkdir(&root, b"sys", 0o555)?;
-    let devfs_root: InodeRef = devfs::new_dev_tree(anon_dev())?;
-    let dev_mnt = vfs.mount(&dev, devfs_root, "devtmpfs", "none", false)?;
-    let dev_root = Path {
-        mnt: dev_mnt.clone(),
-        dentry: dev_mnt.root.clone(),
-    };
     let ctx = FsContext {
         root: vfs.root(),
         cwd: vfs.root(),
         umask: 0,
     };
-    let shm = vfs.resolve(&ctx, vcreds, &dev_root, b"shm", true)?;
-    vfs.mount(
-        &shm,
-        Tmpfs::new_root(anon_dev(), 0o1777, root_cred),
-        "tmpfs",
-        "shm",
-        false,
-    )?;
-    vfs.mount(
-        &tmp,
-        Tmpfs::new_root(anon_dev(), 0o1777, root_cred),
-        "tmpfs",
-        "tmpfs",
-        false,
-    )?;
-    vfs.mount(
-        &proc_,
-        ProcRoot::new(processes.clone(), anon_dev()),
-        "proc",
-        "proc",
-        false,
-    )?;
-    vfs.mount(
-        &sys,
-        crate::vfs::sysfs::new_sys_tree(anon_dev())?,
-        "sysfs",
-        "sysfs",
-        true,
-    )?;
+    let lookup = |dir: &Path, name: &[u8]| vfs.resolve(&ctx, vcreds, dir, name, true);
+    // A directory to mount on: made in a writable root, else it must exist.
+    let mountpoint = |name: &[u8], mode: u32| -> Option<Path> {
+        let root = vfs.root();
+        if let Ok(p) = lookup(&root, name) {
+            return p.stat().is_ok_and(|s| s.is_dir()).then_some(p);
+        }
+        if writable_root {
+            return vfs.create(&root, name, S_IFDIR | mode, 0, vcreds).ok();
+        }
+        log::warn(&format!(
+            "no /{} in the root filesystem: not mounted",
+            String::from_utf8_lossy(name)
+        ));
+        None
+    };
+    if let Some(dev) = mountpoint(b"dev", 0o755) {
+        let devfs_root: InodeRef = devfs::new_dev_tree(anon_dev())?;
+        let m = vfs.mount(&dev, devfs_root, "devtmpfs", "none", false)?;
+        let shm = lookup(
+            &Path {
+                mnt: m.clone(),
+                dentry: m.root.clone(),
+            },
+            b"shm",
+        )?;
+        vfs.mount(
+            &shm,
+            Tmpfs::new_root(anon_dev(), 0o1777, root_cred),
+            "tmpfs",
+            "shm",
+            false,
+        )?;
+    }
+    if let Some(tmp) = mountpoint(b"tmp", 0o1777) {
+        vfs.mount(
+            &tmp,
+            Tmpfs::new_root(anon_dev(), 0o1777, root_cred),
+            "tmpfs",
+            "tmpfs",
+            false,
+        )?;
+    }
+    if let Some(p) = mountpoint(b"proc", 0o555) {
+        vfs.mount(
+            &p,
+            ProcRoot::new(processes.clone(), anon_dev()),
+            "proc",
+            "proc",
+            false,
+        )?;
+    }
+    if let Some(p) = mountpoint(b"sys", 0o555) {
+        vfs.mount(
+            &p,
+            crate::vfs::sysfs::new_sys_tree(anon_dev())?,
+            "sysfs",
+            "sysfs",
+            true,
+        )?;
+    }
     processes.set_vfs(&vfs);
-    // The working directory: made (as plain directories) where it does not exist yet.
-    let ctx = FsContext {
-        root: vfs.root(),
-        cwd: vfs.root(),
-        umask: 0,
-    };
+    // The working directory is preserved: its directories are made where they do not
+    // exist (e.g. below the fresh tmpfs on /tmp); `/` when that cannot be done.
     let mut cur = vfs.root();
     for comp in cwd.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-        cur = match vfs.resolve(&ctx, vcreds, &cur, comp, true) {
+        cur = match lookup(&cur, comp) {
             Ok(p) if p.stat()?.is_dir() => p,
-            _ => mkdir(&cur, comp, 0o755)?,
+            _ => match vfs.create(&cur, comp, S_IFDIR | 0o755, 0, vcreds) {
+                Ok(p) => p,
+                Err(e) => {
+                    log::warn(&format!(
+                        "the working directory cannot be made in the sandbox ({e:?}): using /"
+                    ));
+                    return Ok((vfs.clone(), vfs.root()));
+                }
+            },
         };
     }
     Ok((vfs, cur))
@@ -249,7 +286,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     drop(data);
 
     let processes = Arc::new(Processes::default());
-    let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes)
+    let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes, cfg.root)
         .map_err(|e| Error::Setup(format!("building the mount tree: {e:?}")))?;
     let fs = Arc::new(Mutex::new(FsContext {
         root: vfs.root(),

@@ -12,4 +12,4 @@ pub mod syscalls;
 pub mod task;
 pub mod vfs;
 
-pub use kernel::{Config, Error, ExitStatus, run};
+pub use kernel::{Config, Error, ExitStatus, RootFs, run};

@@ -5,6 +5,7 @@
 
 pub mod devfs;
 pub mod file;
+pub mod goferfs;
 pub mod hostfd;
 pub mod inode;
 pub mod procfs;
