@@ -288,3 +288,12 @@ pub fn describe_fd(fd: i32) -> Vec<u8> {
         .map(|p| p.as_os_str().as_bytes().to_vec())
         .unwrap_or_else(|_| format!("host:[{fd}]").into_bytes())
 }
+
+/// A segment over a sentry buffer, for reading a file into sentry memory with the same
+/// FileOps calls that read into application memory. The buffer must outlive its use.
+pub fn seg_of(buf: &mut [u8]) -> Seg {
+    Seg {
+        ptr: buf.as_mut_ptr(),
+        len: buf.len(),
+    }
+}

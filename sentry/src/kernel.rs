@@ -231,19 +231,6 @@ fn stdio_table() -> FdTable {
 /// Loads and runs `cfg.program` in a new sandbox on the calling thread; returns how it
 /// ended.
 pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
-    let path = cfg.program.clone();
-    let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => LoadError::NotFound(path.clone()),
-        std::io::ErrorKind::PermissionDenied => LoadError::PermissionDenied(path.clone()),
-        _ => LoadError::Io(path.clone(), e),
-    })?;
-    if meta.is_dir() {
-        return Err(LoadError::IsDirectory(path).into());
-    }
-    let data = std::fs::read(&path).map_err(|e| LoadError::Io(path.clone(), e))?;
-    loader::parse(&path, &data)?;
-    let exe = std::fs::canonicalize(&path).map_err(|e| LoadError::Io(path.clone(), e))?;
-
     let memfile = Arc::new(MemoryFile::new(MEMORY_FILE_SIZE).map_err(Error::MemoryFile)?);
     let platform = platform::new_platform(&cfg.platform, memfile.fd())
         .map_err(|e| Error::Platform(cfg.platform.clone(), e))?;
@@ -267,47 +254,53 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     let stack_limit = rlimits[libc::RLIMIT_STACK as usize]
         .0
         .clamp(128 << 10, 1 << 30);
+
+    let processes = Arc::new(Processes::default());
+    let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes, cfg.root)
+        .map_err(|e| Error::Setup(format!("building the mount tree: {e:?}")))?;
+    let fs_ctx = FsContext {
+        root: vfs.root(),
+        cwd: cwd_path,
+        umask: 0o022,
+    };
+
+    // The program, found and read inside the sandbox.
+    let vcreds = crate::vfs::Creds {
+        uid: ids.uid,
+        gid: ids.gid,
+    };
+    let mut argv = cfg.argv.clone();
+    let (exe, exe_name) = crate::exec::find(
+        &vfs,
+        &fs_ctx,
+        vcreds,
+        cfg.program.as_bytes(),
+        &mut argv,
+        &cfg.envp,
+    )?;
     let img = Image {
-        path: &path,
-        data: &data,
-        argv: &cfg.argv,
+        argv: &argv,
         envp: &cfg.envp,
-        execfn: cfg
-            .argv
-            .first()
-            .map(|v| v.as_slice())
-            .unwrap_or(path.as_bytes()),
+        execfn: exe.program.0.as_bytes(),
         uid: ids.uid,
         gid: ids.gid,
         stack_limit,
     };
     let stack_top = page_down(platform.max_user_addr()) - 0x1000;
-    let loaded = loader::load(&mm, &img, stack_top)?;
-    drop(data);
+    let loaded = loader::load(&mm, &exe, &img, stack_top)?;
+    drop(exe);
 
-    let processes = Arc::new(Processes::default());
-    let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes, cfg.root)
-        .map_err(|e| Error::Setup(format!("building the mount tree: {e:?}")))?;
-    let fs = Arc::new(Mutex::new(FsContext {
-        root: vfs.root(),
-        cwd: cwd_path,
-        umask: 0o022,
-    }));
+    let fs = Arc::new(Mutex::new(fs_ctx));
     let fds = Arc::new(Mutex::new(stdio_table()));
-    let exe_name = exe.clone().into_os_string().into_encoded_bytes();
     let comm: Vec<u8> = {
-        let base = cfg
-            .argv
-            .first()
-            .map(|a| a.as_slice())
-            .unwrap_or(path.as_bytes());
+        let base = exe_name.as_slice();
         let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);
         base.iter().copied().take(15).collect()
     };
     let process = Arc::new(ProcessInfo {
         fds: fds.clone(),
         fs: fs.clone(),
-        exe: exe_name,
+        exe: exe_name.clone(),
         mm: mm.clone(),
         comm: Mutex::new(comm),
         rlimits: Mutex::new(rlimits),
@@ -320,7 +313,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         platform,
         memfile,
         strace: cfg.strace,
-        exe: exe.into_os_string().into_encoded_bytes(),
+        exe: exe_name,
         unsupported_logged: Mutex::new(HashSet::new()),
         vfs,
         processes,

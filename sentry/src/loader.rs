@@ -24,10 +24,10 @@ pub enum LoadError {
     WrongArch(String, String),
     #[error("{0}: not an executable ELF (type {1})")]
     NotExecutable(String, u16),
-    #[error(
-        "{0}: dynamically linked (interpreter {1}); only static executables run until the VFS exists"
-    )]
-    Dynamic(String, String),
+    #[error("{0}: {1}")]
+    Errno(String, &'static str),
+    #[error("{0}: too many levels of #! interpreters")]
+    TooManyInterpreters(String),
     #[error("{0}: malformed ELF: {1}")]
     Malformed(String, String),
     #[error("{0}: out of memory while loading")]
@@ -50,8 +50,6 @@ const BRK_RANDOM_RANGE: u64 = 1 << 30;
 const STACK_INIT: u64 = 132 * 1024;
 
 pub struct Image<'a> {
-    pub path: &'a str,
-    pub data: &'a [u8],
     pub argv: &'a [Vec<u8>],
     pub envp: &'a [Vec<u8>],
     /// The name the program was executed as (AT_EXECFN).
@@ -93,16 +91,54 @@ pub fn parse<'a>(path: &str, data: &'a [u8]) -> Result<Elf<'a>, LoadError> {
     if elf.header.e_type != header::ET_EXEC && elf.header.e_type != header::ET_DYN {
         return Err(LoadError::NotExecutable(path.into(), elf.header.e_type));
     }
-    if let Some(interp) = elf.interpreter {
-        return Err(LoadError::Dynamic(path.into(), interp.into()));
-    }
     Ok(elf)
 }
 
-/// Loads `img` into `mm` and builds the initial stack below `stack_top`.
-pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, LoadError> {
-    let path = img.path;
-    let elf = parse(path, img.data)?;
+/// The parts of an ELF image once mapped.
+struct Mapped {
+    bias: u64,
+    entry: u64,
+    phdr: u64,
+    phent: u64,
+    phnum: u64,
+    /// End of the highest segment (where the break starts for the main program).
+    end: u64,
+}
+
+fn anon_args(addr: u64, len: u64, perms: Perms, fixed: bool, kind: VmaKind) -> MmapArgs {
+    MmapArgs {
+        addr,
+        len,
+        perms,
+        fixed,
+        noreplace: false,
+        shared: false,
+        growsdown: kind == VmaKind::Stack,
+        populate: false,
+        below_2g: false,
+        kind,
+        file: None,
+    }
+}
+
+/// Where an image goes: where it was linked (`Fixed`), at a given base (`At`), or where
+/// mmap would put it (`TopDown`).
+enum Placement {
+    Linked,
+    At(u64),
+    TopDown,
+}
+
+/// Maps the PT_LOAD segments of `elf` (whose file is `data`), as a file mapping would
+/// show them: the file's bytes from each segment's first page through the end of its
+/// file part, zeroes for the bss.
+fn map_image(
+    mm: &MemoryManager,
+    path: &str,
+    data: &[u8],
+    elf: &Elf,
+    place: Placement,
+) -> Result<Mapped, LoadError> {
     let bad = |m: &str| LoadError::Malformed(path.into(), m.into());
     let nomem = || LoadError::NoMemory(path.into());
     let loads: Vec<_> = elf
@@ -123,83 +159,25 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
         .map(|p| p.p_vaddr.checked_add(p.p_memsz).and_then(page_up))
         .try_fold(0u64, |m, e| e.map(|e| m.max(e)))
         .ok_or_else(|| bad("segment address overflow"))?;
-    // The stack, and the mmap layout below it.
-    mm.mmap(MmapArgs {
-        addr: stack_top - STACK_INIT,
-        len: STACK_INIT,
-        perms: Perms {
-            read: true,
-            write: true,
-            exec: false,
-        },
-        fixed: true,
-        noreplace: false,
-        shared: false,
-        growsdown: true,
-        populate: false,
-        below_2g: false,
-        kind: VmaKind::Stack,
-        file: None,
-    })
-    .map_err(|_| nomem())?;
-    let gap = img.stack_limit.clamp(128 << 20, (mm.max_addr() / 6) * 5);
-    mm.set_layout(page_down(stack_top - gap), img.stack_limit);
-
-    // The vDSO, mapped read+exec below the stack like any other mapping.
-    let vdso_len = page_up(VDSO.len() as u64).unwrap_or(PAGE_SIZE);
-    let vdso = mm
-        .mmap(MmapArgs {
-            addr: 0,
-            len: vdso_len,
-            perms: Perms {
-                read: true,
-                write: false,
-                exec: true,
-            },
-            fixed: false,
-            noreplace: false,
-            shared: false,
-            growsdown: false,
-            populate: false,
-            below_2g: false,
-            kind: VmaKind::Vdso,
-            file: None,
-        })
-        .map_err(|_| nomem())?;
-    mm.write_force(vdso, VDSO).map_err(|_| nomem())?;
-
-    // A position-independent executable without interpreter (static-pie) goes where
-    // mmap would put it (top-down), as Linux does; others where they were linked.
-    let is_pie = elf.header.e_type == header::ET_DYN;
-    let bias = if is_pie {
-        let span = hi
-            .checked_sub(lo)
-            .filter(|&s| s > 0)
-            .ok_or_else(|| bad("empty image"))?;
-        let base = mm
-            .mmap(MmapArgs {
-                addr: 0,
-                len: span,
-                perms: Perms::NONE,
-                fixed: false,
-                noreplace: false,
-                shared: false,
-                growsdown: false,
-                populate: false,
-                below_2g: false,
-                kind: VmaKind::Anon,
-                file: None,
-            })
-            .map_err(|_| nomem())?;
-        mm.munmap(base, span).map_err(|_| nomem())?;
-        base - lo
-    } else {
-        0
+    let span = hi
+        .checked_sub(lo)
+        .filter(|&s| s > 0)
+        .ok_or_else(|| bad("empty image"))?;
+    let bias = match place {
+        Placement::Linked => 0,
+        Placement::At(base) => base.wrapping_sub(lo),
+        Placement::TopDown => {
+            let base = mm
+                .mmap(anon_args(0, span, Perms::NONE, false, VmaKind::Anon))
+                .map_err(|_| nomem())?;
+            mm.munmap(base, span).map_err(|_| nomem())?;
+            base.wrapping_sub(lo)
+        }
     };
-    if hi.checked_add(bias).is_none_or(|e| e > mm.max_addr()) || lo + bias < 0x10000 {
+    if hi.checked_add(bias).is_none_or(|e| e > mm.max_addr()) || lo.wrapping_add(bias) < 0x10000 {
         return Err(bad("segments outside the user address range"));
     }
-    let mut brk = 0u64;
+    let mut end_all = 0u64;
     for ph in &loads {
         if ph.p_filesz > ph.p_memsz {
             return Err(bad("segment file size larger than memory size"));
@@ -218,81 +196,153 @@ pub fn load(mm: &MemoryManager, img: &Image, stack_top: u64) -> Result<Loaded, L
             exec: ph.is_executable(),
         };
         if end > start {
-            mm.mmap(MmapArgs {
-                addr: start,
-                len: end - start,
-                perms,
-                fixed: true,
-                noreplace: false,
-                shared: false,
-                growsdown: false,
-                populate: false,
-                below_2g: false,
-                kind: VmaKind::Image,
-                file: None,
-            })
-            .map_err(|_| nomem())?;
+            mm.mmap(anon_args(start, end - start, perms, true, VmaKind::Image))
+                .map_err(|_| nomem())?;
         }
-        // As a file mapping would: the file's bytes from the start of the page through
-        // the end of the segment's file part, then zeroes (bss) to the page end.
         let foff = page_down(ph.p_offset) as usize;
         let fend = ph
             .p_offset
             .checked_add(ph.p_filesz)
-            .filter(|&e| e <= img.data.len() as u64)
+            .filter(|&e| e <= data.len() as u64)
             .ok_or_else(|| bad("segment extends past the end of the file"))?
             as usize;
-        let mut fill = img.data[foff..fend].to_vec();
+        let mut fill = data[foff..fend].to_vec();
         if ph.p_memsz > ph.p_filesz {
             let zero_to = (page_up(vaddr + ph.p_filesz).unwrap_or(end)).min(end);
             fill.resize(fill.len() + (zero_to - (vaddr + ph.p_filesz)) as usize, 0);
         } else {
             // The rest of the last page shows what follows in the file.
-            let page_end = (page_up(fend as u64).unwrap_or(0) as usize).min(img.data.len());
-            fill.extend_from_slice(&img.data[fend..page_end.max(fend)]);
+            let page_end = (page_up(fend as u64).unwrap_or(0) as usize).min(data.len());
+            fill.extend_from_slice(&data[fend..page_end.max(fend)]);
         }
         mm.write_force(start, &fill).map_err(|_| nomem())?;
-        brk = brk.max(vaddr + ph.p_memsz);
+        end_all = end_all.max(vaddr + ph.p_memsz);
     }
-    // The break starts at a random page within 1 GiB above the image (above
-    // ELF_ET_DYN_BASE for a static-pie), as arch_randomize_brk does on x86-64.
-    let brk_base = if is_pie {
-        ELF_ET_DYN_BASE
-    } else {
-        page_up(brk).ok_or_else(|| bad("bad break"))?
-    };
-    let brk_start = brk_base + (host::random_u64() % BRK_RANDOM_RANGE) / PAGE_SIZE * PAGE_SIZE;
-    mm.set_brk_start(brk_start);
-
     let phdr = elf
         .program_headers
         .iter()
         .find(|p| p.p_type == program_header::PT_PHDR)
         .map(|p| p.p_vaddr + bias)
         .or_else(|| {
-            // No PT_PHDR: the headers are where the first segment maps file offset e_phoff.
+            // No PT_PHDR: the headers are where a segment maps file offset e_phoff.
             let ph = loads.iter().find(|p| {
                 p.p_offset <= elf.header.e_phoff && elf.header.e_phoff < p.p_offset + p.p_filesz
             })?;
             Some(elf.header.e_phoff - ph.p_offset + ph.p_vaddr + bias)
         })
         .unwrap_or(0);
-
-    let auxv_base = Aux {
+    Ok(Mapped {
+        bias,
+        entry: elf.header.e_entry.wrapping_add(bias),
         phdr,
         phent: elf.header.e_phentsize as u64,
         phnum: elf.header.e_phnum as u64,
-        entry: elf.header.e_entry + bias,
+        end: end_all,
+    })
+}
+
+/// An executable to load: the program and, for a dynamically linked one, its
+/// interpreter (the dynamic loader), each as (path, file contents).
+pub struct Executable {
+    pub program: (String, Vec<u8>),
+    pub interp: Option<(String, Vec<u8>)>,
+}
+
+/// Loads `exe` into `mm` (fresh) and builds the initial stack below `stack_top`.
+pub fn load(
+    mm: &MemoryManager,
+    exe: &Executable,
+    img: &Image,
+    stack_top: u64,
+) -> Result<Loaded, LoadError> {
+    let (path, data) = (&exe.program.0, &exe.program.1);
+    let elf = parse(path, data)?;
+    let nomem = || LoadError::NoMemory(path.clone());
+
+    // The stack, and the mmap layout below it.
+    let rw = Perms {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    mm.mmap(anon_args(
+        stack_top - STACK_INIT,
+        STACK_INIT,
+        rw,
+        true,
+        VmaKind::Stack,
+    ))
+    .map_err(|_| nomem())?;
+    let gap = img.stack_limit.clamp(128 << 20, (mm.max_addr() / 6) * 5);
+    mm.set_layout(page_down(stack_top - gap), img.stack_limit);
+
+    // The vDSO, mapped read+exec below the stack like any other mapping.
+    let vdso_len = page_up(VDSO.len() as u64).unwrap_or(PAGE_SIZE);
+    let rx = Perms {
+        read: true,
+        write: false,
+        exec: true,
+    };
+    let vdso = mm
+        .mmap(anon_args(0, vdso_len, rx, false, VmaKind::Vdso))
+        .map_err(|_| nomem())?;
+    mm.write_force(vdso, VDSO).map_err(|_| nomem())?;
+
+    // A position-independent program with an interpreter goes at ELF_ET_DYN_BASE plus
+    // a random offset; one without (static-pie) where mmap would put it; others where
+    // they were linked. The interpreter goes where mmap would put it.
+    let is_pie = elf.header.e_type == header::ET_DYN;
+    let place = match (is_pie, exe.interp.is_some()) {
+        (true, true) => {
+            Placement::At(ELF_ET_DYN_BASE + (host::random_u64() % (1 << 28)) * PAGE_SIZE)
+        }
+        (true, false) => Placement::TopDown,
+        (false, _) => Placement::Linked,
+    };
+    let main = map_image(mm, path, data, &elf, place)?;
+    let (entry, base) = match &exe.interp {
+        Some((ipath, idata)) => {
+            let ielf = parse_interp(ipath, idata)?;
+            let m = map_image(mm, ipath, idata, &ielf, Placement::TopDown)?;
+            (m.entry, m.bias)
+        }
+        None => (main.entry, 0),
+    };
+
+    // The break starts at a random page within 1 GiB above the image (above
+    // ELF_ET_DYN_BASE for a static-pie), as arch_randomize_brk does on x86-64.
+    let brk_base = if is_pie && exe.interp.is_none() {
+        ELF_ET_DYN_BASE
+    } else {
+        page_up(main.end).ok_or_else(|| LoadError::Malformed(path.clone(), "bad break".into()))?
+    };
+    let brk_start = brk_base + (host::random_u64() % BRK_RANDOM_RANGE) / PAGE_SIZE * PAGE_SIZE;
+    mm.set_brk_start(brk_start);
+
+    let aux = Aux {
+        phdr: main.phdr,
+        phent: main.phent,
+        phnum: main.phnum,
+        entry: main.entry,
+        base,
         uid: img.uid as u64,
         gid: img.gid as u64,
         vdso,
     };
-    let (sp, auxv) = build_stack(mm, img, stack_top, &auxv_base).map_err(|_| nomem())?;
-    Ok(Loaded {
-        entry: elf.header.e_entry + bias,
-        sp,
-        auxv,
-    })
+    let (sp, auxv) = build_stack(mm, img, stack_top, &aux).map_err(|_| nomem())?;
+    Ok(Loaded { entry, sp, auxv })
+}
+
+/// Checks an interpreter: an x86-64 ELF that does not itself need one.
+fn parse_interp<'a>(path: &str, data: &'a [u8]) -> Result<Elf<'a>, LoadError> {
+    let elf = parse(path, data)?;
+    if elf.interpreter.is_some() {
+        return Err(LoadError::Malformed(
+            path.into(),
+            "the interpreter has an interpreter".into(),
+        ));
+    }
+    Ok(elf)
 }
 
 struct Aux {
@@ -300,6 +350,7 @@ struct Aux {
     phent: u64,
     phnum: u64,
     entry: u64,
+    base: u64,
     uid: u64,
     gid: u64,
     vdso: u64,
@@ -387,7 +438,7 @@ fn build_stack(
         (AT_PHDR, a.phdr),
         (AT_PHENT, a.phent),
         (AT_PHNUM, a.phnum),
-        (AT_BASE, 0),
+        (AT_BASE, a.base),
         (AT_FLAGS, 0),
         (AT_ENTRY, a.entry),
         (AT_UID, a.uid),

@@ -11,6 +11,7 @@ mod sys_process;
 mod sys_rw;
 mod sys_signal;
 mod sys_time;
+mod sys_xattr;
 
 use crate::log;
 use crate::task::Task;
@@ -87,6 +88,18 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_truncate => sys_file::truncate,
         SYS_utimensat => sys_file::utimensat,
         SYS_statfs => sys_file::statfs,
+        SYS_getxattr => sys_xattr::getxattr,
+        SYS_lgetxattr => sys_xattr::lgetxattr,
+        SYS_fgetxattr => sys_xattr::fgetxattr,
+        SYS_setxattr => sys_xattr::setxattr,
+        SYS_lsetxattr => sys_xattr::lsetxattr,
+        SYS_fsetxattr => sys_xattr::fsetxattr,
+        SYS_listxattr => sys_xattr::listxattr,
+        SYS_llistxattr => sys_xattr::llistxattr,
+        SYS_flistxattr => sys_xattr::flistxattr,
+        SYS_removexattr => sys_xattr::removexattr,
+        SYS_lremovexattr => sys_xattr::lremovexattr,
+        SYS_fremovexattr => sys_xattr::fremovexattr,
         SYS_brk => sys_mm::brk,
         SYS_mmap => sys_mm::mmap,
         SYS_munmap => sys_mm::munmap,
