@@ -1,0 +1,145 @@
+//! Real programs from the host's root filesystem (dynamically linked, served by the
+//! gofer), natively and under runsc: their output must be identical. And escape attempts
+//! against `--root-dir`: nothing outside the root is ever read.
+
+use std::path::Path;
+use std::process::Command;
+use tests::{Case, TIMEOUT, TempDir, available_platforms, run, runsc};
+
+/// Runs `program args` natively and in the sandbox, or skips (with the reason printed)
+/// when the program is not installed here.
+fn check(test: &str, program: &str, args: &[&str]) {
+    if !Path::new(program).exists() {
+        tests::skip(&format!(
+            "{test}: {program} is not installed on this machine"
+        ));
+        return;
+    }
+    Case {
+        program: program.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        stdin: Vec::new(),
+        expected_status: 0,
+    }
+    .check(test);
+}
+
+#[test]
+fn ls_la_usr_bin() {
+    check("ls_la_usr_bin", "/bin/ls", &["-la", "/usr/bin"]);
+}
+
+#[test]
+fn sha256sum_python3() {
+    check(
+        "sha256sum_python3",
+        "/usr/bin/sha256sum",
+        &["/usr/bin/python3"],
+    );
+}
+
+#[test]
+fn find_newer() {
+    check(
+        "find_newer",
+        "/usr/bin/find",
+        &[
+            "/usr/lib/python3",
+            "-name",
+            "*.py",
+            "-newer",
+            "/etc/hostname",
+        ],
+    );
+}
+
+#[test]
+fn python3_hashlib() {
+    check(
+        "python3_hashlib",
+        "/usr/bin/python3",
+        &[
+            "-c",
+            "import hashlib; print(hashlib.sha256(open('/etc/os-release','rb').read()).hexdigest())",
+        ],
+    );
+}
+
+#[test]
+fn python3_tarfile() {
+    check(
+        "python3_tarfile",
+        "/usr/bin/python3",
+        &[
+            "-c",
+            "import tarfile,os; p='/tmp/x-%d.tar' % os.getpid(); t=tarfile.open(p,'w'); t.add('/usr/include/linux'); t.close(); print(len(tarfile.open(p).getnames())); os.unlink(p)",
+        ],
+    );
+}
+
+/// A root directory with busybox, symlinks that point outside it in every way, and a
+/// secret planted next to (outside) it: none of the tricks reads the secret.
+#[test]
+fn root_dir_escapes_never_reach_outside() {
+    let busybox = tests::busybox();
+    let dir = TempDir::new("escape");
+    let root = dir.path().join("root");
+    let secret = "the-secret-outside-the-root";
+    std::fs::write(dir.path().join("secret"), secret).expect("planting the secret");
+    for d in ["bin", "tmp", "proc", "dev", "sys", "sub/deeper"] {
+        std::fs::create_dir_all(root.join(d)).expect("making the root");
+    }
+    std::fs::copy(&busybox, root.join("bin/busybox")).expect("copying busybox");
+    let host_path = dir.path().join("secret").to_string_lossy().into_owned();
+    let links = [
+        ("abs", "/secret"),
+        ("rel", "../secret"),
+        ("up", "../../../../../../secret"),
+        ("sub/deeper/up2", "../../../secret"),
+        ("host", host_path.as_str()),
+    ];
+    for (name, target) in links {
+        std::os::unix::fs::symlink(target, root.join(name)).expect("planting a symlink");
+    }
+    let tries = [
+        "/abs",
+        "/rel",
+        "/up",
+        "/sub/deeper/up2",
+        "/host",
+        "/../secret",
+        "/../../secret",
+        "/proc/self/root/../secret",
+        "/proc/self/cwd/../../secret",
+        "/proc/1/root/../../secret",
+    ];
+    for platform in available_platforms("root_dir_escapes_never_reach_outside") {
+        let mut cmd = Command::new(runsc());
+        cmd.arg(format!("--platform={platform}"))
+            .arg("do")
+            .arg("--root-dir")
+            .arg(&root)
+            .arg("--")
+            .arg("/bin/busybox")
+            .arg("cat");
+        cmd.args(tries);
+        let out = run(cmd, b"", TIMEOUT);
+        let stdout = out.stdout_str();
+        let stderr = out.stderr_str();
+        assert!(
+            !stdout.contains(secret) && !stderr.contains(secret),
+            "{platform}: the secret was read:\n{stdout}\n{stderr}"
+        );
+        assert_ne!(
+            out.status, 0,
+            "{platform}: cat of only missing files must fail"
+        );
+        // Every attempt failed on its own (one error line each).
+        for t in tries {
+            assert!(
+                stderr.contains(t),
+                "{platform}: no error for {t}:\n{stderr}"
+            );
+        }
+    }
+}
