@@ -161,8 +161,8 @@ fn run_do(
     root_dir: &std::path::Path,
     argv: Vec<std::ffi::OsString>,
 ) -> ExitCode {
-    // Until the in-memory overlay exists, `memory` serves the root read-only: the host tree
-    // is never written, and writes outside /tmp (a tmpfs) fail with EROFS.
+    // `memory`: the gofer serves the host tree read-only and the sentry keeps every write
+    // in an in-memory upper layer; `none`: writes go through the gofer to the host tree.
     let read_only = match overlay {
         "memory" => true,
         "none" => false,
@@ -221,7 +221,7 @@ fn run_do(
     let cfg = sentry::Config {
         root: sentry::RootFs::Gofer {
             channels,
-            read_only,
+            overlay: read_only,
         },
         ..cfg
     };

@@ -10,6 +10,7 @@ use crate::vfs::file::{FdTable, FileDescription, O_RDONLY, O_WRONLY};
 use crate::vfs::goferfs::GoferFs;
 use crate::vfs::hostfd::HostFd;
 use crate::vfs::inode::{Cred, InodeRef, S_IFDIR, make_dev};
+use crate::vfs::overlay::OverlayInode;
 use crate::vfs::procfs::ProcRoot;
 use crate::vfs::tmpfs::Tmpfs;
 use crate::vfs::{FsContext, Path, Vfs, devfs};
@@ -42,10 +43,11 @@ impl ExitStatus {
 pub enum RootFs {
     /// An empty in-memory tree.
     Tmpfs,
-    /// A gofer's tree, over these channels (read-only: every write is refused).
+    /// A gofer's tree, over these channels. With `overlay`, the gofer serves it read-only
+    /// and writes go to an in-memory upper layer; without, writes reach the gofer's tree.
     Gofer {
         channels: Vec<std::os::fd::OwnedFd>,
-        read_only: bool,
+        overlay: bool,
     },
 }
 
@@ -109,12 +111,14 @@ fn build_vfs(
             ),
             true,
         ),
-        RootFs::Gofer {
-            channels,
-            read_only,
-        } => {
-            let root: InodeRef = GoferFs::mount(gofer::client::Client::new(channels))?;
-            (Vfs::new(root, "9p", read_only), !read_only)
+        RootFs::Gofer { channels, overlay } => {
+            let lower: InodeRef = GoferFs::mount(gofer::client::Client::new(channels))?;
+            if overlay {
+                let root: InodeRef = OverlayInode::new_root(lower, anon_dev())?;
+                (Vfs::new(root, "overlay", false), true)
+            } else {
+                (Vfs::new(lower, "9p", false), true)
+            }
         }
     };
     let ctx = FsContext {

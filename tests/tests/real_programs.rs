@@ -143,3 +143,50 @@ fn root_dir_escapes_never_reach_outside() {
         }
     }
 }
+
+/// With the default overlay, writes, deletes and renames under /etc and /usr succeed
+/// inside the sandbox and the host tree is untouched afterwards.
+#[test]
+fn overlay_keeps_the_host_untouched() {
+    let prog = tests::build_program("overlay_writes", tests::Link::Static);
+    let watched = ["/etc/hostname", "/etc/passwd", "/etc/group", "/usr/bin/env"];
+    let before: Vec<Option<(Vec<u8>, u32)>> = watched.iter().map(|p| snapshot(p)).collect();
+    let tag = format!("{}", std::process::id());
+    for platform in available_platforms("overlay_keeps_the_host_untouched") {
+        let mut cmd = Command::new(runsc());
+        cmd.arg(format!("--platform={platform}"))
+            .arg("do")
+            .arg("--")
+            .arg(&prog)
+            .arg(&tag);
+        let out = run(cmd, b"", TIMEOUT);
+        assert_eq!(
+            out.status,
+            0,
+            "{platform}: {}\n{}",
+            out.stdout_str(),
+            out.stderr_str()
+        );
+        let after: Vec<Option<(Vec<u8>, u32)>> = watched.iter().map(|p| snapshot(p)).collect();
+        assert_eq!(before, after, "{platform}: the host tree changed");
+        for p in [
+            format!("/etc/runsc-overlay-{tag}"),
+            format!("/etc/runsc-overlay-{tag}.renamed"),
+            format!("/usr/runsc-overlay-{tag}"),
+        ] {
+            assert!(
+                !Path::new(&p).exists(),
+                "{platform}: {p} appeared on the host"
+            );
+        }
+        assert!(Path::new("/usr/share").is_dir());
+        assert!(!Path::new("/etc/group.moved").exists());
+    }
+}
+
+/// A file's contents and mode, or None when it does not exist.
+fn snapshot(path: &str) -> Option<(Vec<u8>, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some((std::fs::read(path).ok()?, meta.permissions().mode()))
+}

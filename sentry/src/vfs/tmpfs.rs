@@ -30,6 +30,8 @@ enum Kind {
 }
 
 struct Node {
+    /// An overlay's "opaque" mark on an upper directory: the lower one is hidden.
+    opaque: bool,
     mode: u32,
     uid: u32,
     gid: u32,
@@ -75,6 +77,7 @@ impl Tmpfs {
             fs: self.clone(),
             ino: self.next_ino.fetch_add(1, Ordering::Relaxed),
             node: Mutex::new(Node {
+                opaque: false,
                 mode,
                 uid: cred.uid,
                 gid: cred.gid,
@@ -391,6 +394,14 @@ impl Inode for TmpfsInode {
 }
 
 impl TmpfsInode {
+    pub fn set_opaque(&self, on: bool) {
+        self.lock().opaque = on;
+    }
+
+    pub fn is_opaque(&self) -> bool {
+        self.lock().opaque
+    }
+
     /// Replaces a regular file's contents (building fixed trees such as /sys).
     pub fn set_data(&self, data: &[u8]) {
         let mut n = self.lock();
