@@ -85,6 +85,9 @@ pub struct Kernel {
     pub unsupported_logged: Mutex<HashSet<u64>>,
     pub vfs: Arc<Vfs>,
     pub processes: Arc<Processes>,
+    /// The hidden tmpfs memfd_create(2) files live in (unlinked at once).
+    pub memfd_root: Arc<crate::vfs::tmpfs::TmpfsInode>,
+    pub memfd_seq: std::sync::atomic::AtomicU64,
 }
 
 /// Builds the sandbox's mount tree: the root (a gofer's tree, or an empty tmpfs), `/dev`
@@ -321,6 +324,8 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         unsupported_logged: Mutex::new(HashSet::new()),
         vfs,
         processes,
+        memfd_root: Tmpfs::new_root(make_dev(0, 39), 0o1777, Cred { uid: 0, gid: 0 }),
+        memfd_seq: std::sync::atomic::AtomicU64::new(0),
     });
     let regs = Regs {
         rip: loaded.entry,

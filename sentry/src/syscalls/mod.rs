@@ -6,6 +6,7 @@
 mod sys_file;
 mod sys_fs;
 mod sys_futex;
+mod sys_lock;
 mod sys_mm;
 mod sys_process;
 mod sys_rw;
@@ -36,6 +37,10 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_preadv2 => sys_rw::preadv2,
         SYS_pwritev2 => sys_rw::pwritev2,
         SYS_lseek => sys_rw::lseek,
+        SYS_sendfile => sys_rw::sendfile,
+        SYS_copy_file_range => sys_rw::copy_file_range,
+        SYS_splice => sys_rw::splice,
+        SYS_tee => sys_rw::tee,
         SYS_close => sys_fs::close,
         SYS_close_range => sys_fs::close_range,
         SYS_dup => sys_fs::dup,
@@ -88,6 +93,19 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_truncate => sys_file::truncate,
         SYS_utimensat => sys_file::utimensat,
         SYS_statfs => sys_file::statfs,
+        SYS_chown => sys_file::chown,
+        SYS_lchown => sys_file::lchown,
+        SYS_fchown => sys_file::fchown,
+        SYS_fchownat => sys_file::fchownat,
+        SYS_utimes => sys_file::utimes,
+        SYS_futimesat => sys_file::futimesat,
+        SYS_utime => sys_file::utime,
+        SYS_chroot => sys_file::chroot,
+        SYS_fallocate => sys_fs::fallocate,
+        SYS_flock => sys_lock::flock,
+        SYS_memfd_create => sys_fs::memfd_create,
+        SYS_fadvise64 => sys_fs::fadvise64,
+        SYS_readahead => sys_fs::readahead,
         SYS_getxattr => sys_xattr::getxattr,
         SYS_lgetxattr => sys_xattr::lgetxattr,
         SYS_fgetxattr => sys_xattr::fgetxattr,

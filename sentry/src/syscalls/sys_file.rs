@@ -937,3 +937,214 @@ pub fn statfs(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let p = lookup(t, AT_FDCWD as u64, &path, true, false)?;
     write_statfs(t, &p.dentry.inode, p.mnt.readonly, a[1])
 }
+
+/// chown on an inode: root may set anything; the owner may only change the group to one
+/// of its own groups (uid unchanged). −1 leaves an id alone.
+fn chown_inode(
+    t: &Task,
+    inode: &InodeRef,
+    readonly: bool,
+    uid: u32,
+    gid: u32,
+) -> Result<u64, Errno> {
+    let st = inode.stat()?;
+    if readonly {
+        return Err(Errno::EROFS);
+    }
+    let new_uid = (uid != u32::MAX).then_some(uid);
+    let new_gid = (gid != u32::MAX).then_some(gid);
+    if t.creds.uid != 0 {
+        let uid_ok = new_uid.is_none_or(|u| u == st.uid);
+        let gid_ok =
+            new_gid.is_none_or(|g| g == st.gid || g == t.creds.gid || t.creds.groups.contains(&g));
+        if st.uid != t.creds.uid || !uid_ok || !gid_ok {
+            return Err(Errno::EPERM);
+        }
+    }
+    // Changing the owner of a non-directory drops set-user-ID and set-group-ID (the
+    // latter only when group-executable).
+    let mut mode = None;
+    if (new_uid.is_some() || new_gid.is_some()) && !st.is_dir() && st.mode & 0o6000 != 0 {
+        let mut m = st.mode & 0o7777 & !0o4000;
+        if st.mode & 0o010 != 0 {
+            m &= !0o2000;
+        }
+        mode = Some(m);
+    }
+    inode
+        .setattr(&SetAttr {
+            uid: new_uid,
+            gid: new_gid,
+            mode,
+            ..Default::default()
+        })
+        .map(|_| 0)
+}
+
+/// chown(2).
+pub fn chown(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let path = path_arg(t, a[0])?;
+    let p = lookup(t, AT_FDCWD as u64, &path, true, false)?;
+    chown_inode(t, &p.dentry.inode, p.mnt.readonly, a[1] as u32, a[2] as u32)
+}
+
+/// lchown(2).
+pub fn lchown(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let path = path_arg(t, a[0])?;
+    let p = lookup(t, AT_FDCWD as u64, &path, false, false)?;
+    chown_inode(t, &p.dentry.inode, p.mnt.readonly, a[1] as u32, a[2] as u32)
+}
+
+/// fchown(2).
+pub fn fchown(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let ro = f.path.as_ref().is_some_and(|p| p.mnt.readonly);
+    chown_inode(t, &f.inode, ro, a[1] as u32, a[2] as u32)
+}
+
+/// fchownat(2).
+pub fn fchownat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let flags = a[4];
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(t, a[1])?;
+    let (inode, p) = lookup_inode(
+        t,
+        a[0],
+        &path,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    chown_inode(
+        t,
+        &inode,
+        p.is_some_and(|p| p.mnt.readonly),
+        a[2] as u32,
+        a[3] as u32,
+    )
+}
+
+/// Applies (atime, mtime) given as struct timeval pairs (utimes, futimesat) or NULL (now).
+fn utimes_common(t: &mut Task, dirfd: u64, path_addr: u64, times: u64) -> Result<u64, Errno> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    let mut ts = [0u8; 32];
+    if times != 0 {
+        let mut tv = [0u8; 32];
+        t.mm.copy_in(times, &mut tv)?;
+        for i in 0..2 {
+            let sec = i64::from_le_bytes(tv[i * 16..i * 16 + 8].try_into().unwrap_or_default());
+            let usec =
+                i64::from_le_bytes(tv[i * 16 + 8..i * 16 + 16].try_into().unwrap_or_default());
+            if !(0..1_000_000).contains(&usec) {
+                return Err(Errno::EINVAL);
+            }
+            ts[i * 16..i * 16 + 8].copy_from_slice(&sec.to_le_bytes());
+            ts[i * 16 + 8..i * 16 + 16].copy_from_slice(&(usec * 1000).to_le_bytes());
+        }
+    } else {
+        for i in 0..2 {
+            ts[i * 16 + 8..i * 16 + 16].copy_from_slice(&UTIME_NOW.to_le_bytes());
+        }
+    }
+    // Reuse utimensat with the converted times in a scratch spot: the application's
+    // stack is not touched; the values go straight to the inode.
+    let path = path_arg(t, path_addr)?;
+    let (inode, p) = lookup_inode(t, dirfd, &path, true, false)?;
+    set_times(t, &inode, p.as_ref(), &ts, times != 0)
+}
+
+/// Sets atime/mtime from two encoded timespecs (UTIME_NOW/UTIME_OMIT allowed).
+fn set_times(
+    t: &Task,
+    inode: &InodeRef,
+    p: Option<&Path>,
+    b: &[u8; 32],
+    explicit: bool,
+) -> Result<u64, Errno> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
+    let r = |i: usize| i64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+    let parse = |sec: i64, nsec: i64| -> Result<Option<Timespec>, Errno> {
+        match nsec {
+            UTIME_OMIT => Ok(None),
+            UTIME_NOW => Ok(Some(Timespec::now())),
+            0..=999_999_999 => Ok(Some(Timespec { sec, nsec })),
+            _ => Err(Errno::EINVAL),
+        }
+    };
+    let (at, mt) = (parse(r(0), r(8))?, parse(r(16), r(24))?);
+    if at.is_none() && mt.is_none() {
+        return Ok(0);
+    }
+    if p.is_some_and(|p| p.mnt.readonly) {
+        return Err(Errno::EROFS);
+    }
+    let st = inode.stat()?;
+    if t.creds.uid != 0
+        && st.uid != t.creds.uid
+        && (explicit || !permitted(&st, t.vcreds(), MAY_WRITE))
+    {
+        return Err(if explicit {
+            Errno::EPERM
+        } else {
+            Errno::EACCES
+        });
+    }
+    inode
+        .setattr(&SetAttr {
+            atime: at,
+            mtime: mt,
+            ..Default::default()
+        })
+        .map(|_| 0)
+}
+
+/// utimes(2).
+pub fn utimes(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    utimes_common(t, AT_FDCWD as u64, a[0], a[1])
+}
+
+/// futimesat(2).
+pub fn futimesat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    utimes_common(t, a[0], a[1], a[2])
+}
+
+/// utime(2): struct utimbuf { actime, modtime } in seconds, or NULL for now.
+pub fn utime(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const UTIME_NOW: i64 = (1 << 30) - 1;
+    let mut ts = [0u8; 32];
+    if a[1] != 0 {
+        let mut b = [0u8; 16];
+        t.mm.copy_in(a[1], &mut b)?;
+        ts[0..8].copy_from_slice(&b[0..8]);
+        ts[16..24].copy_from_slice(&b[8..16]);
+    } else {
+        ts[8..16].copy_from_slice(&UTIME_NOW.to_le_bytes());
+        ts[24..32].copy_from_slice(&UTIME_NOW.to_le_bytes());
+    }
+    let path = path_arg(t, a[0])?;
+    let (inode, p) = lookup_inode(t, AT_FDCWD as u64, &path, true, false)?;
+    set_times(t, &inode, p.as_ref(), &ts, a[1] != 0)
+}
+
+/// chroot(2): needs CAP_SYS_CHROOT (root in the sandbox has it).
+pub fn chroot(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let path = path_arg(t, a[0])?;
+    let p = lookup(t, AT_FDCWD as u64, &path, true, false)?;
+    let st = p.stat()?;
+    if !st.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if !permitted(&st, t.vcreds(), MAY_EXEC) {
+        return Err(Errno::EACCES);
+    }
+    if t.creds.uid != 0 {
+        return Err(Errno::EPERM);
+    }
+    t.fs.lock().unwrap_or_else(|e| e.into_inner()).root = p;
+    Ok(0)
+}

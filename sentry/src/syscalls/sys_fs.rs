@@ -17,7 +17,10 @@ fn nofile(t: &Task) -> u64 {
 
 /// close(2).
 pub fn close(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    t.fds().close(a[0] as u32 as u64).map(|_| 0)
+    let fd = a[0] as u32 as u64;
+    let f = t.fds().get(fd)?;
+    super::sys_lock::release_posix(t.tid, &f);
+    t.fds().close(fd).map(|_| 0)
 }
 
 /// close_range(2).
@@ -106,9 +109,45 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 }
             }
         }
+        F_ADD_SEALS => {
+            let tmp = f
+                .inode
+                .clone()
+                .into_any()
+                .downcast::<crate::vfs::tmpfs::TmpfsInode>()
+                .map_err(|_| Errno::EINVAL)?;
+            if a[2] & !0x3f != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if !f.writable() {
+                return Err(Errno::EPERM);
+            }
+            tmp.add_seals(a[2] as u32).map(|_| 0)
+        }
+        F_GET_SEALS => match f
+            .inode
+            .clone()
+            .into_any()
+            .downcast::<crate::vfs::tmpfs::TmpfsInode>()
+        {
+            Ok(tmp) => Ok(tmp.seals() as u64),
+            Err(_) => Err(Errno::EINVAL),
+        },
+        F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
+            super::sys_lock::fcntl_lock(t, &f, a[1] as i32, a[2])
+        }
         _ => Err(Errno::EINVAL),
     }
 }
+
+const F_GETLK: i32 = 5;
+const F_SETLK: i32 = 6;
+const F_SETLKW: i32 = 7;
+const F_OFD_GETLK: i32 = 36;
+const F_OFD_SETLK: i32 = 37;
+const F_OFD_SETLKW: i32 = 38;
+const F_ADD_SEALS: i32 = 1033;
+const F_GET_SEALS: i32 = 1034;
 
 /// fstat(2).
 pub fn fstat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -335,4 +374,141 @@ pub fn umask(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let old = fs.umask;
     fs.umask = (a[0] & 0o777) as u32;
     Ok(old as u64)
+}
+
+/// fallocate(2): mode 0 (allocate, extending the size) and FALLOC_FL_KEEP_SIZE; hole
+/// punching and range operations are refused with EOPNOTSUPP.
+pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const KEEP_SIZE: u64 = 1;
+    let (fd, mode, off, len) = (
+        a[0] as u32 as u64,
+        a[1] as u32 as u64,
+        a[2] as i64,
+        a[3] as i64,
+    );
+    let f = t.fds().get(fd)?;
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    let st = f.inode.stat()?;
+    match st.mode & S_IFMT {
+        S_IFREG => {}
+        S_IFDIR => return Err(Errno::EISDIR),
+        0o010000 => return Err(Errno::ESPIPE),
+        _ => return Err(Errno::ENODEV),
+    }
+    if mode & !KEEP_SIZE != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let end = (off as u64)
+        .checked_add(len as u64)
+        .filter(|&e| e <= i64::MAX as u64)
+        .ok_or(Errno::EFBIG)?;
+    if end > t.rlimit(libc::RLIMIT_FSIZE as usize) {
+        return Err(Errno::EFBIG);
+    }
+    if mode & KEEP_SIZE == 0 && end > st.size {
+        f.inode.setattr(&SetAttr {
+            size: Some(end),
+            ..Default::default()
+        })?;
+    }
+    Ok(0)
+}
+
+/// fadvise64(2) and readahead(2): advice only; the descriptor and arguments are checked.
+pub fn fadvise64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    if a[3] > 5 || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if f.inode.stat()?.mode & S_IFMT == 0o010000 {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(0)
+}
+
+/// readahead(2).
+pub fn readahead(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    if f.inode.stat()?.mode & S_IFMT != S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// memfd_create(2): an anonymous tmpfs file, shown as `/memfd:NAME (deleted)`.
+pub fn memfd_create(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    use crate::vfs::file::{FileDescription, O_RDWR};
+    use crate::vfs::inode::Inode;
+    const O_LARGEFILE: u32 = 0o100000;
+    use crate::vfs::inode::Cred;
+    use crate::vfs::tmpfs::SEAL_SEAL;
+    use std::sync::atomic::Ordering;
+    const CLOEXEC: u64 = 1;
+    const ALLOW_SEALING: u64 = 2;
+    const HUGETLB: u64 = 4;
+    const NOEXEC_SEAL: u64 = 8;
+    const EXEC: u64 = 0x10;
+    let flags = a[1];
+    if flags & !(CLOEXEC | ALLOW_SEALING | HUGETLB | NOEXEC_SEAL | EXEC | (0x3f << 26)) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & NOEXEC_SEAL != 0 && flags & EXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // The name (for /proc) may be at most NAME_MAX − strlen("memfd:") bytes.
+    let name = t.mm.read_cstr(a[0], 250).map_err(|e| {
+        if e == Errno::ENAMETOOLONG {
+            Errno::EINVAL
+        } else {
+            e
+        }
+    })?;
+    if name.len() > 249 {
+        return Err(Errno::EINVAL);
+    }
+    let root = t.k.memfd_root.clone();
+    let hidden = format!("{}", t.k.memfd_seq.fetch_add(1, Ordering::Relaxed));
+    let mode = if flags & NOEXEC_SEAL != 0 {
+        0o666
+    } else {
+        0o777
+    };
+    let cred = Cred {
+        uid: t.creds.uid,
+        gid: t.creds.gid,
+    };
+    let inode = root.create(hidden.as_bytes(), S_IFREG | mode, 0, cred)?;
+    root.remove(hidden.as_bytes(), false)?;
+    let tmp = inode
+        .clone()
+        .into_any()
+        .downcast::<crate::vfs::tmpfs::TmpfsInode>()
+        .map_err(|_| Errno::EIO)?;
+    let mut seals = if flags & ALLOW_SEALING == 0 {
+        SEAL_SEAL
+    } else {
+        0
+    };
+    if flags & NOEXEC_SEAL != 0 {
+        seals |= 0x20; // F_SEAL_EXEC
+    }
+    tmp.init_seals(seals);
+    let ops = inode.clone().open(O_RDWR)?;
+    let mut shown = b"/memfd:".to_vec();
+    shown.extend_from_slice(&name);
+    shown.extend_from_slice(b" (deleted)");
+    let file = FileDescription::anonymous(ops, inode, O_RDWR | O_LARGEFILE, shown);
+    let lim = t.rlimit(libc::RLIMIT_NOFILE as usize);
+    t.fds().install(file, 0, flags & CLOEXEC != 0, lim)
 }

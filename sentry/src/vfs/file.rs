@@ -31,6 +31,18 @@ pub struct FileDescription {
     pub dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
     /// What /proc/PID/fd shows for a file without a path (e.g. `pipe:[123]`).
     pub name: Vec<u8>,
+    /// Whether OFD or flock locks were ever taken through it (released on drop).
+    locked: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for FileDescription {
+    fn drop(&mut self) {
+        if self.locked.load(Ordering::Relaxed) {
+            let owner = super::lock::Owner::Description(self as *const FileDescription as usize);
+            super::lock::table().release(super::lock::Space::Record, None, owner);
+            super::lock::table().release(super::lock::Space::Flock, None, owner);
+        }
+    }
 }
 
 impl FileDescription {
@@ -48,6 +60,7 @@ impl FileDescription {
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
             name: Vec::new(),
+            locked: Default::default(),
         })
     }
 
@@ -66,7 +79,13 @@ impl FileDescription {
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
             name,
+            locked: Default::default(),
         })
+    }
+
+    /// Notes that OFD or flock locks are owned by this description.
+    pub fn mark_locked(&self) {
+        self.locked.store(true, Ordering::Relaxed);
     }
 
     pub fn flags(&self) -> u32 {

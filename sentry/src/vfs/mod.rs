@@ -8,6 +8,7 @@ pub mod file;
 pub mod goferfs;
 pub mod hostfd;
 pub mod inode;
+pub mod lock;
 pub mod overlay;
 pub mod procfs;
 pub mod sysfs;

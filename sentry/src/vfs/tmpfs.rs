@@ -12,6 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use syscalls_table::Errno;
 
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+pub const SEAL_SEAL: u32 = 1;
+pub const SEAL_SHRINK: u32 = 2;
+pub const SEAL_GROW: u32 = 4;
+pub const SEAL_WRITE: u32 = 8;
+pub const SEAL_FUTURE_WRITE: u32 = 0x10;
 /// Largest file size (the host's MAX_LFS_FILESIZE).
 const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 
@@ -32,6 +37,8 @@ enum Kind {
 struct Node {
     /// An overlay's "opaque" mark on an upper directory: the lower one is hidden.
     opaque: bool,
+    /// memfd seals (F_SEAL_*).
+    seals: u32,
     mode: u32,
     uid: u32,
     gid: u32,
@@ -78,6 +85,8 @@ impl Tmpfs {
             ino: self.next_ino.fetch_add(1, Ordering::Relaxed),
             node: Mutex::new(Node {
                 opaque: false,
+                // Ordinary tmpfs files cannot be sealed (memfd_create sets its own).
+                seals: SEAL_SEAL,
                 mode,
                 uid: cred.uid,
                 gid: cred.gid,
@@ -337,8 +346,13 @@ impl Inode for TmpfsInode {
     fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {
         let mut n = self.lock();
         if let Some(size) = a.size {
+            let seals = n.seals;
             match &mut n.kind {
                 Kind::File(d) => {
+                    let (shrink, grow) = (size < d.len() as u64, size > d.len() as u64);
+                    if (shrink && seals & SEAL_SHRINK != 0) || (grow && seals & SEAL_GROW != 0) {
+                        return Err(Errno::EPERM);
+                    }
                     if size > MAX_FILE_SIZE || size > isize::MAX as u64 {
                         return Err(Errno::EFBIG);
                     }
@@ -394,6 +408,25 @@ impl Inode for TmpfsInode {
 }
 
 impl TmpfsInode {
+    pub fn seals(&self) -> u32 {
+        self.lock().seals
+    }
+
+    /// Sets the initial seals of a memfd.
+    pub fn init_seals(&self, seals: u32) {
+        self.lock().seals = seals;
+    }
+
+    /// F_ADD_SEALS: EPERM once F_SEAL_SEAL is set.
+    pub fn add_seals(&self, seals: u32) -> Result<(), Errno> {
+        let mut n = self.lock();
+        if n.seals & SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        n.seals |= seals;
+        Ok(())
+    }
+
     pub fn set_opaque(&self, on: bool) {
         self.lock().opaque = on;
     }
@@ -470,10 +503,17 @@ impl FileOps for TmpfsFile {
     fn write(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
         let len = host::segs_len(segs);
         let mut n = self.inode.lock();
+        let seals = n.seals;
         let Kind::File(d) = &mut n.kind else {
             return Err(Errno::EISDIR);
         };
+        if seals & (SEAL_WRITE | SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
         let off = off.unwrap_or(d.len() as u64);
+        if seals & SEAL_GROW != 0 && off.saturating_add(len as u64) > d.len() as u64 {
+            return Err(Errno::EPERM);
+        }
         let end = off
             .checked_add(len as u64)
             .filter(|&e| e <= MAX_FILE_SIZE && e <= isize::MAX as u64)
