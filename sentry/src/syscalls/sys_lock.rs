@@ -130,7 +130,7 @@ pub fn fcntl_lock(
         f.mark_locked();
     }
     table
-        .set(Space::Record, id, owner, kind, start, end, wait)
+        .set(Space::Record, id, owner, kind, (start, end), wait)
         .map(|_| 0)
 }
 
@@ -163,8 +163,7 @@ pub fn flock(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             file_id(&f)?,
             owner,
             kind,
-            0,
-            u64::MAX,
+            (0, u64::MAX),
             op & LOCK_NB == 0,
         )
         .map(|_| 0)

@@ -89,8 +89,7 @@ impl LockTable {
         file: (u64, u64),
         owner: Owner,
         kind: Option<Kind>,
-        start: u64,
-        end: u64,
+        (start, end): (u64, u64),
         wait: bool,
     ) -> Result<(), Errno> {
         let key = (space, file.0, file.1);
