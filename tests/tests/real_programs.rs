@@ -90,6 +90,8 @@ fn root_dir_escapes_never_reach_outside() {
         std::fs::create_dir_all(root.join(d)).expect("making the root");
     }
     std::fs::copy(&busybox, root.join("bin/busybox")).expect("copying busybox");
+    let escape = tests::build_program("escape_fd", tests::Link::Static);
+    std::fs::copy(&escape, root.join("bin/escape_fd")).expect("copying escape_fd");
     let host_path = dir.path().join("secret").to_string_lossy().into_owned();
     let links = [
         ("abs", "/secret"),
