@@ -192,3 +192,62 @@ fn snapshot(path: &str) -> Option<(Vec<u8>, u32)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((std::fs::read(path).ok()?, meta.permissions().mode()))
 }
+
+/// A directory on the path is swapped on the host for a symlink to a directory outside
+/// the root, over and over, while the sandbox opens a file below it: the outside file is
+/// never read (the gofer walks one component at a time without following symlinks, and
+/// the sentry resolves symlinks inside the sandbox's root).
+#[test]
+fn symlink_swap_race_never_escapes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = TempDir::new("swap");
+    let root = dir.path().join("root");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(root.join("bin")).expect("root");
+    std::fs::create_dir_all(root.join("a")).expect("a");
+    std::fs::create_dir_all(&outside).expect("outside");
+    std::fs::write(root.join("a/file"), "inside").expect("inside file");
+    std::fs::write(outside.join("file"), "SECRET-OUTSIDE").expect("outside file");
+    let prog = tests::build_program("open_loop", tests::Link::Static);
+    std::fs::copy(&prog, root.join("bin/open_loop")).expect("copy");
+    std::os::unix::fs::symlink(&outside, root.join("link")).expect("symlink");
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let swapper = {
+        let (stop, root) = (stop.clone(), root.clone());
+        std::thread::spawn(move || {
+            let (a, real, link) = (root.join("a"), root.join("a.real"), root.join("link"));
+            while !stop.load(Ordering::Relaxed) {
+                // a: directory → symlink to outside → directory.
+                let _ = std::fs::rename(&a, &real);
+                let _ = std::fs::rename(&link, &a);
+                std::thread::yield_now();
+                let _ = std::fs::rename(&a, &link);
+                let _ = std::fs::rename(&real, &a);
+            }
+        })
+    };
+    for platform in available_platforms("symlink_swap_race_never_escapes") {
+        let mut cmd = Command::new(runsc());
+        cmd.arg(format!("--platform={platform}"))
+            .arg("--overlay=none")
+            .arg("do")
+            .arg("--root-dir")
+            .arg(&root)
+            .arg("--")
+            .args(["/bin/open_loop", "/a/file", "3000", "SECRET"]);
+        let out = run(cmd, b"", TIMEOUT);
+        let stdout = out.stdout_str();
+        assert_eq!(out.status, 0, "{platform}: {stdout}{}", out.stderr_str());
+        assert!(stdout.contains(" leaked 0\n"), "{platform}: {stdout}");
+        // The loop really opened files (the race was run, not skipped).
+        let opened: u64 = stdout
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(opened > 0, "{platform}: nothing was opened: {stdout}");
+        eprintln!("{platform}: {}", stdout.trim());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = swapper.join();
+}
