@@ -65,6 +65,7 @@ differential! {
     futex: "futex" () => 0;
     file_mmap: "file_mmap" () => 0;
     file_extras: "file_extras" () => 0;
+    tmpfile: "tmpfile" () => 0;
     proc_exe: "proc_exe" () => 0;
     stdio: "stdio" () => 0;
     exit_0: "exit_code" ("0") => 0;

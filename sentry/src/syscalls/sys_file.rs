@@ -140,10 +140,10 @@ fn do_open(
 ) -> Result<u64, Errno> {
     let path = path_arg(t, path_addr)?;
     if flags & O_TMPFILE == O_TMPFILE {
-        if flags & O_ACCMODE == O_RDONLY {
+        if flags & O_ACCMODE == O_RDONLY || flags & O_CREAT != 0 {
             return Err(Errno::EINVAL);
         }
-        return Err(Errno::EOPNOTSUPP);
+        return open_tmpfile(t, dirfd, &path, flags, mode);
     }
     let (flags, mode) = if flags & O_PATH != 0 {
         (flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0)
@@ -232,6 +232,46 @@ fn do_open(
         p
     };
     install_open(t, target, flags, false)
+}
+
+/// O_TMPFILE: an unnamed file in the directory `path` names.
+fn open_tmpfile(
+    t: &mut Task,
+    dirfd: u64,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<u64, Errno> {
+    let dir = lookup(t, dirfd, path, true, false)?;
+    let st = dir.stat()?;
+    if !st.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    t.k.vfs.may_modify(&dir, t.vcreds())?;
+    let umask = t.fs().umask;
+    let cred = Cred {
+        uid: t.creds.uid,
+        gid: t.creds.gid,
+    };
+    let inode =
+        dir.dentry
+            .inode
+            .create_tmpfile(mode & 0o7777 & !umask, cred, flags & O_EXCL == 0)?;
+    let ino = inode.stat()?.ino;
+    let dentry = crate::vfs::Dentry::detached(
+        &dir.dentry,
+        format!("#{ino} (deleted)").into_bytes(),
+        inode.clone(),
+    );
+    let p = Path {
+        mnt: dir.mnt.clone(),
+        dentry,
+    };
+    let ops = inode.open(flags)?;
+    let stored = (flags & !(O_TMPFILE | O_EXCL | O_CLOEXEC)) | O_LARGEFILE;
+    let file = FileDescription::new(ops, p.dentry.inode.clone(), Some(p), stored);
+    let lim = t.rlimit(libc::RLIMIT_NOFILE as usize);
+    t.fds().install(file, 0, flags & O_CLOEXEC != 0, lim)
 }
 
 /// Opens `p` with `flags` (permission and type checks) and installs the descriptor.

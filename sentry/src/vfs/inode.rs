@@ -198,6 +198,10 @@ pub trait Inode: Send + Sync + Any {
     fn create(&self, _name: &[u8], _mode: u32, _rdev: u64, _cred: Cred) -> Result<InodeRef, Errno> {
         Err(Errno::ENOTDIR)
     }
+    /// O_TMPFILE: an unnamed regular file in this directory; `linkable` unless O_EXCL.
+    fn create_tmpfile(&self, _mode: u32, _cred: Cred, _linkable: bool) -> Result<InodeRef, Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
     fn symlink(&self, _name: &[u8], _target: &[u8], _cred: Cred) -> Result<InodeRef, Errno> {
         Err(Errno::ENOTDIR)
     }

@@ -54,6 +54,16 @@ impl Dentry {
             .clone()
     }
 
+    /// A dentry for an unnamed file (O_TMPFILE) below `parent`, not in any cache.
+    pub fn detached(parent: &Arc<Dentry>, name: Vec<u8>, inode: InodeRef) -> Arc<Dentry> {
+        Arc::new(Dentry {
+            name: Mutex::new(name),
+            parent: Mutex::new(Some(parent.clone())),
+            inode,
+            children: Mutex::default(),
+        })
+    }
+
     /// The child `name`, from the cache or looked up in the filesystem.
     fn child(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
         let mut cache = self.children.lock().unwrap_or_else(|e| e.into_inner());

@@ -300,6 +300,12 @@ impl Inode for OverlayInode {
         self.upper_child(name, made)
     }
 
+    fn create_tmpfile(&self, mode: u32, cred: Cred, linkable: bool) -> Result<InodeRef, Errno> {
+        let up = self.copy_up()?;
+        let made = up.create_tmpfile(mode, cred, linkable)?;
+        Ok(Self::node(Some(as_tmpfs(made)?), None, None))
+    }
+
     fn symlink(&self, name: &[u8], target: &[u8], cred: Cred) -> Result<InodeRef, Errno> {
         if self.child(name).is_ok() {
             return Err(Errno::EEXIST);

@@ -39,6 +39,8 @@ struct Node {
     opaque: bool,
     /// memfd seals (F_SEAL_*).
     seals: u32,
+    /// An O_TMPFILE file (made without O_EXCL) may be linked in although unlinked.
+    linkable_orphan: bool,
     mode: u32,
     uid: u32,
     gid: u32,
@@ -87,6 +89,7 @@ impl Tmpfs {
                 opaque: false,
                 // Ordinary tmpfs files cannot be sealed (memfd_create sets its own).
                 seals: SEAL_SEAL,
+                linkable_orphan: false,
                 mode,
                 uid: cred.uid,
                 gid: cred.gid,
@@ -234,6 +237,10 @@ impl Inode for TmpfsInode {
         Ok(child)
     }
 
+    fn create_tmpfile(&self, mode: u32, cred: Cred, linkable: bool) -> Result<InodeRef, Errno> {
+        self.make_tmpfile(mode, cred, linkable)
+    }
+
     fn symlink(&self, name: &[u8], target: &[u8], cred: Cred) -> Result<InodeRef, Errno> {
         let child = self
             .fs
@@ -247,8 +254,15 @@ impl Inode for TmpfsInode {
         if t.is_dir() {
             return Err(Errno::EPERM);
         }
-        if t.lock().nlink == 0 {
-            return Err(Errno::ENOENT);
+        {
+            let mut tn = t.lock();
+            if tn.nlink == 0 {
+                if !tn.linkable_orphan {
+                    return Err(Errno::ENOENT);
+                }
+                tn.linkable_orphan = false;
+                tn.nlink = 0;
+            }
         }
         self.insert(name, t.clone())?;
         let mut n = t.lock();
@@ -410,6 +424,21 @@ impl Inode for TmpfsInode {
 impl TmpfsInode {
     pub fn seals(&self) -> u32 {
         self.lock().seals
+    }
+
+    /// Makes an unnamed regular file in this directory (O_TMPFILE): created under a
+    /// hidden name and unlinked at once.
+    fn make_tmpfile(&self, mode: u32, cred: Cred, linkable: bool) -> Result<InodeRef, Errno> {
+        let name = format!(".#tmpfile-{}", self.fs.next_ino.load(Ordering::Relaxed));
+        let f = self.create(name.as_bytes(), S_IFREG | (mode & 0o7777), 0, cred)?;
+        self.remove(name.as_bytes(), false)?;
+        let t = f
+            .clone()
+            .into_any()
+            .downcast::<TmpfsInode>()
+            .map_err(|_| Errno::EIO)?;
+        t.lock().linkable_orphan = linkable;
+        Ok(f)
     }
 
     /// Sets the initial seals of a memfd.
