@@ -2,6 +2,7 @@
 //! mechanism of each platform, reported as ratios (DESIGN.md §9). One module per
 //! benchmark; `harness` holds what they share. Never asserts on a timing.
 
+mod file;
 mod harness;
 mod syscall;
 
@@ -23,12 +24,16 @@ struct Cli {
 enum Command {
     /// Cost of one trapped syscall (getppid): native, PTRACE_SYSEMU floor, runsc per platform.
     Syscall(syscall::Args),
+    /// Cost of file operations (stat, open+read 4 KiB+close, sequential 1 MiB read):
+    /// native and runsc per platform.
+    File(file::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Syscall(args) => syscall::run(args),
+        Command::File(args) => file::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,13 @@
 //! Builds the benchmarks' small C programs with the host `cc` (static, -O2) into a
-//! temporary directory that is removed when the `BuildDir` is dropped.
+//! temporary directory under the workspace's target directory (visible inside the
+//! sandbox, unlike the host's `/tmp`), removed when the `BuildDir` is dropped.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::workspace::target_dir;
 use super::{Error, Result};
 
 /// A temporary directory holding compiled programs; removed on drop.
@@ -19,7 +21,9 @@ impl BuildDir {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("bench-{tag}-{}-{nanos}", std::process::id()));
+        let path = target_dir()
+            .join("bench-tmp")
+            .join(format!("{tag}-{}-{nanos}", std::process::id()));
         fs::create_dir_all(&path)
             .map_err(|e| Error::io(format!("create {}", path.display()), e))?;
         Ok(BuildDir { path })

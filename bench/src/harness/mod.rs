@@ -1,11 +1,14 @@
 //! Helpers shared by every benchmark: building C programs, running and timing commands,
-//! summarising samples, finding `runsc`, and the one-line error every row reports.
+//! choosing iteration counts, summarising samples, finding `runsc`, and the one-line
+//! error every row reports.
 
+pub mod calibrate;
 pub mod cc;
 pub mod report;
 pub mod run;
 pub mod runsc;
 pub mod stats;
+pub mod workspace;
 
 use std::fmt;
 use std::io;

@@ -4,6 +4,9 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::workspace::target_dir;
 
 /// The `runsc` binary the rows will run.
 pub struct Runsc {
@@ -47,6 +50,30 @@ impl Runsc {
         }
     }
 
+    /// `runsc --platform=PLATFORM do -- PROGRAM`; the caller adds the program's
+    /// arguments.
+    pub fn do_command(&self, platform: &str, program: &Path) -> Command {
+        let mut cmd = Command::new(&self.path);
+        cmd.arg(format!("--platform={platform}"))
+            .args(["do", "--"])
+            .arg(program);
+        cmd
+    }
+
+    /// Prints which runsc the rows use (or why there is none) and warns about a debug
+    /// build.
+    pub fn print_header(runsc: Option<&Runsc>) {
+        match runsc {
+            Some(r) => {
+                println!("runsc: {r}");
+                if r.is_debug_build() {
+                    println!("warning: runsc is a debug build; its rows are not representative");
+                }
+            }
+            None => println!("runsc: {}", Runsc::searched()),
+        }
+    }
+
     /// Where a missing runsc was looked for, for the error line.
     pub fn searched() -> String {
         let target = target_dir();
@@ -69,15 +96,27 @@ impl fmt::Display for Runsc {
     }
 }
 
-/// `$CARGO_TARGET_DIR` if set, else `<workspace root>/target`.
-fn target_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(dir);
+/// The platforms to measure: ptrace, always, then each of `extra` once, in order.
+pub fn platforms(extra: Vec<String>) -> Vec<String> {
+    let mut platforms = vec!["ptrace".to_string()];
+    for p in extra {
+        if !platforms.contains(&p) {
+            platforms.push(p);
+        }
     }
-    workspace_root().join("target")
+    platforms
 }
 
-fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
+#[cfg(test)]
+mod tests {
+    use super::platforms;
+
+    #[test]
+    fn ptrace_first_and_no_duplicates() {
+        let extra = ["kvm", "ptrace", "kvm", "seccomp"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(platforms(extra), ["ptrace", "kvm", "seccomp"]);
+        assert_eq!(platforms(Vec::new()), ["ptrace"]);
+    }
 }

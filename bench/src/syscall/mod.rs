@@ -4,16 +4,17 @@
 
 mod sysemu_floor;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use clap::Args as ClapArgs;
 
+use crate::harness::calibrate::scaled_iters;
 use crate::harness::cc::BuildDir;
 use crate::harness::report::{self, Cells, Table};
 use crate::harness::run::{field, field_u64, run_with_limit};
-use crate::harness::runsc::Runsc;
+use crate::harness::runsc::{self, Runsc};
 use crate::harness::stats::Summary;
 use crate::harness::{Error, Result};
 
@@ -26,6 +27,8 @@ const PROBE_ITERS_NATIVE: u64 = 200_000;
 const PROBE_ITERS_TRAPPED: u64 = 2_000;
 /// `--iters` sets the trapped rows' count; native runs this many times more.
 const NATIVE_ITERS_FACTOR: u64 = 100;
+/// Fewest iterations of a scaled run.
+const MIN_ITERS: u64 = 1_000;
 /// A run that takes longer than this is killed and its row reported as failed.
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 
@@ -92,12 +95,7 @@ pub fn run(args: Args) -> Result<()> {
         runsc: Runsc::locate(),
     };
 
-    let mut platforms = vec!["ptrace".to_string()];
-    for p in args.platforms {
-        if !platforms.contains(&p) {
-            platforms.push(p);
-        }
-    }
+    let platforms = runsc::platforms(args.platforms);
 
     println!("syscall: syscall(SYS_getppid) in a loop, ns/call timed by the program itself");
     println!(
@@ -105,15 +103,7 @@ pub fn run(args: Args) -> Result<()> {
         args.runs,
         build.path().display()
     );
-    match &setup.runsc {
-        Some(r) => {
-            println!("runsc: {r}");
-            if r.is_debug_build() {
-                println!("warning: runsc is a debug build; its rows are not representative");
-            }
-        }
-        None => println!("runsc: {}", Runsc::searched()),
-    }
+    Runsc::print_header(setup.runsc.as_ref());
     if cfg!(debug_assertions) {
         println!("warning: the bench is a debug build (the floor's tracer is unoptimised)");
     }
@@ -135,7 +125,7 @@ pub fn run(args: Args) -> Result<()> {
                 eprintln!("calibrating {} ...", row.name);
                 let probe = row.probe_iters();
                 match measure(&setup, &row.kind, probe) {
-                    Ok(ns) => scaled_iters(ns),
+                    Ok(ns) => scaled_iters(ns, TARGET_RUN, MIN_ITERS),
                     Err(e) => {
                         row.error = Some(e);
                         continue;
@@ -185,14 +175,6 @@ impl Row {
     }
 }
 
-/// Iterations for a run of about `TARGET_RUN` at `ns` per call, to two significant
-/// digits.
-fn scaled_iters(ns: f64) -> u64 {
-    let raw = (TARGET_RUN.as_nanos() as f64 / ns.max(1.0)).clamp(1_000.0, 1e9) as u64;
-    let scale = 10u64.pow(raw.ilog10().saturating_sub(1));
-    raw / scale * scale
-}
-
 /// One run of `kind`: ns per getppid call.
 fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
     match kind {
@@ -216,23 +198,12 @@ fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
                 .runsc
                 .as_ref()
                 .ok_or_else(|| Error::Run(Runsc::searched()))?;
-            let out = run_with_limit(
-                runsc_command(&runsc.path, platform, &setup.program, iters),
-                "runsc",
-                RUN_LIMIT,
-            )?;
+            let mut cmd = runsc.do_command(platform, &setup.program);
+            cmd.arg(iters.to_string());
+            let out = run_with_limit(cmd, "runsc", RUN_LIMIT)?;
             field(&out.stdout, "ns_per_call=")
         }
     }
-}
-
-fn runsc_command(runsc: &Path, platform: &str, program: &Path, iters: u64) -> Command {
-    let mut cmd = Command::new(runsc);
-    cmd.arg(format!("--platform={platform}"))
-        .args(["do", "--"])
-        .arg(program)
-        .arg(iters.to_string());
-    cmd
 }
 
 fn print_report(rows: &[Row], platforms: &[String]) {
@@ -301,17 +272,5 @@ fn print_report(rows: &[Row], platforms: &[String]) {
             },
         };
         println!("{p}/floor = {line}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::scaled_iters;
-
-    #[test]
-    fn iterations_scale_to_half_a_second() {
-        assert_eq!(scaled_iters(20_000.0), 25_000);
-        assert_eq!(scaled_iters(187.0), 2_600_000);
-        assert_eq!(scaled_iters(1e9), 1_000);
     }
 }
