@@ -226,8 +226,22 @@ fn run_do(
         ..cfg
     };
     let result = sentry::run(cfg);
-    // The sandbox's channels are closed now; the gofer exits when it sees that.
-    let _ = gofer.wait();
+    // The sandbox's channels are closed now; the gofer exits when it sees that. It holds
+    // nothing that could be lost, so one that lingers is ended.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match gofer.try_wait() {
+            Ok(Some(_)) | Err(_) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            Ok(None) => {
+                let _ = gofer.kill();
+                let _ = gofer.wait();
+                break;
+            }
+        }
+    }
     match result {
         Ok(status) => ExitCode::from(status.code() as u8),
         Err(e) => fail(e),

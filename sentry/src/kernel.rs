@@ -115,7 +115,7 @@ fn build_vfs(
             true,
         ),
         RootFs::Gofer { channels, overlay } => {
-            let lower: InodeRef = GoferFs::mount(gofer::client::Client::new(channels))?;
+            let lower: InodeRef = GoferFs::mount(gofer::client::Client::new(channels), overlay)?;
             if overlay {
                 let root: InodeRef = OverlayInode::new_root(lower, anon_dev())?;
                 (Vfs::new(root, "overlay", false), true)
@@ -364,7 +364,12 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         rseq: None,
         exit: None,
     };
-    let status = task.run().map_err(|e| {
+    let result = task.run();
+    // Release the file tree (and so the gofer's channels) and the process registry,
+    // which refer to each other through /proc.
+    task.k.vfs.shutdown();
+    task.k.processes.clear();
+    let status = result.map_err(|e| {
         log::warn(&format!("task 1: {e}"));
         Error::Platform(cfg.platform.clone(), e)
     })?;

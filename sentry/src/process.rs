@@ -130,6 +130,11 @@ impl Processes {
         out.into_bytes()
     }
 
+    /// Forgets every process (the sandbox has ended).
+    pub fn clear(&self) {
+        lock(&self.procs).clear();
+    }
+
     pub fn insert(&self, pid: i32, p: Arc<ProcessInfo>) {
         lock(&self.procs).insert(pid, p);
     }

@@ -14,12 +14,15 @@ use syscalls_table::Errno;
 
 pub struct GoferFs {
     client: Client,
+    /// Served read-only (the overlay's lower layer): nothing in the sandbox changes it,
+    /// so attributes are kept once known instead of asked for again.
+    read_only: bool,
 }
 
 impl GoferFs {
     /// Attaches to the gofer's root; returns the root inode.
-    pub fn mount(client: Client) -> Result<Arc<GoferInode>, Errno> {
-        let fs = Arc::new(GoferFs { client });
+    pub fn mount(client: Client, read_only: bool) -> Result<Arc<GoferInode>, Errno> {
+        let fs = Arc::new(GoferFs { client, read_only });
         let e = fs.client.mount()?;
         Ok(Arc::new(GoferInode {
             fs,
@@ -92,14 +95,29 @@ impl GoferInode {
 
 impl Inode for GoferInode {
     fn stat(&self) -> Result<Stat, Errno> {
-        if let Some(s) = self.fresh.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let mut fresh = self.fresh.lock().unwrap_or_else(|e| e.into_inner());
+        if self.fs.read_only {
+            if let Some(s) = *fresh {
+                return Ok(s);
+            }
+            let s = convert(&self.fs.client.stat(self.handle)?);
+            *fresh = Some(s);
             return Ok(s);
         }
+        if let Some(s) = fresh.take() {
+            return Ok(s);
+        }
+        drop(fresh);
         self.fs.client.stat(self.handle).map(|s| convert(&s))
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+
+    fn cache_children(&self) -> bool {
+        // A writable host tree can change under the sandbox.
+        self.fs.read_only
     }
 
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {

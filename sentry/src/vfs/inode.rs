@@ -190,6 +190,11 @@ pub trait Inode: Send + Sync + Any {
     fn lookup(&self, _name: &[u8]) -> Result<InodeRef, Errno> {
         Err(Errno::ENOTDIR)
     }
+    /// Whether names found below this directory may be remembered until removed (true
+    /// when nothing but the sentry changes the tree); otherwise only while in use.
+    fn cache_children(&self) -> bool {
+        true
+    }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         Err(Errno::ENOTDIR)
     }

@@ -30,7 +30,23 @@ pub struct Dentry {
     name: Mutex<Vec<u8>>,
     parent: Mutex<Option<Arc<Dentry>>>,
     pub inode: InodeRef,
-    children: Mutex<HashMap<Vec<u8>, Weak<Dentry>>>,
+    /// Looked-up children (a dentry cache): kept until removed or renamed, or only while
+    /// in use where the filesystem can change behind the sentry's back.
+    children: Mutex<HashMap<Vec<u8>, Cached>>,
+}
+
+enum Cached {
+    Strong(Arc<Dentry>),
+    Weak(Weak<Dentry>),
+}
+
+impl Cached {
+    fn get(&self) -> Option<Arc<Dentry>> {
+        match self {
+            Cached::Strong(d) => Some(d.clone()),
+            Cached::Weak(w) => w.upgrade(),
+        }
+    }
 }
 
 impl Dentry {
@@ -67,7 +83,7 @@ impl Dentry {
     /// The child `name`, from the cache or looked up in the filesystem.
     fn child(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
         let mut cache = self.children.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = cache.get(name).and_then(|w| w.upgrade()) {
+        if let Some(d) = cache.get(name).and_then(Cached::get) {
             return Ok(d);
         }
         let inode = self.inode.lookup(name)?;
@@ -77,7 +93,12 @@ impl Dentry {
             inode,
             children: Mutex::default(),
         });
-        cache.insert(name.to_vec(), Arc::downgrade(&d));
+        let entry = if self.inode.cache_children() {
+            Cached::Strong(d.clone())
+        } else {
+            Cached::Weak(Arc::downgrade(&d))
+        };
+        cache.insert(name.to_vec(), entry);
         Ok(d)
     }
 
@@ -86,7 +107,7 @@ impl Dentry {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
-            .and_then(|w| w.upgrade())
+            .and_then(Cached::get)
     }
 
     /// Moves this dentry under `parent` as `name`.
@@ -97,7 +118,7 @@ impl Dentry {
             .children
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_vec(), Arc::downgrade(self));
+            .insert(name.to_vec(), Cached::Strong(self.clone()));
     }
 
     /// Forgets the cached child `name` (after unlink, rename or create over it).
@@ -273,6 +294,32 @@ impl Vfs {
             .unwrap_or_else(|e| e.into_inner())
             .push(m.clone());
         Ok(m)
+    }
+
+    /// Tears the tree down when the sandbox ends: the dentry cache holds parent and child
+    /// in both directions, so it is emptied explicitly, releasing every inode (and with
+    /// the last gofer inode, the gofer's channels, which ends the gofer).
+    pub fn shutdown(&self) {
+        let mounts: Vec<Arc<Mount>> =
+            std::mem::take(&mut *self.all.lock().unwrap_or_else(|e| e.into_inner()));
+        self.mounts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let mut stack: Vec<Arc<Dentry>> = mounts.iter().map(|m| m.root.clone()).collect();
+        while let Some(d) = stack.pop() {
+            let children: Vec<Arc<Dentry>> = d
+                .children
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain()
+                .filter_map(|(_, c)| c.get())
+                .collect();
+            for c in &children {
+                *c.parent.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            }
+            stack.extend(children);
+        }
     }
 
     /// Every mount, in mount order (for /proc/self/mounts).
