@@ -1,6 +1,8 @@
 //! The seccomp filter every stub thread runs under: system calls made from outside the
 //! stub's code (the application's) trap with SIGSYS; the stub's own code may make only
-//! the few calls it needs; anything else, and any non-x86-64 call, kills the stub.
+//! the few calls it needs; anything else, and any non-x86-64 call, kills the stub. The
+//! application's calls trap whatever their number (x32 and invalid numbers included):
+//! the sentry answers them as Linux would, usually ENOSYS.
 //!
 //! Written as raw BPF rather than with seccompiler: the filter is a dozen instructions
 //! and its one unusual rule (the 64-bit instruction-pointer range) is not something
@@ -60,9 +62,6 @@ pub fn stub_filter(code_start: u64, code_end: u64) -> Vec<libc::sock_filter> {
         stmt(BPF_LD_W_ABS, DATA_ARCH),
         jump(BPF_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
         stmt(BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
-        stmt(BPF_LD_W_ABS, DATA_NR),
-        jump(BPF_JSET_K, X32_SYSCALL_BIT, 0, 1),
-        stmt(BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
         // Outside [code_start, code_end): the application's call, trap it.
         stmt(BPF_LD_W_ABS, DATA_IP_HI),
         jump(BPF_JEQ_K, hi, 1, 0),
@@ -73,8 +72,10 @@ pub fn stub_filter(code_start: u64, code_end: u64) -> Vec<libc::sock_filter> {
         // ip > lo_end, i.e. ip >= lo_end + 1.
         jump(BPF_JGE_K, lo_end.wrapping_add(1), 0, 1),
         stmt(BPF_RET_K, SECCOMP_RET_TRAP),
-        // Inside the stub: only its own calls.
+        // Inside the stub: only its own calls, never an x32 one.
         stmt(BPF_LD_W_ABS, DATA_NR),
+        jump(BPF_JSET_K, X32_SYSCALL_BIT, 0, 1),
+        stmt(BPF_RET_K, SECCOMP_RET_KILL_PROCESS),
     ];
     let n = STUB_SYSCALLS.len();
     for (i, nr) in STUB_SYSCALLS.iter().enumerate() {
@@ -138,9 +139,12 @@ mod tests {
             assert_eq!(run(&f, *nr as u32, x86, start), SECCOMP_RET_ALLOW);
         }
         assert_eq!(run(&f, getpid, x86, start + 2), SECCOMP_RET_KILL_PROCESS);
-        // x32 and i386 calls kill, from anywhere.
-        let x32 = getpid | X32_SYSCALL_BIT;
-        assert_eq!(run(&f, x32, x86, 0x401000), SECCOMP_RET_KILL_PROCESS);
+        // x32 numbers trap from the application (the sentry says ENOSYS), kill from the
+        // stub; i386 calls kill from anywhere.
+        let x32 = futex | X32_SYSCALL_BIT;
+        assert_eq!(run(&f, x32, x86, 0x401000), SECCOMP_RET_TRAP);
+        assert_eq!(run(&f, u32::MAX, x86, 0x401000), SECCOMP_RET_TRAP);
+        assert_eq!(run(&f, x32, x86, start), SECCOMP_RET_KILL_PROCESS);
         assert_eq!(run(&f, 20, 0x4000_0003, 0x401000), SECCOMP_RET_KILL_PROCESS);
     }
 }

@@ -20,8 +20,7 @@ use crate::{
     Regs, Result,
 };
 use shared::{
-    Frame, STATE_DONE, STATE_EVENT, STATE_REQUEST, STATE_RESUME, SharedMemory, ThreadArea,
-    UContext,
+    Frame, STATE_DONE, STATE_EVENT, STATE_REQUEST, STATE_RESUME, SharedMemory, ThreadArea, UContext,
 };
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -207,7 +206,10 @@ impl SeccompAddressSpace {
 
 impl AddressSpace for SeccompAddressSpace {
     fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> Result<()> {
-        if addr.checked_add(len).is_none_or(|end| end > self.region.start) {
+        if addr
+            .checked_add(len)
+            .is_none_or(|end| end > self.region.start)
+        {
             return Err(PlatformError::Unsupported(format!(
                 "seccomp: mapping {addr:#x}+{len:#x} reaches the stub region"
             )));
@@ -229,7 +231,10 @@ impl AddressSpace for SeccompAddressSpace {
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
-        if addr.checked_add(len).is_none_or(|end| end > self.region.start) {
+        if addr
+            .checked_add(len)
+            .is_none_or(|end| end > self.region.start)
+        {
             return Err(PlatformError::Unsupported(format!(
                 "seccomp: unmapping {addr:#x}+{len:#x} reaches the stub region"
             )));
@@ -490,7 +495,7 @@ impl SeccompContext {
         let uc = area.ucontext(frame);
         let ev = match info.signo {
             libc::SIGSYS if info.code == SYS_SECCOMP => {
-                if info.arch != filter::AUDIT_ARCH_X86_64 || info.syscall < 0 {
+                if info.arch != filter::AUDIT_ARCH_X86_64 {
                     return Err(aspace.kill("reported a foreign syscall"));
                 }
                 Event::Syscall
@@ -517,7 +522,8 @@ impl SeccompContext {
         state.regs.fs_base = self.fs_base.unwrap_or(prev.fs_base);
         state.regs.gs_base = self.gs_base.unwrap_or(prev.gs_base);
         if ev == Event::Syscall {
-            state.regs.orig_rax = info.syscall as u64;
+            // Sign-extended, as the kernel's orig_rax holds syscall(-1).
+            state.regs.orig_rax = i64::from(info.syscall) as u64;
             state.regs.rax = -(libc::ENOSYS as i64) as u64;
         } else {
             state.regs.orig_rax = u64::MAX;
@@ -582,7 +588,9 @@ impl Context for SeccompContext {
         let (Some((_, index)), Some((shm, base)), Some(frame)) =
             (self.bound, self.shm.as_ref(), self.frame)
         else {
-            return Err(PlatformError::Unsupported("seccomp: context never ran".into()));
+            return Err(PlatformError::Unsupported(
+                "seccomp: context never ran".into(),
+            ));
         };
         let area = shm
             .area(index, *base)

@@ -139,7 +139,9 @@ impl SharedMemory {
         // SAFETY: memfd_create takes a NUL-terminated name and flags.
         let fd = unsafe { libc::memfd_create(name.as_ptr().cast(), libc::MFD_CLOEXEC) };
         if fd < 0 {
-            return Err(PlatformError::last_os("memfd_create of a stub's shared memory"));
+            return Err(PlatformError::last_os(
+                "memfd_create of a stub's shared memory",
+            ));
         }
         // SAFETY: `fd` is the memfd we just created.
         if unsafe { libc::ftruncate(fd, len as i64) } != 0 {

@@ -252,11 +252,7 @@ impl SeccompRegion {
             {
                 return Err(PlatformError::last_os("mprotect of the seccomp stub code"));
             }
-            std::ptr::copy_nonoverlapping(
-                begin as *const u8,
-                start as *mut u8,
-                code_len as usize,
-            );
+            std::ptr::copy_nonoverlapping(begin as *const u8, start as *mut u8, code_len as usize);
             if libc::mprotect(
                 start as *mut _,
                 AREA_SIZE as usize,
