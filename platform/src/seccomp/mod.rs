@@ -98,6 +98,9 @@ impl Platform for SeccompPlatform {
         loop {
             match wait_state(area, pid, |s| s == STATE_EVENT, &mut spin) {
                 Ok(_) => break,
+                Err(WaitError::Gone(PlatformError::ThreadGone(status))) => {
+                    return Err(startup_error(status));
+                }
                 Err(WaitError::Gone(e)) => return Err(e),
                 Err(WaitError::Slow) if Instant::now() < deadline => continue,
                 Err(WaitError::Slow) => {
@@ -359,6 +362,22 @@ fn futex_wake(word: &AtomicU32) {
     unsafe {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1);
     }
+}
+
+/// Why a new stub ended before its first hand-off, from its exit status (see
+/// `SeccompRegion::child`).
+fn startup_error(status: i32) -> PlatformError {
+    let step = match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+        (true, 120) => "mapping its shared memory",
+        (true, 121) => "sigaltstack",
+        (true, 122) => "rt_sigaction",
+        (true, 123) => "PR_SET_NO_NEW_PRIVS",
+        (true, 124) => "installing its seccomp filter",
+        _ => return PlatformError::ThreadGone(status),
+    };
+    PlatformError::Unsupported(format!(
+        "seccomp platform unavailable: a stub failed at {step}"
+    ))
 }
 
 /// The wait status of a stub process that has ended (not reaped), or None if it lives.
