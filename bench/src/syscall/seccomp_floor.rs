@@ -4,6 +4,9 @@
 //! frame and spins on a state word until this process has written the result into the
 //! frame's RAX, then returns through rt_sigreturn. Both sides only spin (no futex), so
 //! this is the bare mechanism: signal delivery, two cache-line hand-offs, rt_sigreturn.
+//! A spin that lasts long (the other side is not running: fewer free cores than two)
+//! yields the CPU now and then, so the figure degrades instead of collapsing to a
+//! scheduler time slice per call.
 
 use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -14,6 +17,9 @@ use crate::harness::{Error, Result};
 /// Size of the shared mapping: a control page, then the alternate signal stack.
 const SHARED_LEN: usize = 0x10000;
 const STACK_OFF: usize = 0x1000;
+
+/// Spins between two sched_yield calls while waiting for the other side.
+const YIELD_EVERY: u32 = 128;
 
 const IDLE: u32 = 0;
 const EVENT: u32 = 1;
@@ -140,8 +146,14 @@ extern "C" fn on_sigsys(_sig: libc::c_int, info: *mut libc::siginfo_t, uctx: *mu
     c.info.store(info as usize, Ordering::Relaxed);
     c.uctx.store(uctx as usize, Ordering::Relaxed);
     c.state.store(EVENT, Ordering::Release);
+    let mut spins = 0u32;
     while c.state.load(Ordering::Acquire) != RESUME {
         std::hint::spin_loop();
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(YIELD_EVERY) {
+            // SAFETY: sched_yield has no preconditions (and is not trapped).
+            unsafe { libc::sched_yield() };
+        }
     }
     c.state.store(IDLE, Ordering::Relaxed);
 }
@@ -232,6 +244,10 @@ fn serve(shared: &SharedMapping, pid: libc::pid_t, parent: libc::pid_t, iters: u
         }
         std::hint::spin_loop();
         spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(YIELD_EVERY) {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        }
         if spins.is_multiple_of(65536) {
             // SAFETY: siginfo_t is plain data; all-zero is a valid value.
             let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };

@@ -40,7 +40,7 @@ const LIVENESS_POLL: Duration = Duration::from_millis(100);
 const STARTUP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Bounds of the adaptive spin budgets (sentry and stub side), in nanoseconds.
-const SPIN_MIN_NS: u64 = 1_000;
+const SPIN_MIN_NS: u64 = 200;
 const SPIN_START_NS: u64 = 10_000;
 const SPIN_MAX_NS: u64 = 50_000;
 
@@ -308,7 +308,13 @@ fn wait_state(
         for _ in 0..16 {
             let s = state.load(Ordering::Acquire);
             if want(s) {
-                spin.hit();
+                // Found only after being preempted (the stub shares our core): spinning
+                // did not help, so it counts as a miss.
+                if start.elapsed() < budget {
+                    spin.hit();
+                } else {
+                    spin.miss();
+                }
                 return Ok(s);
             }
             std::hint::spin_loop();
