@@ -67,7 +67,8 @@ pub struct CpuState {
 }
 
 /// How a faulting access tried to use memory. The ptrace platform cannot tell (the
-/// kernel's page-fault error code is not reported to a tracer), so it says `unknown`.
+/// kernel's page-fault error code is not reported to a tracer), so it says `unknown`;
+/// seccomp reads the error code from the signal frame for page faults.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Access {
     pub read: bool,
