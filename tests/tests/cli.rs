@@ -264,10 +264,7 @@ fn syscalls_unknown_format_is_one_line_error() {
 /// number gets ENOSYS too.
 #[test]
 fn unsupported_syscalls_get_table_errno_and_are_logged_once() {
-    let out = Command::new(runsc())
-        .args(["syscalls", "--format=json"])
-        .output()
-        .expect("runsc syscalls");
+    let out = Command::new(runsc()).args(["syscalls", "--format=json"]).output().expect("runsc syscalls");
     let table: serde_json::Value = serde_json::from_slice(&out.stdout).expect("syscalls json");
     let unsupported: Vec<(u64, String, String)> = table
         .as_array()
@@ -287,12 +284,7 @@ fn unsupported_syscalls_get_table_errno_and_are_logged_once() {
     let dir = TempDir::new("unsupported");
     let log = dir.path().join("runsc.log");
     let mut cmd = Command::new(runsc());
-    cmd.arg(platform_flag())
-        .arg("--log")
-        .arg(&log)
-        .arg("do")
-        .arg("--")
-        .arg(&prog);
+    cmd.arg(platform_flag()).arg("--log").arg(&log).arg("do").arg("--").arg(&prog);
     for (nr, _, _) in &unsupported {
         cmd.arg(nr.to_string());
     }
@@ -308,15 +300,9 @@ fn unsupported_syscalls_get_table_errno_and_are_logged_once() {
     assert_eq!(stdout, want);
     let logged = std::fs::read_to_string(&log).expect("reading the log");
     for (nr, name, _) in &unsupported {
-        let n = logged
-            .lines()
-            .filter(|l| l.contains(&format!("syscall {name} ({nr})")))
-            .count();
+        let n = logged.lines().filter(|l| l.contains(&format!("syscall {name} ({nr})"))).count();
         assert_eq!(n, 1, "{name} logged {n} times in:\n{logged}");
     }
-    let n = logged
-        .lines()
-        .filter(|l| l.contains("syscall 1000 "))
-        .count();
+    let n = logged.lines().filter(|l| l.contains("syscall 1000 ")).count();
     assert_eq!(n, 1, "syscall 1000 logged {n} times in:\n{logged}");
 }

@@ -235,8 +235,7 @@ impl MemoryManager {
 
     /// `munmap(2)`.
     pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
-        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || addr > TASK_SIZE || len > TASK_SIZE - addr
-        {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 || addr > TASK_SIZE || len > TASK_SIZE - addr {
             return Err(Errno::EINVAL);
         }
         let end = page_up(addr + len).ok_or(Errno::EINVAL)?;

@@ -110,8 +110,7 @@ pub fn rseq(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EBUSY);
     }
     // The original 32-byte ABI, or an extended one of at least the feature size.
-    let ok_len =
-        len == 32 || (len as u64 >= RSEQ_FEATURE_SIZE && (len as u64).is_multiple_of(RSEQ_ALIGN));
+    let ok_len = len == 32 || (len as u64 >= RSEQ_FEATURE_SIZE && (len as u64).is_multiple_of(RSEQ_ALIGN));
     if addr % RSEQ_ALIGN != 0 || !ok_len {
         return Err(Errno::EINVAL);
     }
