@@ -1,11 +1,12 @@
 //! The platform contract of DESIGN.md §4: run application code until it does something the
 //! sentry must handle. Owns `CpuState`, the `Platform`/`AddressSpace`/`Context` traits and
-//! their implementations (`ptrace` now; `seccomp` and `kvm` later).
+//! their implementations (`ptrace`, `seccomp`; `kvm` later).
 
 use std::any::Any;
 use std::sync::Arc;
 
 pub mod ptrace;
+pub mod seccomp;
 mod stub;
 
 /// General registers in the layout of the kernel's `struct user_regs_struct`, so the
@@ -66,7 +67,8 @@ pub struct CpuState {
 }
 
 /// How a faulting access tried to use memory. The ptrace platform cannot tell (the
-/// kernel's page-fault error code is not reported to a tracer), so it says `unknown`.
+/// kernel's page-fault error code is not reported to a tracer), so it says `unknown`;
+/// seccomp reads the error code from the signal frame for page faults.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Access {
     pub read: bool,
@@ -200,13 +202,14 @@ pub trait Platform: Send + Sync {
 }
 
 /// The platforms this build knows, by `--platform` name.
-pub const PLATFORM_NAMES: &[&str] = &["ptrace"];
+pub const PLATFORM_NAMES: &[&str] = &["ptrace", "seccomp"];
 
 /// Creates the named platform for a sandbox whose memory file is `memfd` (which stays
 /// open for the sandbox's lifetime).
 pub fn new_platform(name: &str, memfd: i32) -> Result<Arc<dyn Platform>> {
     match name {
         "ptrace" => ptrace::new_platform(memfd),
+        "seccomp" => seccomp::new_platform(memfd),
         other => Err(PlatformError::Unsupported(format!(
             "unknown platform {other:?} (known: {})",
             PLATFORM_NAMES.join(", ")

@@ -118,38 +118,15 @@ impl StubRegion {
     /// stopped in the stub with an empty address space. `keep_fd` (the memory file) is
     /// the only file descriptor left open in it.
     pub fn spawn_traced(&self, keep_fd: i32) -> Result<i32> {
-        let parent = std::process::id() as i32;
-        // The fork inherits this thread's rseq registration; once the stub has unmapped
-        // the area, the kernel's rseq update on return to user mode would fault. The child
-        // unregisters it first, with the area's address taken here.
-        let tp: u64;
-        // SAFETY: reads the thread pointer (TCB self-pointer at %fs:0 on x86-64 glibc).
-        unsafe { std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly)) };
-        // SAFETY: plain reads of glibc's exported, immutable rseq description.
-        let (rseq_area, rseq_size) =
-            unsafe { (tp.wrapping_add(__rseq_offset as u64), __rseq_size) };
-        // SAFETY: a raw fork (clone with SIGCHLD, no shared VM). The child only makes raw
-        // syscalls (async-signal-safe) and then jumps into the stub, never returning to
-        // Rust code, so no lock or allocator state of the parent is touched.
-        let pid = unsafe {
-            libc::syscall(
-                libc::SYS_clone,
-                libc::SIGCHLD as u64,
-                0u64,
-                0u64,
-                0u64,
-                0u64,
-            )
-        };
-        if pid < 0 {
-            return Err(PlatformError::last_os("clone of a stub process"));
-        }
+        let fork = ForkSetup::capture();
+        // SAFETY: the child only runs `self.child`, which makes raw syscalls and jumps
+        // into the stub, never returning to Rust code (see `raw_fork`).
+        let pid = unsafe { raw_fork()? };
         if pid == 0 {
             // SAFETY: child side, see above. Every call is a raw syscall; on any failure
             // the child exits at once with a status the tracer reports.
-            unsafe { self.child(parent, keep_fd, rseq_area, rseq_size) }
+            unsafe { self.child(&fork, keep_fd) }
         }
-        let pid = pid as i32;
         let mut status = 0;
         // SAFETY: waiting for our own child.
         let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
@@ -170,35 +147,10 @@ impl StubRegion {
     }
 
     /// # Safety
-    /// Must only be called in the child of a raw fork.
-    unsafe fn child(&self, parent: i32, keep_fd: i32, rseq_area: u64, rseq_size: u32) -> ! {
+    /// Must only be called in the child of `raw_fork`.
+    unsafe fn child(&self, fork: &ForkSetup, keep_fd: i32) -> ! {
         unsafe {
-            const RSEQ_FLAG_UNREGISTER: u64 = 1;
-            const RSEQ_SIG: u64 = 0x5305_3053;
-            for len in [rseq_size, 32] {
-                if len != 0
-                    && libc::syscall(
-                        libc::SYS_rseq,
-                        rseq_area,
-                        len,
-                        RSEQ_FLAG_UNREGISTER,
-                        RSEQ_SIG,
-                    ) == 0
-                {
-                    break;
-                }
-            }
-            libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            if libc::syscall(libc::SYS_getppid) as i32 != parent {
-                libc::syscall(libc::SYS_exit_group, 111);
-            }
-            let name = b"runsc-stub\0";
-            libc::syscall(libc::SYS_prctl, libc::PR_SET_NAME, name.as_ptr());
-            // Only the memory file stays open.
-            if keep_fd > 0 {
-                libc::syscall(libc::SYS_close_range, 0u32, (keep_fd - 1) as u32, 0u32);
-            }
-            libc::syscall(libc::SYS_close_range, (keep_fd + 1) as u32, u32::MAX, 0u32);
+            child_prologue(fork, keep_fd);
             // No blocked signals: the tracer must see every signal sent to interrupt us.
             let empty: u64 = 0;
             libc::syscall(
@@ -220,6 +172,94 @@ impl StubRegion {
                 options(noreturn)
             );
         }
+    }
+}
+
+/// What the child of a stub fork needs from the parent, captured before the fork so the
+/// child allocates and computes nothing.
+pub struct ForkSetup {
+    parent: i32,
+    rseq_area: u64,
+    rseq_size: u32,
+}
+
+impl ForkSetup {
+    pub fn capture() -> ForkSetup {
+        // The fork inherits this thread's rseq registration; once the stub has unmapped
+        // the area, the kernel's rseq update on return to user mode would fault. The child
+        // unregisters it first, with the area's address taken here.
+        let tp: u64;
+        // SAFETY: reads the thread pointer (TCB self-pointer at %fs:0 on x86-64 glibc).
+        unsafe { std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly)) };
+        // SAFETY: plain reads of glibc's exported, immutable rseq description.
+        let (rseq_area, rseq_size) =
+            unsafe { (tp.wrapping_add(__rseq_offset as u64), __rseq_size) };
+        ForkSetup {
+            parent: std::process::id() as i32,
+            rseq_area,
+            rseq_size,
+        }
+    }
+}
+
+/// A raw fork (clone with SIGCHLD, no shared VM): the child's pid in the parent, 0 in the
+/// child.
+///
+/// # Safety
+/// The child must only make raw syscalls (async-signal-safe) and then jump into a stub,
+/// never returning to Rust code, so no lock or allocator state of the parent is touched.
+pub unsafe fn raw_fork() -> Result<i32> {
+    // SAFETY: the caller upholds the child's restrictions.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::SIGCHLD as u64,
+            0u64,
+            0u64,
+            0u64,
+            0u64,
+        )
+    };
+    if pid < 0 {
+        return Err(PlatformError::last_os("clone of a stub process"));
+    }
+    Ok(pid as i32)
+}
+
+/// The child's common setup: unregisters rseq, dies with its parent thread, names itself
+/// and closes every file descriptor except `keep_fd` (the memory file).
+///
+/// # Safety
+/// Must only be called in the child of `raw_fork`.
+pub unsafe fn child_prologue(fork: &ForkSetup, keep_fd: i32) {
+    // SAFETY: raw syscalls only; on failure the child exits at once.
+    unsafe {
+        const RSEQ_FLAG_UNREGISTER: u64 = 1;
+        const RSEQ_SIG: u64 = 0x5305_3053;
+        for len in [fork.rseq_size, 32] {
+            if len != 0
+                && libc::syscall(
+                    libc::SYS_rseq,
+                    fork.rseq_area,
+                    len,
+                    RSEQ_FLAG_UNREGISTER,
+                    RSEQ_SIG,
+                ) == 0
+            {
+                break;
+            }
+        }
+        libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::syscall(libc::SYS_getppid) as i32 != fork.parent {
+            libc::syscall(libc::SYS_exit_group, 111);
+        }
+        let name = b"runsc-stub\0";
+        libc::syscall(libc::SYS_prctl, libc::PR_SET_NAME, name.as_ptr());
+        // Only the memory file stays open.
+        if keep_fd > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, (keep_fd - 1) as u32, 0u32);
+        }
+        libc::syscall(libc::SYS_close_range, (keep_fd + 1) as u32, u32::MAX, 0u32);
     }
 }
 

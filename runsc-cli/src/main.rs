@@ -15,7 +15,7 @@ struct Cli {
     /// Print the version and the commit it was built from.
     #[arg(long, short = 'v')]
     version: bool,
-    /// How application code runs: ptrace.
+    /// How application code runs: ptrace or seccomp.
     #[arg(long, global = true, default_value = "ptrace")]
     platform: String,
     /// Log every application syscall to stderr, like `strace -f`.

@@ -207,10 +207,10 @@ pub fn runsc() -> PathBuf {
         })
 }
 
-/// The platforms to test: `$RUNSC_TEST_PLATFORMS` (comma-separated) or `ptrace`.
+/// The platforms to test: `$RUNSC_TEST_PLATFORMS` (comma-separated) or `ptrace,seccomp`.
 pub fn platforms() -> Vec<String> {
     std::env::var("RUNSC_TEST_PLATFORMS")
-        .unwrap_or_else(|_| "ptrace".to_string())
+        .unwrap_or_else(|_| "ptrace,seccomp".to_string())
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

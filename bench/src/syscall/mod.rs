@@ -1,7 +1,9 @@
 //! `bench syscall`: the cost of one trapped system call. Times getppid natively, under
-//! the bare PTRACE_SYSEMU mechanism (the floor any ptrace platform pays), and under
-//! `runsc do` on each platform, all in one run, interleaved, reported as ratios.
+//! the bare trapping mechanisms (PTRACE_SYSEMU, the floor any ptrace platform pays; a
+//! seccomp SIGSYS trap handed off through shared memory, the seccomp platform's), and
+//! under `runsc do` on each platform, all in one run, interleaved, reported as ratios.
 
+mod seccomp_floor;
 mod sysemu_floor;
 
 use std::path::PathBuf;
@@ -50,12 +52,14 @@ pub struct Args {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Floor {
     PtraceSysemu,
+    SeccompTrap,
 }
 
 impl Floor {
     fn of_platform(platform: &str) -> Option<Floor> {
         match platform {
             "ptrace" => Some(Floor::PtraceSysemu),
+            "seccomp" => Some(Floor::SeccompTrap),
             _ => None,
         }
     }
@@ -63,6 +67,7 @@ impl Floor {
     fn row_name(self) -> &'static str {
         match self {
             Floor::PtraceSysemu => "floor: PTRACE_SYSEMU",
+            Floor::SeccompTrap => "floor: seccomp trap",
         }
     }
 }
@@ -109,10 +114,9 @@ pub fn run(args: Args) -> Result<()> {
     }
 
     let mut rows = vec![Row::new("native", Kind::Native)];
-    rows.push(Row::new(
-        Floor::PtraceSysemu.row_name(),
-        Kind::Floor(Floor::PtraceSysemu),
-    ));
+    for floor in [Floor::PtraceSysemu, Floor::SeccompTrap] {
+        rows.push(Row::new(floor.row_name(), Kind::Floor(floor)));
+    }
     for p in &platforms {
         rows.push(Row::new(format!("runsc {p}"), Kind::Runsc(p.clone())));
     }
@@ -193,6 +197,7 @@ fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
             field(&out.stdout, "ns_per_call=")
         }
         Kind::Floor(Floor::PtraceSysemu) => sysemu_floor::ns_per_call(iters),
+        Kind::Floor(Floor::SeccompTrap) => seccomp_floor::ns_per_call(iters),
         Kind::Runsc(platform) => {
             let runsc = setup
                 .runsc

@@ -1,0 +1,361 @@
+//! Memory shared between the sentry and one stub process: a memfd holding one aligned
+//! area per stub thread. An area is a control page (the hand-off state word, waiting
+//! flags, the stub's spin budget and one request slot) followed by the thread's
+//! alternate signal stack, where the kernel writes the signal frame the sentry reads and
+//! edits. The stub process can write all of it at any time, so everything read back is
+//! validated here before use.
+
+use crate::{PlatformError, Result};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Size and alignment of one thread's area: the stub finds its area by rounding its
+/// stack pointer (on the alternate stack) down to this.
+pub const AREA_SIZE: u64 = 0x10000;
+/// Stub threads one stub process can have (areas in its shared memfd).
+pub const MAX_THREADS: u64 = 64;
+/// The control page at the start of an area; the signal stack is the rest.
+pub const CONTROL_SIZE: u64 = 0x1000;
+/// Largest spin budget (in `pause` iterations) the stub honours, whatever the shared
+/// page says: the budget is writable by the application.
+pub const MAX_STUB_SPIN: u32 = 1 << 16;
+
+// Offsets in the control page (the stub's assembly uses the same constants).
+pub const OFF_STATE: u64 = 0;
+pub const OFF_STUB_WAITING: u64 = 4;
+pub const OFF_SENTRY_WAITING: u64 = 8;
+pub const OFF_STUB_SPIN: u64 = 12;
+pub const OFF_INFO: u64 = 16;
+pub const OFF_UCTX: u64 = 24;
+pub const OFF_REQ_NR: u64 = 32;
+pub const OFF_REQ_ARGS: u64 = 40;
+pub const OFF_REQ_RESULT: u64 = 88;
+
+// Values of the state word.
+// 0: the stub has not handed off yet (the memfd starts zeroed).
+/// Sentry → stub: return to the application (rt_sigreturn of the frame).
+pub const STATE_RESUME: u32 = 1;
+/// Stub → sentry: a signal frame is ready (a trap, fault or interrupt).
+pub const STATE_EVENT: u32 = 2;
+/// Sentry → stub: run the syscall in the request slot.
+pub const STATE_REQUEST: u32 = 3;
+/// Stub → sentry: the request is done, its result is in the slot.
+pub const STATE_DONE: u32 = 4;
+
+/// The kernel's `struct ucontext` on x86-64 (uc_mcontext is `struct sigcontext`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct UContext {
+    pub uc_flags: u64,
+    pub uc_link: u64,
+    pub ss_sp: u64,
+    pub ss_flags: u64,
+    pub ss_size: u64,
+    pub mc: SigContext,
+    pub uc_sigmask: u64,
+}
+
+/// The kernel's `struct sigcontext` (64-bit).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SigContext {
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub rdx: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rsp: u64,
+    pub rip: u64,
+    pub eflags: u64,
+    pub cs: u16,
+    pub gs: u16,
+    pub fs: u16,
+    pub ss: u16,
+    pub err: u64,
+    pub trapno: u64,
+    pub oldmask: u64,
+    pub cr2: u64,
+    pub fpstate: u64,
+    pub reserved: [u64; 8],
+}
+
+const _: () = assert!(std::mem::size_of::<SigContext>() == 256);
+const _: () = assert!(std::mem::size_of::<UContext>() == 40 + 256 + 8);
+
+/// The fields of `siginfo_t` the platform uses (the kernel's layout for SIGSYS and the
+/// fault signals: `si_addr` / `si_call_addr` at offset 16).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub errno: i32,
+    pub code: i32,
+    pub pad: i32,
+    /// `si_addr` for faults, `si_call_addr` for SIGSYS.
+    pub addr: u64,
+    /// SIGSYS: `si_syscall`.
+    pub syscall: i32,
+    /// SIGSYS: `si_arch`.
+    pub arch: u32,
+}
+
+/// Size the kernel writes for a siginfo.
+pub const SIGINFO_SIZE: u64 = 128;
+/// Offset of the XSAVE header in an XSAVE area, and of the software-reserved bytes
+/// (`struct _fpx_sw_bytes`) the kernel writes into the legacy area of a signal frame.
+const XSAVE_HEADER: u64 = 512;
+const FPX_SW_BYTES: u64 = 464;
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+/// The legacy FXSAVE area alone.
+const FXSAVE_SIZE: u64 = 512;
+
+/// The sentry's mapping of one stub process's shared memfd.
+pub struct SharedMemory {
+    ptr: *mut u8,
+    len: u64,
+    fd: i32,
+}
+
+// SAFETY: the mapping is plain shared memory accessed only through atomics and volatile
+// copies; it lives as long as the `SharedMemory`.
+unsafe impl Send for SharedMemory {}
+// SAFETY: as above.
+unsafe impl Sync for SharedMemory {}
+
+impl SharedMemory {
+    /// A new memfd of `MAX_THREADS` areas, mapped shared into the sentry.
+    pub fn new() -> Result<SharedMemory> {
+        let len = MAX_THREADS * AREA_SIZE;
+        let name = b"runsc-seccomp-shared\0";
+        // SAFETY: memfd_create takes a NUL-terminated name and flags.
+        let fd = unsafe { libc::memfd_create(name.as_ptr().cast(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(PlatformError::last_os(
+                "memfd_create of a stub's shared memory",
+            ));
+        }
+        // SAFETY: `fd` is the memfd we just created.
+        if unsafe { libc::ftruncate(fd, len as i64) } != 0 {
+            let e = PlatformError::last_os("ftruncate of a stub's shared memory");
+            // SAFETY: closing our own fd.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        // SAFETY: a fresh shared mapping at an address of the kernel's choosing; it
+        // aliases no Rust object.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            let e = PlatformError::last_os("mmap of a stub's shared memory");
+            // SAFETY: closing our own fd.
+            unsafe { libc::close(fd) };
+            return Err(e);
+        }
+        Ok(SharedMemory {
+            ptr: ptr.cast(),
+            len,
+            fd,
+        })
+    }
+
+    /// The memfd, to be mapped by the stub child (closed in the sentry by `close_fd`).
+    pub fn fd(&self) -> i32 {
+        self.fd
+    }
+
+    /// Closes the memfd once the stub has mapped it; the sentry keeps its mapping.
+    pub fn close_fd(&mut self) {
+        if self.fd >= 0 {
+            // SAFETY: closing the memfd this struct owns, once.
+            unsafe { libc::close(self.fd) };
+            self.fd = -1;
+        }
+    }
+
+    /// Thread `index`'s area, which the stub maps at `stub_base`.
+    pub fn area(&self, index: u64, stub_base: u64) -> Option<ThreadArea<'_>> {
+        if index >= MAX_THREADS {
+            return None;
+        }
+        Some(ThreadArea {
+            // SAFETY: index < MAX_THREADS, so the area lies inside the mapping.
+            base: unsafe { self.ptr.add((index * AREA_SIZE) as usize) },
+            stub_base,
+            _mem: std::marker::PhantomData,
+        })
+    }
+}
+
+impl Drop for SharedMemory {
+    fn drop(&mut self) {
+        self.close_fd();
+        // SAFETY: unmaps exactly our mapping; no `ThreadArea` outlives `self`.
+        unsafe { libc::munmap(self.ptr.cast(), self.len as usize) };
+    }
+}
+
+/// One stub thread's area, as the sentry sees it. `stub_base` is where the same area
+/// lies in the stub process: pointers the stub writes are translated through it.
+#[derive(Clone, Copy)]
+pub struct ThreadArea<'a> {
+    base: *mut u8,
+    stub_base: u64,
+    _mem: std::marker::PhantomData<&'a SharedMemory>,
+}
+
+/// A signal frame of the current event, located and validated: offsets of the siginfo,
+/// the ucontext and the XSAVE area inside the thread's area.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame {
+    pub info_off: u64,
+    pub uctx_off: u64,
+}
+
+impl<'a> ThreadArea<'a> {
+    fn word(&self, off: u64) -> &'a AtomicU32 {
+        // SAFETY: `off` is a 4-aligned offset inside the control page, which is mapped
+        // as long as 'a; other processes touching it concurrently is what atomics allow.
+        unsafe { &*(self.base.add(off as usize) as *const AtomicU32) }
+    }
+
+    fn dword(&self, off: u64) -> &'a AtomicU64 {
+        // SAFETY: as in `word`, 8-aligned.
+        unsafe { &*(self.base.add(off as usize) as *const AtomicU64) }
+    }
+
+    pub fn state(&self) -> &'a AtomicU32 {
+        self.word(OFF_STATE)
+    }
+
+    pub fn stub_waiting(&self) -> &'a AtomicU32 {
+        self.word(OFF_STUB_WAITING)
+    }
+
+    pub fn sentry_waiting(&self) -> &'a AtomicU32 {
+        self.word(OFF_SENTRY_WAITING)
+    }
+
+    pub fn set_stub_spin(&self, iters: u32) {
+        self.word(OFF_STUB_SPIN)
+            .store(iters.min(MAX_STUB_SPIN), Ordering::Relaxed);
+    }
+
+    /// Fills the request slot (the caller then sets `STATE_REQUEST`).
+    pub fn set_request(&self, nr: i64, args: [u64; 6]) {
+        self.dword(OFF_REQ_NR).store(nr as u64, Ordering::Relaxed);
+        for (i, a) in args.iter().enumerate() {
+            self.dword(OFF_REQ_ARGS + 8 * i as u64)
+                .store(*a, Ordering::Relaxed);
+        }
+    }
+
+    pub fn request_result(&self) -> i64 {
+        self.dword(OFF_REQ_RESULT).load(Ordering::Relaxed) as i64
+    }
+
+    /// Translates a stub pointer into an offset in this area, if `[ptr, ptr+len)` lies
+    /// inside the signal stack and `ptr` is `align`-aligned.
+    fn stack_offset(&self, ptr: u64, len: u64, align: u64) -> Option<u64> {
+        let off = ptr.checked_sub(self.stub_base)?;
+        let end = off.checked_add(len)?;
+        (off >= CONTROL_SIZE && end <= AREA_SIZE && off % align == 0).then_some(off)
+    }
+
+    /// Locates the frame of the current event from the pointers the handler stored.
+    pub fn frame(&self) -> Option<Frame> {
+        let info = self.dword(OFF_INFO).load(Ordering::Relaxed);
+        let uctx = self.dword(OFF_UCTX).load(Ordering::Relaxed);
+        Some(Frame {
+            info_off: self.stack_offset(info, SIGINFO_SIZE, 8)?,
+            uctx_off: self.stack_offset(uctx, std::mem::size_of::<UContext>() as u64, 8)?,
+        })
+    }
+
+    fn read<T: Copy>(&self, off: u64) -> T {
+        // SAFETY: callers pass offsets validated by `stack_offset` for size_of::<T>()
+        // bytes (8-aligned, enough for T); a volatile read of plain integers is valid
+        // whatever the stub wrote.
+        unsafe { std::ptr::read_volatile(self.base.add(off as usize) as *const T) }
+    }
+
+    fn write<T: Copy>(&self, off: u64, v: T) {
+        // SAFETY: as in `read`; the area is writable shared memory.
+        unsafe { std::ptr::write_volatile(self.base.add(off as usize) as *mut T, v) }
+    }
+
+    pub fn siginfo(&self, f: Frame) -> SigInfo {
+        self.read(f.info_off)
+    }
+
+    pub fn ucontext(&self, f: Frame) -> UContext {
+        self.read(f.uctx_off)
+    }
+
+    pub fn set_ucontext(&self, f: Frame, uc: &UContext) {
+        self.write(f.uctx_off, *uc);
+    }
+
+    /// The XSAVE area the frame's `fpstate` points to and its size, if valid.
+    fn xsave(&self, uc: &UContext) -> Option<(u64, u64)> {
+        let off = self.stack_offset(uc.mc.fpstate, FXSAVE_SIZE, 64)?;
+        let magic: u32 = self.read(off + FPX_SW_BYTES);
+        if magic != FP_XSTATE_MAGIC1 {
+            return Some((off, FXSAVE_SIZE));
+        }
+        let size = u64::from(self.read::<u32>(off + FPX_SW_BYTES + 16));
+        if size < XSAVE_HEADER + 64 {
+            return None;
+        }
+        self.stack_offset(uc.mc.fpstate, size, 64)
+            .map(|off| (off, size))
+    }
+
+    /// A copy of the frame's XSAVE area (NT_X86_XSTATE layout), if the frame is valid.
+    pub fn read_fp(&self, uc: &UContext) -> Option<Vec<u8>> {
+        let (off, size) = self.xsave(uc)?;
+        let mut buf = vec![0u8; size as usize];
+        // SAFETY: `[off, off+size)` was validated to lie inside the area; the
+        // destination is a fresh buffer of `size` bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(off as usize), buf.as_mut_ptr(), buf.len())
+        };
+        Some(buf)
+    }
+
+    /// Resets the frame's FP state to the one a new thread starts with: the XSAVE
+    /// header marks every component as in its initial state; FCW and MXCSR get their
+    /// defaults (XRSTOR loads MXCSR whatever the header says).
+    pub fn init_fp(&self, uc: &UContext) -> bool {
+        let Some((off, size)) = self.xsave(uc) else {
+            return false;
+        };
+        // Zero the legacy registers, keeping the software bytes the kernel checks.
+        for i in (0..FPX_SW_BYTES).step_by(8) {
+            self.write::<u64>(off + i, 0);
+        }
+        self.write::<u16>(off, 0x37f);
+        self.write::<u32>(off + 24, 0x1f80);
+        self.write::<u32>(off + 28, 0xffff);
+        if size > FXSAVE_SIZE {
+            self.write::<u64>(off + XSAVE_HEADER, 0);
+        }
+        true
+    }
+}

@@ -1,0 +1,404 @@
+//! The seccomp stub: its position-independent code (signal handlers, the hand-off loop,
+//! the request executor), the stub region it lives in, and the fork that makes a stub
+//! process out of the sentry.
+//!
+//! Region layout (aligned to `AREA_SIZE`, above every application address):
+//! `[start, start+AREA_SIZE)` the code, read-only and executable; then one area per
+//! stub thread (`shared::AREA_SIZE` each), the stub's mapping of its shared memfd.
+
+use super::filter;
+use super::shared::{self, AREA_SIZE, MAX_STUB_SPIN, MAX_THREADS};
+use crate::stub::{ForkSetup, TASK_SIZE, child_prologue, raw_fork};
+use crate::{PlatformError, Result};
+use std::arch::global_asm;
+
+const SYS_MUNMAP: u64 = 11;
+const SYS_RT_SIGRETURN: u64 = 15;
+const SYS_FUTEX: u64 = 202;
+const SYS_EXIT_GROUP: u64 = 231;
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_WAKE: u64 = 1;
+
+// Entry (rdi = region start, rsi = region end, rdx = length above the region): unmap
+// everything outside the region, then `int3`: the SIGTRAP handler hands the thread to the
+// sentry, which sets the application's registers in that first frame.
+//
+// Handler (rdi = signo, rsi = siginfo, rdx = ucontext, on the alternate stack, all
+// signals blocked): finds its area by rounding rsp down, stores the two frame pointers,
+// sets the state word to EVENT (waking the sentry if it sleeps), then waits: it spins
+// for the budget in the control page, then sleeps in FUTEX_WAIT on the state word. On
+// REQUEST it runs the syscall of the request slot and answers DONE; on RESUME it
+// returns to the restorer, whose rt_sigreturn loads the (edited) frame.
+global_asm!(
+    ".pushsection .text.runsc_seccomp_stub, \"ax\"",
+    ".globl runsc_seccomp_begin",
+    ".globl runsc_seccomp_handler",
+    ".globl runsc_seccomp_restorer",
+    ".globl runsc_seccomp_end",
+    ".p2align 12",
+    "runsc_seccomp_begin:",
+    "mov r12, rsi",
+    "mov r13, rdx",
+    "mov rsi, rdi",
+    "xor edi, edi",
+    "mov eax, {sys_munmap}",
+    "syscall",
+    "mov rdi, r12",
+    "mov rsi, r13",
+    "mov eax, {sys_munmap}",
+    "syscall",
+    "int3",
+    "mov edi, 114",
+    "mov eax, {sys_exit_group}",
+    "syscall",
+    "ud2",
+    ".p2align 4",
+    "runsc_seccomp_handler:",
+    "mov r12, rsp",
+    "and r12, {area_mask}",
+    "mov [r12 + {off_info}], rsi",
+    "mov [r12 + {off_uctx}], rdx",
+    "mov eax, {state_event}",
+    "xchg [r12 + {off_state}], eax",
+    "cmp dword ptr [r12 + {off_sentry_waiting}], 0",
+    "je 2f",
+    "lea rdi, [r12 + {off_state}]",
+    "mov esi, {futex_wake}",
+    "mov edx, 1",
+    "mov eax, {sys_futex}",
+    "syscall",
+    // Wait for RESUME or REQUEST.
+    "2:",
+    "mov r13d, dword ptr [r12 + {off_stub_spin}]",
+    "cmp r13d, {max_spin}",
+    "jbe 3f",
+    "mov r13d, {max_spin}",
+    "3:",
+    "mov eax, dword ptr [r12 + {off_state}]",
+    "cmp eax, {state_resume}",
+    "je 5f",
+    "cmp eax, {state_request}",
+    "je 6f",
+    "pause",
+    "sub r13d, 1",
+    "jae 3b",
+    // Spin budget spent: announce the sleep, re-check, sleep on the state word.
+    "mov eax, 1",
+    "xchg dword ptr [r12 + {off_stub_waiting}], eax",
+    "mov edx, dword ptr [r12 + {off_state}]",
+    "cmp edx, {state_resume}",
+    "je 4f",
+    "cmp edx, {state_request}",
+    "je 4f",
+    "lea rdi, [r12 + {off_state}]",
+    "mov esi, {futex_wait}",
+    "xor r10d, r10d",
+    "mov eax, {sys_futex}",
+    "syscall",
+    "4:",
+    "mov dword ptr [r12 + {off_stub_waiting}], 0",
+    "xor r13d, r13d",
+    "jmp 3b",
+    // RESUME: return into the restorer.
+    "5:",
+    "ret",
+    // REQUEST: run it, answer DONE.
+    "6:",
+    "mov rax, [r12 + {off_req_nr}]",
+    "mov rdi, [r12 + {off_req_args}]",
+    "mov rsi, [r12 + {off_req_args} + 8]",
+    "mov rdx, [r12 + {off_req_args} + 16]",
+    "mov r10, [r12 + {off_req_args} + 24]",
+    "mov r8, [r12 + {off_req_args} + 32]",
+    "mov r9, [r12 + {off_req_args} + 40]",
+    "syscall",
+    "mov [r12 + {off_req_result}], rax",
+    "mov eax, {state_done}",
+    "xchg [r12 + {off_state}], eax",
+    "cmp dword ptr [r12 + {off_sentry_waiting}], 0",
+    "je 2b",
+    "lea rdi, [r12 + {off_state}]",
+    "mov esi, {futex_wake}",
+    "mov edx, 1",
+    "mov eax, {sys_futex}",
+    "syscall",
+    "jmp 2b",
+    ".p2align 4",
+    "runsc_seccomp_restorer:",
+    "mov eax, {sys_rt_sigreturn}",
+    "syscall",
+    "ud2",
+    "runsc_seccomp_end:",
+    ".popsection",
+    sys_munmap = const SYS_MUNMAP,
+    sys_exit_group = const SYS_EXIT_GROUP,
+    sys_futex = const SYS_FUTEX,
+    sys_rt_sigreturn = const SYS_RT_SIGRETURN,
+    futex_wait = const FUTEX_WAIT,
+    futex_wake = const FUTEX_WAKE,
+    area_mask = const -(AREA_SIZE as i64),
+    max_spin = const MAX_STUB_SPIN,
+    off_state = const shared::OFF_STATE,
+    off_stub_waiting = const shared::OFF_STUB_WAITING,
+    off_sentry_waiting = const shared::OFF_SENTRY_WAITING,
+    off_stub_spin = const shared::OFF_STUB_SPIN,
+    off_info = const shared::OFF_INFO,
+    off_uctx = const shared::OFF_UCTX,
+    off_req_nr = const shared::OFF_REQ_NR,
+    off_req_args = const shared::OFF_REQ_ARGS,
+    off_req_result = const shared::OFF_REQ_RESULT,
+    state_resume = const shared::STATE_RESUME,
+    state_event = const shared::STATE_EVENT,
+    state_request = const shared::STATE_REQUEST,
+    state_done = const shared::STATE_DONE,
+);
+
+unsafe extern "C" {
+    static runsc_seccomp_begin: u8;
+    static runsc_seccomp_handler: u8;
+    static runsc_seccomp_restorer: u8;
+    static runsc_seccomp_end: u8;
+}
+
+/// Signals whose handler hands the thread to the sentry: the seccomp trap, the
+/// synchronous faults, and the interrupt signal.
+pub const HANDLED_SIGNALS: &[i32] = &[
+    libc::SIGSYS,
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    super::INTERRUPT_SIGNAL,
+];
+
+/// The stub region of this sentry process (the same addresses in every stub).
+pub struct SeccompRegion {
+    pub start: u64,
+    pub end: u64,
+    pub handler: u64,
+    pub restorer: u64,
+    /// Where thread 0's area starts in a stub.
+    pub areas: u64,
+    filter: Vec<libc::sock_filter>,
+}
+
+// SAFETY: `filter` is plain data (sock_filter holds no pointers).
+unsafe impl Send for SeccompRegion {}
+// SAFETY: as above; the region is immutable after `install`.
+unsafe impl Sync for SeccompRegion {}
+
+/// The kernel's `struct sigaction` for rt_sigaction.
+#[repr(C)]
+struct KernelSigaction {
+    handler: u64,
+    flags: u64,
+    restorer: u64,
+    mask: u64,
+}
+
+const SA_RESTORER: u64 = 0x0400_0000;
+
+impl SeccompRegion {
+    /// Reserves the region in this process (aligned, above the sentry's own lower
+    /// mappings as the kernel places them) and copies the stub code to its start.
+    pub fn install() -> Result<SeccompRegion> {
+        // Taking the addresses of the symbols defined by the global_asm! above.
+        let (begin, handler, restorer, end) = (
+            &raw const runsc_seccomp_begin as u64,
+            &raw const runsc_seccomp_handler as u64,
+            &raw const runsc_seccomp_restorer as u64,
+            &raw const runsc_seccomp_end as u64,
+        );
+        let code_len = end - begin;
+        assert!(code_len <= AREA_SIZE);
+        let size = AREA_SIZE * (1 + MAX_THREADS);
+        // Reserve one more area to align the start.
+        // SAFETY: a fresh anonymous mapping chosen by the kernel; nothing else is
+        // affected.
+        let raw = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                (size + AREA_SIZE) as usize,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if raw == libc::MAP_FAILED {
+            return Err(PlatformError::last_os("mmap of the seccomp stub region"));
+        }
+        let raw = raw as u64;
+        let start = (raw + AREA_SIZE - 1) & !(AREA_SIZE - 1);
+        // SAFETY: trims the unaligned head and tail of the reservation just made.
+        unsafe {
+            if start > raw {
+                libc::munmap(raw as *mut _, (start - raw) as usize);
+            }
+            let tail = raw + size + AREA_SIZE - (start + size);
+            if tail > 0 {
+                libc::munmap((start + size) as *mut _, tail as usize);
+            }
+        }
+        // SAFETY: the code page lies in our fresh reservation; it is made writable,
+        // filled with the stub's code from our text segment, then made executable.
+        unsafe {
+            if libc::mprotect(
+                start as *mut _,
+                AREA_SIZE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+            ) != 0
+            {
+                return Err(PlatformError::last_os("mprotect of the seccomp stub code"));
+            }
+            std::ptr::copy_nonoverlapping(begin as *const u8, start as *mut u8, code_len as usize);
+            if libc::mprotect(
+                start as *mut _,
+                AREA_SIZE as usize,
+                libc::PROT_READ | libc::PROT_EXEC,
+            ) != 0
+            {
+                return Err(PlatformError::last_os("mprotect of the seccomp stub code"));
+            }
+        }
+        // The stub may make its own syscalls from its code page only.
+        let (code_start, code_end) = (start, start + AREA_SIZE);
+        Ok(SeccompRegion {
+            start,
+            end: start + size,
+            handler: start + (handler - begin),
+            restorer: start + (restorer - begin),
+            areas: start + AREA_SIZE,
+            filter: filter::stub_filter(code_start, code_end),
+        })
+    }
+
+    /// Where thread `index`'s area lies in a stub.
+    pub fn area_addr(&self, index: u64) -> u64 {
+        self.areas + index * AREA_SIZE
+    }
+
+    /// Forks a stub process whose areas are the memfd `shared_fd` and whose only other
+    /// file is `keep_fd` (the memory file). Returns its pid at once; the stub hands off
+    /// through thread 0's area once it is ready.
+    pub fn spawn(&self, keep_fd: i32, shared_fd: i32) -> Result<i32> {
+        let fork = ForkSetup::capture();
+        let mut actions = [(0i32, 0u64); 64];
+        for (i, a) in actions.iter_mut().enumerate() {
+            let signo = i as i32 + 1;
+            *a = (signo, libc::SIG_IGN as u64);
+            if HANDLED_SIGNALS.contains(&signo) {
+                a.1 = self.handler;
+            }
+        }
+        let prog = libc::sock_fprog {
+            len: self.filter.len() as u16,
+            filter: self.filter.as_ptr().cast_mut(),
+        };
+        // SAFETY: the child runs only `child`: raw syscalls on data prepared above, then
+        // a jump into the stub; it never returns to Rust code.
+        let pid = unsafe { raw_fork()? };
+        if pid == 0 {
+            // SAFETY: child side, see above.
+            unsafe { self.child(&fork, keep_fd, shared_fd, &actions, &prog) }
+        }
+        Ok(pid)
+    }
+
+    /// # Safety
+    /// Must only be called in the child of `raw_fork`.
+    unsafe fn child(
+        &self,
+        fork: &ForkSetup,
+        keep_fd: i32,
+        shared_fd: i32,
+        actions: &[(i32, u64); 64],
+        prog: &libc::sock_fprog,
+    ) -> ! {
+        // SAFETY: raw syscalls only; any failure ends the child with a distinct status,
+        // which the sentry sees as the stub being gone.
+        unsafe {
+            let fail = |code: i32| -> ! {
+                libc::syscall(libc::SYS_exit_group, code);
+                std::hint::unreachable_unchecked()
+            };
+            let areas = libc::syscall(
+                libc::SYS_mmap,
+                self.areas,
+                MAX_THREADS * AREA_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_FIXED,
+                shared_fd,
+                0u64,
+            );
+            if areas as u64 != self.areas {
+                fail(120);
+            }
+            child_prologue(fork, keep_fd);
+            let stack = libc::stack_t {
+                ss_sp: (self.area_addr(0) + shared::CONTROL_SIZE) as *mut _,
+                ss_flags: 0,
+                ss_size: (AREA_SIZE - shared::CONTROL_SIZE) as usize,
+            };
+            if libc::syscall(libc::SYS_sigaltstack, &stack, 0usize) != 0 {
+                fail(121);
+            }
+            for &(signo, handler) in actions {
+                if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+                    continue;
+                }
+                let act = if handler == libc::SIG_IGN as u64 {
+                    KernelSigaction {
+                        handler,
+                        flags: 0,
+                        restorer: 0,
+                        mask: 0,
+                    }
+                } else {
+                    KernelSigaction {
+                        handler,
+                        flags: (libc::SA_SIGINFO | libc::SA_ONSTACK) as u64 | SA_RESTORER,
+                        restorer: self.restorer,
+                        mask: u64::MAX,
+                    }
+                };
+                if libc::syscall(libc::SYS_rt_sigaction, signo, &act, 0usize, 8usize) != 0
+                    && signo < 32
+                {
+                    fail(122);
+                }
+            }
+            let empty: u64 = 0;
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &empty,
+                0usize,
+                8usize,
+            );
+            if libc::syscall(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                fail(123);
+            }
+            const SECCOMP_SET_MODE_FILTER: u32 = 1;
+            if libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                0u32,
+                prog as *const libc::sock_fprog,
+            ) != 0
+            {
+                fail(124);
+            }
+            // From here on every syscall outside the stub code traps: jump straight in.
+            std::arch::asm!(
+                "jmp {entry}",
+                entry = in(reg) self.start,
+                in("rdi") self.start,
+                in("rsi") self.end,
+                in("rdx") TASK_SIZE - self.end,
+                options(noreturn)
+            );
+        }
+    }
+}
