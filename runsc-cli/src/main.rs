@@ -15,8 +15,8 @@ struct Cli {
     /// Print the version and the commit it was built from.
     #[arg(long, short = 'v')]
     version: bool,
-    /// How application code runs: ptrace or seccomp.
-    #[arg(long, global = true, default_value = "ptrace")]
+    /// How application code runs: seccomp (the default) or ptrace.
+    #[arg(long, global = true, default_value = "seccomp")]
     platform: String,
     /// Log every application syscall to stderr, like `strace -f`.
     #[arg(long, global = true)]
