@@ -4,6 +4,7 @@
 
 mod file;
 mod harness;
+mod idle;
 mod syscall;
 
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ enum Command {
     /// Cost of file operations (stat, open+read 4 KiB+close, sequential 1 MiB read):
     /// native and runsc per platform.
     File(file::Args),
+    /// CPU used by an idle sandbox (`busybox sleep`), per platform, as a share of one CPU.
+    Idle(idle::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Syscall(args) => syscall::run(args),
         Command::File(args) => file::run(args),
+        Command::Idle(args) => idle::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
