@@ -251,3 +251,62 @@ fn symlink_swap_race_never_escapes() {
     stop.store(true, Ordering::Relaxed);
     let _ = swapper.join();
 }
+
+/// An application scribbling over the top of the address space (where the stub lives)
+/// gets refusals and EFAULT, dies by SIGSEGV on a direct store, and a sandbox running
+/// beside it is unaffected.
+#[test]
+fn scribbling_at_the_stub_region_is_contained() {
+    let scribble = tests::build_program("scribble", tests::Link::Static);
+    let busybox = tests::busybox();
+    for platform in available_platforms("scribbling_at_the_stub_region_is_contained") {
+        let mut neighbour = Command::new(runsc());
+        neighbour
+            .arg(format!("--platform={platform}"))
+            .arg("do")
+            .arg("--")
+            .arg(&busybox)
+            .args(["seq", "1", "200000"]);
+        neighbour.stdout(std::process::Stdio::piped());
+        let neighbour = neighbour.spawn().expect("starting the neighbour sandbox");
+        let mut cmd = Command::new(runsc());
+        cmd.arg(format!("--platform={platform}"))
+            .arg("do")
+            .arg("--")
+            .arg(&scribble);
+        let out = run(cmd, b"", TIMEOUT);
+        let stdout = out.stdout_str();
+        assert_eq!(
+            out.status,
+            128 + 11,
+            "{platform}: want death by SIGSEGV: {stdout}{}",
+            out.stderr_str()
+        );
+        let nums: Vec<i64> = stdout
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(nums.len(), 4, "{platform}: {stdout}");
+        let (refused, efault, other) = (nums[1], nums[2], nums[3]);
+        assert!(
+            refused > 0,
+            "{platform}: no mapping was refused near the top: {stdout}"
+        );
+        assert_eq!(
+            other, 0,
+            "{platform}: a write from an unmapped address did not fault: {stdout}"
+        );
+        assert!(efault > 0, "{platform}: {stdout}");
+        let done = neighbour.wait_with_output().expect("neighbour");
+        assert!(
+            done.status.success(),
+            "{platform}: the neighbour sandbox failed"
+        );
+        let text = String::from_utf8_lossy(&done.stdout);
+        assert_eq!(
+            text.lines().count(),
+            200000,
+            "{platform}: the neighbour's output was cut"
+        );
+    }
+}
