@@ -52,7 +52,10 @@ fn read_executable(
         .clone()
         .open(0)
         .map_err(|e| errno_err(path, e))?;
-    let mut data = vec![0u8; st.size as usize];
+    let mut data: Vec<u8> = Vec::new();
+    data.try_reserve_exact(st.size as usize)
+        .map_err(|_| errno_err(path, Errno::ENOMEM))?;
+    data.resize(st.size as usize, 0);
     let mut done = 0usize;
     while done < data.len() {
         let seg = host::seg_of(&mut data[done..]);

@@ -310,3 +310,25 @@ fn scribbling_at_the_stub_region_is_contained() {
         );
     }
 }
+
+/// Absurd file sizes on the sandbox's in-memory filesystems fail with ENOSPC instead of
+/// exhausting the sentry's memory.
+#[test]
+fn huge_sizes_are_refused() {
+    let prog = tests::build_program("huge_sizes", tests::Link::Static);
+    for platform in available_platforms("huge_sizes_are_refused") {
+        let mut cmd = Command::new(runsc());
+        cmd.arg(format!("--platform={platform}"))
+            .arg("do")
+            .arg("--")
+            .arg(&prog);
+        let out = run(cmd, b"", TIMEOUT);
+        assert_eq!(
+            out.status,
+            0,
+            "{platform}: {}{}",
+            out.stdout_str(),
+            out.stderr_str()
+        );
+    }
+}

@@ -53,7 +53,7 @@ pub fn fcntl_lock(
         (start, start.checked_add(l_len - 1).ok_or(Errno::EOVERFLOW)?)
     } else if l_len < 0 {
         let s = start.checked_add(l_len).ok_or(Errno::EINVAL)?;
-        (s, start - 1)
+        (s, start.checked_sub(1).ok_or(Errno::EINVAL)?)
     } else {
         (start, i64::MAX)
     };

@@ -130,7 +130,8 @@ impl OverlayInode {
             S_IFREG => {
                 let f = pup.create(&name, S_IFREG | (st.mode & 0o7777), 0, owner)?;
                 let up = as_tmpfs(f.clone())?;
-                let mut data = vec![0u8; st.size as usize];
+                let mut data = Vec::new();
+                super::tmpfs::grow(&mut data, st.size)?;
                 let ops = lower.clone().open(0)?;
                 let mut done = 0;
                 while done < data.len() {

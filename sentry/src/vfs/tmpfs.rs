@@ -19,6 +19,25 @@ pub const SEAL_WRITE: u32 = 8;
 pub const SEAL_FUTURE_WRITE: u32 = 0x10;
 /// Largest file size (the host's MAX_LFS_FILESIZE).
 const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+/// The capacity statfs reports (16 GiB). File data lives in sentry memory and is not
+/// sparse yet, so a file may not grow past it: ENOSPC, as a full tmpfs gives.
+const CAPACITY_BLOCKS: u64 = 1 << 22;
+const CAPACITY: u64 = CAPACITY_BLOCKS * 4096;
+
+/// Grows `d` to `len` bytes of zeroes: ENOSPC past the capacity or when the memory
+/// cannot be had (never an allocation abort).
+pub(crate) fn grow(d: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
+    if len > CAPACITY {
+        return Err(Errno::ENOSPC);
+    }
+    let len = len as usize;
+    if len > d.len() {
+        d.try_reserve_exact(len - d.len())
+            .map_err(|_| Errno::ENOSPC)?;
+    }
+    d.resize(len, 0);
+    Ok(())
+}
 
 /// One tmpfs instance.
 pub struct Tmpfs {
@@ -363,14 +382,15 @@ impl Inode for TmpfsInode {
             let seals = n.seals;
             match &mut n.kind {
                 Kind::File(d) => {
-                    let (shrink, grow) = (size < d.len() as u64, size > d.len() as u64);
-                    if (shrink && seals & SEAL_SHRINK != 0) || (grow && seals & SEAL_GROW != 0) {
+                    let (shrinks, grows) = (size < d.len() as u64, size > d.len() as u64);
+                    if (shrinks && seals & SEAL_SHRINK != 0) || (grows && seals & SEAL_GROW != 0) {
                         return Err(Errno::EPERM);
                     }
                     if size > MAX_FILE_SIZE || size > isize::MAX as u64 {
                         return Err(Errno::EFBIG);
                     }
-                    d.resize(size as usize, 0);
+                    grow(d, size)?;
+                    d.shrink_to_fit();
                     touch(&mut n);
                 }
                 Kind::Dir(_) => return Err(Errno::EISDIR),
@@ -400,9 +420,9 @@ impl Inode for TmpfsInode {
         Ok(StatFs {
             fs_type: TMPFS_MAGIC,
             bsize: 4096,
-            blocks: 1 << 22,
-            bfree: 1 << 22,
-            bavail: 1 << 22,
+            blocks: CAPACITY_BLOCKS,
+            bfree: CAPACITY_BLOCKS,
+            bavail: CAPACITY_BLOCKS,
             files: 1 << 20,
             ffree: 1 << 20,
             namelen: 255,
@@ -548,7 +568,7 @@ impl FileOps for TmpfsFile {
             .filter(|&e| e <= MAX_FILE_SIZE && e <= isize::MAX as u64)
             .ok_or(Errno::EFBIG)?;
         if d.len() < end as usize {
-            d.resize(end as usize, 0);
+            grow(d, end)?;
         }
         let got = host::copy_from_segs(segs, &mut d[off as usize..end as usize]);
         touch(&mut n);
