@@ -66,6 +66,15 @@ differential! {
     file_mmap: "file_mmap" () => 0;
     file_extras: "file_extras" () => 0;
     tmpfile: "tmpfile" () => 0;
+    lseek: "lseek" () => 0;
+    open_flags: "open_flags" () => 0;
+    open_path: "open_path" () => 0;
+    openat2: "openat2" () => 0;
+    path_resolution: "path_resolution" () => 0;
+    rw_file: "rw_file" () => 0;
+    rw_vectors: "rw_vectors" () => 0;
+    symlink_loops: "symlink_loops" () => 0;
+    trailing_slash: "trailing_slash" () => 0;
     proc_exe: "proc_exe" () => 0;
     stdio: "stdio" () => 0;
     exit_0: "exit_code" ("0") => 0;

@@ -875,6 +875,11 @@ impl MemoryManager {
         let mut out = Vec::new();
         let mut cur = addr;
         while out.len() < max {
+            // Nothing above the user address range is readable (and the page arithmetic
+            // below must not overflow for pointers near 2^64).
+            if cur >= TASK_SIZE {
+                return Err(Errno::EFAULT);
+            }
             let chunk = ((page_down(cur) + PAGE_SIZE - cur) as usize).min(max - out.len());
             let mut buf = vec![0u8; chunk];
             self.copy_in(cur, &mut buf)?;

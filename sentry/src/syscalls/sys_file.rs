@@ -145,6 +145,10 @@ fn do_open(
         }
         return open_tmpfile(t, dirfd, &path, flags, mode);
     }
+    // O_CREAT with O_DIRECTORY (outside O_TMPFILE) is meaningless: EINVAL since Linux 6.4.
+    if flags & O_CREAT != 0 && flags & O_DIRECTORY != 0 {
+        return Err(Errno::EINVAL);
+    }
     let (flags, mode) = if flags & O_PATH != 0 {
         (flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0)
     } else {
@@ -192,38 +196,51 @@ fn do_open(
         }
     }
     let target = if flags & O_CREAT != 0 {
-        let (dir, name, trailing) = vfs.resolve_parent(&ctx, creds, &start, &path)?;
-        let Some(name) = name else {
-            return Err(Errno::EISDIR);
-        };
-        match vfs.resolve(&ctx, creds, &dir, &name, false) {
-            Ok(existing) => {
-                if flags & O_EXCL != 0 {
-                    return Err(Errno::EEXIST);
-                }
-                let st = existing.stat()?;
-                if st.file_type() == S_IFLNK {
-                    if flags & O_NOFOLLOW != 0 {
-                        return Err(Errno::ELOOP);
+        // Follow a trailing symlink by hand: O_CREAT through a dangling link creates its
+        // target, as Linux does.
+        let (mut start, mut path) = (start, path);
+        let mut found = None;
+        for _ in 0..=40 {
+            let (dir, name, trailing) = vfs.resolve_parent(&ctx, creds, &start, &path)?;
+            let Some(name) = name else {
+                return Err(Errno::EISDIR);
+            };
+            match vfs.resolve(&ctx, creds, &dir, &name, false) {
+                Ok(existing) => {
+                    if flags & O_EXCL != 0 {
+                        return Err(Errno::EEXIST);
                     }
-                    vfs.resolve(&ctx, creds, &dir, &name, true)?
-                } else {
+                    let st = existing.stat()?;
+                    if st.file_type() == S_IFLNK {
+                        if flags & O_NOFOLLOW != 0 {
+                            return Err(Errno::ELOOP);
+                        }
+                        if existing.dentry.inode.follow_magic().is_some() {
+                            found = Some(vfs.resolve(&ctx, creds, &dir, &name, true)?);
+                            break;
+                        }
+                        path = existing.dentry.inode.readlink()?;
+                        start = dir;
+                        continue;
+                    }
                     if trailing || st.is_dir() {
                         return Err(Errno::EISDIR);
                     }
-                    existing
+                    found = Some(existing);
+                    break;
                 }
-            }
-            Err(Errno::ENOENT) => {
-                if trailing {
-                    return Err(Errno::EISDIR);
+                Err(Errno::ENOENT) => {
+                    if trailing {
+                        return Err(Errno::EISDIR);
+                    }
+                    let m = S_IFREG | (mode & 0o7777 & !ctx.umask);
+                    let p = vfs.create(&dir, &name, m, 0, creds)?;
+                    return install_open(t, p, flags & !O_TRUNC, true);
                 }
-                let m = S_IFREG | (mode & 0o7777 & !ctx.umask);
-                let p = vfs.create(&dir, &name, m, 0, creds)?;
-                return install_open(t, p, flags & !O_TRUNC, true);
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         }
+        found.ok_or(Errno::ELOOP)?
     } else {
         let p = vfs.resolve(&ctx, creds, &start, &path, flags & O_NOFOLLOW == 0)?;
         if p.stat()?.file_type() == S_IFLNK && flags & O_PATH == 0 {
@@ -286,7 +303,7 @@ pub(crate) fn install_open(t: &mut Task, p: Path, flags: u32, created: bool) -> 
         Arc::new(PathOps)
     } else {
         let want_write = acc == O_WRONLY || acc == O_RDWR || flags & O_TRUNC != 0;
-        if ftype == S_IFDIR && (acc == O_WRONLY || acc == O_RDWR) {
+        if ftype == S_IFDIR && (acc == O_WRONLY || acc == O_RDWR || flags & O_TRUNC != 0) {
             return Err(Errno::EISDIR);
         }
         if !created {
@@ -308,7 +325,8 @@ pub(crate) fn install_open(t: &mut Task, p: Path, flags: u32, created: bool) -> 
             S_IFDIR => Arc::new(DirOps),
             S_IFCHR => devfs::open_char_device(st.rdev)?,
             S_IFREG => {
-                if flags & O_TRUNC != 0 && (acc == O_WRONLY || acc == O_RDWR) && st.size != 0 {
+                // Linux truncates even for O_RDONLY|O_TRUNC (write permission was checked).
+                if flags & O_TRUNC != 0 && st.size != 0 {
                     p.dentry.inode.setattr(&SetAttr {
                         size: Some(0),
                         ..Default::default()

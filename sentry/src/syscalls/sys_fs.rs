@@ -410,6 +410,13 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if end > t.rlimit(libc::RLIMIT_FSIZE as usize) {
         return Err(Errno::EFBIG);
     }
+    // Allocation beyond what the filesystem holds.
+    if let Ok(fs) = f.inode.statfs()
+        && fs.blocks != 0
+        && end > fs.blocks.saturating_mul(fs.bsize)
+    {
+        return Err(Errno::ENOSPC);
+    }
     if mode & KEEP_SIZE == 0 && end > st.size {
         f.inode.setattr(&SetAttr {
             size: Some(end),

@@ -142,6 +142,11 @@ fn write_file(
         }
         Ok(out)
     };
+    // On Linux even pwrite appends on an O_APPEND file (a documented quirk).
+    let off = match off {
+        Some(_) if regular && f.flags() & O_APPEND != 0 => Some(f.ops.size()? as i64),
+        o => o,
+    };
     match off {
         Some(o) => f.ops.write(&check(o as u64)?, Some(o as u64)),
         None if f.ops.seekable() => {
@@ -191,36 +196,53 @@ pub fn pwrite64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     do_write(t, a[0], &[(a[1], a[2])], Some(a[3] as i64))
 }
 
-/// preadv(2); preadv2(2) with offset −1 reads at the file offset. RWF flags are accepted.
+/// preadv(2).
 pub fn preadv(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.fds().get(a[0])?;
+    let iov = read_iovecs(t, a[1], a[2])?;
+    do_read(t, a[0], &iov, Some(a[3] as i64))
+}
+
+/// pwritev(2).
+pub fn pwritev(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    t.fds().get(a[0])?;
+    let iov = read_iovecs(t, a[1], a[2])?;
+    do_write(t, a[0], &iov, Some(a[3] as i64))
+}
+
+const RWF_APPEND: u64 = 0x10;
+/// RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT | RWF_APPEND.
+const RWF_SUPPORTED: u64 = 0x1f;
+
+/// preadv2(2): offset −1 reads at (and advances) the file offset. RWF hints are accepted.
+pub fn preadv2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[5] & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     t.fds().get(a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
     do_read(t, a[0], &iov, if off == -1 { None } else { Some(off) })
 }
 
-/// pwritev(2), pwritev2(2).
-pub fn pwritev(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    t.fds().get(a[0])?;
+/// pwritev2(2): offset −1 writes at the file offset; RWF_APPEND writes at the end.
+pub fn pwritev2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if a[5] & !RWF_SUPPORTED != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let f = t.fds().get(a[0])?;
     let iov = read_iovecs(t, a[1], a[2])?;
     let off = a[3] as i64;
+    if a[5] & RWF_APPEND != 0 && f.ops.seekable() {
+        // Appending ignores the position given (and, for −1, moves the file offset).
+        let end = f.ops.size()? as i64;
+        let n = do_write(t, a[0], &iov, Some(end))?;
+        if off == -1 {
+            *f.offset.lock().unwrap_or_else(|e| e.into_inner()) = end as u64 + n;
+        }
+        return Ok(n);
+    }
     do_write(t, a[0], &iov, if off == -1 { None } else { Some(off) })
-}
-
-/// preadv2(2).
-pub fn preadv2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if a[5] & !0x1f != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    preadv(t, a)
-}
-
-/// pwritev2(2).
-pub fn pwritev2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if a[5] & !0x1f != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    pwritev(t, a)
 }
 
 /// lseek(2).
@@ -250,20 +272,14 @@ pub fn lseek(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         SEEK_SET => Some(off),
         SEEK_CUR => (*pos as i64).checked_add(off),
         SEEK_END => size.checked_add(off),
-        SEEK_DATA => {
-            if off < 0 {
-                return Err(Errno::ENXIO);
-            }
-            if off >= size {
-                return Err(Errno::ENXIO);
-            }
-            Some(off)
-        }
-        SEEK_HOLE => {
+        SEEK_DATA | SEEK_HOLE => {
             if off < 0 || off >= size {
                 return Err(Errno::ENXIO);
             }
-            Some(size)
+            match f.ops.seek_data_hole(off as u64, a[2] == SEEK_HOLE) {
+                Some(r) => Some(r? as i64),
+                None => Some(if a[2] == SEEK_HOLE { size } else { off }),
+            }
         }
         _ => return Err(Errno::EINVAL),
     };

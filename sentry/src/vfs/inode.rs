@@ -275,6 +275,11 @@ pub trait FileOps: Send + Sync {
     fn host_fd(&self) -> Option<i32> {
         None
     }
+    /// SEEK_DATA (`hole` false) or SEEK_HOLE for files that know their holes; None means
+    /// the whole file is data.
+    fn seek_data_hole(&self, _off: u64, _hole: bool) -> Option<Result<u64, Errno>> {
+        None
+    }
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
     }

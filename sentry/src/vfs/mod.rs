@@ -11,6 +11,7 @@ pub mod inode;
 pub mod lock;
 pub mod overlay;
 pub mod procfs;
+pub mod sparse;
 pub mod sysfs;
 pub mod tmpfs;
 

@@ -4,6 +4,7 @@
 //! cache in the memory file comes with file-backed mmap.
 
 use super::inode::*;
+use super::sparse::SparseData;
 use crate::host::{self, Seg};
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -47,7 +48,7 @@ pub struct Tmpfs {
 
 enum Kind {
     Dir(BTreeMap<Vec<u8>, Arc<TmpfsInode>>),
-    File(Vec<u8>),
+    File(SparseData),
     Symlink(Vec<u8>),
     /// Fifos, sockets and device nodes: only metadata here.
     Special,
@@ -187,13 +188,13 @@ impl Inode for TmpfsInode {
     fn stat(&self) -> Result<Stat, Errno> {
         let n = self.lock();
         let size = match &n.kind {
-            Kind::File(d) => d.len() as u64,
+            Kind::File(d) => d.len(),
             Kind::Symlink(t) => t.len() as u64,
             Kind::Dir(c) => 40 + 20 * c.len() as u64,
             Kind::Special => 0,
         };
         let blocks = match &n.kind {
-            Kind::File(d) => (d.len() as u64).div_ceil(4096) * 8,
+            Kind::File(d) => d.blocks(),
             _ => 0,
         };
         Ok(Stat {
@@ -244,7 +245,7 @@ impl Inode for TmpfsInode {
     fn create(&self, name: &[u8], mode: u32, rdev: u64, cred: Cred) -> Result<InodeRef, Errno> {
         let kind = match mode & S_IFMT {
             S_IFDIR => Kind::Dir(BTreeMap::new()),
-            S_IFREG => Kind::File(Vec::new()),
+            S_IFREG => Kind::File(SparseData::default()),
             S_IFIFO | S_IFCHR | S_IFBLK | S_IFSOCK => Kind::Special,
             _ => return Err(Errno::EINVAL),
         };
@@ -382,15 +383,15 @@ impl Inode for TmpfsInode {
             let seals = n.seals;
             match &mut n.kind {
                 Kind::File(d) => {
-                    let (shrinks, grows) = (size < d.len() as u64, size > d.len() as u64);
+                    let (shrinks, grows) = (size < d.len(), size > d.len());
                     if (shrinks && seals & SEAL_SHRINK != 0) || (grows && seals & SEAL_GROW != 0) {
                         return Err(Errno::EPERM);
                     }
-                    if size > MAX_FILE_SIZE || size > isize::MAX as u64 {
+                    if size > MAX_FILE_SIZE {
                         return Err(Errno::EFBIG);
                     }
-                    grow(d, size)?;
-                    d.shrink_to_fit();
+                    // Growing leaves a hole; no memory is used until written.
+                    d.set_len(size);
                     touch(&mut n);
                 }
                 Kind::Dir(_) => return Err(Errno::EISDIR),
@@ -488,7 +489,7 @@ impl TmpfsInode {
     pub fn set_data(&self, data: &[u8]) {
         let mut n = self.lock();
         if let Kind::File(d) = &mut n.kind {
-            *d = data.to_vec();
+            d.set_data(data);
         }
     }
 
@@ -540,11 +541,7 @@ impl FileOps for TmpfsFile {
         let Kind::File(d) = &n.kind else {
             return Err(Errno::EISDIR);
         };
-        let off = off.unwrap_or(0);
-        if off >= d.len() as u64 {
-            return Ok(0);
-        }
-        let got = host::copy_to_segs(segs, &d[off as usize..]);
+        let got = d.read_at(off.unwrap_or(0), segs);
         n.atime = Timespec::now();
         Ok(got)
     }
@@ -559,26 +556,37 @@ impl FileOps for TmpfsFile {
         if seals & (SEAL_WRITE | SEAL_FUTURE_WRITE) != 0 {
             return Err(Errno::EPERM);
         }
-        let off = off.unwrap_or(d.len() as u64);
-        if seals & SEAL_GROW != 0 && off.saturating_add(len as u64) > d.len() as u64 {
+        let off = off.unwrap_or(d.len());
+        if seals & SEAL_GROW != 0 && off.saturating_add(len as u64) > d.len() {
             return Err(Errno::EPERM);
         }
-        let end = off
-            .checked_add(len as u64)
-            .filter(|&e| e <= MAX_FILE_SIZE && e <= isize::MAX as u64)
+        off.checked_add(len as u64)
+            .filter(|&e| e <= MAX_FILE_SIZE)
             .ok_or(Errno::EFBIG)?;
-        if d.len() < end as usize {
-            grow(d, end)?;
-        }
-        let got = host::copy_from_segs(segs, &mut d[off as usize..end as usize]);
+        let mut src = Vec::new();
+        src.try_reserve_exact(len).map_err(|_| Errno::ENOSPC)?;
+        src.resize(len, 0);
+        let got = host::copy_from_segs(segs, &mut src);
+        d.write_at(off, &src[..got], CAPACITY_BLOCKS)?;
         touch(&mut n);
         Ok(got)
     }
 
     fn size(&self) -> Result<u64, Errno> {
         match &self.inode.lock().kind {
-            Kind::File(d) => Ok(d.len() as u64),
+            Kind::File(d) => Ok(d.len()),
             _ => Ok(0),
+        }
+    }
+
+    fn seek_data_hole(&self, off: u64, hole: bool) -> Option<Result<u64, Errno>> {
+        match &self.inode.lock().kind {
+            Kind::File(d) => Some(if hole {
+                d.seek_hole(off)
+            } else {
+                d.seek_data(off)
+            }),
+            _ => None,
         }
     }
 }
