@@ -83,6 +83,9 @@ pub enum Link {
     Static,
     /// `cc -static-pie`: an ET_DYN without an interpreter, loaded at a random base.
     StaticPie,
+    /// `cc` with no linking flag: a PIE with the host's dynamic loader and libc, loaded
+    /// from the host's root filesystem inside the sandbox.
+    Dynamic,
 }
 
 impl Link {
@@ -90,6 +93,7 @@ impl Link {
         match self {
             Link::Static => "-static",
             Link::StaticPie => "-static-pie",
+            Link::Dynamic => "-pie",
         }
     }
 
@@ -97,6 +101,7 @@ impl Link {
         match self {
             Link::Static => "",
             Link::StaticPie => "-pie",
+            Link::Dynamic => "-dyn",
         }
     }
 }
