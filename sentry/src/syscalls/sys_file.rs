@@ -471,22 +471,29 @@ pub fn statx(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// Creates a non-directory or directory node at (dirfd, path).
 fn make_node(t: &mut Task, dirfd: u64, path_addr: u64, mode: u32, rdev: u64) -> Result<u64, Errno> {
     let path = path_arg(t, path_addr)?;
-    let start = start_dir(t, dirfd, &path)?;
+    let (dir, name) = new_name(t, dirfd, &path, mode & S_IFMT == S_IFDIR)?;
+    let umask = t.fs().umask;
+    let m = (mode & S_IFMT) | (mode & 0o7777 & !umask);
+    t.k.vfs.create(&dir, &name, m, rdev, t.vcreds()).map(|_| 0)
+}
+
+/// The directory and name for a new node at (dirfd, path): EEXIST when the name is taken
+/// (or is "/", "." or ".."), ENOENT for a trailing slash unless `dir_ok` (mkdir).
+fn new_name(t: &Task, dirfd: u64, path: &[u8], dir_ok: bool) -> Result<(Path, Vec<u8>), Errno> {
     let ctx = t.fs();
     let creds = t.vcreds();
-    let vfs = t.k.vfs.clone();
-    let (dir, name, trailing) = vfs.resolve_parent(&ctx, creds, &start, &path)?;
+    let start = start_dir(t, dirfd, path)?;
+    let (dir, name, trailing) = t.k.vfs.resolve_parent(&ctx, creds, &start, path)?;
     let Some(name) = name else {
         return Err(Errno::EEXIST);
     };
-    if vfs.resolve(&ctx, creds, &dir, &name, false).is_ok() {
+    if t.k.vfs.resolve(&ctx, creds, &dir, &name, false).is_ok() {
         return Err(Errno::EEXIST);
     }
-    if trailing && mode & S_IFMT != S_IFDIR {
+    if trailing && !dir_ok {
         return Err(Errno::ENOENT);
     }
-    let m = (mode & S_IFMT) | (mode & 0o7777 & !ctx.umask);
-    vfs.create(&dir, &name, m, rdev, creds).map(|_| 0)
+    Ok((dir, name))
 }
 
 /// mkdir(2).
@@ -653,21 +660,8 @@ fn do_link(t: &mut Task, od: u64, op: u64, nd: u64, np: u64, flags: u64) -> Resu
     if src.stat()?.is_dir() {
         return Err(Errno::EPERM);
     }
-    let ctx = t.fs();
-    let creds = t.vcreds();
-    let vfs = t.k.vfs.clone();
-    let ns = start_dir(t, nd, &npath)?;
-    let (ndir, nname, trailing) = vfs.resolve_parent(&ctx, creds, &ns, &npath)?;
-    let Some(nname) = nname else {
-        return Err(Errno::EEXIST);
-    };
-    if vfs.resolve(&ctx, creds, &ndir, &nname, false).is_ok() {
-        return Err(Errno::EEXIST);
-    }
-    if trailing {
-        return Err(Errno::ENOENT);
-    }
-    vfs.link(&ndir, &nname, &src, creds).map(|_| 0)
+    let (ndir, nname) = new_name(t, nd, &npath, false)?;
+    t.k.vfs.link(&ndir, &nname, &src, t.vcreds()).map(|_| 0)
 }
 
 /// link(2).
@@ -686,21 +680,10 @@ fn do_symlink(t: &mut Task, target_addr: u64, nd: u64, np: u64) -> Result<u64, E
     if target.is_empty() {
         return Err(Errno::ENOENT);
     }
-    let ctx = t.fs();
-    let creds = t.vcreds();
-    let vfs = t.k.vfs.clone();
-    let ns = start_dir(t, nd, &npath)?;
-    let (ndir, nname, trailing) = vfs.resolve_parent(&ctx, creds, &ns, &npath)?;
-    let Some(nname) = nname else {
-        return Err(Errno::EEXIST);
-    };
-    if vfs.resolve(&ctx, creds, &ndir, &nname, false).is_ok() {
-        return Err(Errno::EEXIST);
-    }
-    if trailing {
-        return Err(Errno::ENOENT);
-    }
-    vfs.symlink(&ndir, &nname, &target, creds).map(|_| 0)
+    let (ndir, nname) = new_name(t, nd, &npath, false)?;
+    t.k.vfs
+        .symlink(&ndir, &nname, &target, t.vcreds())
+        .map(|_| 0)
 }
 
 /// symlink(2).
@@ -903,28 +886,17 @@ pub fn truncate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// utimensat(2), also with a NULL path (the descriptor itself).
 pub fn utimensat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const UTIME_NOW: i64 = (1 << 30) - 1;
-    const UTIME_OMIT: i64 = (1 << 30) - 2;
     let (dirfd, path_addr, times, flags) = (a[0], a[1], a[2], a[3]);
     if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
         return Err(Errno::EINVAL);
     }
-    let ts = if times != 0 {
-        let mut b = [0u8; 32];
-        t.mm.copy_in(times, &mut b)?;
-        let r = |i: usize| i64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
-        let parse = |sec: i64, nsec: i64| -> Result<Option<Timespec>, Errno> {
-            match nsec {
-                UTIME_OMIT => Ok(None),
-                UTIME_NOW => Ok(Some(Timespec::now())),
-                0..=999_999_999 => Ok(Some(Timespec { sec, nsec })),
-                _ => Err(Errno::EINVAL),
-            }
-        };
-        (parse(r(0), r(8))?, parse(r(16), r(24))?)
+    let mut ts = [0u8; 32];
+    if times != 0 {
+        t.mm.copy_in(times, &mut ts)?;
     } else {
-        let now = Timespec::now();
-        (Some(now), Some(now))
-    };
+        ts[8..16].copy_from_slice(&UTIME_NOW.to_le_bytes());
+        ts[24..32].copy_from_slice(&UTIME_NOW.to_le_bytes());
+    }
     let (inode, p) = if path_addr == 0 {
         let f = t.fds().get(dirfd as u32 as u64)?;
         (f.inode.clone(), f.path.clone())
@@ -938,31 +910,10 @@ pub fn utimensat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             flags & AT_EMPTY_PATH != 0,
         )?
     };
-    if ts.0.is_none() && ts.1.is_none() {
-        return Ok(0);
-    }
-    if p.as_ref().is_some_and(|p| p.mnt.readonly) {
-        return Err(Errno::EROFS);
-    }
-    let st = inode.stat()?;
-    let explicit = times != 0;
-    if t.creds.uid != 0
-        && st.uid != t.creds.uid
-        && (explicit || !permitted(&st, t.vcreds(), MAY_WRITE))
-    {
-        return Err(if explicit {
-            Errno::EPERM
-        } else {
-            Errno::EACCES
-        });
-    }
-    inode
-        .setattr(&SetAttr {
-            atime: ts.0,
-            mtime: ts.1,
-            ..Default::default()
-        })
-        .map(|_| 0)
+    // Both times UTIME_NOW is treated as a NULL array for permission purposes.
+    let nsec = |i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
+    let explicit = times != 0 && !(nsec(8) == UTIME_NOW && nsec(24) == UTIME_NOW);
+    set_times(t, &inode, p.as_ref(), &ts, explicit)
 }
 
 /// Writes `struct statfs` (120 bytes) for `inode`'s filesystem.
@@ -1112,7 +1063,10 @@ fn utimes_common(t: &mut Task, dirfd: u64, path_addr: u64, times: u64) -> Result
     // stack is not touched; the values go straight to the inode.
     let path = path_arg(t, path_addr)?;
     let (inode, p) = lookup_inode(t, dirfd, &path, true, false)?;
-    set_times(t, &inode, p.as_ref(), &ts, times != 0)
+    // Both times UTIME_NOW is treated as a NULL array for permission purposes.
+    let nsec = |i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
+    let explicit = times != 0 && !(nsec(8) == UTIME_NOW && nsec(24) == UTIME_NOW);
+    set_times(t, &inode, p.as_ref(), &ts, explicit)
 }
 
 /// Sets atime/mtime from two encoded timespecs (UTIME_NOW/UTIME_OMIT allowed).
