@@ -230,8 +230,6 @@ impl ProcSource for Processes {
                 }
             }
             "maps" => {
-                let (brk_start, _) = p.mm.brk_range();
-                let _ = brk_start;
                 for (start, v) in p.mm.maps() {
                     let (mut offset, mut dev, mut ino) = (0u64, 0u64, 0u64);
                     let name = match (&v.file, v.kind) {
@@ -269,7 +267,7 @@ impl ProcSource for Processes {
             "mounts" => return Ok(self.mounts_text(false)),
             "mountinfo" => return Ok(self.mounts_text(true)),
             "stat" => {
-                let (brk_start, brk) = p.mm.brk_range();
+                let (brk_start, _) = p.mm.brk_range();
                 let vsize = p.mm.total_vm();
                 let rss = p.mm.resident() / 4096;
                 let _ = writeln!(
@@ -278,7 +276,6 @@ impl ProcSource for Processes {
                     p.ppid,
                     u64::MAX,
                 );
-                let _ = brk;
             }
             "statm" => {
                 let size = p.mm.total_vm() / 4096;

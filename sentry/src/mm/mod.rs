@@ -641,7 +641,7 @@ impl MemoryManager {
     pub fn handle_fault(&self, addr: u64) -> Result<(), FaultError> {
         let mut s = self.lock();
         let page = page_down(addr);
-        let (vstart, perms) = self.vma_for(&mut s, addr).ok_or(FaultError::MapErr)?;
+        let (_, perms) = self.vma_for(&mut s, addr).ok_or(FaultError::MapErr)?;
         if perms == Perms::NONE {
             return Err(FaultError::AccErr);
         }
@@ -651,7 +651,6 @@ impl MemoryManager {
             // Mapped with everything the VMA allows, and still faulting: a forbidden access.
             return Err(FaultError::AccErr);
         }
-        let _ = vstart;
         self.populate_and_map(&mut s, page)
     }
 

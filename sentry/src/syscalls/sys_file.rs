@@ -169,17 +169,11 @@ fn do_open(
     }
     if resolve != 0 {
         if flags & O_CREAT != 0 {
-            // Creating under restrictions: resolve the parent with them, create plainly.
-            let (dir, name, _) = vfs.resolve_parent(&ctx, creds, &start, &path)?;
-            vfs.resolve_with(&ctx, creds, &start, &path, false, &restrict)
-                .or_else(|e| {
-                    if e == Errno::ENOENT {
-                        Ok(dir.clone())
-                    } else {
-                        Err(e)
-                    }
-                })?;
-            let _ = name;
+            // The restrictions are on the walk: check it, then create as usual.
+            match vfs.resolve_with(&ctx, creds, &start, &path, false, &restrict) {
+                Ok(_) | Err(Errno::ENOENT) => {}
+                Err(e) => return Err(e),
+            }
         } else {
             let p = vfs.resolve_with(
                 &ctx,

@@ -122,6 +122,26 @@ impl Dentry {
             .insert(name.to_vec(), Cached::Strong(self.clone()));
     }
 
+    /// Caches `inode`, just created as `name`, as a child.
+    fn add_child(self: &Arc<Self>, name: &[u8], inode: InodeRef) -> Arc<Dentry> {
+        let d = Arc::new(Dentry {
+            name: Mutex::new(name.to_vec()),
+            parent: Mutex::new(Some(self.clone())),
+            inode,
+            children: Mutex::default(),
+        });
+        let entry = if self.inode.cache_children() {
+            Cached::Strong(d.clone())
+        } else {
+            Cached::Weak(Arc::downgrade(&d))
+        };
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_vec(), entry);
+        d
+    }
+
     /// Forgets the cached child `name` (after unlink, rename or create over it).
     fn invalidate(&self, name: &[u8]) {
         self.children
@@ -608,9 +628,7 @@ impl Vfs {
     ) -> Result<Path, Errno> {
         self.may_modify(dir, creds)?;
         let inode = dir.dentry.inode.create(name, mode, rdev, creds.cred())?;
-        dir.dentry.invalidate(name);
-        let _ = inode;
-        let d = dir.dentry.child(name)?;
+        let d = dir.dentry.add_child(name, inode);
         Ok(Path {
             mnt: dir.mnt.clone(),
             dentry: d,
