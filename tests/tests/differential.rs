@@ -79,6 +79,9 @@ differential! {
     rename_link: "rename_link" () => 0;
     meta: "meta" () => 0;
     fds: "fds" () => 0;
+    proc_self: "proc_self" () => 0;
+    stat_family: "stat_family" () => 0;
+    xattr_get: "xattr_get" () => 0;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
     file_mmap_dynamic: "file_mmap", Dynamic () => 0;
