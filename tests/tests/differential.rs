@@ -82,6 +82,8 @@ differential! {
     proc_self: "proc_self" () => 0;
     stat_family: "stat_family" () => 0;
     xattr_get: "xattr_get" () => 0;
+    big_dir: "big_dir" () => 0;
+    big_file: "big_file" () => 0;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
     file_mmap_dynamic: "file_mmap", Dynamic () => 0;
