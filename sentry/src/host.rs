@@ -270,6 +270,31 @@ pub fn copy_from_segs(segs: &[Seg], dst: &mut [u8]) -> usize {
     done
 }
 
+/// Copies from the segments `src` to the segments `dst` (in order, as far as the shorter
+/// goes); returns bytes copied. The two may not overlap.
+pub fn copy_segs(dst: &[Seg], src: &[Seg]) -> usize {
+    let (mut di, mut doff, mut done) = (0usize, 0usize, 0usize);
+    for s in src {
+        let mut soff = 0usize;
+        while soff < s.len {
+            let Some(d) = dst.get(di) else { return done };
+            let n = (s.len - soff).min(d.len - doff);
+            // SAFETY: both segments lie in live mappings (the memory file's, or sentry
+            // buffers made by seg_of that outlive the call), and each is valid for its
+            // length; distinct pages do not overlap.
+            unsafe { std::ptr::copy(s.ptr.add(soff), d.ptr.add(doff), n) };
+            soff += n;
+            doff += n;
+            done += n;
+            if doff == d.len {
+                di += 1;
+                doff = 0;
+            }
+        }
+    }
+    done
+}
+
 pub fn segs_len(segs: &[Seg]) -> usize {
     segs.iter().map(|s| s.len).sum()
 }

@@ -19,9 +19,6 @@ use platform::{CpuState, Platform, PlatformError, Regs};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-/// Size of the memory file: the most application memory one sandbox can hold.
-const MEMORY_FILE_SIZE: u64 = 64 << 30;
-
 /// How a thread group ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -238,7 +235,9 @@ fn stdio_table() -> FdTable {
 /// Loads and runs `cfg.program` in a new sandbox on the calling thread; returns how it
 /// ended.
 pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
-    let memfile = Arc::new(MemoryFile::new(MEMORY_FILE_SIZE).map_err(Error::MemoryFile)?);
+    let memfile = MemoryFile::global()
+        .cloned()
+        .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;
     let platform = platform::new_platform(&cfg.platform, memfile.fd())
         .map_err(|e| Error::Platform(cfg.platform.clone(), e))?;
     let perr = |e| Error::Platform(cfg.platform.clone(), e);

@@ -129,6 +129,14 @@ impl Task {
                     return;
                 }
                 Err(FaultError::MapErr | FaultError::AccErr) => {}
+                Err(FaultError::Bus) => {
+                    log::warn(&format!(
+                        "task {}: SIGBUS at {addr:#x} (shared mapping past the end of its file)",
+                        self.tid
+                    ));
+                    self.force_signal(libc::SIGBUS);
+                    return;
+                }
             }
         }
         log::warn(&format!(

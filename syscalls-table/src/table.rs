@@ -97,7 +97,7 @@ const ROWS: &[Syscall] = &[
     sc(23,  "select",                 &[Int, Ptr, Ptr, Ptr, Ptr], POLL),
     sc(24,  "sched_yield",            &[], OK),
     sc(25,  "mremap",                 &[Ptr, Size, Size, Flags(c::MREMAP), Ptr], OK),
-    sc(26,  "msync",                  &[Ptr, Size, Flags(c::MSYNC)], VFS),
+    sc(26,  "msync",                  &[Ptr, Size, Flags(c::MSYNC)], OK),
     sc(27,  "mincore",                &[Ptr, Size, Ptr], MEM),
     sc(28,  "madvise",                &[Ptr, Size, MADV], partial("DONTNEED/FREE/REMOVE release pages; other advice is accepted and ignored")),
     sc(29,  "shmget",                 &[Hex, Size, Hex], IPC),

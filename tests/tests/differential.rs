@@ -8,6 +8,7 @@ use tests::{Case, Link, build_program};
 const STDIN: &[u8] = b"line one\nline two\n";
 
 const SIGABRT: i32 = 6;
+const SIGBUS: i32 = 7;
 const SIGFPE: i32 = 8;
 const SIGSEGV: i32 = 11;
 
@@ -84,6 +85,9 @@ differential! {
     xattr_get: "xattr_get" () => 0;
     big_dir: "big_dir" () => 0;
     big_file: "big_file" () => 0;
+    shared_mmap: "shared_mmap" () => 0;
+    shared_mmap_dynamic: "shared_mmap", Dynamic () => 0;
+    shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
     file_mmap_dynamic: "file_mmap", Dynamic () => 0;

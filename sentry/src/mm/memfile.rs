@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub const PAGE_SIZE: u64 = 4096;
 
@@ -14,6 +14,46 @@ pub struct MemoryFile {
     base: *mut u8,
     size: u64,
     alloc: Mutex<Allocator>,
+    /// Pages released by dropped `Frame`s, returned to the allocator in batches.
+    pending: Mutex<Vec<u64>>,
+}
+
+/// Pending frame releases beyond which they are returned to the host at once.
+const PENDING_BATCH: usize = 512;
+
+/// The size of the sandbox's memory file (sparse: only touched pages cost memory).
+pub const MEMORY_FILE_SIZE: u64 = 64 << 30;
+
+static GLOBAL: OnceLock<Option<Arc<MemoryFile>>> = OnceLock::new();
+
+/// One memory-file page shared by several owners (a file's page cache and the address
+/// spaces that map it): the page returns to the file when the last reference goes.
+pub struct Frame {
+    mf: Arc<MemoryFile>,
+    off: u64,
+}
+
+impl Frame {
+    /// The page's offset in the memory file.
+    pub fn off(&self) -> u64 {
+        self.off
+    }
+
+    pub fn memfile(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Frame({:#x})", self.off)
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        self.mf.release(self.off);
+    }
 }
 
 // SAFETY: the mapping is shared memory that lives as long as the MemoryFile; every access
@@ -66,7 +106,60 @@ impl MemoryFile {
                 free: BTreeMap::new(),
                 in_use: 0,
             }),
+            pending: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The sandbox's memory file, made on first use (None if the host refuses a memfd).
+    /// tmpfs file data and application memory both live in it.
+    pub fn global() -> Option<&'static Arc<MemoryFile>> {
+        GLOBAL
+            .get_or_init(|| MemoryFile::new(MEMORY_FILE_SIZE).ok().map(Arc::new))
+            .as_ref()
+    }
+
+    /// Allocates one zeroed page owned by the returned frame.
+    pub fn alloc_frame(self: &Arc<Self>) -> Option<Arc<Frame>> {
+        let off = self.alloc(1)?;
+        Some(Arc::new(Frame {
+            mf: self.clone(),
+            off,
+        }))
+    }
+
+    /// A page given up by its last frame: freed with the next batch.
+    fn release(&self, off: u64) {
+        let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        p.push(off);
+        if p.len() >= PENDING_BATCH {
+            let batch = std::mem::take(&mut *p);
+            drop(p);
+            self.free_batch(batch);
+        }
+    }
+
+    /// Returns every page released by frames to the allocator and its memory to the host.
+    pub fn reclaim(&self) {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.free_batch(batch);
+    }
+
+    fn free_batch(&self, mut batch: Vec<u64>) {
+        batch.sort_unstable();
+        let mut run: Option<(u64, u64)> = None;
+        for off in batch {
+            run = match run {
+                Some((o, n)) if o + n * PAGE_SIZE == off => Some((o, n + 1)),
+                Some((o, n)) => {
+                    self.free(o, n);
+                    Some((off, 1))
+                }
+                None => Some((off, 1)),
+            };
+        }
+        if let Some((o, n)) = run {
+            self.free(o, n);
+        }
     }
 
     pub fn fd(&self) -> i32 {
@@ -82,6 +175,9 @@ impl MemoryFile {
     /// the file is full.
     pub fn alloc(&self, pages: u64) -> Option<u64> {
         let len = pages.checked_mul(PAGE_SIZE)?;
+        if !self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+            self.reclaim();
+        }
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
         let found = a
             .free

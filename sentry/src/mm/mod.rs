@@ -6,7 +6,7 @@ pub mod memfile;
 
 use crate::host::Seg;
 use crate::vfs::inode::FileOps;
-use memfile::{MemoryFile, PAGE_SIZE};
+use memfile::{Frame, MemoryFile, PAGE_SIZE};
 use platform::{AddressSpace, Perms};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -49,11 +49,18 @@ pub struct Vma {
     pub file: Option<FileMap>,
 }
 
-/// A private file mapping's source: pages are read from `ops` when first touched.
+/// A file mapping's source. Private: pages are copies read from `ops` when first touched.
+/// Shared (`cache`): the pages are the file's own (`FileOps::shared_frame`), so stores
+/// reach the file and other mappings.
 #[derive(Clone)]
 pub struct FileMap {
     pub ops: Arc<dyn FileOps>,
     pub offset: u64,
+    /// The mapping is shared and its pages are the file's page cache.
+    pub cache: bool,
+    /// Whether the mapping may be made writable (VM_MAYWRITE): false for a shared mapping
+    /// of a file not opened for writing.
+    pub may_write: bool,
     /// What /proc/PID/maps shows: (path, device, inode).
     pub name: Vec<u8>,
     pub dev: u64,
@@ -79,12 +86,25 @@ impl PartialEq for FileMap {
 
 impl Eq for FileMap {}
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Page {
     /// Offset of the memory-file page behind it.
     off: u64,
     /// Whether (and with which permissions) it is mapped in the platform address space.
     mapped: Option<Perms>,
+    /// A page owned by a file's page cache (shared file mappings); None for pages this
+    /// address space owns and frees itself.
+    frame: Option<Arc<Frame>>,
+}
+
+impl Page {
+    fn own(off: u64) -> Page {
+        Page {
+            off,
+            mapped: None,
+            frame: None,
+        }
+    }
 }
 
 /// Why a fault cannot be resolved: the signal code Linux reports.
@@ -96,6 +116,9 @@ pub enum FaultError {
     AccErr,
     /// The memory file is full.
     OutOfMemory,
+    /// A shared file mapping's page past the end of the file (or that the file cannot
+    /// provide): SIGBUS.
+    Bus,
 }
 
 struct State {
@@ -329,15 +352,23 @@ impl MemoryManager {
 
     /// Frees the pages in `[start, end)` and unmaps them from the platform.
     fn drop_pages(&self, s: &mut State, start: u64, end: u64) -> Result<(), Errno> {
-        let pages: Vec<(u64, Page)> = s.pages.range(start..end).map(|(k, p)| (*k, *p)).collect();
-        if pages.is_empty() {
+        let keys: Vec<u64> = s.pages.range(start..end).map(|(k, _)| *k).collect();
+        if keys.is_empty() {
             return Ok(());
         }
-        let mut any_mapped = false;
+        let pages: Vec<Page> = keys.iter().filter_map(|k| s.pages.remove(k)).collect();
+        // Unmapped from the platform before any page can be reused.
+        if pages.iter().any(|p| p.mapped.is_some()) {
+            self.aspace
+                .unmap(start, end - start)
+                .map_err(platform_errno)?;
+        }
         let mut run: Option<(u64, u64)> = None;
-        for (va, p) in &pages {
-            s.pages.remove(va);
-            any_mapped |= p.mapped.is_some();
+        for p in pages {
+            if p.frame.is_some() {
+                // The file's page: dropping the reference is all.
+                continue;
+            }
             run = match run {
                 Some((o, n)) if o + n * PAGE_SIZE == p.off => Some((o, n + 1)),
                 Some((o, n)) => {
@@ -349,11 +380,6 @@ impl MemoryManager {
         }
         if let Some((o, n)) = run {
             self.mf.free(o, n);
-        }
-        if any_mapped {
-            self.aspace
-                .unmap(start, end - start)
-                .map_err(platform_errno)?;
         }
         Ok(())
     }
@@ -370,6 +396,13 @@ impl MemoryManager {
         let mut s = self.lock();
         if !s.covered(addr, end) {
             return Err(Errno::ENOMEM);
+        }
+        if perms.write
+            && s.vmas
+                .range(..end)
+                .any(|(k, v)| v.end > addr && *k < end && v.file.as_ref().is_some_and(|f| !f.may_write))
+        {
+            return Err(Errno::EACCES);
         }
         s.split(addr);
         s.split(end);
@@ -432,6 +465,19 @@ impl MemoryManager {
                 .map_err(platform_errno)?;
         }
         Ok(())
+    }
+
+    /// The files behind the shared file mappings in `[start, end)` (msync), and whether the
+    /// range is fully mapped.
+    pub fn shared_files(&self, start: u64, end: u64) -> (Vec<Arc<dyn FileOps>>, bool) {
+        let s = self.lock();
+        let files = s
+            .vmas
+            .range(..end)
+            .filter(|(k, v)| v.end > start && **k < end)
+            .filter_map(|(_, v)| v.file.as_ref().filter(|f| f.cache).map(|f| f.ops.clone()))
+            .collect();
+        (files, s.covered(start, end))
     }
 
     /// Checks that `[addr, addr+len)` is fully mapped (madvise's other advice).
@@ -547,20 +593,18 @@ impl MemoryManager {
         keep_old: bool,
     ) -> Result<u64, Errno> {
         let keep = old_len.min(new_len);
-        let moved: Vec<(u64, Page)> = s
-            .pages
-            .range(old..old + keep)
-            .map(|(k, p)| (*k, *p))
-            .collect();
+        let keys: Vec<u64> = s.pages.range(old..old + keep).map(|(k, _)| *k).collect();
         let mut any_mapped = false;
-        for (va, p) in &moved {
-            s.pages.remove(va);
+        for va in keys {
+            let Some(p) = s.pages.remove(&va) else {
+                continue;
+            };
             any_mapped |= p.mapped.is_some();
             s.pages.insert(
                 dst + (va - old),
                 Page {
-                    off: p.off,
                     mapped: None,
+                    ..p
                 },
             );
         }
@@ -692,7 +736,18 @@ impl MemoryManager {
             .step_by(PAGE_SIZE as usize)
             .filter(|va| !s.pages.contains_key(va))
             .collect();
-        if !missing.is_empty() {
+        if vma.file.as_ref().is_some_and(|f| f.cache) {
+            for va in missing {
+                match self.file_page(&vma, vstart, va) {
+                    Ok(p) => {
+                        s.pages.insert(va, p);
+                    }
+                    // Only the faulting page itself must exist.
+                    Err(e) if va == page => return Err(e),
+                    Err(_) => {}
+                }
+            }
+        } else if !missing.is_empty() {
             let base = self
                 .mf
                 .alloc(missing.len() as u64)
@@ -700,7 +755,7 @@ impl MemoryManager {
             for (i, va) in missing.iter().enumerate() {
                 let off = base + i as u64 * PAGE_SIZE;
                 self.fill_from_file(&vma, vstart, *va, off);
-                s.pages.insert(*va, Page { off, mapped: None });
+                s.pages.insert(*va, Page::own(off));
             }
         }
         // Map runs of pages that are contiguous in the memory file.
@@ -785,12 +840,33 @@ impl MemoryManager {
         if let Some(p) = s.pages.get(&page) {
             return Some(p.off);
         }
-        let off = self.mf.alloc(1)?;
-        if let Some(vma) = s.vmas.get(&vstart) {
-            self.fill_from_file(vma, vstart, page, off);
-        }
-        s.pages.insert(page, Page { off, mapped: None });
+        let vma = s.vmas.get(&vstart)?.clone();
+        let p = self.new_page(&vma, vstart, page).ok()?;
+        let off = p.off;
+        s.pages.insert(page, p);
         Some(off)
+    }
+
+    /// A fresh page for `page` of the VMA at `vstart`: the file's own page for a shared
+    /// file mapping, else a new page (filled from the file for a private file mapping).
+    fn new_page(&self, vma: &Vma, vstart: u64, page: u64) -> Result<Page, FaultError> {
+        if vma.file.as_ref().is_some_and(|f| f.cache) {
+            return self.file_page(vma, vstart, page);
+        }
+        let off = self.mf.alloc(1).ok_or(FaultError::OutOfMemory)?;
+        self.fill_from_file(vma, vstart, page, off);
+        Ok(Page::own(off))
+    }
+
+    fn file_page(&self, vma: &Vma, vstart: u64, page: u64) -> Result<Page, FaultError> {
+        let f = vma.file.as_ref().ok_or(FaultError::Bus)?;
+        let idx = (f.offset + (page - vstart)) / PAGE_SIZE;
+        let frame = f.ops.shared_frame(idx).map_err(|_| FaultError::Bus)?;
+        Ok(Page {
+            off: frame.off(),
+            mapped: None,
+            frame: Some(frame),
+        })
     }
 
     /// Fills a fresh page of a file-backed VMA from the file (bytes past the end of the
@@ -833,8 +909,10 @@ impl MemoryManager {
             let off = match s.pages.get(&page) {
                 Some(p) => p.off,
                 None => {
-                    let off = self.mf.alloc(1).ok_or(Errno::ENOMEM)?;
-                    s.pages.insert(page, Page { off, mapped: None });
+                    let (vstart, vma) = s.find(page).map(|(k, v)| (k, v.clone())).ok_or(Errno::EFAULT)?;
+                    let p = self.new_page(&vma, vstart, page).map_err(|_| Errno::ENOMEM)?;
+                    let off = p.off;
+                    s.pages.insert(page, p);
                     off
                 }
             };

@@ -124,6 +124,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_mprotect => sys_mm::mprotect,
         SYS_mremap => sys_mm::mremap,
         SYS_madvise => sys_mm::madvise,
+        SYS_msync => sys_mm::msync,
         SYS_exit => sys_process::exit,
         SYS_exit_group => sys_process::exit_group,
         SYS_arch_prctl => sys_process::arch_prctl,

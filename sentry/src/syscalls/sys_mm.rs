@@ -18,8 +18,10 @@ const MAP_32BIT: u64 = 0x40;
 const MAP_GROWSDOWN: u64 = 0x100;
 const MAP_POPULATE: u64 = 0x8000;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
-/// Every flag Linux knows on x86-64 (for MAP_SHARED_VALIDATE).
-const MAP_KNOWN: u64 = 0x001f_ffff | 0x0400_0000;
+/// The flags MAP_SHARED_VALIDATE accepts on x86-64 (Linux's LEGACY_MAP_MASK: the type,
+/// FIXED, ANONYMOUS, 32BIT, ABOVE4G, GROWSDOWN, DENYWRITE..HUGETLB, UNINITIALIZED and the
+/// huge page size bits); MAP_SYNC and MAP_FIXED_NOREPLACE are refused on our files.
+const MAP_KNOWN: u64 = 0x3 | 0xf0 | 0x100 | 0x7_f800 | 0xfc00_0000;
 
 const PROT_ALL: u64 = 0x7 | 0x8 | 0x0100_0000 | 0x0200_0000;
 
@@ -28,9 +30,10 @@ pub fn brk(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(t.mm.brk(a[0]))
 }
 
-/// mmap(2): anonymous mappings and private file mappings (pages read from the file when
-/// first touched). Shared writable file mappings need the per-file page cache and are
-/// refused with ENODEV for now; a shared read-only one behaves as a private one.
+/// mmap(2): anonymous mappings, private file mappings (pages read from the file when
+/// first touched) and shared file mappings through the file's own pages (tmpfs, memfd,
+/// the overlay's upper layer). Files without a page cache in the sentry (the gofer's)
+/// can be mapped shared read-only only, as copies.
 pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4], a[5]);
     if off % 4096 != 0 {
@@ -47,6 +50,8 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let shared = match flags & MAP_TYPE {
         MAP_SHARED => true,
         MAP_PRIVATE => false,
+        // Anonymous memory knows only the two plain types.
+        MAP_SHARED_VALIDATE if file.is_none() => return Err(Errno::EINVAL),
         MAP_SHARED_VALIDATE => {
             if flags & !MAP_KNOWN != 0 {
                 return Err(Errno::EOPNOTSUPP);
@@ -73,11 +78,19 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             if !f.readable() {
                 return Err(Errno::EACCES);
             }
-            if shared && perms.write {
-                if !f.writable() {
+            // A shared mapping uses the file's own pages where the file has them; a
+            // read-only shared mapping of a file without them (the gofer's) gets copies, as
+            // a private one, but may never become writable.
+            let mut cache = false;
+            if shared {
+                if perms.write && !f.writable() {
                     return Err(Errno::EACCES);
                 }
-                return Err(Errno::ENODEV);
+                match f.ops.map_shared(perms.write) {
+                    Ok(()) => cache = true,
+                    Err(Errno::ENODEV) if !perms.write => {}
+                    Err(e) => return Err(e),
+                }
             }
             if off.checked_add(len).is_none() {
                 return Err(Errno::EOVERFLOW);
@@ -90,11 +103,13 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             map = Some(FileMap {
                 ops: f.ops.clone(),
                 offset: off,
+                cache,
+                may_write: !shared || (f.writable() && cache),
                 name,
                 dev: st.dev,
                 ino: st.ino,
             });
-            anon_shared = false;
+            anon_shared = cache;
         }
     }
     t.mm.mmap(MmapArgs {
@@ -110,6 +125,37 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         kind: VmaKind::Anon,
         file: map,
     })
+}
+
+/// msync(2): the shared file mappings' pages are the files' own, so writing back is the
+/// files' fsync for MS_SYNC; the range must be mapped (ENOMEM).
+pub fn msync(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    let (addr, len, flags) = (a[0], a[1], a[2]);
+    if flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || (flags & MS_ASYNC != 0 && flags & MS_SYNC != 0)
+        || addr % 4096 != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let end = crate::mm::page_up(len)
+        .and_then(|l| addr.checked_add(l))
+        .ok_or(Errno::ENOMEM)?;
+    if end == addr {
+        return Ok(0);
+    }
+    if end > crate::mm::TASK_SIZE {
+        return Err(Errno::ENOMEM);
+    }
+    let (files, covered) = t.mm.shared_files(addr, end);
+    if flags & MS_SYNC != 0 {
+        for f in files {
+            f.fsync()?;
+        }
+    }
+    if covered { Ok(0) } else { Err(Errno::ENOMEM) }
 }
 
 /// munmap(2).

@@ -283,6 +283,16 @@ pub trait FileOps: Send + Sync {
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
     }
+    /// Whether the file can back a shared mapping (`write`: a writable one) through its
+    /// own pages: Ok, ENODEV when it has no page cache, EPERM when seals forbid writes.
+    fn map_shared(&self, _write: bool) -> Result<(), Errno> {
+        Err(Errno::ENODEV)
+    }
+    /// The page at index `idx` of the file, for a shared mapping (EFAULT past the end of
+    /// the file: the access gets SIGBUS).
+    fn shared_frame(&self, _idx: u64) -> Result<Arc<crate::mm::memfile::Frame>, Errno> {
+        Err(Errno::ENODEV)
+    }
 }
 
 /// Result of a file-specific ioctl: bytes to copy out to the argument pointer.

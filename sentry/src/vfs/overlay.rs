@@ -129,21 +129,25 @@ impl OverlayInode {
             S_IFLNK => pup.symlink(&name, &lower.readlink()?, owner)?,
             S_IFREG => {
                 let f = pup.create(&name, S_IFREG | (st.mode & 0o7777), 0, owner)?;
-                let up = as_tmpfs(f.clone())?;
-                let mut data = Vec::new();
-                super::tmpfs::grow(&mut data, st.size)?;
-                let ops = lower.clone().open(0)?;
-                let mut done = 0;
-                while done < data.len() {
-                    let n =
-                        ops.read(&[crate::host::seg_of(&mut data[done..])], Some(done as u64))?;
+                // Copied a chunk at a time: the upper file's pages are the only copy.
+                let src = lower.clone().open(0)?;
+                let dst = f.clone().open(super::file::O_WRONLY)?;
+                let mut buf = vec![0u8; 1 << 20];
+                let mut off = 0u64;
+                loop {
+                    let n = src.read(&[crate::host::seg_of(&mut buf)], Some(off))?;
                     if n == 0 {
                         break;
                     }
-                    done += n;
+                    let mut put = 0;
+                    while put < n {
+                        put += dst.write(
+                            &[crate::host::seg_of(&mut buf[put..n])],
+                            Some(off + put as u64),
+                        )?;
+                    }
+                    off += n as u64;
                 }
-                data.truncate(done);
-                up.set_data(&data);
                 f
             }
             t => pup.create(&name, t | (st.mode & 0o7777), st.rdev, owner)?,

@@ -1,17 +1,34 @@
 //! The data of an in-memory file, page by page: pages never written are holes that read
 //! as zeroes and take no memory (tmpfs sparse files, SEEK_DATA/SEEK_HOLE). The number of
-//! pages is bounded by the filesystem's capacity: beyond it, ENOSPC.
+//! pages is bounded by the filesystem's capacity: beyond it, ENOSPC. Pages are frames of
+//! the memory file, so a shared mapping of the file maps these very pages (DESIGN.md §5:
+//! the page cache of an in-memory file is its data).
 
 use crate::host::{self, Seg};
+use crate::mm::memfile::{Frame, MemoryFile};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use syscalls_table::Errno;
 
 const PAGE: u64 = 4096;
 
 #[derive(Default)]
 pub struct SparseData {
-    pages: BTreeMap<u64, Box<[u8]>>,
+    pages: BTreeMap<u64, Arc<Frame>>,
     len: u64,
+}
+
+fn new_frame() -> Result<Arc<Frame>, Errno> {
+    MemoryFile::global()
+        .and_then(|mf| mf.alloc_frame())
+        .ok_or(Errno::ENOSPC)
+}
+
+fn frame_seg(f: &Frame, in_page: usize, n: usize) -> Seg {
+    Seg {
+        ptr: f.memfile().host_ptr(f.off() + in_page as u64, n),
+        len: n,
+    }
 }
 
 /// The segments after the first `n` bytes of `segs`.
@@ -57,11 +74,11 @@ impl SparseData {
             let pos = off + done;
             let (idx, in_page) = (pos / PAGE, (pos % PAGE) as usize);
             let n = ((PAGE as usize - in_page) as u64).min(want - done) as usize;
-            let src = match self.pages.get(&idx) {
-                Some(p) => &p[in_page..in_page + n],
-                None => &zeros[..n],
+            let dst = skip(segs, done as usize);
+            match self.pages.get(&idx) {
+                Some(f) => host::copy_segs(&dst, &[frame_seg(f, in_page, n)]),
+                None => host::copy_to_segs(&dst, &zeros[..n]),
             };
-            host::copy_to_segs(&skip(segs, done as usize), src);
             done += n as u64;
         }
         done as usize
@@ -85,12 +102,15 @@ impl SparseData {
             let pos = off + done as u64;
             let (idx, in_page) = (pos / PAGE, (pos % PAGE) as usize);
             let n = (PAGE as usize - in_page).min(src.len() - done);
-            let page = self
-                .pages
-                .entry(idx)
-                .or_insert_with(|| vec![0u8; PAGE as usize].into_boxed_slice());
-            page[in_page..in_page + n].copy_from_slice(&src[done..done + n]);
+            let frame = match self.pages.get(&idx) {
+                Some(f) => f,
+                None => self.pages.entry(idx).or_insert(new_frame()?),
+            };
+            frame
+                .memfile()
+                .write(frame.off() + in_page as u64, &src[done..done + n]);
             done += n;
+            self.len = self.len.max(pos + n as u64);
         }
         self.len = self.len.max(end);
         Ok(())
@@ -103,25 +123,47 @@ impl SparseData {
             self.pages.retain(|&i, _| i < keep);
             // Bytes past the new end in the last page read as zero if the file regrows.
             if !len.is_multiple_of(PAGE)
-                && let Some(p) = self.pages.get_mut(&(len / PAGE))
+                && let Some(f) = self.pages.get(&(len / PAGE))
             {
-                p[(len % PAGE) as usize..].fill(0);
+                let tail = (len % PAGE) as usize;
+                f.memfile()
+                    .zero(f.off() + tail as u64, PAGE as usize - tail);
             }
         }
         self.len = len;
     }
 
     /// Replaces the contents with `data` (pages of zeroes stay holes).
-    pub fn set_data(&mut self, data: &[u8]) {
+    pub fn set_data(&mut self, data: &[u8]) -> Result<(), Errno> {
         self.pages.clear();
+        self.len = 0;
         for (i, chunk) in data.chunks(PAGE as usize).enumerate() {
             if chunk.iter().any(|&b| b != 0) {
-                let mut p = vec![0u8; PAGE as usize].into_boxed_slice();
-                p[..chunk.len()].copy_from_slice(chunk);
-                self.pages.insert(i as u64, p);
+                let f = new_frame()?;
+                f.memfile().write(f.off(), chunk);
+                self.pages.insert(i as u64, f);
             }
         }
         self.len = data.len() as u64;
+        Ok(())
+    }
+
+    /// The page at index `idx` for a shared mapping, allocated (zeroed) if it is a hole;
+    /// ENOSPC when more than `max_pages` pages would be in use, EFAULT past the end of
+    /// the file (the access gets SIGBUS).
+    pub fn frame(&mut self, idx: u64, max_pages: u64) -> Result<Arc<Frame>, Errno> {
+        if idx >= self.len.div_ceil(PAGE) {
+            return Err(Errno::EFAULT);
+        }
+        if let Some(f) = self.pages.get(&idx) {
+            return Ok(f.clone());
+        }
+        if self.pages.len() as u64 >= max_pages {
+            return Err(Errno::ENOSPC);
+        }
+        let f = new_frame()?;
+        self.pages.insert(idx, f.clone());
+        Ok(f)
     }
 
     /// SEEK_DATA: the first data offset at or after `off` (ENXIO at or past EOF).

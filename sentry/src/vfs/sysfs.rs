@@ -36,8 +36,7 @@ fn file(parent: &Arc<TmpfsInode>, name: &str, text: &str) -> Result<(), Errno> {
         .into_any()
         .downcast::<TmpfsInode>()
         .map_err(|_| Errno::EIO)?;
-    f.set_data(text.as_bytes());
-    Ok(())
+    f.set_data(text.as_bytes())
 }
 
 /// Builds the tree; the caller mounts it read-only.

@@ -1,11 +1,12 @@
 //! tmpfs: a filesystem held in sentry memory. Regular files, directories, symlinks, hard
 //! links, fifos and device nodes; used for `/tmp`, `/dev/shm` and (until the gofer root
-//! exists) the root. File data lives in ordinary sentry memory for now; the per-file page
-//! cache in the memory file comes with file-backed mmap.
+//! exists) the root. File data lives in memory-file pages, which shared mappings of the
+//! file map directly.
 
 use super::inode::*;
 use super::sparse::SparseData;
 use crate::host::{self, Seg};
+use crate::mm::memfile::Frame;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,25 +21,9 @@ pub const SEAL_WRITE: u32 = 8;
 pub const SEAL_FUTURE_WRITE: u32 = 0x10;
 /// Largest file size (the host's MAX_LFS_FILESIZE).
 const MAX_FILE_SIZE: u64 = i64::MAX as u64;
-/// The capacity statfs reports (16 GiB). File data lives in sentry memory and is not
-/// sparse yet, so a file may not grow past it: ENOSPC, as a full tmpfs gives.
+/// The capacity statfs reports (16 GiB), in pages. No one file may hold more pages than
+/// that: ENOSPC, as a full tmpfs gives.
 const CAPACITY_BLOCKS: u64 = 1 << 22;
-const CAPACITY: u64 = CAPACITY_BLOCKS * 4096;
-
-/// Grows `d` to `len` bytes of zeroes: ENOSPC past the capacity or when the memory
-/// cannot be had (never an allocation abort).
-pub(crate) fn grow(d: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
-    if len > CAPACITY {
-        return Err(Errno::ENOSPC);
-    }
-    let len = len as usize;
-    if len > d.len() {
-        d.try_reserve_exact(len - d.len())
-            .map_err(|_| Errno::ENOSPC)?;
-    }
-    d.resize(len, 0);
-    Ok(())
-}
 
 /// One tmpfs instance.
 pub struct Tmpfs {
@@ -486,10 +471,11 @@ impl TmpfsInode {
     }
 
     /// Replaces a regular file's contents (building fixed trees such as /sys).
-    pub fn set_data(&self, data: &[u8]) {
+    pub fn set_data(&self, data: &[u8]) -> Result<(), Errno> {
         let mut n = self.lock();
-        if let Kind::File(d) = &mut n.kind {
-            d.set_data(data);
+        match &mut n.kind {
+            Kind::File(d) => d.set_data(data),
+            _ => Err(Errno::EISDIR),
         }
     }
 
@@ -576,6 +562,24 @@ impl FileOps for TmpfsFile {
         match &self.inode.lock().kind {
             Kind::File(d) => Ok(d.len()),
             _ => Ok(0),
+        }
+    }
+
+    fn map_shared(&self, write: bool) -> Result<(), Errno> {
+        let n = self.inode.lock();
+        if write && n.seals & (SEAL_WRITE | SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
+        match n.kind {
+            Kind::File(_) => Ok(()),
+            _ => Err(Errno::ENODEV),
+        }
+    }
+
+    fn shared_frame(&self, idx: u64) -> Result<Arc<Frame>, Errno> {
+        match &mut self.inode.lock().kind {
+            Kind::File(d) => d.frame(idx, CAPACITY_BLOCKS),
+            _ => Err(Errno::ENODEV),
         }
     }
 
