@@ -8,6 +8,7 @@ mod sys_fs;
 mod sys_futex;
 mod sys_lock;
 mod sys_mm;
+mod sys_pipe;
 mod sys_process;
 mod sys_rw;
 mod sys_signal;
@@ -40,7 +41,9 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sendfile => sys_rw::sendfile,
         SYS_copy_file_range => sys_rw::copy_file_range,
         SYS_splice => sys_rw::splice,
-        SYS_tee => sys_rw::tee,
+        SYS_tee => sys_pipe::tee,
+        SYS_pipe => sys_pipe::pipe,
+        SYS_pipe2 => sys_pipe::pipe2,
         SYS_close => sys_fs::close,
         SYS_close_range => sys_fs::close_range,
         SYS_dup => sys_fs::dup,

@@ -136,6 +136,18 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
             super::sys_lock::fcntl_lock(t, &f, a[1] as i32, a[2])
         }
+        F_GETPIPE_SZ => match f.ops.as_pipe() {
+            Some(p) => Ok(p.pipe().capacity() as u64),
+            None => Err(Errno::EBADF),
+        },
+        F_SETPIPE_SZ => match f.ops.as_pipe() {
+            // Past /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE (root here).
+            Some(p) => p
+                .pipe()
+                .set_capacity(a[2] as u32 as u64, t.vcreds().uid == 0)
+                .map(|n| n as u64),
+            None => Err(Errno::EBADF),
+        },
         _ => Err(Errno::EINVAL),
     }
 }
@@ -146,6 +158,8 @@ const F_SETLKW: i32 = 7;
 const F_OFD_GETLK: i32 = 36;
 const F_OFD_SETLK: i32 = 37;
 const F_OFD_SETLKW: i32 = 38;
+const F_SETPIPE_SZ: i32 = 1031;
+const F_GETPIPE_SZ: i32 = 1032;
 const F_ADD_SEALS: i32 = 1033;
 const F_GET_SEALS: i32 = 1034;
 

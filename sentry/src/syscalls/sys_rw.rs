@@ -4,7 +4,7 @@
 
 use crate::host::Seg;
 use crate::task::{SIG_DFL, Task};
-use crate::vfs::file::{FileDescription, O_APPEND};
+use crate::vfs::file::{FileDescription, O_APPEND, O_NONBLOCK};
 use crate::vfs::inode::{S_IFDIR, S_IFREG};
 use std::sync::Arc;
 use syscalls_table::Errno;
@@ -78,6 +78,9 @@ pub(crate) fn do_read(
     if off.is_some_and(|o| o < 0) {
         return Err(Errno::EINVAL);
     }
+    if off.is_some() && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
     let segs = segments(t, ranges, true)?;
     let n = match off {
         Some(o) => f.ops.read(&segs, Some(o as u64))?,
@@ -87,7 +90,7 @@ pub(crate) fn do_read(
             *pos += n as u64;
             n
         }
-        None => f.ops.read(&segs, None)?,
+        None => f.ops.read_flags(&segs, None, f.flags())?,
     };
     Ok(n as u64)
 }
@@ -104,6 +107,9 @@ pub(crate) fn do_write(
     }
     if off.is_some_and(|o| o < 0) {
         return Err(Errno::EINVAL);
+    }
+    if off.is_some() && !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
     }
     let segs = segments(t, ranges, false)?;
     let r = write_file(t, &f, &segs, off);
@@ -158,7 +164,7 @@ fn write_file(
             *pos += n as u64;
             Ok(n)
         }
-        None => f.ops.write(segs, None),
+        None => f.ops.write_flags(segs, None, f.flags()),
     }
 }
 
@@ -302,6 +308,7 @@ fn copy_between(
     outf: &Arc<FileDescription>,
     out_pos: &mut Option<u64>,
     len: u64,
+    in_flags: u32,
 ) -> Result<u64, Errno> {
     let mut buf = vec![0u8; (len.min(1 << 16)) as usize];
     let mut done: u64 = 0;
@@ -319,7 +326,7 @@ fn copy_between(
                 }
                 r
             }
-            None => inf.ops.read(&[seg], None),
+            None => inf.ops.read_flags(&[seg], None, inf.flags() | in_flags),
         };
         let got = match got {
             Ok(0) => break,
@@ -340,7 +347,8 @@ fn copy_between(
             *p += wrote as u64;
         }
         done += wrote as u64;
-        if wrote < got {
+        // A stream (a pipe) gives what it has: no second wait for more.
+        if wrote < got || !inf.ops.seekable() {
             break;
         }
     }
@@ -379,7 +387,7 @@ pub fn sendfile(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let mut in_pos = read_off(t, a[2])?;
     let mut out_pos = None;
-    let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, a[3]);
+    let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, a[3], 0);
     if let (Some(p), true) = (in_pos, a[2] != 0) {
         t.mm.copy_out(a[2], &(p as i64).to_le_bytes())?;
     }
@@ -416,7 +424,7 @@ pub fn copy_file_range(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             return Err(Errno::EINVAL);
         }
     }
-    let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, len);
+    let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, len, 0);
     if let (Some(p), true) = (in_pos, a[1] != 0) {
         t.mm.copy_out(a[1], &(p as i64).to_le_bytes())?;
     }
@@ -426,8 +434,8 @@ pub fn copy_file_range(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     r
 }
 
-/// splice(2): one end must be a pipe (the sandbox's own pipes come with the processes
-/// issue; host stdio pipes work), the data moves through a bounce buffer.
+/// splice(2): one end must be a pipe (the sandbox's own or a host stdio pipe); the data
+/// moves through a bounce buffer.
 pub fn splice(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let inf = t.fds().get(a[0] as u32 as u64)?;
     let outf = t.fds().get(a[2] as u32 as u64)?;
@@ -446,7 +454,9 @@ pub fn splice(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let mut in_pos = read_off(t, a[1])?;
     let mut out_pos = read_off(t, a[3])?;
-    let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, a[4]);
+    // SPLICE_F_NONBLOCK: the pipe end does not wait.
+    let nb = if a[5] & 2 != 0 { O_NONBLOCK } else { 0 };
+    let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, a[4], nb);
     if let (Some(p), true) = (in_pos, a[1] != 0) {
         t.mm.copy_out(a[1], &(p as i64).to_le_bytes())?;
     }
@@ -454,17 +464,6 @@ pub fn splice(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         t.mm.copy_out(a[3], &(p as i64).to_le_bytes())?;
     }
     r
-}
-
-/// tee(2): duplicates pipe contents without consuming them, which needs the sandbox's
-/// own pipes (processes issue); until then both ends are checked and EINVAL is given.
-pub fn tee(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let inf = t.fds().get(a[0] as u32 as u64)?;
-    let outf = t.fds().get(a[1] as u32 as u64)?;
-    if !inf.readable() || !outf.writable() {
-        return Err(Errno::EBADF);
-    }
-    Err(Errno::EINVAL)
 }
 
 const S_IFIFO: u32 = 0o010000;

@@ -246,6 +246,10 @@ pub trait Inode: Send + Sync + Any {
             ..Default::default()
         })
     }
+    /// The pipe of a fifo node.
+    fn fifo(&self) -> Option<Arc<super::pipe::Pipe>> {
+        None
+    }
     /// Opens the node for I/O. `flags` are the open(2) flags.
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
         Err(Errno::ENXIO)
@@ -282,6 +286,19 @@ pub trait FileOps: Send + Sync {
     }
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
+    }
+    /// read() honouring the description's status flags (O_NONBLOCK); files that never
+    /// block ignore them.
+    fn read_flags(&self, segs: &[Seg], off: Option<u64>, _flags: u32) -> Result<usize, Errno> {
+        self.read(segs, off)
+    }
+    /// write() honouring the description's status flags (O_NONBLOCK, O_DIRECT).
+    fn write_flags(&self, segs: &[Seg], off: Option<u64>, _flags: u32) -> Result<usize, Errno> {
+        self.write(segs, off)
+    }
+    /// The pipe end behind the file, for pipes and fifos.
+    fn as_pipe(&self) -> Option<&super::pipe::PipeEnd> {
+        None
     }
     /// Whether the file can back a shared mapping (`write`: a writable one) through its
     /// own pages: Ok, ENODEV when it has no page cache, EPERM when seals forbid writes.

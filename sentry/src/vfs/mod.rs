@@ -10,6 +10,7 @@ pub mod hostfd;
 pub mod inode;
 pub mod lock;
 pub mod overlay;
+pub mod pipe;
 pub mod procfs;
 pub mod sparse;
 pub mod sysfs;

@@ -403,6 +403,10 @@ impl Inode for OverlayInode {
         self.top()?.readlink()
     }
 
+    fn fifo(&self) -> Option<Arc<super::pipe::Pipe>> {
+        self.top().ok()?.fifo()
+    }
+
     fn setattr(&self, attr: &SetAttr) -> Result<(), Errno> {
         self.copy_up()?.setattr(attr)
     }

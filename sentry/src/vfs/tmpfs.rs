@@ -35,7 +35,9 @@ enum Kind {
     Dir(BTreeMap<Vec<u8>, Arc<TmpfsInode>>),
     File(SparseData),
     Symlink(Vec<u8>),
-    /// Fifos, sockets and device nodes: only metadata here.
+    /// A fifo and the pipe everyone who opens it shares.
+    Fifo(Arc<super::pipe::Pipe>),
+    /// Sockets and device nodes: only metadata here.
     Special,
 }
 
@@ -176,7 +178,7 @@ impl Inode for TmpfsInode {
             Kind::File(d) => d.len(),
             Kind::Symlink(t) => t.len() as u64,
             Kind::Dir(c) => 40 + 20 * c.len() as u64,
-            Kind::Special => 0,
+            Kind::Special | Kind::Fifo(_) => 0,
         };
         let blocks = match &n.kind {
             Kind::File(d) => d.blocks(),
@@ -231,7 +233,8 @@ impl Inode for TmpfsInode {
         let kind = match mode & S_IFMT {
             S_IFDIR => Kind::Dir(BTreeMap::new()),
             S_IFREG => Kind::File(SparseData::default()),
-            S_IFIFO | S_IFCHR | S_IFBLK | S_IFSOCK => Kind::Special,
+            S_IFIFO => Kind::Fifo(super::pipe::Pipe::new(cred.uid, cred.gid)),
+            S_IFCHR | S_IFBLK | S_IFSOCK => Kind::Special,
             _ => return Err(Errno::EINVAL),
         };
         let gid = self.setgid_group(cred);
@@ -414,6 +417,13 @@ impl Inode for TmpfsInode {
             namelen: 255,
             flags: 0,
         })
+    }
+
+    fn fifo(&self) -> Option<Arc<super::pipe::Pipe>> {
+        match &self.lock().kind {
+            Kind::Fifo(p) => Some(p.clone()),
+            _ => None,
+        }
     }
 
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
