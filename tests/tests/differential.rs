@@ -90,6 +90,7 @@ differential! {
     shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     pipes: "pipes" () => 0;
     pipes_dynamic: "pipes", Dynamic () => 0;
+    xattrs: "xattrs" () => 0;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
     file_mmap_dynamic: "file_mmap", Dynamic () => 0;

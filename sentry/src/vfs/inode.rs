@@ -17,6 +17,9 @@ pub const S_IFBLK: u32 = 0o060000;
 pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFIFO: u32 = 0o010000;
+/// setxattr(2) flags.
+pub const XATTR_CREATE: u32 = 1;
+pub const XATTR_REPLACE: u32 = 2;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Timespec {
@@ -245,6 +248,19 @@ pub trait Inode: Send + Sync + Any {
             namelen: 255,
             ..Default::default()
         })
+    }
+    /// The extended attribute `name` (ENODATA if absent).
+    fn xattr_get(&self, _name: &[u8]) -> Result<Vec<u8>, Errno> {
+        Err(Errno::ENODATA)
+    }
+    /// Sets (`value` Some) or removes (None) the attribute `name`; `flags` are
+    /// XATTR_CREATE (EEXIST if present) and XATTR_REPLACE (ENODATA if absent).
+    fn xattr_set(&self, _name: &[u8], _value: Option<&[u8]>, _flags: u32) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// The names of the attributes present.
+    fn xattr_list(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        Ok(Vec::new())
     }
     /// The pipe of a fifo node.
     fn fifo(&self) -> Option<Arc<super::pipe::Pipe>> {

@@ -403,6 +403,18 @@ impl Inode for OverlayInode {
         self.top()?.readlink()
     }
 
+    fn xattr_get(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.top()?.xattr_get(name)
+    }
+
+    fn xattr_set(&self, name: &[u8], value: Option<&[u8]>, flags: u32) -> Result<(), Errno> {
+        self.copy_up()?.xattr_set(name, value, flags)
+    }
+
+    fn xattr_list(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        self.top()?.xattr_list()
+    }
+
     fn fifo(&self) -> Option<Arc<super::pipe::Pipe>> {
         self.top().ok()?.fifo()
     }

@@ -44,6 +44,8 @@ enum Kind {
 struct Node {
     /// An overlay's "opaque" mark on an upper directory: the lower one is hidden.
     opaque: bool,
+    /// Extended attributes, by name.
+    xattrs: BTreeMap<Vec<u8>, Vec<u8>>,
     /// memfd seals (F_SEAL_*).
     seals: u32,
     /// An O_TMPFILE file (made without O_EXCL) may be linked in although unlinked.
@@ -94,6 +96,7 @@ impl Tmpfs {
             ino: self.next_ino.fetch_add(1, Ordering::Relaxed),
             node: Mutex::new(Node {
                 opaque: false,
+                xattrs: BTreeMap::new(),
                 // Ordinary tmpfs files cannot be sealed (memfd_create sets its own).
                 seals: SEAL_SEAL,
                 linkable_orphan: false,
@@ -417,6 +420,35 @@ impl Inode for TmpfsInode {
             namelen: 255,
             flags: 0,
         })
+    }
+
+    fn xattr_get(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        self.lock().xattrs.get(name).cloned().ok_or(Errno::ENODATA)
+    }
+
+    fn xattr_set(&self, name: &[u8], value: Option<&[u8]>, flags: u32) -> Result<(), Errno> {
+        let mut n = self.lock();
+        let present = n.xattrs.contains_key(name);
+        if flags & XATTR_CREATE != 0 && present {
+            return Err(Errno::EEXIST);
+        }
+        if (flags & XATTR_REPLACE != 0 || value.is_none()) && !present {
+            return Err(Errno::ENODATA);
+        }
+        match value {
+            Some(v) => {
+                n.xattrs.insert(name.to_vec(), v.to_vec());
+            }
+            None => {
+                n.xattrs.remove(name);
+            }
+        }
+        n.ctime = Timespec::now();
+        Ok(())
+    }
+
+    fn xattr_list(&self) -> Result<Vec<Vec<u8>>, Errno> {
+        Ok(self.lock().xattrs.keys().cloned().collect())
     }
 
     fn fifo(&self) -> Option<Arc<super::pipe::Pipe>> {
