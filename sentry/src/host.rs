@@ -90,6 +90,14 @@ pub fn dup_cloexec(fd: i32, min: i32) -> Result<i32, Errno> {
     fcntl(fd, libc::F_DUPFD_CLOEXEC, min as u64).map(|v| v as i32)
 }
 
+/// An owned close-on-exec duplicate of `fd` (numbered ≥ 100).
+pub fn dup_owned(fd: i32) -> Result<std::os::fd::OwnedFd, Errno> {
+    use std::os::fd::FromRawFd;
+    let d = dup_cloexec(fd, 100)?;
+    // SAFETY: `d` is a fresh descriptor from F_DUPFD_CLOEXEC, owned from here on.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(d) })
+}
+
 pub fn close(fd: i32) {
     // SAFETY: closing a descriptor the sentry owns.
     unsafe {

@@ -1,8 +1,9 @@
 /* Shared file mappings: stores reach the file and every other mapping at once, file
  * writes show in the mappings, truncation and growth, msync's checks, the access-mode
  * rules (EACCES), memfd seals (EPERM), unlinked files staying mapped. With the argument
- * "sigbus", touches a shared page past the end of the file and dies of SIGBUS.
- * Works in a scratch dir. */
+ * "sigbus", touches a shared page past the end of the file and dies of SIGBUS. Works in a
+ * scratch dir under /tmp, or under the directory given as the argument (a host directory
+ * served by the gofer, where the pages are the gofer file's page cache). */
 #include "common.h"
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -32,7 +33,8 @@ static int sigbus(void) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "sigbus") == 0)
         return sigbus();
-    char dir[] = "/tmp/sm-XXXXXX";
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/sm-XXXXXX", argc > 1 ? argv[1] : "/tmp");
     CHECK(mkdtemp(dir) != NULL);
     CHECK(chdir(dir) == 0);
     int fd = open("data", O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -60,6 +62,17 @@ int main(int argc, char **argv) {
     b[PAGE + 6] = 'V';
     CHECK(o[6] == 'V');
     CHECK(munmap(o, PAGE) == 0);
+
+    /* After msync, the stores are in the file for everyone: read through another name
+     * (a hard link, opened afresh). */
+    CHECK(msync(a, N, MS_SYNC) == 0);
+    CHECK(link("data", "alias") == 0);
+    int al = open("alias", O_RDONLY);
+    char two[2] = {0};
+    CHECK(al >= 0 && pread(al, two, 1, 10) == 1 && two[0] == 'A');
+    CHECK(pread(al, two, 2, PAGE + 5) == 2 && memcmp(two, "WV", 2) == 0);
+    close(al);
+    CHECK(unlink("alias") == 0);
 
     /* msync: flags and range checks. */
     CHECK(msync(a, N, MS_SYNC) == 0);

@@ -508,6 +508,14 @@ impl TempDir {
         TempDir(p.canonicalize().expect("canonicalising the temp dir"))
     }
 
+    /// A fresh directory under `parent` (e.g. one the sandbox sees as the host's, unlike
+    /// the system temp dir, which is a tmpfs inside), removed on drop.
+    pub fn new_in(parent: &Path, label: &str) -> TempDir {
+        let p = parent.join(format!("runsc-test-{label}-{}", unique_suffix()));
+        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("creating {}: {e}", p.display()));
+        TempDir(p.canonicalize().expect("canonicalising the temp dir"))
+    }
+
     pub fn path(&self) -> &Path {
         &self.0
     }

@@ -332,3 +332,26 @@ fn huge_sizes_are_refused() {
         );
     }
 }
+
+/// Shared mappings of host files with `--overlay=none`: the pages are the gofer file's
+/// page cache, coherent with read/write in the sandbox and written back to the host on
+/// msync and close. The shared_mmap program runs in a host directory (not under /tmp,
+/// which is a tmpfs inside), natively and in the sandbox; the outputs must match.
+#[test]
+fn shared_mmap_of_host_files() {
+    let prog = tests::build_program("shared_mmap", tests::Link::Static);
+    let dir = TempDir::new_in(&tests::target_dir(), "shared-mmap");
+    let arg = dir.path().to_str().expect("utf-8 path");
+    let native = run(tests::native_command(&prog, &[arg], dir.path()), b"", TIMEOUT);
+    assert_eq!(native.status, 0, "native: {}", native.stdout_str());
+    for platform in available_platforms("shared_mmap_of_host_files") {
+        let cmd = tests::runsc_command(&platform, &["--overlay=none"], &prog, &[arg], dir.path());
+        let out = run(cmd, b"", TIMEOUT);
+        if let Err(diff) = tests::compare(&native, &out) {
+            panic!("{platform}: {diff}\n{}", out.stderr_str());
+        }
+    }
+    // The program cleaned up after itself on the host, in both runs.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert!(left.is_empty(), "files left behind: {left:?}");
+}

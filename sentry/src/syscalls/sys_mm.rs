@@ -32,8 +32,8 @@ pub fn brk(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// mmap(2): anonymous mappings, private file mappings (pages read from the file when
 /// first touched) and shared file mappings through the file's own pages (tmpfs, memfd,
-/// the overlay's upper layer). Files without a page cache in the sentry (the gofer's)
-/// can be mapped shared read-only only, as copies.
+/// the overlay's upper layer) or its page cache (the gofer's files). Files with neither
+/// (procfs) can be mapped shared read-only only, as copies.
 pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4], a[5]);
     if off % 4096 != 0 {
@@ -79,8 +79,8 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 return Err(Errno::EACCES);
             }
             // A shared mapping uses the file's own pages where the file has them; a
-            // read-only shared mapping of a file without them (the gofer's) gets copies, as
-            // a private one, but may never become writable.
+            // read-only shared mapping of a file without them gets copies, as a private
+            // one, but may never become writable.
             let mut cache = false;
             if shared {
                 if perms.write && !f.writable() {

@@ -2,14 +2,21 @@
 //! directory listings and metadata changes are gofer requests; file I/O goes straight to
 //! the host file descriptor the gofer donated on open (pread/pwrite, no copies through
 //! the gofer). Stat values are the host's, so `ls -l` of a host tree reads as natively.
+//!
+//! Shared mappings go through a per-file page cache in the memory file (DESIGN.md §5):
+//! pages are read from the host when first mapped, reads and writes of the file see and
+//! update the cached pages, and the pages are written back to the host on msync, fsync
+//! and when the last open file (or mapping) of it goes.
 
 use super::inode::*;
 use crate::host::{self, Seg};
 use gofer::client::{Client, Owner};
 use gofer::protocol::{Handle, SetStat, SetTime};
+use crate::mm::memfile::{Frame, MemoryFile};
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use syscalls_table::Errno;
 
 pub struct GoferFs {
@@ -28,6 +35,7 @@ impl GoferFs {
             fs,
             handle: e.handle,
             fresh: Mutex::new(Some(convert(&e.stat))),
+            cache: Mutex::default(),
         }))
     }
 }
@@ -37,6 +45,79 @@ pub struct GoferInode {
     handle: Handle,
     /// The stat that came with the walk, served once before asking the gofer again.
     fresh: Mutex<Option<Stat>>,
+    /// Pages of the file that shared mappings use.
+    cache: Mutex<PageCache>,
+}
+
+const PAGE: u64 = 4096;
+
+#[derive(Default)]
+struct PageCache {
+    pages: BTreeMap<u64, Arc<Frame>>,
+    /// A writable host descriptor for writing pages back, taken from the first open
+    /// file that made a writable shared mapping.
+    writeback: Option<OwnedFd>,
+}
+
+fn frame_seg(f: &Frame, start: usize, len: usize) -> Seg {
+    Seg {
+        ptr: f.memfile().host_ptr(f.off() + start as u64, len),
+        len,
+    }
+}
+
+/// The part `[start, start+len)` of the byte sequence `segs` describe.
+fn sub_segs(segs: &[Seg], mut start: usize, mut len: usize) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for s in segs {
+        if len == 0 {
+            break;
+        }
+        if start >= s.len {
+            start -= s.len;
+            continue;
+        }
+        let n = (s.len - start).min(len);
+        out.push(Seg {
+            ptr: s.ptr.wrapping_add(start),
+            len: n,
+        });
+        start = 0;
+        len -= n;
+    }
+    out
+}
+
+impl PageCache {
+    /// Writes every cached page back to the host, up to the file's current size (a
+    /// mapping never grows a file).
+    fn write_back(&self) -> Result<(), Errno> {
+        let Some(fd) = &self.writeback else {
+            return Ok(());
+        };
+        if self.pages.is_empty() {
+            return Ok(());
+        }
+        let fd = fd.as_raw_fd();
+        let size = super::hostfd::stat_from_host(&host::fstat(fd)?).size;
+        for (&idx, f) in &self.pages {
+            let start = idx * PAGE;
+            if start >= size {
+                break;
+            }
+            let len = (size - start).min(PAGE) as usize;
+            host::writev(fd, &[frame_seg(f, 0, len)], Some(start as i64))?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the pages no mapping uses any more.
+    fn trim(&mut self) {
+        self.pages.retain(|_, f| Arc::strong_count(f) > 1);
+        if self.pages.is_empty() {
+            self.writeback = None;
+        }
+    }
 }
 
 impl Drop for GoferInode {
@@ -73,7 +154,12 @@ impl GoferInode {
             fs: self.fs.clone(),
             handle: e.handle,
             fresh: Mutex::new(Some(convert(&e.stat))),
+            cache: Mutex::default(),
         })
+    }
+
+    fn cache(&self) -> MutexGuard<'_, PageCache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn mine(&self, other: &InodeRef) -> Result<Arc<GoferInode>, Errno> {
@@ -221,7 +307,20 @@ impl Inode for GoferInode {
             atime: t(a.atime),
             mtime: t(a.mtime),
         };
-        self.fs.client.setstat(self.handle, &s)
+        self.fs.client.setstat(self.handle, &s)?;
+        if let Some(size) = a.size {
+            // Cached pages past the new end are gone; the tail of the last one reads zero.
+            let mut c = self.cache();
+            c.pages.retain(|&i, _| i < size.div_ceil(PAGE));
+            if size % PAGE != 0
+                && let Some(f) = c.pages.get(&(size / PAGE))
+            {
+                let tail = (size % PAGE) as usize;
+                f.memfile()
+                    .zero(f.off() + tail as u64, PAGE as usize - tail);
+            }
+        }
+        Ok(())
     }
 
     fn statfs(&self) -> Result<StatFs, Errno> {
@@ -253,14 +352,76 @@ struct GoferFile {
     inode: Arc<GoferInode>,
 }
 
+impl Drop for GoferFile {
+    fn drop(&mut self) {
+        let mut c = self.inode.cache();
+        if let Err(e) = c.write_back() {
+            crate::log::warn(&format!("writing back a shared mapping's pages: {e:?}"));
+        }
+        c.trim();
+    }
+}
+
 impl FileOps for GoferFile {
     fn read(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
-        host::readv(self.fd.as_raw_fd(), segs, Some(off.unwrap_or(0) as i64)).map(|n| n as usize)
+        let off = off.unwrap_or(0);
+        let c = self.inode.cache();
+        let n = host::readv(self.fd.as_raw_fd(), segs, Some(off as i64))? as usize;
+        // Cached pages may hold stores not yet written back: they are the file's data.
+        let end = off + n as u64;
+        for (&idx, f) in c.pages.range(off / PAGE..end.div_ceil(PAGE)) {
+            let lo = (idx * PAGE).max(off);
+            let hi = ((idx + 1) * PAGE).min(end);
+            let dst = sub_segs(segs, (lo - off) as usize, (hi - lo) as usize);
+            host::copy_segs(&dst, &[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)]);
+        }
+        Ok(n)
     }
 
     fn write(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
         self.inode.forget_stat();
-        host::writev(self.fd.as_raw_fd(), segs, Some(off.unwrap_or(0) as i64)).map(|n| n as usize)
+        let off = off.unwrap_or(0);
+        let c = self.inode.cache();
+        let n = host::writev(self.fd.as_raw_fd(), segs, Some(off as i64))? as usize;
+        let end = off + n as u64;
+        for (&idx, f) in c.pages.range(off / PAGE..end.div_ceil(PAGE)) {
+            let lo = (idx * PAGE).max(off);
+            let hi = ((idx + 1) * PAGE).min(end);
+            let src = sub_segs(segs, (lo - off) as usize, (hi - lo) as usize);
+            host::copy_segs(&[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)], &src);
+        }
+        Ok(n)
+    }
+
+    fn map_shared(&self, write: bool) -> Result<(), Errno> {
+        if write {
+            let mut c = self.inode.cache();
+            if c.writeback.is_none() {
+                c.writeback = Some(host::dup_owned(self.fd.as_raw_fd())?);
+            }
+        }
+        Ok(())
+    }
+
+    fn shared_frame(&self, idx: u64) -> Result<Arc<Frame>, Errno> {
+        let mut c = self.inode.cache();
+        let size = self.size()?;
+        if idx >= size.div_ceil(PAGE) {
+            return Err(Errno::EFAULT);
+        }
+        if let Some(f) = c.pages.get(&idx) {
+            return Ok(f.clone());
+        }
+        let f = MemoryFile::global()
+            .and_then(|mf| mf.alloc_frame())
+            .ok_or(Errno::ENOMEM)?;
+        host::readv(
+            self.fd.as_raw_fd(),
+            &[frame_seg(&f, 0, PAGE as usize)],
+            Some((idx * PAGE) as i64),
+        )?;
+        c.pages.insert(idx, f.clone());
+        Ok(f)
     }
 
     fn size(&self) -> Result<u64, Errno> {
@@ -268,6 +429,7 @@ impl FileOps for GoferFile {
     }
 
     fn fsync(&self) -> Result<(), Errno> {
+        self.inode.cache().write_back()?;
         self.inode.fs.client.fsync(self.inode.handle, false)
     }
 }
