@@ -29,6 +29,14 @@ int main(void) {
     attempt("chdir dotdot loop", open("secret", O_RDONLY));
     attempt("cwd link", open("/proc/self/cwd/../secret", O_RDONLY));
     attempt("root link", open("/proc/1/root/../../secret", O_RDONLY));
+    /* fd 0 is donated by the host: the directory holding the secret, outside the root
+     * (natively each of these would read it). */
+    attempt("donated fd child", open("/proc/self/fd/0/secret", O_RDONLY));
+    attempt("donated fd dotdot", open("/proc/self/fd/0/../secret", O_RDONLY));
+    attempt("donated fd dotdot deep", open("/proc/self/fd/0/../../secret", O_RDONLY));
+    attempt("dev stdin dotdot", open("/dev/stdin/../secret", O_RDONLY));
+    attempt("donated fd openat dotdot", openat(0, "../secret", O_RDONLY));
+    attempt("donated fd openat", openat(0, "secret", O_RDONLY));
     attempt("chroot escape", chroot("/tmp") == 0 && chdir("../..") == 0 ? open("secret", O_RDONLY) : -1);
     return 0;
 }

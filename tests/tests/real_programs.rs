@@ -143,6 +143,34 @@ fn root_dir_escapes_never_reach_outside() {
                 "{platform}: no error for {t}:\n{stderr}"
             );
         }
+
+        // Through descriptors: the root's own, and fd 0, donated by the host and open
+        // on the directory that holds the secret, outside the root.
+        let donated = dir.path();
+        let mut cmd = Command::new(runsc());
+        cmd.arg(format!("--platform={platform}"))
+            .arg("do")
+            .arg("--root-dir")
+            .arg(&root)
+            .arg("--")
+            .arg("/bin/escape_fd")
+            .stdin(std::fs::File::open(donated).expect("opening the donated directory"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("starting runsc");
+        let status = tests::wait_timeout(&mut child, TIMEOUT);
+        if status.is_none() {
+            tests::kill_group(&child);
+        }
+        let mut stdout = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout)
+            .expect("reading stdout");
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "{platform}: {stdout}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 14, "{platform}: {stdout}");
+        for l in lines {
+            assert!(l.ends_with(": refused"), "{platform}: {l}\n{stdout}");
+        }
     }
 }
 
