@@ -56,6 +56,23 @@ pub const PID_FILES: &[&str] = &[
     "status",
 ];
 
+/// The sysctls below /proc/sys that are writable (mode 0644); the others are 0444.
+const WRITABLE_SYSCTLS: &[&str] = &[
+    "sys/fs/pipe-max-size",
+    "sys/kernel/hostname",
+    "sys/kernel/pid_max",
+    "sys/vm/overcommit_memory",
+];
+
+/// The permission bits of /proc/PID/NAME (0444 unless listed).
+fn pid_file_mode(name: &str) -> u32 {
+    match name {
+        "auxv" | "environ" => 0o400,
+        "comm" => 0o644,
+        _ => 0o444,
+    }
+}
+
 /// Generated files below /proc (directories are implied by the paths).
 pub const GLOBAL_FILES: &[&str] = &[
     "cpuinfo",
@@ -87,10 +104,41 @@ fn ino_of(path: &str) -> u64 {
     0x1000_0000 | (h & 0x0fff_ffff)
 }
 
+/// The directory operations procfs refuses. Linux's proc lookups fail with ENOENT for
+/// names that do not exist, before any create; removing or renaming an existing entry
+/// finds no operation (EPERM), or below /proc/sys fails the permission check that binds
+/// root too (EACCES).
+macro_rules! read_only_dir {
+    ($remove:expr) => {
+        fn create(&self, _: &[u8], _: u32, _: u64, _: Cred) -> Result<InodeRef, Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn symlink(&self, _: &[u8], _: &[u8], _: Cred) -> Result<InodeRef, Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn link(&self, _: &[u8], _: &InodeRef) -> Result<(), Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn remove(&self, _: &[u8], _: bool) -> Result<(), Errno> {
+            Err($remove)
+        }
+        fn rename(&self, _: &[u8], dir: &InodeRef, new: &[u8], _: u32) -> Result<(), Errno> {
+            match dir.lookup(new) {
+                Ok(_) => Err($remove),
+                Err(_) => Err(Errno::ENOENT),
+            }
+        }
+    };
+}
+
 /// A generated file: its text is produced when it is opened.
 struct ProcFile {
     dev: u64,
     ino: u64,
+    /// Permission bits.
+    mode: u32,
+    /// Below /proc/sys: the mode binds root too (Linux's proc_sys_permission).
+    sysctl: bool,
     generate: Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>,
 }
 
@@ -99,7 +147,7 @@ impl Inode for ProcFile {
         Ok(Stat {
             dev: self.dev,
             ino: self.ino,
-            mode: S_IFREG | 0o444,
+            mode: S_IFREG | self.mode,
             nlink: 1,
             blksize: 4096,
             ..Default::default()
@@ -108,7 +156,11 @@ impl Inode for ProcFile {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
-    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        use super::file::{O_ACCMODE, O_RDONLY};
+        if self.sysctl && flags & O_ACCMODE != O_RDONLY && self.mode & 0o200 == 0 {
+            return Err(Errno::EACCES);
+        }
         Ok(Arc::new(Snapshot((self.generate)()?)))
     }
 }
@@ -125,7 +177,8 @@ impl FileOps for Snapshot {
         Ok(crate::host::copy_to_segs(segs, &self.0[off..]))
     }
     fn write(&self, _segs: &[crate::host::Seg], _off: Option<u64>) -> Result<usize, Errno> {
-        Err(Errno::EACCES)
+        // What Linux's proc files without a write operation give.
+        Err(Errno::EIO)
     }
     fn size(&self) -> Result<u64, Errno> {
         Ok(self.0.len() as u64)
@@ -186,9 +239,17 @@ fn global_lookup(
     }
     let s = src.clone();
     let ino = ino_of(&path);
+    let sysctl = path.starts_with("sys/");
+    let mode = if WRITABLE_SYSCTLS.contains(&path.as_str()) {
+        0o644
+    } else {
+        0o444
+    };
     Ok(Arc::new(ProcFile {
         dev,
         ino,
+        mode,
+        sysctl,
         generate: Box::new(move || s.global_file(&path)),
     }))
 }
@@ -224,6 +285,7 @@ impl Inode for GlobalDir {
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         Ok(global_entries(&self.prefix))
     }
+    read_only_dir!(Errno::EACCES);
 }
 
 fn dir_stat(dev: u64, ino: u64) -> Stat {
@@ -266,6 +328,7 @@ impl Inode for ProcRoot {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(dir_stat(self.dev, 1))
     }
+    read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
@@ -350,6 +413,7 @@ impl Inode for PidDir {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(dir_stat(self.dev, 1000 + self.pid as u64))
     }
+    read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
@@ -376,6 +440,8 @@ impl Inode for PidDir {
                 return Ok(Arc::new(ProcFile {
                     dev: self.dev,
                     ino: ino + 16 + i as u64,
+                    mode: pid_file_mode(file),
+                    sysctl: false,
                     generate: Box::new(move || src.pid_file(pid, file)),
                 }));
             }
@@ -420,6 +486,7 @@ impl Inode for FdDir {
             ..dir_stat(self.dev, 200_000 + self.pid as u64)
         })
     }
+    read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
