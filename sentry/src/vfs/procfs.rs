@@ -37,6 +37,10 @@ pub trait ProcSource: Send + Sync {
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8>;
     /// The contents of /proc/PID/NAME (NAME from PID_FILES).
     fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno>;
+    /// A write of `data` to /proc/PID/NAME (for the writable ones, e.g. comm).
+    fn write_pid_file(&self, pid: i32, name: &str, data: &[u8]) -> Result<usize, Errno>;
+    /// The contents of /proc/PID/fdinfo/FD.
+    fn fd_info(&self, pid: i32, fd: i32) -> Result<Vec<u8>, Errno>;
     /// The contents of /proc/PATH (PATH from GLOBAL_FILES).
     fn global_file(&self, path: &str) -> Result<Vec<u8>, Errno>;
 }
@@ -140,7 +144,11 @@ struct ProcFile {
     /// Below /proc/sys: the mode binds root too (Linux's proc_sys_permission).
     sysctl: bool,
     generate: Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>,
+    /// What a write does, for the writable files.
+    write: Option<Writer>,
 }
+
+type Writer = Arc<dyn Fn(&[u8]) -> Result<usize, Errno> + Send + Sync>;
 
 impl Inode for ProcFile {
     fn stat(&self) -> Result<Stat, Errno> {
@@ -161,12 +169,12 @@ impl Inode for ProcFile {
         if self.sysctl && flags & O_ACCMODE != O_RDONLY && self.mode & 0o200 == 0 {
             return Err(Errno::EACCES);
         }
-        Ok(Arc::new(Snapshot((self.generate)()?)))
+        Ok(Arc::new(Snapshot((self.generate)()?, self.write.clone())))
     }
 }
 
-/// The text of a generated file as it was when opened.
-struct Snapshot(Vec<u8>);
+/// The text of a generated file as it was when opened, and what writes do.
+struct Snapshot(Vec<u8>, Option<Writer>);
 
 impl FileOps for Snapshot {
     fn read(&self, segs: &[crate::host::Seg], off: Option<u64>) -> Result<usize, Errno> {
@@ -176,9 +184,12 @@ impl FileOps for Snapshot {
         }
         Ok(crate::host::copy_to_segs(segs, &self.0[off..]))
     }
-    fn write(&self, _segs: &[crate::host::Seg], _off: Option<u64>) -> Result<usize, Errno> {
-        // What Linux's proc files without a write operation give.
-        Err(Errno::EIO)
+    fn write(&self, segs: &[crate::host::Seg], _off: Option<u64>) -> Result<usize, Errno> {
+        // EIO is what Linux's proc files without a write operation give.
+        let w = self.1.as_ref().ok_or(Errno::EIO)?;
+        let mut data = vec![0u8; crate::host::segs_len(segs).min(1 << 16)];
+        let n = crate::host::copy_from_segs(segs, &mut data);
+        w(&data[..n])
     }
     fn size(&self) -> Result<u64, Errno> {
         Ok(self.0.len() as u64)
@@ -251,6 +262,7 @@ fn global_lookup(
         mode,
         sysctl,
         generate: Box::new(move || s.global_file(&path)),
+        write: None,
     }))
 }
 
@@ -310,7 +322,7 @@ fn link_stat(dev: u64, ino: u64) -> Stat {
     }
 }
 
-const PID_ENTRIES: &[&str] = &["cwd", "exe", "fd", "root"];
+const PID_ENTRIES: &[&str] = &["cwd", "exe", "fd", "fdinfo", "root"];
 
 /// The root of /proc.
 pub struct ProcRoot {
@@ -423,11 +435,12 @@ impl Inode for PidDir {
             b"exe" => LinkKind::Exe(self.pid),
             b"cwd" => LinkKind::Cwd(self.pid),
             b"root" => LinkKind::Root(self.pid),
-            b"fd" => {
+            b"fd" | b"fdinfo" => {
                 return Ok(Arc::new(FdDir {
                     pid: self.pid,
                     dev: self.dev,
                     src: self.src.clone(),
+                    info: name == b"fdinfo",
                 }));
             }
             _ => {
@@ -437,12 +450,20 @@ impl Inode for PidDir {
                     .position(|f| *f == name)
                     .ok_or(Errno::ENOENT)?;
                 let (src, pid, file) = (self.src.clone(), self.pid, PID_FILES[i]);
+                let mode = pid_file_mode(file);
+                let write: Option<Writer> = if mode & 0o200 != 0 {
+                    let src = src.clone();
+                    Some(Arc::new(move |d: &[u8]| src.write_pid_file(pid, file, d)))
+                } else {
+                    None
+                };
                 return Ok(Arc::new(ProcFile {
                     dev: self.dev,
                     ino: ino + 16 + i as u64,
-                    mode: pid_file_mode(file),
+                    mode,
                     sysctl: false,
                     generate: Box::new(move || src.pid_file(pid, file)),
+                    write,
                 }));
             }
         };
@@ -461,7 +482,7 @@ impl Inode for PidDir {
             .map(|(i, n)| DirEntry {
                 name: n.as_bytes().to_vec(),
                 ino: base + 2 + i as u64,
-                kind: if *n == "fd" { 4 } else { 10 },
+                kind: if n.starts_with("fd") { 4 } else { 10 },
             })
             .collect();
         v.extend(PID_FILES.iter().enumerate().map(|(i, n)| DirEntry {
@@ -473,17 +494,20 @@ impl Inode for PidDir {
     }
 }
 
+/// /proc/PID/fd (links to the open files) or, with `info`, /proc/PID/fdinfo (their
+/// position, flags, mount and inode).
 struct FdDir {
     pid: i32,
     dev: u64,
     src: Arc<dyn ProcSource>,
+    info: bool,
 }
 
 impl Inode for FdDir {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(Stat {
-            mode: S_IFDIR | 0o500,
-            ..dir_stat(self.dev, 200_000 + self.pid as u64)
+            mode: S_IFDIR | if self.info { 0o555 } else { 0o500 },
+            ..dir_stat(self.dev, 200_000 + self.pid as u64 * 2 + self.info as u64)
         })
     }
     read_only_dir!(Errno::EPERM);
@@ -502,6 +526,17 @@ impl Inode for FdDir {
             .find(|(n, _)| *n == fd)
             .map(|(_, f)| f)
             .ok_or(Errno::ENOENT)?;
+        if self.info {
+            let (src, pid) = (self.src.clone(), self.pid);
+            return Ok(Arc::new(ProcFile {
+                dev: self.dev,
+                ino: 400_000 + fd as u64,
+                mode: 0o444,
+                sysctl: false,
+                generate: Box::new(move || src.fd_info(pid, fd)),
+                write: None,
+            }));
+        }
         Ok(Arc::new(ProcLink {
             dev: self.dev,
             ino: 300_000 + fd as u64,
@@ -516,8 +551,8 @@ impl Inode for FdDir {
             .into_iter()
             .map(|(n, _)| DirEntry {
                 name: n.to_string().into_bytes(),
-                ino: 300_000 + n as u64,
-                kind: 10,
+                ino: if self.info { 400_000 } else { 300_000 } + n as u64,
+                kind: if self.info { 8 } else { 10 },
             })
             .collect())
     }
