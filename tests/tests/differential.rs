@@ -84,6 +84,7 @@ differential! {
     proc_global: "proc_global" () => 0;
     proc_pid: "proc_pid" () => 0;
     dev_files: "dev_files" () => 0;
+    sys_files: "sys_files" () => 0;
     stat_family: "stat_family" () => 0;
     xattr_get: "xattr_get" () => 0;
     big_dir: "big_dir" () => 0;
