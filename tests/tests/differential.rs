@@ -85,6 +85,7 @@ differential! {
     proc_pid: "proc_pid" () => 0;
     dev_files: "dev_files" () => 0;
     sys_files: "sys_files" () => 0;
+    bad_paths: "bad_paths" () => 0;
     stat_family: "stat_family" () => 0;
     xattr_get: "xattr_get" () => 0;
     big_dir: "big_dir" () => 0;
