@@ -29,7 +29,11 @@ impl ProcessInfo {
     /// Sets the command name as PR_SET_NAME and writes to /proc/PID/comm do: up to the
     /// first NUL, at most 15 bytes.
     pub fn set_comm(&self, name: &[u8]) {
-        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len()).min(15);
+        let end = name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name.len())
+            .min(15);
         *lock(&self.comm) = name[..end].to_vec();
     }
 }
@@ -437,7 +441,10 @@ impl ProcSource for Processes {
         let pos = *lock(&f.offset);
         let mnt_id = f.path.as_ref().map_or(0, |p| p.mnt.id);
         let ino = f.inode.stat()?.ino;
-        Ok(format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n").into_bytes())
+        Ok(
+            format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n")
+                .into_bytes(),
+        )
     }
 
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8> {

@@ -71,7 +71,12 @@ pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         }
         PR_GET_NAME => {
             let mut out = [0u8; 16];
-            let comm = t.process.comm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let comm = t
+                .process
+                .comm
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             out[..comm.len()].copy_from_slice(&comm);
             t.mm.copy_out(a[1], &out).map(|_| 0)
         }
