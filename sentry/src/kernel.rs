@@ -184,7 +184,7 @@ fn build_vfs(
             crate::vfs::sysfs::new_sys_tree(anon_dev())?,
             "sysfs",
             "sysfs",
-            true,
+            false,
         )?;
     }
     processes.set_vfs(&vfs);

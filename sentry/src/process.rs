@@ -25,6 +25,19 @@ pub struct ProcessInfo {
     pub ppid: i32,
 }
 
+impl ProcessInfo {
+    /// Sets the command name as PR_SET_NAME and writes to /proc/PID/comm do: up to the
+    /// first NUL, at most 15 bytes.
+    pub fn set_comm(&self, name: &[u8]) {
+        let end = name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name.len())
+            .min(15);
+        *lock(&self.comm) = name[..end].to_vec();
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -407,6 +420,31 @@ impl ProcSource for Processes {
             _ => return Err(Errno::ENOENT),
         };
         Ok(text.into_bytes())
+    }
+
+    fn write_pid_file(&self, pid: i32, name: &str, data: &[u8]) -> Result<usize, Errno> {
+        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        match name {
+            "comm" => {
+                p.set_comm(data);
+                Ok(data.len())
+            }
+            _ => Err(Errno::EIO),
+        }
+    }
+
+    fn fd_info(&self, pid: i32, fd: i32) -> Result<Vec<u8>, Errno> {
+        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        let (f, cloexec) = lock(&p.fds).entry(fd).ok_or(Errno::ENOENT)?;
+        const O_CLOEXEC: u32 = 0o2000000;
+        let flags = f.flags() | if cloexec { O_CLOEXEC } else { 0 };
+        let pos = *lock(&f.offset);
+        let mnt_id = f.path.as_ref().map_or(0, |p| p.mnt.id);
+        let ino = f.inode.stat()?.ino;
+        Ok(
+            format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n")
+                .into_bytes(),
+        )
     }
 
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8> {

@@ -228,7 +228,7 @@ const ROWS: &[Syscall] = &[
     sc(154, "modify_ldt",             &[Int, Ptr, Size], NOPE),
     sc(155, "pivot_root",             &[CStr, CStr], MOUNT),
     sc(156, "_sysctl",                &[Ptr], GONE),
-    sc(157, "prctl",                  &[Enum(c::PRCTL), Hex, Hex, Hex, Hex], PROC),
+    sc(157, "prctl",                  &[Enum(c::PRCTL), Hex, Hex, Hex, Hex], partial("PR_SET_NAME and PR_GET_NAME; other options EINVAL")),
     sc(158, "arch_prctl",             &[Enum(c::ARCH_PRCTL), Hex], OK),
     sc(159, "adjtimex",               &[Ptr], HOST),
     sc(160, "setrlimit",              &[RLIMIT, Ptr], OK),

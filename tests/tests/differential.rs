@@ -81,6 +81,11 @@ differential! {
     meta: "meta" () => 0;
     fds: "fds" () => 0;
     proc_self: "proc_self" () => 0;
+    proc_global: "proc_global" () => 0;
+    proc_pid: "proc_pid" () => 0;
+    dev_files: "dev_files" () => 0;
+    sys_files: "sys_files" () => 0;
+    bad_paths: "bad_paths" () => 0;
     stat_family: "stat_family" () => 0;
     xattr_get: "xattr_get" () => 0;
     big_dir: "big_dir" () => 0;

@@ -131,6 +131,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_exit => sys_process::exit,
         SYS_exit_group => sys_process::exit_group,
         SYS_arch_prctl => sys_process::arch_prctl,
+        SYS_prctl => sys_process::prctl,
         SYS_set_tid_address => sys_process::set_tid_address,
         SYS_set_robust_list => sys_process::set_robust_list,
         SYS_get_robust_list => sys_process::get_robust_list,

@@ -30,6 +30,8 @@ const O_TRUNC: u32 = 0o1000;
 const O_NOFOLLOW: u32 = 0o400000;
 const O_CLOEXEC: u32 = 0o2000000;
 const O_TMPFILE: u32 = 0o20000000 | O_DIRECTORY;
+/// The flags O_PATH may come with.
+const O_PATH_FLAGS: u32 = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 const O_LARGEFILE: u32 = 0o100000;
 /// Every open flag Linux knows (VALID_OPEN_FLAGS).
 const VALID_OPEN_FLAGS: u32 = 0o3
@@ -139,8 +141,16 @@ fn do_open(
     resolve: u64,
 ) -> Result<u64, Errno> {
     let path = path_arg(t, path_addr)?;
-    if flags & O_TMPFILE == O_TMPFILE {
-        if flags & O_ACCMODE == O_RDONLY || flags & O_CREAT != 0 {
+    // O_PATH keeps only the flags that go with it (openat2 has refused the others) and
+    // does so first: O_TMPFILE and O_CREAT are dropped, not checked, as Linux does.
+    let (flags, mode) = if flags & O_PATH != 0 {
+        (flags & O_PATH_FLAGS, 0)
+    } else {
+        (flags, mode)
+    };
+    if flags & O_TMPFILE & !O_DIRECTORY != 0 {
+        // __O_TMPFILE needs O_DIRECTORY, no O_CREAT, and a writable access mode.
+        if flags & (O_TMPFILE | O_CREAT) != O_TMPFILE || flags & O_ACCMODE == O_RDONLY {
             return Err(Errno::EINVAL);
         }
         return open_tmpfile(t, dirfd, &path, flags, mode);
@@ -149,11 +159,6 @@ fn do_open(
     if flags & O_CREAT != 0 && flags & O_DIRECTORY != 0 {
         return Err(Errno::EINVAL);
     }
-    let (flags, mode) = if flags & O_PATH != 0 {
-        (flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), 0)
-    } else {
-        (flags, mode)
-    };
     let creds = t.vcreds();
     let vfs = t.k.vfs.clone();
     let mut ctx = t.fs();
@@ -388,6 +393,9 @@ pub fn openat2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     let flags = flags as u32;
+    if flags & O_PATH != 0 && flags & !O_PATH_FLAGS != 0 {
+        return Err(Errno::EINVAL);
+    }
     // Mode is only allowed with O_CREAT or O_TMPFILE, and must fit S_IALLUGO.
     if mode & !0o7777 != 0 || (mode != 0 && flags & O_CREAT == 0 && flags & O_TMPFILE != O_TMPFILE)
     {

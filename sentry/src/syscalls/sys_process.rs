@@ -1,5 +1,5 @@
 //! Process identity and control for the single initial task: exit(2), exit_group(2),
-//! arch_prctl(2), set_tid_address(2), set_robust_list(2), rseq(2), uname(2), sysinfo(2),
+//! arch_prctl(2), prctl(2) (the command name), set_tid_address(2), set_robust_list(2), rseq(2), uname(2), sysinfo(2),
 //! the get*id family, rlimits, sched_getaffinity(2), getcpu(2), getrandom(2).
 
 use super::{read_u64, write_u32, write_u64};
@@ -46,6 +46,40 @@ pub fn arch_prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         // CPUID is never faulting here.
         GET_CPUID => Ok(1),
         SET_CPUID => Err(Errno::ENODEV),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// prctl(2): the command name (PR_SET_NAME, PR_GET_NAME); other options are EINVAL.
+pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const PR_SET_NAME: u64 = 15;
+    const PR_GET_NAME: u64 = 16;
+    match a[0] {
+        PR_SET_NAME => {
+            // As strncpy_from_user: byte by byte, at most 15, EFAULT on an unreadable byte.
+            let mut name = Vec::new();
+            while name.len() < 15 {
+                let mut b = [0u8];
+                t.mm.copy_in(a[1].wrapping_add(name.len() as u64), &mut b)?;
+                if b[0] == 0 {
+                    break;
+                }
+                name.push(b[0]);
+            }
+            t.process.set_comm(&name);
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let mut out = [0u8; 16];
+            let comm = t
+                .process
+                .comm
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            out[..comm.len()].copy_from_slice(&comm);
+            t.mm.copy_out(a[1], &out).map(|_| 0)
+        }
         _ => Err(Errno::EINVAL),
     }
 }

@@ -114,4 +114,8 @@ impl FileOps for Dev {
     fn seekable(&self) -> bool {
         true
     }
+
+    fn seeks_to_zero(&self) -> bool {
+        true
+    }
 }

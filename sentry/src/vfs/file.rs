@@ -219,4 +219,9 @@ impl FdTable {
     pub fn list(&self) -> Vec<(i32, Arc<FileDescription>)> {
         self.fds.iter().map(|(k, e)| (*k, e.file.clone())).collect()
     }
+
+    /// Descriptor `fd` and its close-on-exec flag (for /proc/self/fdinfo).
+    pub fn entry(&self, fd: i32) -> Option<(Arc<FileDescription>, bool)> {
+        self.fds.get(&fd).map(|e| (e.file.clone(), e.cloexec))
+    }
 }

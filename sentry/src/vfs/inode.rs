@@ -284,6 +284,11 @@ pub trait FileOps: Send + Sync {
     fn seekable(&self) -> bool {
         true
     }
+    /// Whether every lseek leaves the position at 0 and returns 0 (Linux's memory
+    /// devices: null_lseek, noop_llseek).
+    fn seeks_to_zero(&self) -> bool {
+        false
+    }
     /// Size for SEEK_END and O_APPEND.
     fn size(&self) -> Result<u64, Errno> {
         Ok(0)

@@ -37,6 +37,10 @@ pub trait ProcSource: Send + Sync {
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8>;
     /// The contents of /proc/PID/NAME (NAME from PID_FILES).
     fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno>;
+    /// A write of `data` to /proc/PID/NAME (for the writable ones, e.g. comm).
+    fn write_pid_file(&self, pid: i32, name: &str, data: &[u8]) -> Result<usize, Errno>;
+    /// The contents of /proc/PID/fdinfo/FD.
+    fn fd_info(&self, pid: i32, fd: i32) -> Result<Vec<u8>, Errno>;
     /// The contents of /proc/PATH (PATH from GLOBAL_FILES).
     fn global_file(&self, path: &str) -> Result<Vec<u8>, Errno>;
 }
@@ -55,6 +59,23 @@ pub const PID_FILES: &[&str] = &[
     "statm",
     "status",
 ];
+
+/// The sysctls below /proc/sys that are writable (mode 0644); the others are 0444.
+const WRITABLE_SYSCTLS: &[&str] = &[
+    "sys/fs/pipe-max-size",
+    "sys/kernel/hostname",
+    "sys/kernel/pid_max",
+    "sys/vm/overcommit_memory",
+];
+
+/// The permission bits of /proc/PID/NAME (0444 unless listed).
+fn pid_file_mode(name: &str) -> u32 {
+    match name {
+        "auxv" | "environ" => 0o400,
+        "comm" => 0o644,
+        _ => 0o444,
+    }
+}
 
 /// Generated files below /proc (directories are implied by the paths).
 pub const GLOBAL_FILES: &[&str] = &[
@@ -87,19 +108,54 @@ fn ino_of(path: &str) -> u64 {
     0x1000_0000 | (h & 0x0fff_ffff)
 }
 
+/// The directory operations procfs refuses. Linux's proc lookups fail with ENOENT for
+/// names that do not exist, before any create; removing or renaming an existing entry
+/// finds no operation (EPERM), or below /proc/sys fails the permission check that binds
+/// root too (EACCES).
+macro_rules! read_only_dir {
+    ($remove:expr) => {
+        fn create(&self, _: &[u8], _: u32, _: u64, _: Cred) -> Result<InodeRef, Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn symlink(&self, _: &[u8], _: &[u8], _: Cred) -> Result<InodeRef, Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn link(&self, _: &[u8], _: &InodeRef) -> Result<(), Errno> {
+            Err(Errno::ENOENT)
+        }
+        fn remove(&self, _: &[u8], _: bool) -> Result<(), Errno> {
+            Err($remove)
+        }
+        fn rename(&self, _: &[u8], dir: &InodeRef, new: &[u8], _: u32) -> Result<(), Errno> {
+            match dir.lookup(new) {
+                Ok(_) => Err($remove),
+                Err(_) => Err(Errno::ENOENT),
+            }
+        }
+    };
+}
+
 /// A generated file: its text is produced when it is opened.
 struct ProcFile {
     dev: u64,
     ino: u64,
+    /// Permission bits.
+    mode: u32,
+    /// Below /proc/sys: the mode binds root too (Linux's proc_sys_permission).
+    sysctl: bool,
     generate: Box<dyn Fn() -> Result<Vec<u8>, Errno> + Send + Sync>,
+    /// What a write does, for the writable files.
+    write: Option<Writer>,
 }
+
+type Writer = Arc<dyn Fn(&[u8]) -> Result<usize, Errno> + Send + Sync>;
 
 impl Inode for ProcFile {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(Stat {
             dev: self.dev,
             ino: self.ino,
-            mode: S_IFREG | 0o444,
+            mode: S_IFREG | self.mode,
             nlink: 1,
             blksize: 4096,
             ..Default::default()
@@ -108,13 +164,17 @@ impl Inode for ProcFile {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
-    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        Ok(Arc::new(Snapshot((self.generate)()?)))
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        use super::file::{O_ACCMODE, O_RDONLY};
+        if self.sysctl && flags & O_ACCMODE != O_RDONLY && self.mode & 0o200 == 0 {
+            return Err(Errno::EACCES);
+        }
+        Ok(Arc::new(Snapshot((self.generate)()?, self.write.clone())))
     }
 }
 
-/// The text of a generated file as it was when opened.
-struct Snapshot(Vec<u8>);
+/// The text of a generated file as it was when opened, and what writes do.
+struct Snapshot(Vec<u8>, Option<Writer>);
 
 impl FileOps for Snapshot {
     fn read(&self, segs: &[crate::host::Seg], off: Option<u64>) -> Result<usize, Errno> {
@@ -124,8 +184,12 @@ impl FileOps for Snapshot {
         }
         Ok(crate::host::copy_to_segs(segs, &self.0[off..]))
     }
-    fn write(&self, _segs: &[crate::host::Seg], _off: Option<u64>) -> Result<usize, Errno> {
-        Err(Errno::EACCES)
+    fn write(&self, segs: &[crate::host::Seg], _off: Option<u64>) -> Result<usize, Errno> {
+        // EIO is what Linux's proc files without a write operation give.
+        let w = self.1.as_ref().ok_or(Errno::EIO)?;
+        let mut data = vec![0u8; crate::host::segs_len(segs).min(1 << 16)];
+        let n = crate::host::copy_from_segs(segs, &mut data);
+        w(&data[..n])
     }
     fn size(&self) -> Result<u64, Errno> {
         Ok(self.0.len() as u64)
@@ -186,10 +250,19 @@ fn global_lookup(
     }
     let s = src.clone();
     let ino = ino_of(&path);
+    let sysctl = path.starts_with("sys/");
+    let mode = if WRITABLE_SYSCTLS.contains(&path.as_str()) {
+        0o644
+    } else {
+        0o444
+    };
     Ok(Arc::new(ProcFile {
         dev,
         ino,
+        mode,
+        sysctl,
         generate: Box::new(move || s.global_file(&path)),
+        write: None,
     }))
 }
 
@@ -224,6 +297,7 @@ impl Inode for GlobalDir {
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         Ok(global_entries(&self.prefix))
     }
+    read_only_dir!(Errno::EACCES);
 }
 
 fn dir_stat(dev: u64, ino: u64) -> Stat {
@@ -248,7 +322,7 @@ fn link_stat(dev: u64, ino: u64) -> Stat {
     }
 }
 
-const PID_ENTRIES: &[&str] = &["cwd", "exe", "fd", "root"];
+const PID_ENTRIES: &[&str] = &["cwd", "exe", "fd", "fdinfo", "root"];
 
 /// The root of /proc.
 pub struct ProcRoot {
@@ -266,6 +340,7 @@ impl Inode for ProcRoot {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(dir_stat(self.dev, 1))
     }
+    read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
@@ -350,6 +425,7 @@ impl Inode for PidDir {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(dir_stat(self.dev, 1000 + self.pid as u64))
     }
+    read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
@@ -359,11 +435,12 @@ impl Inode for PidDir {
             b"exe" => LinkKind::Exe(self.pid),
             b"cwd" => LinkKind::Cwd(self.pid),
             b"root" => LinkKind::Root(self.pid),
-            b"fd" => {
+            b"fd" | b"fdinfo" => {
                 return Ok(Arc::new(FdDir {
                     pid: self.pid,
                     dev: self.dev,
                     src: self.src.clone(),
+                    info: name == b"fdinfo",
                 }));
             }
             _ => {
@@ -373,10 +450,20 @@ impl Inode for PidDir {
                     .position(|f| *f == name)
                     .ok_or(Errno::ENOENT)?;
                 let (src, pid, file) = (self.src.clone(), self.pid, PID_FILES[i]);
+                let mode = pid_file_mode(file);
+                let write: Option<Writer> = if mode & 0o200 != 0 {
+                    let src = src.clone();
+                    Some(Arc::new(move |d: &[u8]| src.write_pid_file(pid, file, d)))
+                } else {
+                    None
+                };
                 return Ok(Arc::new(ProcFile {
                     dev: self.dev,
                     ino: ino + 16 + i as u64,
+                    mode,
+                    sysctl: false,
                     generate: Box::new(move || src.pid_file(pid, file)),
+                    write,
                 }));
             }
         };
@@ -395,7 +482,7 @@ impl Inode for PidDir {
             .map(|(i, n)| DirEntry {
                 name: n.as_bytes().to_vec(),
                 ino: base + 2 + i as u64,
-                kind: if *n == "fd" { 4 } else { 10 },
+                kind: if n.starts_with("fd") { 4 } else { 10 },
             })
             .collect();
         v.extend(PID_FILES.iter().enumerate().map(|(i, n)| DirEntry {
@@ -407,19 +494,23 @@ impl Inode for PidDir {
     }
 }
 
+/// /proc/PID/fd (links to the open files) or, with `info`, /proc/PID/fdinfo (their
+/// position, flags, mount and inode).
 struct FdDir {
     pid: i32,
     dev: u64,
     src: Arc<dyn ProcSource>,
+    info: bool,
 }
 
 impl Inode for FdDir {
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(Stat {
-            mode: S_IFDIR | 0o500,
-            ..dir_stat(self.dev, 200_000 + self.pid as u64)
+            mode: S_IFDIR | if self.info { 0o555 } else { 0o500 },
+            ..dir_stat(self.dev, 200_000 + self.pid as u64 * 2 + self.info as u64)
         })
     }
+    read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
@@ -435,6 +526,17 @@ impl Inode for FdDir {
             .find(|(n, _)| *n == fd)
             .map(|(_, f)| f)
             .ok_or(Errno::ENOENT)?;
+        if self.info {
+            let (src, pid) = (self.src.clone(), self.pid);
+            return Ok(Arc::new(ProcFile {
+                dev: self.dev,
+                ino: 400_000 + fd as u64,
+                mode: 0o444,
+                sysctl: false,
+                generate: Box::new(move || src.fd_info(pid, fd)),
+                write: None,
+            }));
+        }
         Ok(Arc::new(ProcLink {
             dev: self.dev,
             ino: 300_000 + fd as u64,
@@ -449,8 +551,8 @@ impl Inode for FdDir {
             .into_iter()
             .map(|(n, _)| DirEntry {
                 name: n.to_string().into_bytes(),
-                ino: 300_000 + n as u64,
-                kind: 10,
+                ino: if self.info { 400_000 } else { 300_000 } + n as u64,
+                kind: if self.info { 8 } else { 10 },
             })
             .collect())
     }
