@@ -165,7 +165,11 @@ fn root_dir_escapes_never_reach_outside() {
         let mut stdout = String::new();
         std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut stdout)
             .expect("reading stdout");
-        assert_eq!(status.and_then(|s| s.code()), Some(0), "{platform}: {stdout}");
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "{platform}: {stdout}"
+        );
         let lines: Vec<&str> = stdout.lines().collect();
         assert_eq!(lines.len(), 14, "{platform}: {stdout}");
         for l in lines {
@@ -370,7 +374,11 @@ fn shared_mmap_of_host_files() {
     let prog = tests::build_program("shared_mmap", tests::Link::Static);
     let dir = TempDir::new_in(&tests::target_dir(), "shared-mmap");
     let arg = dir.path().to_str().expect("utf-8 path");
-    let native = run(tests::native_command(&prog, &[arg], dir.path()), b"", TIMEOUT);
+    let native = run(
+        tests::native_command(&prog, &[arg], dir.path()),
+        b"",
+        TIMEOUT,
+    );
     assert_eq!(native.status, 0, "native: {}", native.stdout_str());
     for platform in available_platforms("shared_mmap_of_host_files") {
         let cmd = tests::runsc_command(&platform, &["--overlay=none"], &prog, &[arg], dir.path());

@@ -175,7 +175,12 @@ impl MemoryFile {
     /// the file is full.
     pub fn alloc(&self, pages: u64) -> Option<u64> {
         let len = pages.checked_mul(PAGE_SIZE)?;
-        if !self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+        if !self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
             self.reclaim();
         }
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());

@@ -398,9 +398,9 @@ impl MemoryManager {
             return Err(Errno::ENOMEM);
         }
         if perms.write
-            && s.vmas
-                .range(..end)
-                .any(|(k, v)| v.end > addr && *k < end && v.file.as_ref().is_some_and(|f| !f.may_write))
+            && s.vmas.range(..end).any(|(k, v)| {
+                v.end > addr && *k < end && v.file.as_ref().is_some_and(|f| !f.may_write)
+            })
         {
             return Err(Errno::EACCES);
         }
@@ -600,13 +600,7 @@ impl MemoryManager {
                 continue;
             };
             any_mapped |= p.mapped.is_some();
-            s.pages.insert(
-                dst + (va - old),
-                Page {
-                    mapped: None,
-                    ..p
-                },
-            );
+            s.pages.insert(dst + (va - old), Page { mapped: None, ..p });
         }
         if any_mapped {
             self.aspace.unmap(old, keep).map_err(platform_errno)?;
@@ -909,8 +903,13 @@ impl MemoryManager {
             let off = match s.pages.get(&page) {
                 Some(p) => p.off,
                 None => {
-                    let (vstart, vma) = s.find(page).map(|(k, v)| (k, v.clone())).ok_or(Errno::EFAULT)?;
-                    let p = self.new_page(&vma, vstart, page).map_err(|_| Errno::ENOMEM)?;
+                    let (vstart, vma) = s
+                        .find(page)
+                        .map(|(k, v)| (k, v.clone()))
+                        .ok_or(Errno::EFAULT)?;
+                    let p = self
+                        .new_page(&vma, vstart, page)
+                        .map_err(|_| Errno::ENOMEM)?;
                     let off = p.off;
                     s.pages.insert(page, p);
                     off

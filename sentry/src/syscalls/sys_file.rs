@@ -334,7 +334,12 @@ pub(crate) fn install_open(t: &mut Task, p: Path, flags: u32, created: bool) -> 
                 p.dentry.inode.clone().open(flags)?
             }
             // Fifos of the sandbox's own filesystems; sockets come with the network stack.
-            S_IFIFO => p.dentry.inode.fifo().ok_or(Errno::ENXIO)?.open_fifo(flags)?,
+            S_IFIFO => p
+                .dentry
+                .inode
+                .fifo()
+                .ok_or(Errno::ENXIO)?
+                .open_fifo(flags)?,
             _ => return Err(Errno::ENXIO),
         }
     };

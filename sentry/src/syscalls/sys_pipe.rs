@@ -77,7 +77,10 @@ pub fn tee(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     let nonblock = a[3] & SPLICE_F_NONBLOCK != 0;
-    let mut data = src.peek(a[2].min(1 << 30) as usize, nonblock || inf.flags() & O_NONBLOCK != 0)?;
+    let mut data = src.peek(
+        a[2].min(1 << 30) as usize,
+        nonblock || inf.flags() & O_NONBLOCK != 0,
+    )?;
     if data.is_empty() {
         return Ok(0);
     }

@@ -10,9 +10,9 @@
 
 use super::inode::*;
 use crate::host::{self, Seg};
+use crate::mm::memfile::{Frame, MemoryFile};
 use gofer::client::{Client, Owner};
 use gofer::protocol::{Handle, SetStat, SetTime};
-use crate::mm::memfile::{Frame, MemoryFile};
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -373,7 +373,10 @@ impl FileOps for GoferFile {
             let lo = (idx * PAGE).max(off);
             let hi = ((idx + 1) * PAGE).min(end);
             let dst = sub_segs(segs, (lo - off) as usize, (hi - lo) as usize);
-            host::copy_segs(&dst, &[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)]);
+            host::copy_segs(
+                &dst,
+                &[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)],
+            );
         }
         Ok(n)
     }
@@ -388,7 +391,10 @@ impl FileOps for GoferFile {
             let lo = (idx * PAGE).max(off);
             let hi = ((idx + 1) * PAGE).min(end);
             let src = sub_segs(segs, (lo - off) as usize, (hi - lo) as usize);
-            host::copy_segs(&[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)], &src);
+            host::copy_segs(
+                &[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)],
+                &src,
+            );
         }
         Ok(n)
     }

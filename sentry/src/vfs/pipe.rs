@@ -322,7 +322,11 @@ impl PipeEnd {
         }
         while done < len {
             if s.readers == 0 {
-                return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EPIPE)
+                };
             }
             if s.chunks.len() < s.capacity / PAGE {
                 let k = PAGE.min(len - done);
@@ -336,7 +340,11 @@ impl PipeEnd {
                 continue;
             }
             if nonblock {
-                return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+                return if done > 0 {
+                    Ok(done)
+                } else {
+                    Err(Errno::EAGAIN)
+                };
             }
             s = self.pipe.wait(s);
         }
