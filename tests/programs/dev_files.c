@@ -113,6 +113,21 @@ int main(void) {
     CHECK(link_is("/dev/stdout", "/proc/self/fd/1"));
     CHECK(link_is("/dev/stderr", "/proc/self/fd/2"));
     struct stat a, b;
+    /* They lead to the descriptors' own files (here pipes from the harness), which open
+     * again: stdin's data reads through /dev/stdin, writes to /dev/stdout join stdout. */
+    CHECK(stat("/dev/stdin", &a) == 0 && fstat(0, &b) == 0 && a.st_ino == b.st_ino);
+    CHECK(S_ISFIFO(a.st_mode) && a.st_dev == b.st_dev);
+    CHECK(stat("/dev/stdout", &a) == 0 && fstat(1, &b) == 0 && a.st_ino == b.st_ino);
+    CHECK(stat("/proc/self/fd/2", &a) == 0 && fstat(2, &b) == 0 && a.st_ino == b.st_ino);
+    int in = open("/dev/stdin", O_RDONLY);
+    char line[9] = {0};
+    CHECK(in >= 0 && read(in, line, 8) == 8 && strcmp(line, "line one") == 0);
+    close(in);
+    fflush(stdout);
+    int out = open("/dev/stdout", O_WRONLY | O_TRUNC);
+    CHECK(out >= 0 && write(out, "written to /dev/stdout\n", 23) == 23);
+    close(out);
+    EXPECT_ERRNO(open("/proc/self/fd/0/x", O_RDONLY), ENOTDIR);
 
     /* Scratch work: /dev/fd/N reopens, mknod'ed devices. */
     char dir[] = "/tmp/df-XXXXXX";

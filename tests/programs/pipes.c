@@ -36,9 +36,16 @@ int main(void) {
     snprintf(path, sizeof path, "/proc/self/fd/%d", p[0]);
     CHECK(readlink(path, link, sizeof link - 1) > 0 && strncmp(link, "pipe:[", 6) == 0);
 
+    char buf[64] = {0};
+    /* /proc/self/fd/N of a pipe opens the pipe again, as a fifo: here its write side. */
+    int w2 = open(path, O_WRONLY);
+    CHECK(w2 >= 0 && write(w2, "via", 3) == 3);
+    struct stat st2;
+    CHECK(fstat(w2, &st2) == 0 && st2.st_ino == st.st_ino);
+    CHECK(read(p[0], buf, sizeof buf) == 3 && memcmp(buf, "via", 3) == 0);
+    close(w2);
     CHECK(write(p[1], "hello", 5) == 5);
     CHECK(avail(p[0]) == 5);
-    char buf[64] = {0};
     CHECK(read(p[0], buf, 3) == 3 && memcmp(buf, "hel", 3) == 0);
     CHECK(read(p[0], buf, sizeof buf) == 2 && memcmp(buf, "lo", 2) == 0);
     EXPECT_ERRNO(lseek(p[0], 0, SEEK_SET), ESPIPE);

@@ -321,6 +321,9 @@ pub(crate) fn install_open(t: &mut Task, p: Path, flags: u32, created: bool) -> 
             return Err(Errno::EROFS);
         }
         match ftype {
+            // A file without a path reached through /proc/PID/fd (host stdio, a pipe):
+            // the file itself opens again.
+            _ if p.mnt.fstype == crate::vfs::ANON_FS => p.dentry.inode.clone().open(flags)?,
             S_IFDIR => Arc::new(DirOps),
             S_IFCHR => devfs::open_char_device(st.rdev)?,
             S_IFREG => {

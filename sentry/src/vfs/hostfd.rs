@@ -71,7 +71,19 @@ impl Inode for HostFd {
         self
     }
 
-    fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+    /// Opening the host file again (through /proc/self/fd or /dev/stdout) shares the host
+    /// descriptor, and so its offset; the access asked for must be one the descriptor
+    /// has, so no access is gained that the sandbox was not given.
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        let have = host::fcntl(self.fd, libc::F_GETFL, 0)? as u32 & 3;
+        let ok = match flags & 3 {
+            0 => have != 1,
+            1 => have != 0,
+            _ => have == 2,
+        };
+        if !ok {
+            return Err(Errno::EACCES);
+        }
         Ok(self)
     }
 }

@@ -165,6 +165,32 @@ pub struct Mount {
     pub source: String,
 }
 
+/// The filesystem type of the mounts that hold files without a path (host stdio, pipes)
+/// when they are reached through /proc/PID/fd.
+pub const ANON_FS: &str = "anon";
+
+/// A path for a file that has none, as /proc/PID/fd links lead to: its own detached
+/// mount (so `..` goes nowhere), named `name`.
+pub fn anon_path(inode: InodeRef, name: Vec<u8>) -> Path {
+    let dentry = Arc::new(Dentry {
+        name: Mutex::new(name),
+        parent: Mutex::new(None),
+        inode,
+        children: Mutex::default(),
+    });
+    Path {
+        mnt: Arc::new(Mount {
+            id: 0,
+            root: dentry.clone(),
+            parent: None,
+            readonly: false,
+            fstype: ANON_FS,
+            source: "none".into(),
+        }),
+        dentry,
+    }
+}
+
 /// A place in the tree: a dentry as reached through a mount.
 #[derive(Clone)]
 pub struct Path {
@@ -566,6 +592,9 @@ impl Vfs {
 
     /// The absolute path of `p` as seen from `root` (getcwd, /proc/self/cwd).
     pub fn path_name(&self, root: &Path, p: &Path) -> Vec<u8> {
+        if p.mnt.fstype == ANON_FS {
+            return p.dentry.name();
+        }
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut cur = p.clone();
         for _ in 0..4096 {

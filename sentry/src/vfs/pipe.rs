@@ -357,6 +357,11 @@ impl Inode for Pipe {
         Ok(Pipe::stat(self))
     }
 
+    /// Opening a pipe again through /proc/PID/fd: as a fifo.
+    fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        Ok(self.open_fifo(flags)?)
+    }
+
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }

@@ -600,7 +600,10 @@ impl Inode for ProcLink {
             LinkKind::Exe(_) => Some(Err(Errno::ENOENT)),
             LinkKind::Cwd(pid) => Some(self.src.cwd(*pid).map(|c| c.0).ok_or(Errno::ENOENT)),
             LinkKind::Root(pid) => Some(self.src.root(*pid).map(|c| c.0).ok_or(Errno::ENOENT)),
-            LinkKind::Fd(_, f) => Some(f.path.clone().ok_or(Errno::ENOENT)),
+            LinkKind::Fd(_, f) => Some(Ok(f
+                .path
+                .clone()
+                .unwrap_or_else(|| super::anon_path(f.inode.clone(), f.name.clone())))),
         }
     }
 }
