@@ -72,7 +72,17 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let fd = a[0] as u32 as u64;
     let lim = nofile(t);
     let f = t.fds().get(fd)?;
-    match a[1] as i32 {
+    let cmd = a[1] as i32;
+    // An O_PATH descriptor allows only duplication and the flag queries.
+    if f.is_path_only()
+        && !matches!(
+            cmd,
+            libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_GETFD | libc::F_SETFD | libc::F_GETFL
+        )
+    {
+        return Err(Errno::EBADF);
+    }
+    match cmd {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
             if a[2] >= lim || a[2] > i32::MAX as u64 {
                 return Err(Errno::EINVAL);
@@ -90,9 +100,6 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             None => Ok(f.flags() as u64),
         },
         libc::F_SETFL => {
-            if f.is_path_only() {
-                return Err(Errno::EBADF);
-            }
             match f.ops.host_fd() {
                 Some(h) => {
                     let settable = (libc::O_APPEND
@@ -110,34 +117,37 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             }
         }
         F_ADD_SEALS => {
-            let tmp = f
-                .inode
-                .clone()
-                .into_any()
-                .downcast::<crate::vfs::tmpfs::TmpfsInode>()
-                .map_err(|_| Errno::EINVAL)?;
-            if a[2] & !0x3f != 0 {
-                return Err(Errno::EINVAL);
-            }
+            // Linux checks the access mode, then the seal bits, then the file.
             if !f.writable() {
                 return Err(Errno::EPERM);
             }
-            tmp.add_seals(a[2] as u32).map(|_| 0)
+            if a[2] & !0x3f != 0 {
+                return Err(Errno::EINVAL);
+            }
+            shmem_file(&f)?.add_seals(a[2] as u32).map(|_| 0)
         }
-        F_GET_SEALS => match f
-            .inode
-            .clone()
-            .into_any()
-            .downcast::<crate::vfs::tmpfs::TmpfsInode>()
-        {
-            Ok(tmp) => Ok(tmp.seals() as u64),
-            Err(_) => Err(Errno::EINVAL),
-        },
+        F_GET_SEALS => Ok(shmem_file(&f)?.seals() as u64),
+        // Leases cannot be taken (F_SETLEASE is unsupported), so there is none.
+        libc::F_GETLEASE => Ok(libc::F_UNLCK as u64),
+        // Only pipes have a size.
+        libc::F_GETPIPE_SZ | libc::F_SETPIPE_SZ => Err(Errno::EBADF),
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
-            super::sys_lock::fcntl_lock(t, &f, a[1] as i32, a[2])
+            super::sys_lock::fcntl_lock(t, &f, cmd, a[2])
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// The tmpfs inode of a regular tmpfs (shmem) file, the only kind that has seals.
+fn shmem_file(f: &FileDescription) -> Result<Arc<crate::vfs::tmpfs::TmpfsInode>, Errno> {
+    if f.inode.stat()?.file_type() != S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    f.inode
+        .clone()
+        .into_any()
+        .downcast::<crate::vfs::tmpfs::TmpfsInode>()
+        .map_err(|_| Errno::EINVAL)
 }
 
 const F_GETLK: i32 = 5;
