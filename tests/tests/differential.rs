@@ -89,6 +89,7 @@ differential! {
     shared_mmap_dynamic: "shared_mmap", Dynamic () => 0;
     fcntl_cmds: "fcntl_cmds" () => 0;
     fcntl_cmds_dynamic: "fcntl_cmds", Dynamic () => 0;
+    locks: "locks" () => 0;
     shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
