@@ -90,6 +90,8 @@ differential! {
     fcntl_cmds: "fcntl_cmds" () => 0;
     fcntl_cmds_dynamic: "fcntl_cmds", Dynamic () => 0;
     locks: "locks" () => 0;
+    copy_calls: "copy_calls" () => 0;
+    copy_calls_dynamic: "copy_calls", Dynamic () => 0;
     shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
