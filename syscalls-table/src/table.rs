@@ -435,7 +435,7 @@ const ROWS: &[Syscall] = &[
     sc(449, "futex_waitv",            &[Ptr, Uint, Hex, Timespec, CLOCK], FUTEX2),
     sc(450, "set_mempolicy_home_node", &[Ptr, Size, Uint, Hex], MEM),
     sc(451, "cachestat",              &[Fd, Ptr, Ptr, Hex], VFS),
-    sc(452, "fchmodat2",              &[DirFd, CStr, Mode, AT], VFS),
+    sc(452, "fchmodat2",              &[DirFd, CStr, Mode, AT], OK),
     sc(453, "map_shadow_stack",       &[Ptr, Size, Hex], NOPE),
     sc(454, "futex_wake",             &[Ptr, Hex, Int, Hex], FUTEX2),
     sc(455, "futex_wait",             &[Ptr, Hex, Hex, Hex, Timespec, CLOCK], FUTEX2),

@@ -92,6 +92,7 @@ differential! {
     locks: "locks" () => 0;
     copy_calls: "copy_calls" () => 0;
     copy_calls_dynamic: "copy_calls", Dynamic () => 0;
+    owner_modes: "owner_modes" () => 0;
     shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;

@@ -90,6 +90,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_faccessat2 => sys_file::faccessat2,
         SYS_chmod => sys_file::chmod,
         SYS_fchmodat => sys_file::fchmodat,
+        SYS_fchmodat2 => sys_file::fchmodat2,
         SYS_truncate => sys_file::truncate,
         SYS_utimensat => sys_file::utimensat,
         SYS_statfs => sys_file::statfs,

@@ -235,6 +235,12 @@ impl Inode for TmpfsInode {
             _ => return Err(Errno::EINVAL),
         };
         let gid = self.setgid_group(cred);
+        // Under a set-group-ID directory, a new directory is set-group-ID too.
+        let mode = if mode & S_IFMT == S_IFDIR && self.lock().mode & 0o2000 != 0 {
+            mode | 0o2000
+        } else {
+            mode
+        };
         let child = self
             .fs
             .new_inode(mode, rdev, Cred { uid: cred.uid, gid }, kind);
