@@ -902,21 +902,34 @@ pub fn truncate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// utimensat(2), also with a NULL path (the descriptor itself).
 pub fn utimensat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
     let (dirfd, path_addr, times, flags) = (a[0], a[1], a[2], a[3]);
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
     let mut ts = [0u8; 32];
+    let nsec = |ts: &[u8; 32], i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
     if times != 0 {
         t.mm.copy_in(times, &mut ts)?;
+        // Both omitted: nothing to do, and Linux does not even look at the path.
+        if nsec(&ts, 8) == UTIME_OMIT && nsec(&ts, 24) == UTIME_OMIT {
+            return Ok(0);
+        }
     } else {
         ts[8..16].copy_from_slice(&UTIME_NOW.to_le_bytes());
         ts[24..32].copy_from_slice(&UTIME_NOW.to_le_bytes());
     }
-    let (inode, p) = if path_addr == 0 {
+    let (inode, p) = if path_addr == 0 && dirfd as i32 != AT_FDCWD {
+        // The futimens form: no flags, and not on an O_PATH descriptor.
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
         let f = t.fds().get(dirfd as u32 as u64)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
         (f.inode.clone(), f.path.clone())
     } else {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
         let path = path_arg(t, path_addr)?;
         lookup_inode(
             t,
@@ -927,8 +940,7 @@ pub fn utimensat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         )?
     };
     // Both times UTIME_NOW is treated as a NULL array for permission purposes.
-    let nsec = |i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
-    let explicit = times != 0 && !(nsec(8) == UTIME_NOW && nsec(24) == UTIME_NOW);
+    let explicit = times != 0 && !(nsec(&ts, 8) == UTIME_NOW && nsec(&ts, 24) == UTIME_NOW);
     set_times(t, &inode, p.as_ref(), &ts, explicit)
 }
 

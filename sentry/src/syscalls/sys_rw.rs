@@ -4,7 +4,7 @@
 
 use crate::host::Seg;
 use crate::task::{SIG_DFL, Task};
-use crate::vfs::file::{FileDescription, O_APPEND};
+use crate::vfs::file::{FileDescription, O_APPEND, O_NOATIME};
 use crate::vfs::inode::{S_IFDIR, S_IFREG};
 use std::sync::Arc;
 use syscalls_table::Errno;
@@ -89,6 +89,9 @@ pub(crate) fn do_read(
         }
         None => f.ops.read(&segs, None)?,
     };
+    if crate::host::segs_len(&segs) > 0 && f.flags() & O_NOATIME == 0 {
+        f.ops.accessed();
+    }
     Ok(n as u64)
 }
 
@@ -343,6 +346,9 @@ fn copy_between(
         if wrote < got {
             break;
         }
+    }
+    if len > 0 && inf.flags() & O_NOATIME == 0 {
+        inf.ops.accessed();
     }
     Ok(done)
 }

@@ -18,7 +18,7 @@ pub const S_IFDIR: u32 = 0o040000;
 pub const S_IFCHR: u32 = 0o020000;
 pub const S_IFIFO: u32 = 0o010000;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timespec {
     pub sec: i64,
     pub nsec: i64,
@@ -283,6 +283,9 @@ pub trait FileOps: Send + Sync {
     fn fsync(&self) -> Result<(), Errno> {
         Ok(())
     }
+    /// Called after a read of a nonzero count through a description without O_NOATIME,
+    /// for files that keep their own access time (Linux's file_accessed()).
+    fn accessed(&self) {}
     /// Whether the file can back a shared mapping (`write`: a writable one) through its
     /// own pages: Ok, ENODEV when it has no page cache, EPERM when seals forbid writes.
     fn map_shared(&self, _write: bool) -> Result<(), Errno> {

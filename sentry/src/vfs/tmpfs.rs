@@ -529,17 +529,29 @@ struct TmpfsFile {
 
 impl FileOps for TmpfsFile {
     fn read(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
-        let mut n = self.inode.lock();
+        let n = self.inode.lock();
         let Kind::File(d) = &n.kind else {
             return Err(Errno::EISDIR);
         };
-        let got = d.read_at(off.unwrap_or(0), segs);
-        n.atime = Timespec::now();
-        Ok(got)
+        Ok(d.read_at(off.unwrap_or(0), segs))
+    }
+
+    fn accessed(&self) {
+        // As on a relatime mount: only when atime is not newer than mtime or ctime, or
+        // is a day old.
+        let mut n = self.inode.lock();
+        let now = Timespec::now();
+        if n.atime <= n.mtime || n.atime <= n.ctime || now.sec - n.atime.sec >= 24 * 3600 {
+            n.atime = now;
+        }
     }
 
     fn write(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
         let len = host::segs_len(segs);
+        // An empty write changes nothing, not even the times (nor minds seals).
+        if len == 0 {
+            return Ok(0);
+        }
         let mut n = self.inode.lock();
         let seals = n.seals;
         let Kind::File(d) = &mut n.kind else {
