@@ -366,6 +366,14 @@ pub fn fsync(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     f.ops.fsync().map(|_| 0)
 }
 
+/// syncfs(2): like sync, any open file but O_PATH names a filesystem.
+pub fn syncfs(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if t.fds().get(a[0] as u32 as u64)?.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    Ok(0)
+}
+
 /// sync(2).
 pub fn sync(_t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
@@ -390,6 +398,11 @@ pub fn umask(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// punching and range operations are refused with EOPNOTSUPP.
 pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const KEEP_SIZE: u64 = 1;
+    const PUNCH_HOLE: u64 = 2;
+    const COLLAPSE_RANGE: u64 = 8;
+    const ZERO_RANGE: u64 = 0x10;
+    const INSERT_RANGE: u64 = 0x20;
+    const UNSHARE_RANGE: u64 = 0x40;
     let (fd, mode, off, len) = (
         a[0] as u32 as u64,
         a[1] as u32 as u64,
@@ -397,8 +410,23 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         a[3] as i64,
     );
     let f = t.fds().get(fd)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
     if off < 0 || len <= 0 {
         return Err(Errno::EINVAL);
+    }
+    // The mode is judged before the descriptor, as Linux does.
+    let known = KEEP_SIZE | PUNCH_HOLE | COLLAPSE_RANGE | ZERO_RANGE | INSERT_RANGE | UNSHARE_RANGE;
+    let keep = mode & KEEP_SIZE != 0;
+    let valid = match mode & !KEEP_SIZE {
+        0 | ZERO_RANGE | UNSHARE_RANGE => true,
+        PUNCH_HOLE => keep,
+        COLLAPSE_RANGE | INSERT_RANGE => !keep,
+        _ => false,
+    };
+    if mode & !known != 0 || !valid {
+        return Err(Errno::EOPNOTSUPP);
     }
     if !f.writable() {
         return Err(Errno::EBADF);
@@ -410,13 +438,17 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         0o010000 => return Err(Errno::ESPIPE),
         _ => return Err(Errno::ENODEV),
     }
-    if mode & !KEEP_SIZE != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
     let end = (off as u64)
         .checked_add(len as u64)
         .filter(|&e| e <= i64::MAX as u64)
         .ok_or(Errno::EFBIG)?;
+    if mode & !KEEP_SIZE == PUNCH_HOLE {
+        return f.inode.punch_hole(off as u64, len as u64).map(|_| 0);
+    }
+    // Range operations are not supported (tmpfs has none of them either).
+    if mode & !KEEP_SIZE != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     if end > t.rlimit(libc::RLIMIT_FSIZE as usize) {
         return Err(Errno::EFBIG);
     }
@@ -427,11 +459,41 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     {
         return Err(Errno::ENOSPC);
     }
-    if mode & KEEP_SIZE == 0 && end > st.size {
+    if !keep && end > st.size {
         f.inode.setattr(&SetAttr {
             size: Some(end),
             ..Default::default()
         })?;
+    }
+    Ok(0)
+}
+
+/// sync_file_range(2): starts or waits for writeback of a range; the data is flushed
+/// as fsync would when asked to write or to wait for completion.
+pub fn sync_file_range(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const WAIT_BEFORE: u64 = 1;
+    const WRITE: u64 = 2;
+    const WAIT_AFTER: u64 = 4;
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let (off, n, flags) = (a[1] as i64, a[2] as i64, a[3]);
+    if flags & !(WAIT_BEFORE | WRITE | WAIT_AFTER) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = off.wrapping_add(n);
+    if off < 0 || end < 0 || end < off {
+        return Err(Errno::EINVAL);
+    }
+    if !matches!(
+        f.inode.stat()?.mode & S_IFMT,
+        S_IFREG | S_IFDIR | 0o120000 | 0o060000
+    ) {
+        return Err(Errno::ESPIPE);
+    }
+    if flags & (WRITE | WAIT_AFTER) != 0 {
+        f.ops.fsync()?;
     }
     Ok(0)
 }

@@ -114,4 +114,9 @@ impl FileOps for Dev {
     fn seekable(&self) -> bool {
         true
     }
+
+    /// Character devices have nothing to flush: EINVAL, as Linux.
+    fn fsync(&self) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
 }

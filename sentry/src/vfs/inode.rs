@@ -239,6 +239,11 @@ pub trait Inode: Send + Sync + Any {
     fn setattr(&self, _attr: &SetAttr) -> Result<(), Errno> {
         Err(Errno::EPERM)
     }
+    /// fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): [off, off+len) reads as
+    /// zeroes afterwards and, where whole pages, takes no space.
+    fn punch_hole(&self, _off: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
     fn statfs(&self) -> Result<StatFs, Errno> {
         Ok(StatFs {
             bsize: 4096,

@@ -87,6 +87,16 @@ fn ino_of(path: &str) -> u64 {
     0x1000_0000 | (h & 0x0fff_ffff)
 }
 
+/// Every /proc node reports the proc filesystem.
+fn proc_statfs() -> Result<StatFs, Errno> {
+    Ok(StatFs {
+        fs_type: PROC_SUPER_MAGIC,
+        bsize: 4096,
+        namelen: 255,
+        ..Default::default()
+    })
+}
+
 /// A generated file: its text is produced when it is opened.
 struct ProcFile {
     dev: u64,
@@ -107,6 +117,9 @@ impl Inode for ProcFile {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn open(self: Arc<Self>, _flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
         Ok(Arc::new(Snapshot((self.generate)()?)))
@@ -129,6 +142,9 @@ impl FileOps for Snapshot {
     }
     fn size(&self) -> Result<u64, Errno> {
         Ok(self.0.len() as u64)
+    }
+    fn fsync(&self) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
     }
 }
 
@@ -217,6 +233,9 @@ impl Inode for GlobalDir {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         global_lookup(self.dev, &self.prefix, name, &self.src)
@@ -331,12 +350,7 @@ impl Inode for ProcRoot {
         Ok(v)
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(StatFs {
-            fs_type: PROC_SUPER_MAGIC,
-            bsize: 4096,
-            namelen: 255,
-            ..Default::default()
-        })
+        proc_statfs()
     }
 }
 
@@ -352,6 +366,9 @@ impl Inode for PidDir {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         let ino = 100_000 + self.pid as u64 * 64;
@@ -423,6 +440,9 @@ impl Inode for FdDir {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
+    }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         let fd: i32 = std::str::from_utf8(name)
             .ok()
@@ -479,6 +499,9 @@ impl Inode for ProcLink {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         match &self.kind {

@@ -408,6 +408,19 @@ impl Inode for TmpfsInode {
         Ok(())
     }
 
+    fn punch_hole(&self, off: u64, len: u64) -> Result<(), Errno> {
+        let mut n = self.lock();
+        if n.seals & (SEAL_WRITE | SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
+        let Kind::File(d) = &mut n.kind else {
+            return Err(Errno::ENODEV);
+        };
+        d.punch(off, len);
+        touch(&mut n);
+        Ok(())
+    }
+
     fn statfs(&self) -> Result<StatFs, Errno> {
         Ok(StatFs {
             fs_type: TMPFS_MAGIC,
