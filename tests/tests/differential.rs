@@ -95,6 +95,7 @@ differential! {
     owner_modes: "owner_modes" () => 0;
     times_calls: "times_calls" () => 0;
     sync_calls: "sync_calls" () => 0;
+    ioctl_symlinks: "ioctl_symlinks" () => 0;
     shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;

@@ -217,8 +217,9 @@ pub fn ioctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             let st = f.inode.stat()?;
             if a[1] == FIONREAD && st.mode & S_IFMT == S_IFREG {
                 let pos = *f.offset.lock().unwrap_or_else(|e| e.into_inner());
-                let n = st.size.saturating_sub(pos).min(i32::MAX as u64);
-                return write_u32(t, a[2], n as u32).map(|_| 0);
+                // Linux stores size - offset truncated to an int: negative past EOF.
+                let n = st.size.wrapping_sub(pos) as u32;
+                return write_u32(t, a[2], n).map(|_| 0);
             }
             Err(Errno::ENOTTY)
         }
