@@ -905,7 +905,8 @@ pub fn utimensat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const UTIME_OMIT: i64 = (1 << 30) - 2;
     let (dirfd, path_addr, times, flags) = (a[0], a[1], a[2], a[3]);
     let mut ts = [0u8; 32];
-    let nsec = |ts: &[u8; 32], i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
+    let nsec =
+        |ts: &[u8; 32], i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
     if times != 0 {
         t.mm.copy_in(times, &mut ts)?;
         // Both omitted: nothing to do, and Linux does not even look at the path.

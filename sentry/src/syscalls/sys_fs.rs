@@ -99,23 +99,21 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             Some(h) => host::fcntl(h, libc::F_GETFL, 0),
             None => Ok(f.flags() as u64),
         },
-        libc::F_SETFL => {
-            match f.ops.host_fd() {
-                Some(h) => {
-                    let settable = (libc::O_APPEND
-                        | libc::O_NONBLOCK
-                        | libc::O_ASYNC
-                        | libc::O_DIRECT
-                        | libc::O_NOATIME) as u64;
-                    let cur = host::fcntl(h, libc::F_GETFL, 0)?;
-                    host::fcntl(h, libc::F_SETFL, (cur & !settable) | (a[2] & settable)).map(|_| 0)
-                }
-                None => {
-                    f.set_status_flags(a[2] as u32);
-                    Ok(0)
-                }
+        libc::F_SETFL => match f.ops.host_fd() {
+            Some(h) => {
+                let settable = (libc::O_APPEND
+                    | libc::O_NONBLOCK
+                    | libc::O_ASYNC
+                    | libc::O_DIRECT
+                    | libc::O_NOATIME) as u64;
+                let cur = host::fcntl(h, libc::F_GETFL, 0)?;
+                host::fcntl(h, libc::F_SETFL, (cur & !settable) | (a[2] & settable)).map(|_| 0)
             }
-        }
+            None => {
+                f.set_status_flags(a[2] as u32);
+                Ok(0)
+            }
+        },
         F_ADD_SEALS => {
             // Linux checks the access mode, then the seal bits, then the file.
             if !f.writable() {

@@ -150,7 +150,12 @@ impl SparseData {
             let from = (idx * PAGE).max(off);
             let to = ((idx + 1) * PAGE).min(end);
             let whole = to - from == PAGE;
-            if whole && self.pages.get(&idx).is_some_and(|f| Arc::strong_count(f) == 1) {
+            if whole
+                && self
+                    .pages
+                    .get(&idx)
+                    .is_some_and(|f| Arc::strong_count(f) == 1)
+            {
                 self.pages.remove(&idx);
             } else if let Some(f) = self.pages.get(&idx) {
                 f.memfile()
