@@ -52,6 +52,7 @@ int main(void) {
     EXPECT_ERRNO(mknod("f", S_IFREG | 0644, 0), EEXIST);
     CHECK(umask(0) == 027);
     int sp = open("special", O_CREAT | O_RDWR, 07777);
+    CHECK(sp >= 0);
     printf("open 07777 umask 0: %o\n", mode_of("special"));
     CHECK(mkdir("sd", 07777) == 0);
     printf("mkdir 07777 umask 0: %o\n", mode_of("sd"));
