@@ -92,6 +92,15 @@ differential! {
     big_file: "big_file" () => 0;
     shared_mmap: "shared_mmap" () => 0;
     shared_mmap_dynamic: "shared_mmap", Dynamic () => 0;
+    fcntl_cmds: "fcntl_cmds" () => 0;
+    fcntl_cmds_dynamic: "fcntl_cmds", Dynamic () => 0;
+    locks: "locks" () => 0;
+    copy_calls: "copy_calls" () => 0;
+    copy_calls_dynamic: "copy_calls", Dynamic () => 0;
+    owner_modes: "owner_modes" () => 0;
+    times_calls: "times_calls" () => 0;
+    sync_calls: "sync_calls" () => 0;
+    ioctl_symlinks: "ioctl_symlinks" () => 0;
     shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     pipes: "pipes" () => 0;
     pipes_dynamic: "pipes", Dynamic () => 0;

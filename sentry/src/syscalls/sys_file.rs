@@ -506,20 +506,21 @@ fn new_name(t: &Task, dirfd: u64, path: &[u8], dir_ok: bool) -> Result<(Path, Ve
     Ok((dir, name))
 }
 
-/// mkdir(2).
+/// mkdir(2): set-user-ID and set-group-ID are not taken from the mode (a new
+/// directory inherits set-group-ID from its parent instead).
 pub fn mkdir(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     make_node(
         t,
         AT_FDCWD as u64,
         a[0],
-        S_IFDIR | (a[1] as u32 & 0o7777),
+        S_IFDIR | (a[1] as u32 & 0o1777),
         0,
     )
 }
 
 /// mkdirat(2).
 pub fn mkdirat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    make_node(t, a[0], a[1], S_IFDIR | (a[2] as u32 & 0o7777), 0)
+    make_node(t, a[0], a[1], S_IFDIR | (a[2] as u32 & 0o1777), 0)
 }
 
 fn mknod_common(t: &mut Task, dirfd: u64, path: u64, mode: u32, dev: u64) -> Result<u64, Errno> {
@@ -831,6 +832,10 @@ pub(crate) fn chmod_inode(
     if readonly {
         return Err(Errno::EROFS);
     }
+    // A symlink's mode cannot change.
+    if st.file_type() == S_IFLNK {
+        return Err(Errno::EOPNOTSUPP);
+    }
     if t.creds.uid != 0 && st.uid != t.creds.uid {
         return Err(Errno::EPERM);
     }
@@ -859,6 +864,23 @@ pub fn fchmodat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let path = path_arg(t, a[1])?;
     let p = lookup(t, a[0], &path, true, false)?;
     chmod_inode(t, &p.dentry.inode, p.mnt.readonly, a[2] as u32)
+}
+
+/// fchmodat2(2): fchmodat with flags (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH).
+pub fn fchmodat2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let flags = a[3];
+    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(t, a[1])?;
+    let (inode, p) = lookup_inode(
+        t,
+        a[0],
+        &path,
+        flags & AT_SYMLINK_NOFOLLOW == 0,
+        flags & AT_EMPTY_PATH != 0,
+    )?;
+    chmod_inode(t, &inode, p.is_some_and(|p| p.mnt.readonly), a[2] as u32)
 }
 
 /// truncate(2).
@@ -896,21 +918,35 @@ pub fn truncate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// utimensat(2), also with a NULL path (the descriptor itself).
 pub fn utimensat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const UTIME_NOW: i64 = (1 << 30) - 1;
+    const UTIME_OMIT: i64 = (1 << 30) - 2;
     let (dirfd, path_addr, times, flags) = (a[0], a[1], a[2], a[3]);
-    if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
-        return Err(Errno::EINVAL);
-    }
     let mut ts = [0u8; 32];
+    let nsec =
+        |ts: &[u8; 32], i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
     if times != 0 {
         t.mm.copy_in(times, &mut ts)?;
+        // Both omitted: nothing to do, and Linux does not even look at the path.
+        if nsec(&ts, 8) == UTIME_OMIT && nsec(&ts, 24) == UTIME_OMIT {
+            return Ok(0);
+        }
     } else {
         ts[8..16].copy_from_slice(&UTIME_NOW.to_le_bytes());
         ts[24..32].copy_from_slice(&UTIME_NOW.to_le_bytes());
     }
-    let (inode, p) = if path_addr == 0 {
+    let (inode, p) = if path_addr == 0 && dirfd as i32 != AT_FDCWD {
+        // The futimens form: no flags, and not on an O_PATH descriptor.
+        if flags != 0 {
+            return Err(Errno::EINVAL);
+        }
         let f = t.fds().get(dirfd as u32 as u64)?;
+        if f.is_path_only() {
+            return Err(Errno::EBADF);
+        }
         (f.inode.clone(), f.path.clone())
     } else {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
         let path = path_arg(t, path_addr)?;
         lookup_inode(
             t,
@@ -921,8 +957,7 @@ pub fn utimensat(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         )?
     };
     // Both times UTIME_NOW is treated as a NULL array for permission purposes.
-    let nsec = |i: usize| i64::from_le_bytes(ts[i..i + 8].try_into().unwrap_or_default());
-    let explicit = times != 0 && !(nsec(8) == UTIME_NOW && nsec(24) == UTIME_NOW);
+    let explicit = times != 0 && !(nsec(&ts, 8) == UTIME_NOW && nsec(&ts, 24) == UTIME_NOW);
     set_times(t, &inode, p.as_ref(), &ts, explicit)
 }
 
@@ -980,10 +1015,10 @@ fn chown_inode(
             return Err(Errno::EPERM);
         }
     }
-    // Changing the owner of a non-directory drops set-user-ID and set-group-ID (the
-    // latter only when group-executable).
+    // Any chown of a non-directory, even to -1/-1, drops set-user-ID and set-group-ID
+    // (the latter only when group-executable).
     let mut mode = None;
-    if (new_uid.is_some() || new_gid.is_some()) && !st.is_dir() && st.mode & 0o6000 != 0 {
+    if !st.is_dir() && st.mode & 0o6000 != 0 {
         let mut m = st.mode & 0o7777 & !0o4000;
         if st.mode & 0o010 != 0 {
             m &= !0o2000;

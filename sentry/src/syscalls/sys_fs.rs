@@ -72,7 +72,17 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let fd = a[0] as u32 as u64;
     let lim = nofile(t);
     let f = t.fds().get(fd)?;
-    match a[1] as i32 {
+    let cmd = a[1] as i32;
+    // An O_PATH descriptor allows only duplication and the flag queries.
+    if f.is_path_only()
+        && !matches!(
+            cmd,
+            libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_GETFD | libc::F_SETFD | libc::F_GETFL
+        )
+    {
+        return Err(Errno::EBADF);
+    }
+    match cmd {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
             if a[2] >= lim || a[2] > i32::MAX as u64 {
                 return Err(Errno::EINVAL);
@@ -89,52 +99,36 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             Some(h) => host::fcntl(h, libc::F_GETFL, 0),
             None => Ok(f.flags() as u64),
         },
-        libc::F_SETFL => {
-            if f.is_path_only() {
-                return Err(Errno::EBADF);
+        libc::F_SETFL => match f.ops.host_fd() {
+            Some(h) => {
+                let settable = (libc::O_APPEND
+                    | libc::O_NONBLOCK
+                    | libc::O_ASYNC
+                    | libc::O_DIRECT
+                    | libc::O_NOATIME) as u64;
+                let cur = host::fcntl(h, libc::F_GETFL, 0)?;
+                host::fcntl(h, libc::F_SETFL, (cur & !settable) | (a[2] & settable)).map(|_| 0)
             }
-            match f.ops.host_fd() {
-                Some(h) => {
-                    let settable = (libc::O_APPEND
-                        | libc::O_NONBLOCK
-                        | libc::O_ASYNC
-                        | libc::O_DIRECT
-                        | libc::O_NOATIME) as u64;
-                    let cur = host::fcntl(h, libc::F_GETFL, 0)?;
-                    host::fcntl(h, libc::F_SETFL, (cur & !settable) | (a[2] & settable)).map(|_| 0)
-                }
-                None => {
-                    f.set_status_flags(a[2] as u32);
-                    Ok(0)
-                }
+            None => {
+                f.set_status_flags(a[2] as u32);
+                Ok(0)
             }
-        }
+        },
         F_ADD_SEALS => {
-            let tmp = f
-                .inode
-                .clone()
-                .into_any()
-                .downcast::<crate::vfs::tmpfs::TmpfsInode>()
-                .map_err(|_| Errno::EINVAL)?;
-            if a[2] & !0x3f != 0 {
-                return Err(Errno::EINVAL);
-            }
+            // Linux checks the access mode, then the seal bits, then the file.
             if !f.writable() {
                 return Err(Errno::EPERM);
             }
-            tmp.add_seals(a[2] as u32).map(|_| 0)
+            if a[2] & !0x3f != 0 {
+                return Err(Errno::EINVAL);
+            }
+            shmem_file(&f)?.add_seals(a[2] as u32).map(|_| 0)
         }
-        F_GET_SEALS => match f
-            .inode
-            .clone()
-            .into_any()
-            .downcast::<crate::vfs::tmpfs::TmpfsInode>()
-        {
-            Ok(tmp) => Ok(tmp.seals() as u64),
-            Err(_) => Err(Errno::EINVAL),
-        },
+        F_GET_SEALS => Ok(shmem_file(&f)?.seals() as u64),
+        // Leases cannot be taken (F_SETLEASE is unsupported), so there is none.
+        libc::F_GETLEASE => Ok(libc::F_UNLCK as u64),
         F_GETLK | F_SETLK | F_SETLKW | F_OFD_GETLK | F_OFD_SETLK | F_OFD_SETLKW => {
-            super::sys_lock::fcntl_lock(t, &f, a[1] as i32, a[2])
+            super::sys_lock::fcntl_lock(t, &f, cmd, a[2])
         }
         F_GETPIPE_SZ => match f.ops.as_pipe() {
             Some(p) => Ok(p.pipe().capacity() as u64),
@@ -150,6 +144,18 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         },
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// The tmpfs inode of a regular tmpfs (shmem) file, the only kind that has seals.
+fn shmem_file(f: &FileDescription) -> Result<Arc<crate::vfs::tmpfs::TmpfsInode>, Errno> {
+    if f.inode.stat()?.file_type() != S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    f.inode
+        .clone()
+        .into_any()
+        .downcast::<crate::vfs::tmpfs::TmpfsInode>()
+        .map_err(|_| Errno::EINVAL)
 }
 
 const F_GETLK: i32 = 5;
@@ -221,8 +227,9 @@ pub fn ioctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             let st = f.inode.stat()?;
             if a[1] == FIONREAD && st.mode & S_IFMT == S_IFREG {
                 let pos = *f.offset.lock().unwrap_or_else(|e| e.into_inner());
-                let n = st.size.saturating_sub(pos).min(i32::MAX as u64);
-                return write_u32(t, a[2], n as u32).map(|_| 0);
+                // Linux stores size - offset truncated to an int: negative past EOF.
+                let n = st.size.wrapping_sub(pos) as u32;
+                return write_u32(t, a[2], n).map(|_| 0);
             }
             Err(Errno::ENOTTY)
         }
@@ -370,6 +377,14 @@ pub fn fsync(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     f.ops.fsync().map(|_| 0)
 }
 
+/// syncfs(2): like sync, any open file but O_PATH names a filesystem.
+pub fn syncfs(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if t.fds().get(a[0] as u32 as u64)?.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    Ok(0)
+}
+
 /// sync(2).
 pub fn sync(_t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
@@ -394,6 +409,11 @@ pub fn umask(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// punching and range operations are refused with EOPNOTSUPP.
 pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const KEEP_SIZE: u64 = 1;
+    const PUNCH_HOLE: u64 = 2;
+    const COLLAPSE_RANGE: u64 = 8;
+    const ZERO_RANGE: u64 = 0x10;
+    const INSERT_RANGE: u64 = 0x20;
+    const UNSHARE_RANGE: u64 = 0x40;
     let (fd, mode, off, len) = (
         a[0] as u32 as u64,
         a[1] as u32 as u64,
@@ -401,8 +421,23 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         a[3] as i64,
     );
     let f = t.fds().get(fd)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
     if off < 0 || len <= 0 {
         return Err(Errno::EINVAL);
+    }
+    // The mode is judged before the descriptor, as Linux does.
+    let known = KEEP_SIZE | PUNCH_HOLE | COLLAPSE_RANGE | ZERO_RANGE | INSERT_RANGE | UNSHARE_RANGE;
+    let keep = mode & KEEP_SIZE != 0;
+    let valid = match mode & !KEEP_SIZE {
+        0 | ZERO_RANGE | UNSHARE_RANGE => true,
+        PUNCH_HOLE => keep,
+        COLLAPSE_RANGE | INSERT_RANGE => !keep,
+        _ => false,
+    };
+    if mode & !known != 0 || !valid {
+        return Err(Errno::EOPNOTSUPP);
     }
     if !f.writable() {
         return Err(Errno::EBADF);
@@ -414,13 +449,17 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         0o010000 => return Err(Errno::ESPIPE),
         _ => return Err(Errno::ENODEV),
     }
-    if mode & !KEEP_SIZE != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
     let end = (off as u64)
         .checked_add(len as u64)
         .filter(|&e| e <= i64::MAX as u64)
         .ok_or(Errno::EFBIG)?;
+    if mode & !KEEP_SIZE == PUNCH_HOLE {
+        return f.inode.punch_hole(off as u64, len as u64).map(|_| 0);
+    }
+    // Range operations are not supported (tmpfs has none of them either).
+    if mode & !KEEP_SIZE != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     if end > t.rlimit(libc::RLIMIT_FSIZE as usize) {
         return Err(Errno::EFBIG);
     }
@@ -431,11 +470,41 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     {
         return Err(Errno::ENOSPC);
     }
-    if mode & KEEP_SIZE == 0 && end > st.size {
+    if !keep && end > st.size {
         f.inode.setattr(&SetAttr {
             size: Some(end),
             ..Default::default()
         })?;
+    }
+    Ok(0)
+}
+
+/// sync_file_range(2): starts or waits for writeback of a range; the data is flushed
+/// as fsync would when asked to write or to wait for completion.
+pub fn sync_file_range(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const WAIT_BEFORE: u64 = 1;
+    const WRITE: u64 = 2;
+    const WAIT_AFTER: u64 = 4;
+    let f = t.fds().get(a[0] as u32 as u64)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let (off, n, flags) = (a[1] as i64, a[2] as i64, a[3]);
+    if flags & !(WAIT_BEFORE | WRITE | WAIT_AFTER) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = off.wrapping_add(n);
+    if off < 0 || end < 0 || end < off {
+        return Err(Errno::EINVAL);
+    }
+    if !matches!(
+        f.inode.stat()?.mode & S_IFMT,
+        S_IFREG | S_IFDIR | 0o120000 | 0o060000
+    ) {
+        return Err(Errno::ESPIPE);
+    }
+    if flags & (WRITE | WAIT_AFTER) != 0 {
+        f.ops.fsync()?;
     }
     Ok(0)
 }

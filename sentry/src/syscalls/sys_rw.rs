@@ -4,7 +4,7 @@
 
 use crate::host::Seg;
 use crate::task::{SIG_DFL, Task};
-use crate::vfs::file::{FileDescription, O_APPEND, O_NONBLOCK};
+use crate::vfs::file::{FileDescription, O_APPEND, O_NOATIME, O_NONBLOCK};
 use crate::vfs::inode::{S_IFDIR, S_IFREG};
 use std::sync::Arc;
 use syscalls_table::Errno;
@@ -92,6 +92,9 @@ pub(crate) fn do_read(
         }
         None => f.ops.read_flags(&segs, None, f.flags())?,
     };
+    if crate::host::segs_len(&segs) > 0 && f.flags() & O_NOATIME == 0 {
+        f.ops.accessed();
+    }
     Ok(n as u64)
 }
 
@@ -356,6 +359,9 @@ fn copy_between(
             break;
         }
     }
+    if len > 0 && inf.flags() & O_NOATIME == 0 {
+        inf.ops.accessed();
+    }
     Ok(done)
 }
 
@@ -363,33 +369,44 @@ fn file_type(f: &FileDescription) -> u32 {
     f.inode.stat().map(|s| s.mode & 0o170000).unwrap_or(0)
 }
 
-fn read_off(t: &Task, addr: u64) -> Result<Option<u64>, Errno> {
+/// The offset an `loff_t *` argument points to (None for a null pointer), unchecked.
+fn read_raw_off(t: &Task, addr: u64) -> Result<Option<i64>, Errno> {
     if addr == 0 {
         return Ok(None);
     }
     let mut b = [0u8; 8];
     t.mm.copy_in(addr, &mut b)?;
-    let v = i64::from_le_bytes(b);
-    if v < 0 {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(v as u64))
+    Ok(Some(i64::from_le_bytes(b)))
 }
 
-/// sendfile(2).
+fn read_off(t: &Task, addr: u64) -> Result<Option<u64>, Errno> {
+    match read_raw_off(t, addr)? {
+        Some(v) if v < 0 => Err(Errno::EINVAL),
+        v => Ok(v.map(|v| v as u64)),
+    }
+}
+
+/// sendfile(2), checking in Linux's order: the offset pointer, the input, the output.
 pub fn sendfile(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let outf = t.fds().get(a[0] as u32 as u64)?;
+    let raw = read_raw_off(t, a[2])?;
     let inf = t.fds().get(a[1] as u32 as u64)?;
-    if !inf.readable() || !outf.writable() {
+    if !inf.readable() {
         return Err(Errno::EBADF);
     }
-    if file_type(&inf) != S_IFREG {
+    if raw.is_some_and(|p| p < 0) {
         return Err(Errno::EINVAL);
+    }
+    let outf = t.fds().get(a[0] as u32 as u64)?;
+    if !outf.writable() {
+        return Err(Errno::EBADF);
     }
     if outf.flags() & O_APPEND != 0 {
         return Err(Errno::EINVAL);
     }
-    let mut in_pos = read_off(t, a[2])?;
+    if file_type(&inf) != S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    let mut in_pos = raw.map(|p| p as u64);
     let mut out_pos = None;
     let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, a[3], 0);
     if let (Some(p), true) = (in_pos, a[2] != 0) {
@@ -398,15 +415,17 @@ pub fn sendfile(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     r
 }
 
-/// copy_file_range(2).
+/// copy_file_range(2), checking in Linux's order.
 pub fn copy_file_range(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if a[5] != 0 {
-        return Err(Errno::EINVAL);
-    }
     let inf = t.fds().get(a[0] as u32 as u64)?;
     let outf = t.fds().get(a[2] as u32 as u64)?;
-    if !inf.readable() || !outf.writable() || outf.flags() & O_APPEND != 0 {
+    if inf.is_path_only() || outf.is_path_only() {
         return Err(Errno::EBADF);
+    }
+    let raw_in = read_raw_off(t, a[1])?;
+    let raw_out = read_raw_off(t, a[3])?;
+    if a[5] != 0 {
+        return Err(Errno::EINVAL);
     }
     let (ti, to) = (file_type(&inf), file_type(&outf));
     if ti == S_IFDIR || to == S_IFDIR {
@@ -415,19 +434,39 @@ pub fn copy_file_range(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if ti != S_IFREG || to != S_IFREG {
         return Err(Errno::EINVAL);
     }
-    let mut in_pos = read_off(t, a[1])?;
-    let mut out_pos = read_off(t, a[3])?;
-    let len = a[4];
-    // Overlapping ranges of the same file are refused.
-    let same = inf.inode.stat().ok().map(|s| (s.dev, s.ino))
-        == outf.inode.stat().ok().map(|s| (s.dev, s.ino));
-    if same {
-        let ip = in_pos.unwrap_or(*inf.offset.lock().unwrap_or_else(|e| e.into_inner()));
-        let op = out_pos.unwrap_or(*outf.offset.lock().unwrap_or_else(|e| e.into_inner()));
-        if ip < op.saturating_add(len) && op < ip.saturating_add(len) {
-            return Err(Errno::EINVAL);
-        }
+    if !inf.readable() || !outf.writable() || outf.flags() & O_APPEND != 0 {
+        return Err(Errno::EBADF);
     }
+    let offset = |f: &FileDescription| *f.offset.lock().unwrap_or_else(|e| e.into_inner()) as i64;
+    let ip = raw_in.unwrap_or_else(|| offset(&inf));
+    let op = raw_out.unwrap_or_else(|| offset(&outf));
+    let mut len = a[4];
+    if (ip as u64).checked_add(len).is_none() || (op as u64).checked_add(len).is_none() {
+        return Err(Errno::EOVERFLOW);
+    }
+    // The copy stops at the source's end; the rest of the checks use that length.
+    let (sin, sout) = (inf.inode.stat()?, outf.inode.stat()?);
+    let size_in = sin.size as i64;
+    len = if ip >= size_in {
+        0
+    } else {
+        len.min((size_in as u64).wrapping_sub(ip as u64))
+    };
+    // Overlapping ranges of the same file are refused.
+    if (sin.dev, sin.ino) == (sout.dev, sout.ino)
+        && (op as u64).wrapping_add(len) > ip as u64
+        && (op as u64) < (ip as u64).wrapping_add(len)
+    {
+        return Err(Errno::EINVAL);
+    }
+    if ip < 0 || op < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut in_pos = raw_in.map(|p| p as u64);
+    let mut out_pos = raw_out.map(|p| p as u64);
     let r = copy_between(t, &inf, &mut in_pos, &outf, &mut out_pos, len, 0);
     if let (Some(p), true) = (in_pos, a[1] != 0) {
         t.mm.copy_out(a[1], &(p as i64).to_le_bytes())?;

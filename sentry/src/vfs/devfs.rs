@@ -118,4 +118,9 @@ impl FileOps for Dev {
     fn seeks_to_zero(&self) -> bool {
         true
     }
+
+    /// Character devices have nothing to flush: EINVAL, as Linux.
+    fn fsync(&self) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
+    }
 }

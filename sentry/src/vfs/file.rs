@@ -18,8 +18,9 @@ pub const O_NONBLOCK: u32 = 0o4000;
 pub const O_PATH: u32 = 0o10000000;
 pub const O_DIRECTORY: u32 = 0o200000;
 pub const O_DIRECT: u32 = 0o40000;
+pub const O_NOATIME: u32 = 0o1000000;
 /// Status flags F_SETFL may change.
-pub const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | 0o20000 | 0o40000 | 0o1000000;
+pub const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK | 0o20000 | 0o40000 | O_NOATIME;
 
 pub struct FileDescription {
     pub ops: Arc<dyn FileOps>,

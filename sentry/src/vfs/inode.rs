@@ -21,7 +21,7 @@ pub const S_IFIFO: u32 = 0o010000;
 pub const XATTR_CREATE: u32 = 1;
 pub const XATTR_REPLACE: u32 = 2;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timespec {
     pub sec: i64,
     pub nsec: i64,
@@ -242,6 +242,11 @@ pub trait Inode: Send + Sync + Any {
     fn setattr(&self, _attr: &SetAttr) -> Result<(), Errno> {
         Err(Errno::EPERM)
     }
+    /// fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): [off, off+len) reads as
+    /// zeroes afterwards and, where whole pages, takes no space.
+    fn punch_hole(&self, _off: u64, _len: u64) -> Result<(), Errno> {
+        Err(Errno::EOPNOTSUPP)
+    }
     fn statfs(&self) -> Result<StatFs, Errno> {
         Ok(StatFs {
             bsize: 4096,
@@ -321,6 +326,9 @@ pub trait FileOps: Send + Sync {
     fn as_pipe(&self) -> Option<&super::pipe::PipeEnd> {
         None
     }
+    /// Called after a read of a nonzero count through a description without O_NOATIME,
+    /// for files that keep their own access time (Linux's file_accessed()).
+    fn accessed(&self) {}
     /// Whether the file can back a shared mapping (`write`: a writable one) through its
     /// own pages: Ok, ENODEV when it has no page cache, EPERM when seals forbid writes.
     fn map_shared(&self, _write: bool) -> Result<(), Errno> {

@@ -113,6 +113,21 @@ impl LockTable {
             }
         }
         let list = t.entry(key).or_default();
+        // A new lock absorbs the owner's locks of the same kind that overlap or touch it
+        // (they are disjoint and never adjacent to each other, so one pass does).
+        let (mut start, mut end) = (start, end);
+        if let Some(k) = kind {
+            for l in list.iter() {
+                if l.owner == owner
+                    && l.kind == k
+                    && l.start <= end.saturating_add(1)
+                    && start <= l.end.saturating_add(1)
+                {
+                    start = start.min(l.start);
+                    end = end.max(l.end);
+                }
+            }
+        }
         // Replace this owner's locks over the range: keep the parts outside it.
         let mut kept = Vec::with_capacity(list.len() + 2);
         for l in list.drain(..) {
@@ -141,6 +156,7 @@ impl LockTable {
                 end,
             });
         }
+        kept.sort_by_key(|l| l.start);
         *list = kept;
         if list.is_empty() {
             t.remove(&key);

@@ -423,6 +423,10 @@ impl Inode for OverlayInode {
         self.copy_up()?.setattr(attr)
     }
 
+    fn punch_hole(&self, off: u64, len: u64) -> Result<(), Errno> {
+        self.copy_up()?.punch_hole(off, len)
+    }
+
     fn statfs(&self) -> Result<StatFs, Errno> {
         match self.upper() {
             Some(u) => u.statfs(),

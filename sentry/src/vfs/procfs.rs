@@ -135,6 +135,16 @@ macro_rules! read_only_dir {
     };
 }
 
+/// Every /proc node reports the proc filesystem.
+fn proc_statfs() -> Result<StatFs, Errno> {
+    Ok(StatFs {
+        fs_type: PROC_SUPER_MAGIC,
+        bsize: 4096,
+        namelen: 255,
+        ..Default::default()
+    })
+}
+
 /// A generated file: its text is produced when it is opened.
 struct ProcFile {
     dev: u64,
@@ -163,6 +173,9 @@ impl Inode for ProcFile {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
         use super::file::{O_ACCMODE, O_RDONLY};
@@ -193,6 +206,9 @@ impl FileOps for Snapshot {
     }
     fn size(&self) -> Result<u64, Errno> {
         Ok(self.0.len() as u64)
+    }
+    fn fsync(&self) -> Result<(), Errno> {
+        Err(Errno::EINVAL)
     }
 }
 
@@ -290,6 +306,9 @@ impl Inode for GlobalDir {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         global_lookup(self.dev, &self.prefix, name, &self.src)
@@ -406,12 +425,7 @@ impl Inode for ProcRoot {
         Ok(v)
     }
     fn statfs(&self) -> Result<StatFs, Errno> {
-        Ok(StatFs {
-            fs_type: PROC_SUPER_MAGIC,
-            bsize: 4096,
-            namelen: 255,
-            ..Default::default()
-        })
+        proc_statfs()
     }
 }
 
@@ -428,6 +442,9 @@ impl Inode for PidDir {
     read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         let ino = 100_000 + self.pid as u64 * 64;
@@ -514,6 +531,9 @@ impl Inode for FdDir {
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
+    }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
         let fd: i32 = std::str::from_utf8(name)
             .ok()
@@ -581,6 +601,9 @@ impl Inode for ProcLink {
     }
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
     }
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         match &self.kind {

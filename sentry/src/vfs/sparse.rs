@@ -133,6 +133,37 @@ impl SparseData {
         self.len = len;
     }
 
+    /// Zeroes [off, off+len) (clipped to the file): whole pages become holes, except
+    /// pages a shared mapping holds, which are zeroed in place so the mapping still
+    /// shows the file.
+    pub fn punch(&mut self, off: u64, len: u64) {
+        let end = off.saturating_add(len).min(self.len);
+        if off >= end {
+            return;
+        }
+        let idxs: Vec<u64> = self
+            .pages
+            .range(off / PAGE..=(end - 1) / PAGE)
+            .map(|(&i, _)| i)
+            .collect();
+        for idx in idxs {
+            let from = (idx * PAGE).max(off);
+            let to = ((idx + 1) * PAGE).min(end);
+            let whole = to - from == PAGE;
+            if whole
+                && self
+                    .pages
+                    .get(&idx)
+                    .is_some_and(|f| Arc::strong_count(f) == 1)
+            {
+                self.pages.remove(&idx);
+            } else if let Some(f) = self.pages.get(&idx) {
+                f.memfile()
+                    .zero(f.off() + from % PAGE, (to - from) as usize);
+            }
+        }
+    }
+
     /// Replaces the contents with `data` (pages of zeroes stay holes).
     pub fn set_data(&mut self, data: &[u8]) -> Result<(), Errno> {
         self.pages.clear();

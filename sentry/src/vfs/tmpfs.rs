@@ -241,6 +241,12 @@ impl Inode for TmpfsInode {
             _ => return Err(Errno::EINVAL),
         };
         let gid = self.setgid_group(cred);
+        // Under a set-group-ID directory, a new directory is set-group-ID too.
+        let mode = if mode & S_IFMT == S_IFDIR && self.lock().mode & 0o2000 != 0 {
+            mode | 0o2000
+        } else {
+            mode
+        };
         let child = self
             .fs
             .new_inode(mode, rdev, Cred { uid: cred.uid, gid }, kind);
@@ -408,6 +414,19 @@ impl Inode for TmpfsInode {
         Ok(())
     }
 
+    fn punch_hole(&self, off: u64, len: u64) -> Result<(), Errno> {
+        let mut n = self.lock();
+        if n.seals & (SEAL_WRITE | SEAL_FUTURE_WRITE) != 0 {
+            return Err(Errno::EPERM);
+        }
+        let Kind::File(d) = &mut n.kind else {
+            return Err(Errno::ENODEV);
+        };
+        d.punch(off, len);
+        touch(&mut n);
+        Ok(())
+    }
+
     fn statfs(&self) -> Result<StatFs, Errno> {
         Ok(StatFs {
             fs_type: TMPFS_MAGIC,
@@ -565,17 +584,29 @@ struct TmpfsFile {
 
 impl FileOps for TmpfsFile {
     fn read(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
-        let mut n = self.inode.lock();
+        let n = self.inode.lock();
         let Kind::File(d) = &n.kind else {
             return Err(Errno::EISDIR);
         };
-        let got = d.read_at(off.unwrap_or(0), segs);
-        n.atime = Timespec::now();
-        Ok(got)
+        Ok(d.read_at(off.unwrap_or(0), segs))
+    }
+
+    fn accessed(&self) {
+        // As on a relatime mount: only when atime is not newer than mtime or ctime, or
+        // is a day old.
+        let mut n = self.inode.lock();
+        let now = Timespec::now();
+        if n.atime <= n.mtime || n.atime <= n.ctime || now.sec - n.atime.sec >= 24 * 3600 {
+            n.atime = now;
+        }
     }
 
     fn write(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
         let len = host::segs_len(segs);
+        // An empty write changes nothing, not even the times (nor minds seals).
+        if len == 0 {
+            return Ok(0);
+        }
         let mut n = self.inode.lock();
         let seals = n.seals;
         let Kind::File(d) = &mut n.kind else {
