@@ -105,6 +105,7 @@ differential! {
     pipes: "pipes" () => 0;
     pipes_dynamic: "pipes", Dynamic () => 0;
     xattrs: "xattrs" () => 0;
+    file_limits: "file_limits" () => 0;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
     file_mmap_dynamic: "file_mmap", Dynamic () => 0;

@@ -153,6 +153,11 @@ fn do_open(
         if flags & (O_TMPFILE | O_CREAT) != O_TMPFILE || flags & O_ACCMODE == O_RDONLY {
             return Err(Errno::EINVAL);
         }
+    }
+    // A descriptor must be free before anything is looked up or created (EMFILE).
+    let lim = t.rlimit(libc::RLIMIT_NOFILE as usize);
+    t.fds().free_slot(0, lim)?;
+    if flags & O_TMPFILE & !O_DIRECTORY != 0 {
         return open_tmpfile(t, dirfd, &path, flags, mode);
     }
     // O_CREAT with O_DIRECTORY (outside O_TMPFILE) is meaningless: EINVAL since Linux 6.4.

@@ -40,7 +40,9 @@ pub fn pipe2(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let lim = t.rlimit(libc::RLIMIT_NOFILE as usize);
     // Both descriptors or neither.
     let rfd = t.fds().install(r, 0, cloexec, lim)?;
-    let wfd = match t.fds().install(w, 0, cloexec, lim) {
+    // (The table's lock must be released before the error path takes it again.)
+    let installed = t.fds().install(w, 0, cloexec, lim);
+    let wfd = match installed {
         Ok(fd) => fd,
         Err(e) => {
             let _ = t.fds().close(rfd);

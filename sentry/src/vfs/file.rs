@@ -186,6 +186,14 @@ impl FdTable {
         cloexec: bool,
         limit: u64,
     ) -> Result<u64, Errno> {
+        let fd = self.free_slot(min, limit)?;
+        self.fds.insert(fd as i32, Entry { file, cloexec });
+        Ok(fd)
+    }
+
+    /// The lowest free descriptor ≥ `min`; EMFILE when it would be ≥ `limit`. open(2)
+    /// asks before it walks the path, so a full table creates no file.
+    pub fn free_slot(&self, min: u64, limit: u64) -> Result<u64, Errno> {
         let mut fd = min;
         for (&k, _) in self.fds.range(i32::try_from(min).unwrap_or(i32::MAX)..) {
             if k as u64 != fd {
@@ -196,7 +204,6 @@ impl FdTable {
         if fd >= limit || fd > i32::MAX as u64 {
             return Err(Errno::EMFILE);
         }
-        self.fds.insert(fd as i32, Entry { file, cloexec });
         Ok(fd)
     }
 
