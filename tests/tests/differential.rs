@@ -101,6 +101,9 @@ differential! {
     times_calls: "times_calls" () => 0;
     sync_calls: "sync_calls" () => 0;
     ioctl_symlinks: "ioctl_symlinks" () => 0;
+    readdir_calls: "readdir_calls" () => 0;
+    mknod_calls: "mknod_calls" () => 0;
+    cwd_calls: "cwd_calls" () => 0;
     shared_mmap_sigbus: "shared_mmap" ("sigbus") => 128 + SIGBUS;
     pipes: "pipes" () => 0;
     pipes_dynamic: "pipes", Dynamic () => 0;

@@ -762,10 +762,20 @@ pub fn chdir(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// getcwd(2): returns the length including the NUL.
+/// getcwd(2): returns the length including the NUL. A removed directory has no path
+/// (ENOENT); one outside the root is marked "(unreachable)".
 pub fn getcwd(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let ctx = t.fs();
-    let mut cwd = t.k.vfs.path_name(&ctx.root, &ctx.cwd);
+    if ctx.cwd.dentry.unlinked() {
+        return Err(Errno::ENOENT);
+    }
+    let (name, reached) = t.k.vfs.path_name_reach(&ctx.root, &ctx.cwd);
+    let mut cwd = if reached {
+        Vec::new()
+    } else {
+        b"(unreachable)".to_vec()
+    };
+    cwd.extend_from_slice(&name);
     cwd.push(0);
     if (a[1] as usize) < cwd.len() {
         return Err(Errno::ERANGE);

@@ -247,6 +247,10 @@ pub fn getdents64(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if st.mode & S_IFMT != S_IFDIR {
         return Err(Errno::ENOTDIR);
     }
+    // A removed directory lists nothing, not even "." and ".." (Linux's IS_DEADDIR).
+    if st.nlink == 0 {
+        return Err(Errno::ENOENT);
+    }
     let mut snap = f.dir_snapshot.lock().unwrap_or_else(|e| e.into_inner());
     let mut pos = f.offset.lock().unwrap_or_else(|e| e.into_inner());
     if snap.is_none() || *pos == 0 {

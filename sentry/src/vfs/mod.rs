@@ -72,6 +72,17 @@ impl Dentry {
             .clone()
     }
 
+    /// Whether the name was removed (unlinked, rmdir'ed, renamed over) or never linked
+    /// (O_TMPFILE): its parent no longer holds it (Linux's d_unlinked()).
+    pub fn unlinked(&self) -> bool {
+        let Some(parent) = self.parent() else {
+            return false;
+        };
+        parent
+            .cached(&self.name())
+            .is_none_or(|d| !std::ptr::eq(Arc::as_ptr(&d), self))
+    }
+
     /// A dentry for an unnamed file (O_TMPFILE) below `parent`, not in any cache.
     pub fn detached(parent: &Arc<Dentry>, name: Vec<u8>, inode: InodeRef) -> Arc<Dentry> {
         Arc::new(Dentry {
@@ -592,13 +603,21 @@ impl Vfs {
 
     /// The absolute path of `p` as seen from `root` (getcwd, /proc/self/cwd).
     pub fn path_name(&self, root: &Path, p: &Path) -> Vec<u8> {
+        self.path_name_reach(root, p).0
+    }
+
+    /// `path_name`, and whether the walk up met `root` (false: `p` lies outside it and
+    /// the path is from the top of the tree).
+    pub fn path_name_reach(&self, root: &Path, p: &Path) -> (Vec<u8>, bool) {
         if p.mnt.fstype == ANON_FS {
-            return p.dentry.name();
+            return (p.dentry.name(), true);
         }
+        let mut reached = false;
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut cur = p.clone();
         for _ in 0..4096 {
             if cur.same(root) {
+                reached = true;
                 break;
             }
             if Arc::ptr_eq(&cur.dentry, &cur.mnt.root) {
@@ -632,7 +651,7 @@ impl Vfs {
         if out.is_empty() {
             out.push(b'/');
         }
-        out
+        (out, reached)
     }
 
     /// Checks that a directory-modifying operation may happen in `dir`.
