@@ -182,6 +182,9 @@ pub trait Context: Send {
     fn interrupter(&self) -> Arc<dyn Interrupt>;
     /// Loads the thread's FP/XSAVE state into `state.fp` (if not loaded yet).
     fn load_fp(&mut self, state: &mut CpuState) -> Result<()>;
+    /// Makes `state.fp` (an XSAVE image as `load_fp` gives, of the same size) the thread's
+    /// FP state for its next run. The caller has validated the image (signal return).
+    fn store_fp(&mut self, state: &mut CpuState) -> Result<()>;
 }
 
 pub trait Interrupt: Send + Sync {

@@ -18,6 +18,7 @@ const PTRACE_CONT: i64 = 7;
 const PTRACE_SYSEMU: i64 = 31;
 const PTRACE_GETSIGINFO: i64 = 0x4202;
 const PTRACE_GETREGSET: i64 = 0x4204;
+const PTRACE_SETREGSET: i64 = 0x4205;
 const NT_X86_XSTATE: i64 = 0x202;
 
 /// The signal `interrupt()` sends to a stub thread. Any signal is reported to a tracer
@@ -255,6 +256,8 @@ impl Context for PtraceContext {
             }
             state.regs = get_regs(tid)?;
             self.last_regs = Some(state.regs);
+            // The thread ran: any FP copy the sentry holds is stale.
+            state.fp_loaded = false;
             let sig = libc::WSTOPSIG(status);
             if sig == libc::SIGTRAP | 0x80 {
                 return Ok(Event::Syscall);
@@ -310,6 +313,25 @@ impl Context for PtraceContext {
         )?;
         buf.truncate(iov.iov_len);
         state.fp = buf;
+        state.fp_loaded = true;
+        Ok(())
+    }
+
+    fn store_fp(&mut self, state: &mut CpuState) -> Result<()> {
+        let (_, tid) = self
+            .bound
+            .ok_or_else(|| PlatformError::Unsupported("ptrace: context never ran".into()))?;
+        let mut iov = libc::iovec {
+            iov_base: state.fp.as_mut_ptr().cast(),
+            iov_len: state.fp.len(),
+        };
+        ptrace(
+            PTRACE_SETREGSET,
+            tid,
+            NT_X86_XSTATE as u64,
+            &raw mut iov as u64,
+            "PTRACE_SETREGSET",
+        )?;
         state.fp_loaded = true;
         Ok(())
     }

@@ -349,6 +349,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
             actions: [SigAction::default(); 64],
             mask: 0,
             pending: 0,
+            infos: Default::default(),
             altstack: (0, libc::SS_DISABLE as u32, 0),
         },
         process,

@@ -9,6 +9,7 @@ pub mod loader;
 pub mod log;
 pub mod mm;
 pub mod process;
+pub mod signals;
 pub mod syscalls;
 pub mod task;
 pub mod vfs;

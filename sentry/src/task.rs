@@ -4,6 +4,7 @@
 
 use crate::kernel::{ExitStatus, Kernel};
 use crate::mm::{FaultError, MemoryManager};
+use crate::signals::{self, SigInfo};
 use crate::vfs::FsContext;
 use crate::vfs::file::FdTable;
 use crate::{log, syscalls};
@@ -28,8 +29,10 @@ pub struct SignalState {
     /// Indexed by signal number − 1.
     pub actions: [SigAction; 64],
     pub mask: u64,
-    /// Signals sent while blocked, as a bit set (bit n−1 for signal n).
+    /// Signals sent and not delivered yet, as a bit set (bit n−1 for signal n).
     pub pending: u64,
+    /// The siginfo of each pending signal (standard signals do not queue twice).
+    pub infos: std::collections::BTreeMap<i32, SigInfo>,
     pub altstack: (u64, u32, u64),
 }
 
@@ -111,15 +114,17 @@ impl Task {
                 } => self.fault(addr, signo, code),
                 Event::Interrupted => {}
             }
+            self.deliver_signals();
             if let Some(status) = self.exit {
                 return Ok(status);
             }
         }
     }
 
-    fn fault(&mut self, addr: u64, signo: i32, code: i32) {
+    fn fault(&mut self, addr: u64, signo: i32, mut code: i32) {
         const SEGV_MAPERR: i32 = 1;
         const SEGV_ACCERR: i32 = 2;
+        const BUS_ADRERR: i32 = 2;
         if signo == signal::SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR) {
             match self.mm.handle_fault(addr) {
                 Ok(()) => return,
@@ -128,13 +133,15 @@ impl Task {
                     self.exit = Some(ExitStatus::Signaled(libc::SIGKILL));
                     return;
                 }
-                Err(FaultError::MapErr | FaultError::AccErr) => {}
+                // The memory manager knows better than the platform which it was.
+                Err(FaultError::MapErr) => code = SEGV_MAPERR,
+                Err(FaultError::AccErr) => code = SEGV_ACCERR,
                 Err(FaultError::Bus) => {
                     log::warn(&format!(
                         "task {}: SIGBUS at {addr:#x} (shared mapping past the end of its file)",
                         self.tid
                     ));
-                    self.force_signal(libc::SIGBUS);
+                    self.force_signal(SigInfo::fault(libc::SIGBUS, BUS_ADRERR, addr));
                     return;
                 }
             }
@@ -145,59 +152,94 @@ impl Task {
             signal::name(signo).unwrap_or("signal"),
             self.cpu.regs.rip
         ));
-        self.force_signal(signo);
+        self.force_signal(SigInfo::fault(signo, code, addr));
     }
 
-    /// Delivers a synchronous signal. Until signal delivery exists (processes issue) every
-    /// signal takes its default action, which for these signals terminates the group.
-    pub fn force_signal(&mut self, signo: i32) {
-        let action = self.sig.actions[(signo - 1) as usize];
-        if action.handler != SIG_DFL {
-            log::warn(&format!(
-                "signal {} has a handler, but signal delivery is not implemented yet; terminating",
-                signal::name(signo).unwrap_or("?")
-            ));
+    /// Queues a synchronous signal (a fault): one that is blocked or ignored cannot be,
+    /// so its action is reset to the default and it is unblocked (Linux's force_sig_info).
+    pub fn force_signal(&mut self, info: SigInfo) {
+        let signo = info.signo();
+        let i = (signo - 1) as usize;
+        if self.sig.actions[i].handler == SIG_IGN || self.sig.mask & bit(signo) != 0 {
+            self.sig.actions[i].handler = SIG_DFL;
+            self.sig.mask &= !bit(signo);
         }
-        self.exit = Some(ExitStatus::Signaled(signo));
+        self.queue(info);
     }
 
-    /// Sends signal `signo` to this task (kill(2), tgkill(2) of itself). It is discarded
-    /// if ignored, left pending if blocked, else its action is taken.
-    pub fn send_signal(&mut self, signo: i32) {
+    /// Sends a signal to this task (kill(2), tgkill(2) of itself, SIGPIPE): discarded if
+    /// ignored and not blocked, else pending until delivered.
+    pub fn send_signal(&mut self, info: SigInfo) {
+        let signo = info.signo();
         let action = self.sig.actions[(signo - 1) as usize];
         let unstoppable = signo == libc::SIGKILL || signo == libc::SIGSTOP;
-        if !unstoppable && action.handler == SIG_IGN {
+        // Blocked signals are never ignored: the action may change before they unblock.
+        let blocked = !unstoppable && self.sig.mask & bit(signo) != 0;
+        if !blocked
+            && ((!unstoppable && action.handler == SIG_IGN)
+                || (action.handler == SIG_DFL && default_ignored(signo)))
+        {
             return;
         }
-        if action.handler == SIG_DFL && default_ignored(signo) {
-            return;
-        }
-        if !unstoppable && self.sig.mask & bit(signo) != 0 {
+        self.queue(info);
+    }
+
+    fn queue(&mut self, info: SigInfo) {
+        let signo = info.signo();
+        if self.sig.pending & bit(signo) == 0 {
             self.sig.pending |= bit(signo);
-            return;
+            self.sig.infos.insert(signo, info);
         }
-        self.take_action(signo);
     }
 
-    /// Takes the action of any pending signal the mask no longer blocks.
-    pub fn deliver_unblocked(&mut self) {
-        let ready = self.sig.pending & !self.sig.mask;
-        if ready != 0 {
-            let signo = ready.trailing_zeros() as i32 + 1;
+    /// Delivers the pending signals the mask lets through, on the way back to the
+    /// application: a handler gets a signal frame; otherwise the default action.
+    /// Synchronous signals go first, as in Linux.
+    pub fn deliver_signals(&mut self) {
+        const SYNCHRONOUS: u64 = (1 << (libc::SIGSEGV - 1))
+            | (1 << (libc::SIGBUS - 1))
+            | (1 << (libc::SIGILL - 1))
+            | (1 << (libc::SIGTRAP - 1))
+            | (1 << (libc::SIGFPE - 1))
+            | (1 << (libc::SIGSYS - 1));
+        while self.exit.is_none() {
+            let ready = self.sig.pending & (!self.sig.mask | signals::UNBLOCKABLE);
+            if ready == 0 {
+                return;
+            }
+            let pick = if ready & SYNCHRONOUS != 0 {
+                ready & SYNCHRONOUS
+            } else {
+                ready
+            };
+            let signo = pick.trailing_zeros() as i32 + 1;
             self.sig.pending &= !bit(signo);
-            self.take_action(signo);
+            let info = self
+                .sig
+                .infos
+                .remove(&signo)
+                .unwrap_or_else(|| SigInfo::new(signo, signals::SI_KERNEL));
+            let action = self.sig.actions[(signo - 1) as usize];
+            match action.handler {
+                SIG_IGN => {}
+                SIG_DFL if default_ignored(signo) => {}
+                SIG_DFL if default_stops(signo) => log::warn(&format!(
+                    "{}: job-control stops are not implemented yet; ignoring",
+                    signal::name(signo).unwrap_or("signal")
+                )),
+                SIG_DFL => self.exit = Some(ExitStatus::Signaled(signo)),
+                _ => {
+                    if let Err(e) = signals::setup_frame(self, &info, &action) {
+                        log::warn(&format!(
+                            "task {}: cannot deliver {} ({e:?}): killed by SIGSEGV",
+                            self.tid,
+                            signal::name(signo).unwrap_or("signal")
+                        ));
+                        self.exit = Some(ExitStatus::Signaled(libc::SIGSEGV));
+                    }
+                }
+            }
         }
-    }
-
-    fn take_action(&mut self, signo: i32) {
-        if self.sig.actions[(signo - 1) as usize].handler == SIG_DFL && default_stops(signo) {
-            log::warn(&format!(
-                "{}: job-control stops are not implemented yet; ignoring",
-                signal::name(signo).unwrap_or("signal")
-            ));
-            return;
-        }
-        self.force_signal(signo);
     }
 
     /// The limit `resource` (RLIMIT_*) currently in force (soft).

@@ -139,6 +139,7 @@ pub fn build_program(name: &str, link: Link) -> PathBuf {
             .arg("-o")
             .arg(&tmp)
             .arg(&src)
+            .arg("-lm")
             .output()
             .unwrap_or_else(|e| panic!("running {}: {e}", cc.display()));
         assert!(

@@ -9,6 +9,7 @@ const STDIN: &[u8] = b"line one\nline two\n";
 
 const SIGABRT: i32 = 6;
 const SIGBUS: i32 = 7;
+const SIGUSR1: i32 = 10;
 const SIGFPE: i32 = 8;
 const SIGSEGV: i32 = 11;
 
@@ -109,6 +110,10 @@ differential! {
     pipes_dynamic: "pipes", Dynamic () => 0;
     xattrs: "xattrs" () => 0;
     file_limits: "file_limits" () => 0;
+    sig_handlers: "sig_handlers" () => 0;
+    sig_handlers_dynamic: "sig_handlers", Dynamic () => 0;
+    sig_default_action: "sig_handlers" ("default") => 128 + SIGUSR1;
+    sig_abort_with_handler: "sig_handlers" ("abort") => 128 + SIGABRT;
     hello_dynamic: "hello", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
     file_mmap_dynamic: "file_mmap", Dynamic () => 0;

@@ -627,6 +627,25 @@ impl Context for SeccompContext {
         state.fp_loaded = true;
         Ok(())
     }
+
+    fn store_fp(&mut self, state: &mut CpuState) -> Result<()> {
+        let (Some((_, index)), Some((shm, base)), Some(frame)) =
+            (self.bound, self.shm.as_ref(), self.frame)
+        else {
+            return Err(PlatformError::Unsupported(
+                "seccomp: context never ran".into(),
+            ));
+        };
+        let area = shm
+            .area(index, *base)
+            .ok_or_else(|| PlatformError::Unsupported("seccomp: bad thread index".into()))?;
+        // The frame's XSAVE area is what the stub's sigreturn restores.
+        if !area.write_fp(&area.ucontext(frame), &state.fp) {
+            return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
+        }
+        state.fp_loaded = true;
+        Ok(())
+    }
 }
 
 impl Drop for SeccompContext {

@@ -339,6 +339,22 @@ impl<'a> ThreadArea<'a> {
         Some(buf)
     }
 
+    /// Replaces the frame's XSAVE area with `fp`, which must be exactly its size.
+    pub fn write_fp(&self, uc: &UContext, fp: &[u8]) -> bool {
+        let Some((off, size)) = self.xsave(uc) else {
+            return false;
+        };
+        if fp.len() as u64 != size {
+            return false;
+        }
+        // SAFETY: `[off, off+size)` was validated to lie inside the area, which is
+        // writable shared memory; the source is a slice of exactly `size` bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(fp.as_ptr(), self.base.add(off as usize), fp.len())
+        };
+        true
+    }
+
     /// Resets the frame's FP state to the one a new thread starts with: the XSAVE
     /// header marks every component as in its initial state; FCW and MXCSR get their
     /// defaults (XRSTOR loads MXCSR whatever the header says).

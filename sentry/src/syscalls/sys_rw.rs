@@ -3,7 +3,7 @@
 //! application memory through memory-file segments (no intermediate copy for host files).
 
 use crate::host::Seg;
-use crate::task::{SIG_DFL, Task};
+use crate::task::Task;
 use crate::vfs::file::{FileDescription, O_APPEND, O_NOATIME, O_NONBLOCK};
 use crate::vfs::inode::{S_IFDIR, S_IFREG};
 use std::sync::Arc;
@@ -116,8 +116,14 @@ pub(crate) fn do_write(
     }
     let segs = segments(t, ranges, false)?;
     let r = write_file(t, &f, &segs, off);
-    if r == Err(Errno::EPIPE) && t.sig.actions[libc::SIGPIPE as usize - 1].handler == SIG_DFL {
-        t.force_signal(libc::SIGPIPE);
+    if r == Err(Errno::EPIPE) {
+        let info = crate::signals::SigInfo::from_process(
+            libc::SIGPIPE,
+            crate::signals::SI_USER,
+            t.tid,
+            t.creds.uid,
+        );
+        t.send_signal(info);
     }
     r.map(|n| n as u64)
 }

@@ -1,7 +1,9 @@
-//! Signal state: rt_sigaction(2), rt_sigprocmask(2), sigaltstack(2), and signals a
-//! process sends itself: kill(2), tkill(2), tgkill(2). The state is kept exactly; a signal
-//! takes its default action (handlers run once delivery exists: processes issue).
+//! Signal state: rt_sigaction(2), rt_sigprocmask(2), rt_sigpending(2), sigaltstack(2),
+//! rt_sigreturn(2), and signals a process sends itself: kill(2), tkill(2), tgkill(2),
+//! rt_sigqueueinfo(2). Delivery (frames on the application stack) is `crate::signals`;
+//! it happens on the way back to the application.
 
+use crate::signals::{self, SI_TKILL, SI_USER, SigInfo};
 use crate::task::{SigAction, Task};
 use syscalls_table::Errno;
 
@@ -69,8 +71,68 @@ pub fn rt_sigprocmask(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if oset != 0 {
         t.mm.copy_out(oset, &old.to_le_bytes())?;
     }
-    t.deliver_unblocked();
     Ok(0)
+}
+
+/// rt_sigpending(2): the signals pending while blocked.
+pub fn rt_sigpending(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (set, size) = (a[0], a[1]);
+    if size > 8 {
+        return Err(Errno::EINVAL);
+    }
+    let pending = t.sig.pending & t.sig.mask;
+    t.mm.copy_out(set, &pending.to_le_bytes()[..size as usize])?;
+    Ok(0)
+}
+
+/// rt_sigreturn(2): back from a handler. A bad frame kills with SIGSEGV.
+pub fn rt_sigreturn(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    match signals::sigreturn(t) {
+        Ok(rax) => Ok(rax),
+        Err(_) => {
+            t.force_signal(SigInfo::new(libc::SIGSEGV, signals::SI_KERNEL));
+            Ok(t.cpu.regs.rax)
+        }
+    }
+}
+
+/// rt_sigqueueinfo(2) and rt_tgsigqueueinfo(2) to the caller's own process: the siginfo
+/// is the caller's, with si_signo set to `sig`.
+fn sigqueueinfo(
+    t: &mut Task,
+    tgid: i32,
+    tid: Option<i32>,
+    sig: u64,
+    uinfo: u64,
+) -> Result<u64, Errno> {
+    let mut b = [0u8; 128];
+    t.mm.copy_in(uinfo, &mut b)?;
+    let sig = check_signo(sig)?;
+    if tgid != t.tid || tid.is_some_and(|x| x != t.tid) {
+        return Err(if tgid <= 0 {
+            Errno::EINVAL
+        } else {
+            Errno::ESRCH
+        });
+    }
+    if let Some(s) = sig {
+        b[0..4].copy_from_slice(&s.to_le_bytes());
+        t.send_signal(SigInfo(b));
+    }
+    Ok(0)
+}
+
+/// rt_sigqueueinfo(2).
+pub fn rt_sigqueueinfo(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    sigqueueinfo(t, a[0] as i32, None, a[1], a[2])
+}
+
+/// rt_tgsigqueueinfo(2).
+pub fn rt_tgsigqueueinfo(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    sigqueueinfo(t, a[0] as i32, Some(a[1] as i32), a[2], a[3])
 }
 
 fn check_signo(sig: u64) -> Result<Option<i32>, Errno> {
@@ -91,7 +153,8 @@ pub fn kill(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::ESRCH);
     }
     if let Some(s) = sig {
-        t.send_signal(s);
+        let info = SigInfo::from_process(s, SI_USER, t.tid, t.creds.uid);
+        t.send_signal(info);
     }
     Ok(0)
 }
@@ -112,7 +175,8 @@ pub fn tgkill(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::ESRCH);
     }
     if let Some(s) = sig {
-        t.send_signal(s);
+        let info = SigInfo::from_process(s, SI_TKILL, t.tid, t.creds.uid);
+        t.send_signal(info);
     }
     Ok(0)
 }
@@ -146,10 +210,17 @@ pub fn sigaltstack(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     } else {
         None
     };
+    // Changing the alternate stack while running on it is refused.
+    let on = signals::altstack_flags(t, t.cpu.regs.rsp);
+    if new.is_some() && on == SS_ONSTACK {
+        return Err(Errno::EPERM);
+    }
     if oss != 0 {
         let mut b = [0u8; 24];
         b[..8].copy_from_slice(&sp.to_le_bytes());
-        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        // Where the caller is now (on it, disabled, or neither) and the sticky flags.
+        let shown = on | (flags & SS_AUTODISARM);
+        b[8..12].copy_from_slice(&shown.to_le_bytes());
         b[16..].copy_from_slice(&size.to_le_bytes());
         t.mm.copy_out(oss, &b)?;
     }
