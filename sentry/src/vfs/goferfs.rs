@@ -36,6 +36,8 @@ impl GoferFs {
             handle: e.handle,
             fresh: Mutex::new(Some(convert(&e.stat))),
             cache: Mutex::default(),
+            link: Mutex::default(),
+            read_fd: Mutex::default(),
         }))
     }
 }
@@ -47,7 +49,16 @@ pub struct GoferInode {
     fresh: Mutex<Option<Stat>>,
     /// Pages of the file that shared mappings use.
     cache: Mutex<PageCache>,
+    /// A read-only tree's symlink target, once read.
+    link: Mutex<Option<Vec<u8>>>,
+    /// A read-only tree's file opened for reading, kept for later opens (all I/O is
+    /// positional, so descriptions can share it): opening again needs no gofer request.
+    read_fd: Mutex<Option<Arc<OwnedFd>>>,
 }
+
+/// How many read descriptors read-only trees keep open in the sentry at most.
+const MAX_KEPT_READ_FDS: usize = 4096;
+static KEPT_READ_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 const PAGE: u64 = 4096;
 
@@ -122,6 +133,14 @@ impl PageCache {
 
 impl Drop for GoferInode {
     fn drop(&mut self) {
+        if self
+            .read_fd
+            .get_mut()
+            .map(|f| f.take().is_some())
+            .unwrap_or(false)
+        {
+            KEPT_READ_FDS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let _ = self.fs.client.close(self.handle);
     }
 }
@@ -155,6 +174,8 @@ impl GoferInode {
             handle: e.handle,
             fresh: Mutex::new(Some(convert(&e.stat))),
             cache: Mutex::default(),
+            link: Mutex::default(),
+            read_fd: Mutex::default(),
         })
     }
 
@@ -286,7 +307,16 @@ impl Inode for GoferInode {
     }
 
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
-        self.fs.client.readlink(self.handle)
+        if !self.fs.read_only {
+            return self.fs.client.readlink(self.handle);
+        }
+        let mut link = self.link.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = &*link {
+            return Ok(t.clone());
+        }
+        let t = self.fs.client.readlink(self.handle)?;
+        *link = Some(t.clone());
+        Ok(t)
     }
 
     fn setattr(&self, a: &SetAttr) -> Result<(), Errno> {
@@ -339,16 +369,36 @@ impl Inode for GoferInode {
     }
 
     fn open(self: Arc<Self>, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-        self.forget_stat();
+        use std::sync::atomic::Ordering;
         let acc = (flags & 3) as i32;
-        let fd = self.fs.client.open(self.handle, acc)?;
+        if !self.fs.read_only {
+            self.forget_stat();
+            let fd = Arc::new(self.fs.client.open(self.handle, acc)?);
+            return Ok(Arc::new(GoferFile { fd, inode: self }));
+        }
+        // A read-only tree: its files are only ever read, through one kept descriptor.
+        let fd = {
+            let mut kept = self.read_fd.lock().unwrap_or_else(|e| e.into_inner());
+            match &*kept {
+                Some(fd) => fd.clone(),
+                None => {
+                    let fd = Arc::new(self.fs.client.open(self.handle, acc)?);
+                    if KEPT_READ_FDS.fetch_add(1, Ordering::Relaxed) < MAX_KEPT_READ_FDS {
+                        *kept = Some(fd.clone());
+                    } else {
+                        KEPT_READ_FDS.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    fd
+                }
+            }
+        };
         Ok(Arc::new(GoferFile { fd, inode: self }))
     }
 }
 
 /// An open gofer file: I/O on the donated host descriptor at the VFS's offsets.
 struct GoferFile {
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     inode: Arc<GoferInode>,
 }
 
