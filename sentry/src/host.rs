@@ -278,6 +278,28 @@ pub fn copy_from_segs(segs: &[Seg], dst: &mut [u8]) -> usize {
     done
 }
 
+/// The part `[start, start+len)` of the byte sequence `segs` describe.
+pub fn sub_segs(segs: &[Seg], mut start: usize, mut len: usize) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for s in segs {
+        if len == 0 {
+            break;
+        }
+        if start >= s.len {
+            start -= s.len;
+            continue;
+        }
+        let n = (s.len - start).min(len);
+        out.push(Seg {
+            ptr: s.ptr.wrapping_add(start),
+            len: n,
+        });
+        start = 0;
+        len -= n;
+    }
+    out
+}
+
 /// Copies from the segments `src` to the segments `dst` (in order, as far as the shorter
 /// goes); returns bytes copied. The two may not overlap.
 pub fn copy_segs(dst: &[Seg], src: &[Seg]) -> usize {

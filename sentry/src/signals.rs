@@ -17,7 +17,7 @@ pub const SA_RESETHAND: u64 = 0x8000_0000;
 pub const SS_ONSTACK: u32 = 1;
 pub const SS_DISABLE: u32 = 2;
 pub const SS_AUTODISARM: u32 = 1 << 31;
-const MINSIGSTKSZ: u64 = 2048;
+pub const MINSIGSTKSZ: u64 = 2048;
 
 /// SIGKILL and SIGSTOP can be neither blocked nor caught.
 pub const UNBLOCKABLE: u64 = (1 << 8) | (1 << 18);

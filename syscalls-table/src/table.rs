@@ -47,12 +47,12 @@ const fn enosys(note: &'static str) -> Status {
 
 // Statuses. The notes say which part of the sentry brings a syscall, or why it won't come.
 const OK: Status = Status::Supported;
-const VFS: Status = enosys("files come with the VFS");
-const MOUNT: Status = enosys("mounts come with the VFS");
-const POLL: Status = enosys("polling and event fds come with the VFS");
+const VFS: Status = enosys("not implemented in the VFS yet");
+const MOUNT: Status = enosys("mounting inside the sandbox is not supported yet");
+const POLL: Status = enosys("polling and event fds come with the processes issue");
 const PROC: Status = enosys("processes and signals: comes with fork/exec/wait");
 const SIG: Status = enosys("processes and signals: comes with signal delivery");
-const TIMER: Status = enosys("processes and signals: timers come with signal delivery");
+const TIMER: Status = enosys("timers need interruptible waits (processes issue)");
 const CRED: Status = enosys("credentials: not yet (one fixed identity)");
 const NS: Status = enosys("namespaces: not yet");
 const SCHED: Status = enosys("scheduling policy and priorities: not yet");
@@ -73,14 +73,14 @@ const HEX5: &[ArgKind] = &[Hex, Hex, Hex, Hex, Hex];
 const ROWS: &[Syscall] = &[
     sc(0,   "read",                   &[Fd, OutBuf, Size], OK),
     sc(1,   "write",                  &[Fd, InBuf(2), Size], OK),
-    sc(2,   "open",                   &[CStr, OFLAGS, Mode], partial("fifos and sockets cannot be opened yet (they come with pipes and the network stack)")),
+    sc(2,   "open",                   &[CStr, OFLAGS, Mode], partial("sockets cannot be opened (network stack); fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
     sc(3,   "close",                  &[Fd], OK),
     sc(4,   "stat",                   &[CStr, Ptr], OK),
     sc(5,   "fstat",                  &[Fd, Ptr], OK),
     sc(6,   "lstat",                  &[CStr, Ptr], OK),
     sc(7,   "poll",                   &[Ptr, Uint, Int], POLL),
     sc(8,   "lseek",                  &[Fd, Off, WHENCE], OK),
-    sc(9,   "mmap",                   &[Ptr, Size, PROT, MAPF, Fd, Off], partial("anonymous only until the VFS")),
+    sc(9,   "mmap",                   &[Ptr, Size, PROT, MAPF, Fd, Off], partial("shared mappings of files without pages in the sentry (procfs) are read-only copies; MAP_HUGETLB gives ordinary pages")),
     sc(10,  "mprotect",               &[Ptr, Size, PROT], OK),
     sc(11,  "munmap",                 &[Ptr, Size], OK),
     sc(12,  "brk",                    &[Ptr], OK),
@@ -143,7 +143,7 @@ const ROWS: &[Syscall] = &[
     sc(69,  "msgsnd",                 &[Int, Ptr, Size, Hex], IPC),
     sc(70,  "msgrcv",                 &[Int, Ptr, Size, Long, Hex], IPC),
     sc(71,  "msgctl",                 &[Int, Int, Ptr], IPC),
-    sc(72,  "fcntl",                  &[Fd, Enum(c::FCNTL_CMD), Hex], partial("no leases, signals (F_SETOWN/F_SETSIG) or pipe sizes yet")),
+    sc(72,  "fcntl",                  &[Fd, Enum(c::FCNTL_CMD), Hex], partial("no leases (F_GETLEASE says none) or signal-driven I/O (F_SETOWN/F_SETSIG)")),
     sc(73,  "flock",                  &[Fd, Flags(c::FLOCK)], OK),
     sc(74,  "fsync",                  &[Fd], OK),
     sc(75,  "fdatasync",              &[Fd], OK),
@@ -328,7 +328,7 @@ const ROWS: &[Syscall] = &[
     sc(254, "inotify_add_watch",      &[Fd, CStr, Hex], VFS),
     sc(255, "inotify_rm_watch",       &[Fd, Int], VFS),
     sc(256, "migrate_pages",          &[Pid, Size, Ptr, Ptr], MEM),
-    sc(257, "openat",                 &[DirFd, CStr, OFLAGS, Mode], partial("fifos and sockets cannot be opened yet (they come with pipes and the network stack)")),
+    sc(257, "openat",                 &[DirFd, CStr, OFLAGS, Mode], partial("sockets cannot be opened (network stack); fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
     sc(258, "mkdirat",                &[DirFd, CStr, Mode], OK),
     sc(259, "mknodat",                &[DirFd, CStr, Mode, Hex], OK),
     sc(260, "fchownat",               &[DirFd, CStr, Int, Int, AT], OK),
@@ -420,7 +420,7 @@ const ROWS: &[Syscall] = &[
     sc(434, "pidfd_open",             &[Pid, Hex], PROC),
     sc(435, "clone3",                 &[Ptr, Size], PROC),
     sc(436, "close_range",            &[Uint, Uint, Flags(c::CLOSE_RANGE)], OK),
-    sc(437, "openat2",                &[DirFd, CStr, Ptr, Size], partial("fifos and sockets cannot be opened yet (they come with pipes and the network stack)")),
+    sc(437, "openat2",                &[DirFd, CStr, Ptr, Size], partial("sockets cannot be opened (network stack); fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
     sc(438, "pidfd_getfd",            &[Fd, Fd, Hex], PROC),
     sc(439, "faccessat2",             &[DirFd, CStr, ACCESS, Flags(c::FACCESSAT)], OK),
     sc(440, "process_madvise",        &[Fd, InIovec(2), Size, MADV, Hex], MEM),

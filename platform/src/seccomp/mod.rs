@@ -610,25 +610,26 @@ impl Context for SeccompContext {
         if state.fp_loaded {
             return Ok(());
         }
-        let (Some((_, index)), Some((shm, base)), Some(frame)) =
-            (self.bound, self.shm.as_ref(), self.frame)
-        else {
-            return Err(PlatformError::Unsupported(
-                "seccomp: context never ran".into(),
-            ));
-        };
-        let area = shm
-            .area(index, *base)
-            .ok_or_else(|| PlatformError::Unsupported("seccomp: bad thread index".into()))?;
-        let fp = area
-            .read_fp(&area.ucontext(frame))
-            .ok_or_else(|| PlatformError::Unsupported("seccomp: bad FP frame".into()))?;
-        state.fp = fp;
+        let fp = self.with_frame(|area, frame| area.read_fp(&area.ucontext(frame)))?;
+        state.fp = fp.ok_or_else(|| PlatformError::Unsupported("seccomp: bad FP frame".into()))?;
         state.fp_loaded = true;
         Ok(())
     }
 
     fn store_fp(&mut self, state: &mut CpuState) -> Result<()> {
+        // The frame's XSAVE area is what the stub's sigreturn restores.
+        if !self.with_frame(|area, frame| area.write_fp(&area.ucontext(frame), &state.fp))? {
+            return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
+        }
+        state.fp_loaded = true;
+        Ok(())
+    }
+}
+
+impl SeccompContext {
+    /// Runs `f` on the bound thread's shared area and the signal frame of its current
+    /// event.
+    fn with_frame<R>(&self, f: impl FnOnce(ThreadArea<'_>, Frame) -> R) -> Result<R> {
         let (Some((_, index)), Some((shm, base)), Some(frame)) =
             (self.bound, self.shm.as_ref(), self.frame)
         else {
@@ -639,12 +640,7 @@ impl Context for SeccompContext {
         let area = shm
             .area(index, *base)
             .ok_or_else(|| PlatformError::Unsupported("seccomp: bad thread index".into()))?;
-        // The frame's XSAVE area is what the stub's sigreturn restores.
-        if !area.write_fp(&area.ucontext(frame), &state.fp) {
-            return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
-        }
-        state.fp_loaded = true;
-        Ok(())
+        Ok(f(area, frame))
     }
 }
 

@@ -42,6 +42,14 @@ impl Frame {
     pub fn memfile(&self) -> &Arc<MemoryFile> {
         &self.mf
     }
+
+    /// The page's bytes `[start, start+len)` as a segment for host I/O and copies.
+    pub fn seg(&self, start: usize, len: usize) -> crate::host::Seg {
+        crate::host::Seg {
+            ptr: self.mf.host_ptr(self.off + start as u64, len),
+            len,
+        }
+    }
 }
 
 impl std::fmt::Debug for Frame {

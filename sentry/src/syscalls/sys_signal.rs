@@ -9,7 +9,7 @@ use syscalls_table::Errno;
 
 const SIGKILL: u64 = 9;
 const SIGSTOP: u64 = 19;
-const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+use signals::{MINSIGSTKSZ, SS_AUTODISARM, SS_DISABLE, SS_ONSTACK, UNBLOCKABLE};
 
 /// rt_sigaction(2).
 pub fn rt_sigaction(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -183,10 +183,6 @@ pub fn tgkill(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// sigaltstack(2).
 pub fn sigaltstack(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    const SS_ONSTACK: u32 = 1;
-    const SS_DISABLE: u32 = 2;
-    const SS_AUTODISARM: u32 = 1 << 31;
-    const MINSIGSTKSZ: u64 = 2048;
     let (ss, oss) = (a[0], a[1]);
     let (sp, flags, size) = t.sig.altstack;
     let new = if ss != 0 {

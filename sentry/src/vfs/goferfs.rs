@@ -70,36 +70,22 @@ struct PageCache {
     writeback: Option<OwnedFd>,
 }
 
-fn frame_seg(f: &Frame, start: usize, len: usize) -> Seg {
-    Seg {
-        ptr: f.memfile().host_ptr(f.off() + start as u64, len),
-        len,
-    }
-}
-
-/// The part `[start, start+len)` of the byte sequence `segs` describe.
-fn sub_segs(segs: &[Seg], mut start: usize, mut len: usize) -> Vec<Seg> {
-    let mut out = Vec::new();
-    for s in segs {
-        if len == 0 {
-            break;
-        }
-        if start >= s.len {
-            start -= s.len;
-            continue;
-        }
-        let n = (s.len - start).min(len);
-        out.push(Seg {
-            ptr: s.ptr.wrapping_add(start),
-            len: n,
-        });
-        start = 0;
-        len -= n;
-    }
-    out
-}
-
 impl PageCache {
+    /// For each cached page overlapping the `n` bytes at file offset `off`, calls `f` with
+    /// that part of the page and the matching part of `segs` (which hold those bytes).
+    fn each_page(&self, off: u64, n: usize, segs: &[Seg], mut f: impl FnMut(Seg, Vec<Seg>)) {
+        let end = off + n as u64;
+        for (&idx, frame) in self.pages.range(off / PAGE..end.div_ceil(PAGE)) {
+            let lo = (idx * PAGE).max(off);
+            let hi = ((idx + 1) * PAGE).min(end);
+            let len = (hi - lo) as usize;
+            f(
+                frame.seg((lo - idx * PAGE) as usize, len),
+                host::sub_segs(segs, (lo - off) as usize, len),
+            );
+        }
+    }
+
     /// Writes every cached page back to the host, up to the file's current size (a
     /// mapping never grows a file).
     fn write_back(&self) -> Result<(), Errno> {
@@ -117,7 +103,7 @@ impl PageCache {
                 break;
             }
             let len = (size - start).min(PAGE) as usize;
-            host::writev(fd, &[frame_seg(f, 0, len)], Some(start as i64))?;
+            host::writev(fd, &[f.seg(0, len)], Some(start as i64))?;
         }
         Ok(())
     }
@@ -418,16 +404,9 @@ impl FileOps for GoferFile {
         let c = self.inode.cache();
         let n = host::readv(self.fd.as_raw_fd(), segs, Some(off as i64))? as usize;
         // Cached pages may hold stores not yet written back: they are the file's data.
-        let end = off + n as u64;
-        for (&idx, f) in c.pages.range(off / PAGE..end.div_ceil(PAGE)) {
-            let lo = (idx * PAGE).max(off);
-            let hi = ((idx + 1) * PAGE).min(end);
-            let dst = sub_segs(segs, (lo - off) as usize, (hi - lo) as usize);
-            host::copy_segs(
-                &dst,
-                &[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)],
-            );
-        }
+        c.each_page(off, n, segs, |page, user| {
+            host::copy_segs(&user, &[page]);
+        });
         Ok(n)
     }
 
@@ -436,16 +415,9 @@ impl FileOps for GoferFile {
         let off = off.unwrap_or(0);
         let c = self.inode.cache();
         let n = host::writev(self.fd.as_raw_fd(), segs, Some(off as i64))? as usize;
-        let end = off + n as u64;
-        for (&idx, f) in c.pages.range(off / PAGE..end.div_ceil(PAGE)) {
-            let lo = (idx * PAGE).max(off);
-            let hi = ((idx + 1) * PAGE).min(end);
-            let src = sub_segs(segs, (lo - off) as usize, (hi - lo) as usize);
-            host::copy_segs(
-                &[frame_seg(f, (lo - idx * PAGE) as usize, (hi - lo) as usize)],
-                &src,
-            );
-        }
+        c.each_page(off, n, segs, |page, user| {
+            host::copy_segs(&[page], &user);
+        });
         Ok(n)
     }
 
@@ -473,7 +445,7 @@ impl FileOps for GoferFile {
             .ok_or(Errno::ENOMEM)?;
         host::readv(
             self.fd.as_raw_fd(),
-            &[frame_seg(&f, 0, PAGE as usize)],
+            &[f.seg(0, PAGE as usize)],
             Some((idx * PAGE) as i64),
         )?;
         c.pages.insert(idx, f.clone());

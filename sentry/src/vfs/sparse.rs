@@ -24,30 +24,6 @@ fn new_frame() -> Result<Arc<Frame>, Errno> {
         .ok_or(Errno::ENOSPC)
 }
 
-fn frame_seg(f: &Frame, in_page: usize, n: usize) -> Seg {
-    Seg {
-        ptr: f.memfile().host_ptr(f.off() + in_page as u64, n),
-        len: n,
-    }
-}
-
-/// The segments after the first `n` bytes of `segs`.
-fn skip(segs: &[Seg], mut n: usize) -> Vec<Seg> {
-    let mut out = Vec::with_capacity(segs.len());
-    for s in segs {
-        if n >= s.len {
-            n -= s.len;
-            continue;
-        }
-        out.push(Seg {
-            ptr: s.ptr.wrapping_add(n),
-            len: s.len - n,
-        });
-        n = 0;
-    }
-    out
-}
-
 impl SparseData {
     pub fn len(&self) -> u64 {
         self.len
@@ -74,9 +50,9 @@ impl SparseData {
             let pos = off + done;
             let (idx, in_page) = (pos / PAGE, (pos % PAGE) as usize);
             let n = ((PAGE as usize - in_page) as u64).min(want - done) as usize;
-            let dst = skip(segs, done as usize);
+            let dst = host::sub_segs(segs, done as usize, n);
             match self.pages.get(&idx) {
-                Some(f) => host::copy_segs(&dst, &[frame_seg(f, in_page, n)]),
+                Some(f) => host::copy_segs(&dst, &[f.seg(in_page, n)]),
                 None => host::copy_to_segs(&dst, &zeros[..n]),
             };
             done += n as u64;
