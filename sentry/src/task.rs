@@ -110,8 +110,11 @@ impl Task {
             match ev {
                 Event::Syscall => syscalls::dispatch(self),
                 Event::Fault {
-                    addr, signo, code, ..
-                } => self.fault(addr, signo, code),
+                    addr,
+                    access,
+                    signo,
+                    code,
+                } => self.fault(addr, access, signo, code),
                 Event::Interrupted => {}
             }
             self.deliver_signals();
@@ -121,12 +124,12 @@ impl Task {
         }
     }
 
-    fn fault(&mut self, addr: u64, signo: i32, mut code: i32) {
+    fn fault(&mut self, addr: u64, access: platform::Access, signo: i32, mut code: i32) {
         const SEGV_MAPERR: i32 = 1;
         const SEGV_ACCERR: i32 = 2;
         const BUS_ADRERR: i32 = 2;
         if signo == signal::SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR) {
-            match self.mm.handle_fault(addr) {
+            match self.mm.handle_fault(addr, access) {
                 Ok(()) => return,
                 Err(FaultError::OutOfMemory) => {
                     log::warn("out of memory in the memory file; killing the application");

@@ -99,7 +99,7 @@ const ROWS: &[Syscall] = &[
     sc(25,  "mremap",                 &[Ptr, Size, Size, Flags(c::MREMAP), Ptr], OK),
     sc(26,  "msync",                  &[Ptr, Size, Flags(c::MSYNC)], OK),
     sc(27,  "mincore",                &[Ptr, Size, Ptr], MEM),
-    sc(28,  "madvise",                &[Ptr, Size, MADV], partial("DONTNEED/FREE/REMOVE release pages; other advice is accepted and ignored")),
+    sc(28,  "madvise",                &[Ptr, Size, MADV], partial("DONTNEED/FREE/REMOVE release pages; DONTFORK/DOFORK/WIPEONFORK/KEEPONFORK mark ranges for fork; other advice is accepted and ignored")),
     sc(29,  "shmget",                 &[Hex, Size, Hex], IPC),
     sc(30,  "shmat",                  &[Int, Ptr, Hex], IPC),
     sc(31,  "shmctl",                 &[Int, Int, Ptr], IPC),

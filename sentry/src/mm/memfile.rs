@@ -27,7 +27,8 @@ pub const MEMORY_FILE_SIZE: u64 = 64 << 30;
 static GLOBAL: OnceLock<Option<Arc<MemoryFile>>> = OnceLock::new();
 
 /// One memory-file page shared by several owners (a file's page cache and the address
-/// spaces that map it): the page returns to the file when the last reference goes.
+/// spaces that map it; address spaces forked from one another, copy-on-write): the page
+/// returns to the file when the last reference goes.
 pub struct Frame {
     mf: Arc<MemoryFile>,
     off: u64,
@@ -133,6 +134,22 @@ impl MemoryFile {
             mf: self.clone(),
             off,
         }))
+    }
+
+    /// Allocates `n` zeroed pages, contiguous in the file, each owned by its own frame (so
+    /// they can later be shared and freed one by one).
+    pub fn alloc_frames(self: &Arc<Self>, n: u64) -> Option<Vec<Arc<Frame>>> {
+        let off = self.alloc(n)?;
+        Some(
+            (0..n)
+                .map(|i| {
+                    Arc::new(Frame {
+                        mf: self.clone(),
+                        off: off + i * PAGE_SIZE,
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// A page given up by its last frame: freed with the next batch.
@@ -274,6 +291,25 @@ impl MemoryFile {
         // SAFETY: bounds checked above; the mapping is live and writable.
         unsafe {
             std::ptr::copy_nonoverlapping(buf.as_ptr(), self.base.add(off as usize), buf.len())
+        }
+    }
+
+    /// Copies `len` file bytes at `src` to `dst` (the ranges must not overlap): a
+    /// copy-on-write page's contents into its new page.
+    pub fn copy(&self, src: u64, dst: u64, len: usize) {
+        assert!(
+            self.check(src, len)
+                && self.check(dst, len)
+                && (src + len as u64 <= dst || dst + len as u64 <= src),
+            "memory file copy out of bounds or overlapping"
+        );
+        // SAFETY: both ranges are in bounds of the live mapping and disjoint (checked above).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.base.add(src as usize),
+                self.base.add(dst as usize),
+                len,
+            )
         }
     }
 

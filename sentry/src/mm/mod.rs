@@ -1,13 +1,23 @@
 //! The memory manager of one address space (DESIGN.md §5): VMAs in an ordered map, the
-//! memory-file page behind each populated application page, lazy fault-in, brk, and the
-//! anonymous mmap family. The platform's `AddressSpace` only mirrors what is decided here.
+//! memory-file page behind each populated application page, lazy fault-in, brk, the
+//! anonymous mmap family, and copy-on-write fork. The platform's `AddressSpace` only
+//! mirrors what is decided here.
+//!
+//! Copy-on-write: every populated page holds a reference-counted memory-file `Frame`.
+//! `fork` gives the child a reference to each page's frame; a page of a private VMA whose
+//! frame is referenced elsewhere (`Arc::get_mut` fails) is copy-on-write: it is mapped
+//! without write, and a write to it (application fault, or the sentry writing on the
+//! application's behalf) first copies it into a page of its own. Once the other owners are
+//! gone, the last one writes to it in place. Pages of shared VMAs are never copy-on-write.
 
 pub mod memfile;
+#[cfg(test)]
+mod tests;
 
 use crate::host::Seg;
 use crate::vfs::inode::FileOps;
 use memfile::{Frame, MemoryFile, PAGE_SIZE};
-use platform::{AddressSpace, Perms};
+use platform::{Access, AddressSpace, Perms};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use syscalls_table::Errno;
@@ -47,6 +57,10 @@ pub struct Vma {
     pub growsdown: bool,
     /// The file this range maps privately, and the file offset of the VMA's start.
     pub file: Option<FileMap>,
+    /// MADV_DONTFORK: a forked child does not get this range.
+    pub dontfork: bool,
+    /// MADV_WIPEONFORK: a forked child gets this range empty (reading as zero).
+    pub wipeonfork: bool,
 }
 
 /// A file mapping's source. Private: pages are copies read from `ops` when first touched.
@@ -86,25 +100,81 @@ impl PartialEq for FileMap {
 
 impl Eq for FileMap {}
 
-#[derive(Clone, Debug)]
+/// A populated application page. Not `Clone`: a second reference to its frame makes the
+/// page copy-on-write, so references are only taken on purpose (`fork`).
+#[derive(Debug)]
 struct Page {
-    /// Offset of the memory-file page behind it.
-    off: u64,
+    /// The memory-file page behind it: a file's page-cache page for a shared file mapping,
+    /// else a page of this address space, shared copy-on-write with forked address spaces
+    /// while they still hold it.
+    frame: Arc<Frame>,
     /// Whether (and with which permissions) it is mapped in the platform address space.
+    /// `Some(Perms::NONE)` marks a stale mapping (the platform still shows the page's
+    /// previous frame after a copy-on-write copy): it must be replaced or removed.
     mapped: Option<Perms>,
-    /// A page owned by a file's page cache (shared file mappings); None for pages this
-    /// address space owns and frees itself.
-    frame: Option<Arc<Frame>>,
 }
 
 impl Page {
-    fn own(off: u64) -> Page {
+    fn new(frame: Arc<Frame>) -> Page {
         Page {
-            off,
+            frame,
             mapped: None,
-            frame: None,
         }
     }
+
+    fn off(&self) -> u64 {
+        self.frame.off()
+    }
+
+    /// Whether the page, in a VMA that is shared or not (`shared`), is copy-on-write: a
+    /// private page whose frame another address space still holds.
+    fn is_cow(&mut self, shared: bool) -> bool {
+        !shared && Arc::get_mut(&mut self.frame).is_none()
+    }
+}
+
+/// The permissions page `p` of `vma` is mapped with: a copy-on-write page is never
+/// writable (but stays readable: on x86 write access implies read).
+fn map_perms(vma: &Vma, p: &mut Page) -> Perms {
+    if vma.perms.write && p.is_cow(vma.shared) {
+        Perms {
+            read: true,
+            write: false,
+            exec: vma.perms.exec,
+        }
+    } else {
+        vma.perms
+    }
+}
+
+/// Groups pages to map, `(va, file offset, perms)` in ascending `va`, into runs contiguous
+/// in both address and memory file with the same permissions: `(va, off, len, perms)`.
+fn runs(pages: impl IntoIterator<Item = (u64, u64, Perms)>) -> Vec<(u64, u64, u64, Perms)> {
+    let mut out: Vec<(u64, u64, u64, Perms)> = Vec::new();
+    for (va, off, perms) in pages {
+        match out.last_mut() {
+            Some((rva, roff, rlen, rp))
+                if *rva + *rlen == va && *roff + *rlen == off && *rp == perms =>
+            {
+                *rlen += PAGE_SIZE
+            }
+            _ => out.push((va, off, PAGE_SIZE, perms)),
+        }
+    }
+    out
+}
+
+/// What `madvise(2)` says `fork` should do with a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForkAdvice {
+    /// MADV_DONTFORK: the child does not get the range.
+    DontFork,
+    /// MADV_DOFORK: undoes MADV_DONTFORK.
+    DoFork,
+    /// MADV_WIPEONFORK: the child gets the range empty (private anonymous memory only).
+    WipeOnFork,
+    /// MADV_KEEPONFORK: undoes MADV_WIPEONFORK.
+    KeepOnFork,
 }
 
 /// Why a fault cannot be resolved: the signal code Linux reports.
@@ -129,6 +199,30 @@ struct State {
     mmap_base: u64,
     stack_limit: u64,
     arg_env: (u64, u64, u64, u64),
+}
+
+/// A forked child's memory, made by `MemoryManager::fork` on the parent's sentry thread;
+/// `attach` turns it into the child's `MemoryManager` on the child's sentry thread. Holds
+/// references to the shared pages meanwhile.
+pub struct ForkedMm {
+    state: State,
+    mf: Arc<MemoryFile>,
+    min_addr: u64,
+    max_addr: u64,
+}
+
+impl ForkedMm {
+    /// The child's memory manager over `aspace`, a new, empty address space: nothing is
+    /// mapped in it yet (pages fault in), so the address space is not touched here.
+    pub fn attach(self, aspace: Arc<dyn AddressSpace>) -> MemoryManager {
+        MemoryManager {
+            state: Mutex::new(self.state),
+            aspace,
+            mf: self.mf,
+            min_addr: self.min_addr,
+            max_addr: self.max_addr,
+        }
+    }
 }
 
 pub struct MemoryManager {
@@ -280,6 +374,8 @@ impl MemoryManager {
                 shared: a.shared,
                 growsdown: a.growsdown,
                 file: a.file.clone(),
+                dontfork: false,
+                wipeonfork: false,
             },
         );
         if a.populate && a.perms != Perms::NONE {
@@ -363,24 +459,9 @@ impl MemoryManager {
                 .unmap(start, end - start)
                 .map_err(platform_errno)?;
         }
-        let mut run: Option<(u64, u64)> = None;
-        for p in pages {
-            if p.frame.is_some() {
-                // The file's page: dropping the reference is all.
-                continue;
-            }
-            run = match run {
-                Some((o, n)) if o + n * PAGE_SIZE == p.off => Some((o, n + 1)),
-                Some((o, n)) => {
-                    self.mf.free(o, n);
-                    Some((p.off, 1))
-                }
-                None => Some((p.off, 1)),
-            };
-        }
-        if let Some((o, n)) = run {
-            self.mf.free(o, n);
-        }
+        // Dropping the references frees the pages no one else holds (the file's page
+        // cache, or a forked address space, may), in the memory file's batches.
+        drop(pages);
         Ok(())
     }
 
@@ -490,6 +571,109 @@ impl MemoryManager {
             return Err(Errno::ENOMEM);
         }
         Ok(())
+    }
+
+    /// `madvise(2)` MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK: marks
+    /// the VMAs of the range for `fork`. As Linux, VMAs are changed in order until one
+    /// refuses (EINVAL: MADV_WIPEONFORK on a shared or file mapping); a range not fully
+    /// mapped gives ENOMEM after the mapped parts are changed.
+    pub fn fork_advice(&self, addr: u64, len: u64, advice: ForkAdvice) -> Result<(), Errno> {
+        if !addr.is_multiple_of(PAGE_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(addr.checked_add(len).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
+        if end == addr {
+            return Ok(());
+        }
+        let mut s = self.lock();
+        let covered = s.covered(addr, end);
+        let pieces: Vec<(u64, u64)> = s
+            .vmas
+            .range(..end)
+            .filter(|(k, v)| v.end > addr && **k < end)
+            .map(|(k, v)| ((*k).max(addr), v.end.min(end)))
+            .collect();
+        if pieces.is_empty() {
+            return Err(Errno::ENOMEM);
+        }
+        let mut res = if covered { Ok(()) } else { Err(Errno::ENOMEM) };
+        for (lo, hi) in pieces {
+            if advice == ForkAdvice::WipeOnFork
+                && s.find(lo)
+                    .is_some_and(|(_, v)| v.shared || v.file.is_some())
+            {
+                res = Err(Errno::EINVAL);
+                break;
+            }
+            s.split(lo);
+            s.split(hi);
+            if let Some(v) = s.vmas.get_mut(&lo) {
+                match advice {
+                    ForkAdvice::DontFork => v.dontfork = true,
+                    ForkAdvice::DoFork => v.dontfork = false,
+                    ForkAdvice::WipeOnFork => v.wipeonfork = true,
+                    ForkAdvice::KeepOnFork => v.wipeonfork = false,
+                }
+            }
+        }
+        s.merge_around(addr, end);
+        res
+    }
+
+    /// The parent's half of `fork(2)` (on the parent's sentry thread): a copy of this
+    /// address space's layout for the child. Private pages become shared copy-on-write:
+    /// those mapped writable here are re-mapped read-only first. Shared mappings stay
+    /// shared; MADV_DONTFORK ranges are left out and MADV_WIPEONFORK ones left empty.
+    pub fn fork(&self) -> Result<ForkedMm, Errno> {
+        let mut guard = self.lock();
+        let s = &mut *guard;
+        let mut vmas = BTreeMap::new();
+        let mut pages = BTreeMap::new();
+        let mut protect: Vec<(u64, u64, Perms)> = Vec::new();
+        for (&start, v) in &s.vmas {
+            if v.dontfork {
+                continue;
+            }
+            vmas.insert(start, v.clone());
+            if v.wipeonfork && !v.shared {
+                continue;
+            }
+            for (&va, p) in s.pages.range(start..v.end) {
+                pages.insert(va, Page::new(p.frame.clone()));
+                if let Some(m) = p.mapped
+                    && m.write
+                    && !v.shared
+                {
+                    let ro = Perms {
+                        read: true,
+                        write: false,
+                        exec: m.exec,
+                    };
+                    protect.push((va, p.off(), ro));
+                }
+            }
+        }
+        let child = ForkedMm {
+            state: State {
+                vmas,
+                pages,
+                brk_start: s.brk_start,
+                brk: s.brk,
+                mmap_base: s.mmap_base,
+                stack_limit: s.stack_limit,
+                arg_env: s.arg_env,
+            },
+            mf: self.mf.clone(),
+            min_addr: self.min_addr,
+            max_addr: self.max_addr,
+        };
+        // On failure the child is dropped, and the pages already write-protected are
+        // simply remapped writable on their next write fault.
+        for (va, off, len, perms) in runs(protect) {
+            self.map_run(s, va, off, len, perms)
+                .map_err(|_| Errno::ENOMEM)?;
+        }
+        Ok(child)
     }
 
     /// `mremap(2)`.
@@ -666,6 +850,8 @@ impl MemoryManager {
                 shared: false,
                 growsdown: false,
                 file: None,
+                dontfork: false,
+                wipeonfork: false,
             },
         );
         s.brk = want;
@@ -674,22 +860,61 @@ impl MemoryManager {
 
     // ---- faults and access ----
 
-    /// Resolves an application page fault at `addr`: populates and maps the page (and its
-    /// neighbours) if the mapping allows it.
-    pub fn handle_fault(&self, addr: u64) -> Result<(), FaultError> {
+    /// Resolves an application page fault at `addr` made by `access` (`Access::UNKNOWN`
+    /// when the platform cannot tell): populates and maps the page (and its neighbours) if
+    /// the mapping allows it, and gives a copy-on-write page a copy of its own on a write.
+    pub fn handle_fault(&self, addr: u64, access: Access) -> Result<(), FaultError> {
         let mut s = self.lock();
         let page = page_down(addr);
-        let (_, perms) = self.vma_for(&mut s, addr).ok_or(FaultError::MapErr)?;
-        if perms == Perms::NONE {
+        let (vstart, perms) = self.vma_for(&mut s, addr).ok_or(FaultError::MapErr)?;
+        if perms == Perms::NONE || (access.write && !perms.write) {
             return Err(FaultError::AccErr);
         }
-        if let Some(p) = s.pages.get(&page)
-            && p.mapped == Some(perms)
-        {
-            // Mapped with everything the VMA allows, and still faulting: a forbidden access.
-            return Err(FaultError::AccErr);
+        let shared = s.vmas.get(&vstart).is_some_and(|v| v.shared);
+        let mut write = access.write;
+        if let Some(p) = s.pages.get_mut(&page) {
+            let need = Perms {
+                read: access.read,
+                write: access.write,
+                exec: access.exec,
+            };
+            if !access.is_unknown() && p.mapped.is_some_and(|m| m.covers(need)) {
+                // The mapping already allows the access: another thread resolved the same
+                // fault first. Map the page again, to be sure of progress.
+                p.mapped = Some(Perms::NONE);
+            } else if p.mapped == Some(perms) {
+                // Mapped with everything the VMA allows, and still faulting: a forbidden
+                // access.
+                return Err(FaultError::AccErr);
+            } else if access.is_unknown() && perms.write && p.mapped.is_some_and(|m| m.read) {
+                // Readable but not writable where the VMA allows writing: only a write
+                // faults there (a copy-on-write page).
+                write = true;
+            }
+            if write {
+                self.break_cow(p, shared)?;
+            }
         }
         self.populate_and_map(&mut s, page)
+    }
+
+    /// Gives page `p` (of a VMA that is `shared` or not) a frame of its own if it is
+    /// copy-on-write, by copying it. If the platform maps the page, that mapping is left
+    /// stale (`Some(Perms::NONE)`); returns whether it did, so the caller maps it again.
+    fn break_cow(&self, p: &mut Page, shared: bool) -> Result<bool, FaultError> {
+        if !p.is_cow(shared) {
+            return Ok(false);
+        }
+        let frame = self.mf.alloc_frame().ok_or(FaultError::OutOfMemory)?;
+        self.mf.copy(p.off(), frame.off(), PAGE_SIZE as usize);
+        p.frame = frame;
+        Ok(match p.mapped {
+            Some(_) => {
+                p.mapped = Some(Perms::NONE);
+                true
+            }
+            None => false,
+        })
     }
 
     /// The VMA containing `addr`, growing a grows-down stack to reach it if needed.
@@ -742,38 +967,56 @@ impl MemoryManager {
                 }
             }
         } else if !missing.is_empty() {
-            let base = self
+            let frames = self
                 .mf
-                .alloc(missing.len() as u64)
+                .alloc_frames(missing.len() as u64)
                 .ok_or(FaultError::OutOfMemory)?;
-            for (i, va) in missing.iter().enumerate() {
-                let off = base + i as u64 * PAGE_SIZE;
-                self.fill_from_file(&vma, vstart, *va, off);
-                s.pages.insert(*va, Page::own(off));
+            for (va, frame) in missing.into_iter().zip(frames) {
+                self.fill_from_file(&vma, vstart, va, frame.off());
+                s.pages.insert(va, Page::new(frame));
             }
         }
-        // Map runs of pages that are contiguous in the memory file.
-        let mut run: Option<(u64, u64, u64)> = None; // (va, off, len)
-        let todo: Vec<(u64, u64)> = s
-            .pages
-            .range(lo..hi)
-            .filter(|(_, p)| p.mapped != Some(vma.perms))
-            .map(|(va, p)| (*va, p.off))
-            .collect();
-        for (va, off) in todo {
-            run = match run {
-                Some((rva, roff, rlen)) if rva + rlen == va && roff + rlen == off => {
-                    Some((rva, roff, rlen + PAGE_SIZE))
-                }
-                Some((rva, roff, rlen)) => {
-                    self.map_run(s, rva, roff, rlen, vma.perms)?;
-                    Some((va, off, PAGE_SIZE))
-                }
-                None => Some((va, off, PAGE_SIZE)),
-            };
+        self.map_range(s, &vma, lo, hi, false)
+    }
+
+    /// Maps the pages of `[lo, hi)` (all in `vma`) whose platform mapping is not what
+    /// `map_perms` says (only those mapped already, with `only_mapped`), in runs.
+    fn map_range(
+        &self,
+        s: &mut State,
+        vma: &Vma,
+        lo: u64,
+        hi: u64,
+        only_mapped: bool,
+    ) -> Result<(), FaultError> {
+        let mut todo = Vec::new();
+        for (va, p) in s.pages.range_mut(lo..hi) {
+            let want = map_perms(vma, p);
+            if p.mapped != Some(want) && (p.mapped.is_some() || !only_mapped) {
+                todo.push((*va, p.off(), want));
+            }
         }
-        if let Some((rva, roff, rlen)) = run {
-            self.map_run(s, rva, roff, rlen, vma.perms)?;
+        for (va, off, len, perms) in runs(todo) {
+            self.map_run(s, va, off, len, perms)?;
+        }
+        Ok(())
+    }
+
+    /// Maps again the pages at `stale` (ascending) whose platform mapping went stale when
+    /// the sentry broke copy-on-write to write to them.
+    fn remap_stale(&self, s: &mut State, stale: &[u64]) -> Result<(), FaultError> {
+        let mut i = 0;
+        while i < stale.len() {
+            let (_, vma) = s
+                .find(stale[i])
+                .map(|(k, v)| (k, v.clone()))
+                .ok_or(FaultError::MapErr)?;
+            let mut j = i + 1;
+            while j < stale.len() && stale[j] == stale[j - 1] + PAGE_SIZE && stale[j] < vma.end {
+                j += 1;
+            }
+            self.map_range(s, &vma, stale[i], stale[j - 1] + PAGE_SIZE, true)?;
+            i = j;
         }
         Ok(())
     }
@@ -805,9 +1048,10 @@ impl MemoryManager {
         let Some(end) = addr.checked_add(len as u64) else {
             return segs;
         };
+        let mut stale = Vec::new();
         while cur < end {
             let page = page_down(cur);
-            let Some(off) = self.page_for_access(&mut s, page, write) else {
+            let Some(off) = self.page_for_access(&mut s, page, write, &mut stale) else {
                 break;
             };
             let n = (page + PAGE_SIZE).min(end) - cur;
@@ -822,23 +1066,55 @@ impl MemoryManager {
             }
             cur += n;
         }
+        // The application must see what the sentry writes into pages it copied.
+        if !stale.is_empty() && self.remap_stale(&mut s, &stale).is_err() {
+            return Vec::new();
+        }
         segs
     }
 
-    fn page_for_access(&self, s: &mut State, page: u64, write: bool) -> Option<u64> {
+    /// The memory-file offset of `page` for the sentry to read, or write (`write`), as the
+    /// application could, or None. Pages whose platform mapping went stale are added to
+    /// `stale`.
+    fn page_for_access(
+        &self,
+        s: &mut State,
+        page: u64,
+        write: bool,
+        stale: &mut Vec<u64>,
+    ) -> Option<u64> {
         let (vstart, perms) = self.vma_for(s, page)?;
         // As x86 Linux's access_error(): a read needs any access at all, a write needs write.
         if perms == Perms::NONE || (write && !perms.write) {
             return None;
         }
-        if let Some(p) = s.pages.get(&page) {
-            return Some(p.off);
+        self.sentry_page(s, vstart, page, write, stale).ok()
+    }
+
+    /// The memory-file offset of `page`, in the VMA at `vstart`, for the sentry to read or
+    /// (`write`) write, whatever the VMA's protection: populated if missing, and given a
+    /// copy of its own first if it is copy-on-write and written. Pages whose platform
+    /// mapping went stale are added to `stale`.
+    fn sentry_page(
+        &self,
+        s: &mut State,
+        vstart: u64,
+        page: u64,
+        write: bool,
+        stale: &mut Vec<u64>,
+    ) -> Result<u64, FaultError> {
+        let shared = s.vmas.get(&vstart).ok_or(FaultError::MapErr)?.shared;
+        if let Some(p) = s.pages.get_mut(&page) {
+            if write && self.break_cow(p, shared)? {
+                stale.push(page);
+            }
+            return Ok(p.off());
         }
-        let vma = s.vmas.get(&vstart)?.clone();
-        let p = self.new_page(&vma, vstart, page).ok()?;
-        let off = p.off;
+        let vma = s.vmas.get(&vstart).ok_or(FaultError::MapErr)?.clone();
+        let p = self.new_page(&vma, vstart, page)?;
+        let off = p.off();
         s.pages.insert(page, p);
-        Some(off)
+        Ok(off)
     }
 
     /// A fresh page for `page` of the VMA at `vstart`: the file's own page for a shared
@@ -847,20 +1123,16 @@ impl MemoryManager {
         if vma.file.as_ref().is_some_and(|f| f.cache) {
             return self.file_page(vma, vstart, page);
         }
-        let off = self.mf.alloc(1).ok_or(FaultError::OutOfMemory)?;
-        self.fill_from_file(vma, vstart, page, off);
-        Ok(Page::own(off))
+        let frame = self.mf.alloc_frame().ok_or(FaultError::OutOfMemory)?;
+        self.fill_from_file(vma, vstart, page, frame.off());
+        Ok(Page::new(frame))
     }
 
     fn file_page(&self, vma: &Vma, vstart: u64, page: u64) -> Result<Page, FaultError> {
         let f = vma.file.as_ref().ok_or(FaultError::Bus)?;
         let idx = (f.offset + (page - vstart)) / PAGE_SIZE;
         let frame = f.ops.shared_frame(idx).map_err(|_| FaultError::Bus)?;
-        Ok(Page {
-            off: frame.off(),
-            mapped: None,
-            frame: Some(frame),
-        })
+        Ok(Page::new(frame))
     }
 
     /// Fills a fresh page of a file-backed VMA from the file (bytes past the end of the
@@ -890,36 +1162,36 @@ impl MemoryManager {
     }
 
     /// Writes `buf` at `addr` ignoring the mapping's protection (the loader filling a
-    /// read-only segment, as the kernel does through the page cache).
+    /// read-only segment, as the kernel does through the page cache). Copy-on-write pages
+    /// are copied first, as for any write.
     pub fn write_force(&self, addr: u64, buf: &[u8]) -> Result<(), Errno> {
+        let end = addr.checked_add(buf.len() as u64).ok_or(Errno::EFAULT)?;
         let mut s = self.lock();
-        let mut done = 0usize;
-        while done < buf.len() {
-            let cur = addr + done as u64;
+        let mut stale = Vec::new();
+        let mut cur = addr;
+        let mut res = Ok(());
+        while cur < end {
             let page = page_down(cur);
-            if s.find(page).is_none() {
-                return Err(Errno::EFAULT);
-            }
-            let off = match s.pages.get(&page) {
-                Some(p) => p.off,
-                None => {
-                    let (vstart, vma) = s
-                        .find(page)
-                        .map(|(k, v)| (k, v.clone()))
-                        .ok_or(Errno::EFAULT)?;
-                    let p = self
-                        .new_page(&vma, vstart, page)
-                        .map_err(|_| Errno::ENOMEM)?;
-                    let off = p.off;
-                    s.pages.insert(page, p);
-                    off
+            let Some((vstart, _)) = s.find(page) else {
+                res = Err(Errno::EFAULT);
+                break;
+            };
+            let off = match self.sentry_page(&mut s, vstart, page, true, &mut stale) {
+                Ok(off) => off,
+                Err(_) => {
+                    res = Err(Errno::ENOMEM);
+                    break;
                 }
             };
-            let n = ((page + PAGE_SIZE - cur) as usize).min(buf.len() - done);
-            self.mf.write(off + (cur - page), &buf[done..done + n]);
-            done += n;
+            let n = (page + PAGE_SIZE).min(end) - cur;
+            let start = (cur - addr) as usize;
+            self.mf
+                .write(off + (cur - page), &buf[start..start + n as usize]);
+            cur += n;
         }
-        Ok(())
+        self.remap_stale(&mut s, &stale)
+            .map_err(|_| Errno::ENOMEM)?;
+        res
     }
 
     fn walk(
@@ -931,18 +1203,24 @@ impl MemoryManager {
     ) -> Result<(), Errno> {
         let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
         let mut s = self.lock();
+        let mut stale = Vec::new();
         let mut cur = addr;
+        let mut res = Ok(());
         while cur < end {
             let page = page_down(cur);
-            let off = self
-                .page_for_access(&mut s, page, write)
-                .ok_or(Errno::EFAULT)?;
+            let Some(off) = self.page_for_access(&mut s, page, write, &mut stale) else {
+                res = Err(Errno::EFAULT);
+                break;
+            };
             let n = (page + PAGE_SIZE).min(end) - cur;
             let start = (cur - addr) as usize;
             f(off + (cur - page), start..start + n as usize);
             cur += n;
         }
-        Ok(())
+        // The application must see what was written into pages that were copied.
+        self.remap_stale(&mut s, &stale)
+            .map_err(|_| Errno::EFAULT)?;
+        res
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
@@ -1048,6 +1326,8 @@ impl State {
                 && va.kind == vb.kind
                 && va.shared == vb.shared
                 && va.growsdown == vb.growsdown
+                && va.dontfork == vb.dontfork
+                && va.wipeonfork == vb.wipeonfork
                 && va.kind != VmaKind::Image
                 && va.kind != VmaKind::Vdso
                 && va.file.is_none()

@@ -2,7 +2,7 @@
 //! madvise(2). Argument checks follow mm/mmap.c, mm/mprotect.c, mm/mremap.c and
 //! mm/madvise.c in the order Linux makes them, so errnos match.
 
-use crate::mm::{FileMap, MmapArgs, VmaKind};
+use crate::mm::{FileMap, ForkAdvice, MmapArgs, VmaKind};
 use crate::task::Task;
 use crate::vfs::inode::{S_IFCHR, S_IFMT, S_IFREG};
 use platform::Perms;
@@ -195,16 +195,25 @@ pub fn mremap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     )
 }
 
-/// madvise(2): advice that releases memory drops the pages; other known advice only
-/// checks the range.
+/// madvise(2): advice that releases memory drops the pages; DONTFORK/DOFORK and
+/// WIPEONFORK/KEEPONFORK mark the range for fork; other known advice only checks the range.
 pub fn madvise(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const DONTNEED: u64 = 4;
     const FREE: u64 = 8;
     const REMOVE: u64 = 9;
+    const DONTFORK: u64 = 10;
+    const DOFORK: u64 = 11;
+    const WIPEONFORK: u64 = 18;
+    const KEEPONFORK: u64 = 19;
     const DONTNEED_LOCKED: u64 = 24;
     let (addr, len, advice) = (a[0], a[1], a[2]);
+    let fork = |adv| t.mm.fork_advice(addr, len, adv).map(|_| 0);
     match advice {
         DONTNEED | FREE | REMOVE | DONTNEED_LOCKED => t.mm.discard(addr, len).map(|_| 0),
+        DONTFORK => fork(ForkAdvice::DontFork),
+        DOFORK => fork(ForkAdvice::DoFork),
+        WIPEONFORK => fork(ForkAdvice::WipeOnFork),
+        KEEPONFORK => fork(ForkAdvice::KeepOnFork),
         0..=3 | 10..=23 | 25 | 102 | 103 => t.mm.check_mapped(addr, len).map(|_| 0),
         100 | 101 => Err(Errno::EPERM),
         _ => Err(Errno::EINVAL),
