@@ -169,6 +169,14 @@ pub trait AddressSpace: Send + Sync + Any {
     fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> Result<()>;
     /// Removes any mapping in `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    /// Makes one more thread in this address space, for a context not bound yet to bind
+    /// to on its first switch. Called by a sentry thread whose own context here is
+    /// stopped (handling a syscall, e.g. clone).
+    fn prepare_thread(&self) -> Result<()> {
+        Err(PlatformError::Unsupported(
+            "more than one thread per address space".into(),
+        ))
+    }
     fn as_any(&self) -> &dyn Any;
 }
 

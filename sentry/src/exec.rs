@@ -19,10 +19,10 @@ const MAX_SCRIPT_DEPTH: usize = 5;
 fn errno_err(path: &[u8], e: Errno) -> LoadError {
     let p = String::from_utf8_lossy(path).into_owned();
     match e {
-        Errno::ENOENT | Errno::ENOTDIR => LoadError::NotFound(p),
+        Errno::ENOENT => LoadError::NotFound(p),
         Errno::EACCES => LoadError::PermissionDenied(p),
         Errno::EISDIR => LoadError::IsDirectory(p),
-        e => LoadError::Errno(p, e.message()),
+        e => LoadError::Errno(p, e),
     }
 }
 
@@ -102,7 +102,19 @@ pub fn find(
     argv: &mut Vec<Vec<u8>>,
     envp: &[Vec<u8>],
 ) -> Result<(Executable, Vec<u8>), LoadError> {
-    let mut path = search_path(vfs, ctx, creds, program, envp);
+    let path = search_path(vfs, ctx, creds, program, envp);
+    find_no_search(vfs, ctx, creds, &path, argv)
+}
+
+/// As `find`, for execve(2): `program` is a path, never looked up in $PATH.
+pub fn find_no_search(
+    vfs: &Vfs,
+    ctx: &FsContext,
+    creds: Creds,
+    program: &[u8],
+    argv: &mut Vec<Vec<u8>>,
+) -> Result<(Executable, Vec<u8>), LoadError> {
+    let mut path = program.to_vec();
     for _ in 0..MAX_SCRIPT_DEPTH {
         let (name, data) = read_executable(vfs, ctx, creds, &path)?;
         if data.starts_with(b"#!") {

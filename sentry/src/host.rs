@@ -352,3 +352,23 @@ pub fn seg_of(buf: &mut [u8]) -> Seg {
         len: buf.len(),
     }
 }
+
+/// Atomically replaces the u32 at `seg` (4 aligned bytes of the memory file, from
+/// `MemoryManager::segments`) with `f(old)`; returns the old value.
+pub fn atomic_update_u32(seg: &Seg, f: impl Fn(u32) -> u32) -> Option<u32> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    if seg.len < 4 || !(seg.ptr as usize).is_multiple_of(4) {
+        return None;
+    }
+    // SAFETY: `seg` points at 4 aligned bytes of the memory file mapping, which lives for
+    // the whole sandbox; the application may change them concurrently, which is what the
+    // atomic accesses are for.
+    let a = unsafe { AtomicU32::from_ptr(seg.ptr.cast::<u32>()) };
+    let mut cur = a.load(Ordering::SeqCst);
+    loop {
+        match a.compare_exchange(cur, f(cur), Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(old) => return Some(old),
+            Err(now) => cur = now,
+        }
+    }
+}

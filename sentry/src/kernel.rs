@@ -6,6 +6,7 @@ use crate::mm::memfile::MemoryFile;
 use crate::mm::{MemoryManager, page_down};
 use crate::process::{ProcessInfo, Processes};
 use crate::task::{Creds, SigAction, SignalState, Task};
+use crate::tasks::{Group, TaskEntry, Tree, TreeRef};
 use crate::vfs::file::{FdTable, FileDescription, O_RDONLY, O_WRONLY};
 use crate::vfs::goferfs::GoferFs;
 use crate::vfs::hostfd::HostFd;
@@ -17,7 +18,8 @@ use crate::vfs::{FsContext, Path, Vfs, devfs};
 use crate::{host, log};
 use platform::{CpuState, Platform, PlatformError, Regs};
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// How a thread group ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +87,32 @@ pub struct Kernel {
     /// The hidden tmpfs memfd_create(2) files live in (unlinked at once).
     pub memfd_root: Arc<crate::vfs::tmpfs::TmpfsInode>,
     pub memfd_seq: std::sync::atomic::AtomicU64,
+    /// Every task and thread group.
+    pub tree: TreeRef,
+    pub futexes: crate::futex::Futexes,
+    /// Host threads running tasks other than the initial one.
+    live: Mutex<usize>,
+    live_cv: Condvar,
+}
+
+impl Kernel {
+    pub fn thread_started(&self) {
+        *self.live.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    }
+
+    pub fn thread_done(&self) {
+        let mut n = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        self.live_cv.notify_all();
+    }
+
+    /// Waits until every task thread has ended.
+    fn wait_threads(&self) {
+        let mut n = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        while *n > 0 {
+            n = self.live_cv.wait(n).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 /// Builds the sandbox's mount tree: the root (a gofer's tree, or an empty tmpfs), `/dev`
@@ -307,14 +335,66 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         fds: fds.clone(),
         fs: fs.clone(),
         exe: exe_name.clone(),
-        mm: mm.clone(),
+        mm: Mutex::new(Some(mm.clone())),
         comm: Mutex::new(comm),
         rlimits: Mutex::new(rlimits),
         auxv: loaded.auxv.clone(),
         creds: (ids.uid, ids.gid),
-        ppid: 0,
+        ppid: AtomicI32::new(0),
+        pgid: AtomicI32::new(1),
+        sid: AtomicI32::new(1),
+        state: AtomicU8::new(b'R'),
+        reaped: AtomicBool::new(false),
     });
     processes.insert(1, process.clone());
+    let tree: TreeRef = Arc::new(Mutex::new(Tree::default()));
+    let shared = Tree::new_shared(&tree, 1);
+    let actions = Arc::new(Mutex::new([SigAction::default(); 64]));
+    {
+        let mut t = crate::tasks::lock(&tree);
+        t.registry = Some(processes.clone());
+        let pid = t.alloc_pid().map_err(|e| Error::Setup(format!("pid 1: {e:?}")))?;
+        debug_assert_eq!(pid, 1);
+        t.tasks.insert(
+            1,
+            TaskEntry {
+                shared: shared.clone(),
+                tgid: 1,
+                mask: 0,
+                pending: Default::default(),
+                killed: false,
+                stopped: false,
+                mm_id: Arc::as_ptr(&mm) as usize,
+            },
+        );
+        t.groups.insert(
+            1,
+            Group {
+                tgid: 1,
+                threads: vec![1],
+                parent: 0,
+                children: Default::default(),
+                pgid: 1,
+                sid: 1,
+                shared_pending: Default::default(),
+                actions: actions.clone(),
+                exit: None,
+                zombie: false,
+                stopped: None,
+                report: None,
+                exit_signal: libc::SIGCHLD,
+                execed: false,
+                subreaper: false,
+                info: process.clone(),
+                child_wq: Default::default(),
+                uid: ids.uid,
+                suid: ids.uid,
+                pdeathsig: 0,
+                dumpable: 1,
+                no_new_privs: false,
+            },
+        );
+    }
     let kernel = Arc::new(Kernel {
         platform,
         memfile,
@@ -325,6 +405,10 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         processes,
         memfd_root: Tmpfs::new_root(make_dev(0, 39), 0o1777, Cred { uid: 0, gid: 0 }),
         memfd_seq: std::sync::atomic::AtomicU64::new(0),
+        tree,
+        futexes: Default::default(),
+        live: Mutex::new(0),
+        live_cv: Condvar::new(),
     });
     let regs = Regs {
         rip: loaded.entry,
@@ -335,7 +419,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         ..Default::default()
     };
     let mut task = Task {
-        k: kernel,
+        k: kernel.clone(),
         cpu: CpuState {
             regs,
             ..Default::default()
@@ -343,13 +427,13 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         ctx,
         mm,
         tid: 1,
+        tgid: 1,
+        shared,
         fds,
         fs,
         sig: SignalState {
-            actions: [SigAction::default(); 64],
+            actions,
             mask: 0,
-            pending: 0,
-            infos: Default::default(),
             altstack: (0, libc::SS_DISABLE as u32, 0),
         },
         process,
@@ -363,15 +447,32 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         robust_list: (0, 0),
         rseq: None,
         exit: None,
+        restart: None,
+        restart_block: None,
+        vfork_done: None,
+        aspace_owner: true,
+        saved_mask: None,
     };
-    let result = task.run();
+    task.run();
+    task.exit_thread();
+    drop(task);
+    crate::wait::set_current(None);
+    // Init is gone: every other task was killed with it; wait for their threads.
+    kernel.wait_threads();
+    let status = crate::tasks::lock(&kernel.tree)
+        .groups
+        .get(&1)
+        .and_then(|g| g.exit)
+        .unwrap_or(ExitStatus::Exited(0));
     // Release the file tree (and so the gofer's channels) and the process registry,
     // which refer to each other through /proc.
-    task.k.vfs.shutdown();
-    task.k.processes.clear();
-    let status = result.map_err(|e| {
-        log::warn(&format!("task 1: {e}"));
-        Error::Platform(cfg.platform.clone(), e)
-    })?;
+    kernel.vfs.shutdown();
+    kernel.processes.clear();
+    {
+        let mut t = crate::tasks::lock(&kernel.tree);
+        t.registry = None;
+        t.groups.clear();
+        t.tasks.clear();
+    }
     Ok(status)
 }

@@ -3,6 +3,7 @@
 //! only in `mm::memfile` and `host`.
 
 pub mod exec;
+pub mod futex;
 pub mod host;
 pub mod kernel;
 pub mod loader;
@@ -12,6 +13,8 @@ pub mod process;
 pub mod signals;
 pub mod syscalls;
 pub mod task;
+pub mod tasks;
 pub mod vfs;
+pub mod wait;
 
 pub use kernel::{Config, Error, ExitStatus, RootFs, run};

@@ -24,8 +24,8 @@ pub enum LoadError {
     WrongArch(String, String),
     #[error("{0}: not an executable ELF (type {1})")]
     NotExecutable(String, u16),
-    #[error("{0}: {1}")]
-    Errno(String, &'static str),
+    #[error("{0}: {msg}", msg = .1.message())]
+    Errno(String, syscalls_table::Errno),
     #[error("{0}: too many levels of #! interpreters")]
     TooManyInterpreters(String),
     #[error("{0}: malformed ELF: {1}")]

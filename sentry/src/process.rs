@@ -9,6 +9,7 @@ use crate::vfs::procfs::ProcSource;
 use crate::vfs::{FsContext, Path, Vfs};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use syscalls_table::Errno;
 
@@ -16,13 +17,20 @@ pub struct ProcessInfo {
     pub fds: Arc<Mutex<FdTable>>,
     pub fs: Arc<Mutex<FsContext>>,
     pub exe: Vec<u8>,
-    pub mm: Arc<MemoryManager>,
+    /// The address space; None once the process has exited.
+    pub mm: Mutex<Option<Arc<MemoryManager>>>,
     /// The command name (PR_SET_NAME, /proc/PID/comm): at most 15 bytes.
     pub comm: Mutex<Vec<u8>>,
     pub rlimits: Mutex<[(u64, u64); 16]>,
     pub auxv: Vec<(u64, u64)>,
     pub creds: (u32, u32),
-    pub ppid: i32,
+    pub ppid: AtomicI32,
+    pub pgid: AtomicI32,
+    pub sid: AtomicI32,
+    /// The state /proc shows: R, S, T or Z.
+    pub state: AtomicU8,
+    /// The process was reaped: /proc no longer shows it.
+    pub reaped: AtomicBool,
 }
 
 impl ProcessInfo {
@@ -153,7 +161,14 @@ impl Processes {
     }
 
     fn get(&self, pid: i32) -> Option<Arc<ProcessInfo>> {
-        lock(&self.procs).get(&pid).cloned()
+        lock(&self.procs)
+            .get(&pid)
+            .filter(|p| !p.reaped.load(Ordering::Relaxed))
+            .cloned()
+    }
+
+    pub fn remove(&self, pid: i32) {
+        lock(&self.procs).remove(&pid);
     }
 
     fn name_of(&self, p: &ProcessInfo, path: &Path) -> Vec<u8> {
@@ -167,7 +182,11 @@ impl Processes {
 
 impl ProcSource for Processes {
     fn pids(&self) -> Vec<i32> {
-        lock(&self.procs).keys().copied().collect()
+        lock(&self.procs)
+            .iter()
+            .filter(|(_, p)| !p.reaped.load(Ordering::Relaxed))
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     fn exe(&self, pid: i32) -> Option<Vec<u8>> {
@@ -196,14 +215,17 @@ impl ProcSource for Processes {
     fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno> {
         let p = self.get(pid).ok_or(Errno::ESRCH)?;
         let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+        let mm = lock(&p.mm).clone();
+        let vm = |f: fn(&MemoryManager) -> u64| mm.as_deref().map_or(0, f);
         let read_range = |lo: u64, hi: u64| -> Vec<u8> {
             let mut b = vec![0u8; hi.saturating_sub(lo).min(1 << 20) as usize];
-            if p.mm.copy_in(lo, &mut b).is_err() {
+            if mm.as_deref().is_none_or(|m| m.copy_in(lo, &mut b).is_err()) {
                 b.clear();
             }
             b
         };
-        let (arg_start, arg_end, env_start, env_end) = p.mm.arg_env();
+        let (arg_start, arg_end, env_start, env_end) =
+            mm.as_deref().map_or((0, 0, 0, 0), |m| m.arg_env());
         let mut out = String::new();
         match name {
             "cmdline" => return Ok(read_range(arg_start, arg_end)),
@@ -243,7 +265,7 @@ impl ProcSource for Processes {
                 }
             }
             "maps" => {
-                for (start, v) in p.mm.maps() {
+                for (start, v) in mm.as_deref().map(|m| m.maps()).unwrap_or_default() {
                     let (mut offset, mut dev, mut ino) = (0u64, 0u64, 0u64);
                     let name = match (&v.file, v.kind) {
                         (Some(f), _) => {
@@ -280,19 +302,22 @@ impl ProcSource for Processes {
             "mounts" => return Ok(self.mounts_text(false)),
             "mountinfo" => return Ok(self.mounts_text(true)),
             "stat" => {
-                let (brk_start, _) = p.mm.brk_range();
-                let vsize = p.mm.total_vm();
-                let rss = p.mm.resident() / 4096;
+                let (brk_start, _) = mm.as_deref().map_or((0, 0), |m| m.brk_range());
+                let vsize = vm(MemoryManager::total_vm);
+                let rss = vm(MemoryManager::resident) / 4096;
+                let st = p.state.load(Ordering::Relaxed) as char;
+                let pgid = p.pgid.load(Ordering::Relaxed);
+                let sid = p.sid.load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
-                    "{pid} ({comm}) R {} {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 0 {vsize} {rss} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 {brk_start} {arg_start} {arg_end} {env_start} {env_end} 0",
-                    p.ppid,
+                    "{pid} ({comm}) {st} {} {pgid} {sid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 0 {vsize} {rss} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 {brk_start} {arg_start} {arg_end} {env_start} {env_end} 0",
+                    p.ppid.load(Ordering::Relaxed),
                     u64::MAX,
                 );
             }
             "statm" => {
-                let size = p.mm.total_vm() / 4096;
-                let rss = p.mm.resident() / 4096;
+                let size = vm(MemoryManager::total_vm) / 4096;
+                let rss = vm(MemoryManager::resident) / 4096;
                 let _ = writeln!(out, "{size} {rss} 0 0 0 {rss} 0");
             }
             "status" => {
@@ -301,17 +326,25 @@ impl ProcSource for Processes {
                 let kb = |b: u64| b / 1024;
                 let _ = write!(
                     out,
-                    "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\tR (running)\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\n\
+                    "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\n\
                      Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\n\
-                     NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{pid}\nNSsid:\t{pid}\n\
+                     NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{}\nNSsid:\t{}\n\
                      VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t1\n\
                      SigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n\
                      CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
                      NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\n",
-                    p.ppid,
-                    kb(p.mm.total_vm()),
-                    kb(p.mm.total_vm()),
-                    kb(p.mm.resident()),
+                    match p.state.load(Ordering::Relaxed) {
+                        b'S' => "S (sleeping)",
+                        b'T' => "T (stopped)",
+                        b'Z' => "Z (zombie)",
+                        _ => "R (running)",
+                    },
+                    p.ppid.load(Ordering::Relaxed),
+                    p.pgid.load(Ordering::Relaxed),
+                    p.sid.load(Ordering::Relaxed),
+                    kb(vm(MemoryManager::total_vm)),
+                    kb(vm(MemoryManager::total_vm)),
+                    kb(vm(MemoryManager::resident)),
                     host::sched_getaffinity()
                         .iter()
                         .map(|b| b.count_ones())

@@ -279,9 +279,10 @@ pub fn setup_frame(t: &mut Task, info: &SigInfo, act: &SigAction) -> Result<(), 
             put(&mut f, MC + SC_ERR, 4);
         }
     }
-    put(&mut f, MC + SC_OLDMASK, t.sig.mask);
+    let saved_mask = t.saved_mask.unwrap_or(t.sig.mask);
+    put(&mut f, MC + SC_OLDMASK, saved_mask);
     put(&mut f, MC + SC_FPSTATE, fp_addr);
-    put(&mut f, UC_SIGMASK, t.sig.mask);
+    put(&mut f, UC_SIGMASK, saved_mask);
     f[INFO..INFO + 128].copy_from_slice(&info.0);
     t.mm.copy_out(frame, &f)?;
 
@@ -306,9 +307,10 @@ pub fn setup_frame(t: &mut Task, info: &SigInfo, act: &SigAction) -> Result<(), 
     }
     t.sig.mask |= block & !UNBLOCKABLE;
     if act.flags & SA_RESETHAND != 0 {
-        let a = &mut t.sig.actions[(signo - 1) as usize];
+        let mut a = t.action(signo);
         a.handler = crate::task::SIG_DFL;
         a.flags &= !SA_SIGINFO;
+        t.set_action(signo, a);
     }
     if switch && ss_flags & SS_AUTODISARM != 0 {
         t.sig.altstack = (0, SS_DISABLE, 0);
@@ -369,7 +371,7 @@ pub fn sigreturn(t: &mut Task) -> Result<u64, Errno> {
     t.cpu.fp = img;
     t.ctx.store_fp(&mut t.cpu).map_err(|_| Errno::EFAULT)?;
     t.cpu.regs = r;
-    t.sig.mask = mask;
+    t.set_mask(mask);
     if let Some(a) = altstack
         && altstack_flags(t, r.rsp) != SS_ONSTACK
     {

@@ -1,8 +1,11 @@
-//! A task: one application thread (DESIGN.md §5 "Tasks"). Owns its registers, platform
-//! context, signal state and, for now, the per-process state it shares with nobody yet
-//! (FD table, limits, credentials). The task loop: switch → handle the event → repeat.
+//! A task: one application thread (DESIGN.md §5 "Tasks"), run by its own host thread.
+//! Owns its registers, platform context, signal mask and alternate stack, and handles to
+//! what it shares per its clone flags (memory, FD table, fs context, signal handlers).
+//! The task loop: switch → handle the event → deliver signals → repeat. What other tasks
+//! may change (pending signals, exit and stop requests) is in the tree (`crate::tasks`).
 
 use crate::kernel::{ExitStatus, Kernel};
+use crate::tasks::{self, Actions, TaskShared, bit, default_ignored, default_stops};
 use crate::mm::{FaultError, MemoryManager};
 use crate::signals::{self, SigInfo};
 use crate::vfs::FsContext;
@@ -26,18 +29,11 @@ pub const SIG_IGN: u64 = 1;
 
 #[derive(Clone, Debug)]
 pub struct SignalState {
-    /// Indexed by signal number − 1.
-    pub actions: [SigAction; 64],
+    /// The handlers, shared with the tasks this one shares them with (CLONE_SIGHAND).
+    pub actions: Actions,
+    /// The blocked set; the tree holds the copy other tasks see (`Task::set_mask`).
     pub mask: u64,
-    /// Signals sent and not delivered yet, as a bit set (bit n−1 for signal n).
-    pub pending: u64,
-    /// The siginfo of each pending signal (standard signals do not queue twice).
-    pub infos: std::collections::BTreeMap<i32, SigInfo>,
     pub altstack: (u64, u32, u64),
-}
-
-fn bit(signo: i32) -> u64 {
-    1u64 << (signo - 1)
 }
 
 #[derive(Clone, Debug)]
@@ -53,6 +49,9 @@ pub struct Task {
     pub ctx: Box<dyn Context>,
     pub mm: Arc<MemoryManager>,
     pub tid: i32,
+    /// The thread group (process) id.
+    pub tgid: i32,
+    pub shared: Arc<TaskShared>,
     pub fds: Arc<Mutex<FdTable>>,
     pub fs: Arc<Mutex<FsContext>>,
     pub sig: SignalState,
@@ -65,24 +64,46 @@ pub struct Task {
     pub robust_list: (u64, u64),
     /// Registered rseq area: (address, length, signature).
     pub rseq: Option<(u64, u32, u32)>,
-    /// Set when the thread group has exited.
+    /// Set when this thread must end (its exit, its group's exit).
     pub exit: Option<ExitStatus>,
+    /// The restart code the last syscall returned, until signal delivery decides.
+    pub restart: Option<syscalls_table::Errno>,
+    /// What restart_syscall(2) resumes.
+    pub restart_block: Option<RestartBlock>,
+    /// Set for a vfork child until it execs or exits: wakes the parent.
+    pub vfork_done: Option<Arc<VforkDone>>,
+    /// Whether this thread made its address space (and so its stub process): it then
+    /// stays until the rest of its group has gone (the stub dies with its creator).
+    pub aspace_owner: bool,
+    /// The mask to restore after a sigsuspend/pselect/ppoll-style temporary mask, once
+    /// the signal that ended it was delivered.
+    pub saved_mask: Option<u64>,
 }
 
-/// Signals whose default action is to do nothing.
-fn default_ignored(signo: i32) -> bool {
-    matches!(
-        signo,
-        libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH
-    )
+/// What restart_syscall(2) continues after a signal interrupted a sleep.
+#[derive(Clone, Copy, Debug)]
+pub enum RestartBlock {
+    /// nanosleep/clock_nanosleep: sleep until `deadline` on `clock`; write the remaining
+    /// time to `rmtp` if interrupted again (relative sleeps only).
+    Sleep {
+        clock: i32,
+        deadline: std::time::Instant,
+        rmtp: u64,
+    },
 }
 
-/// Signals whose default action is to stop the process.
-fn default_stops(signo: i32) -> bool {
-    matches!(
-        signo,
-        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
-    )
+/// A vfork parent waits on this until its child execs or exits.
+#[derive(Default)]
+pub struct VforkDone {
+    pub done: std::sync::atomic::AtomicBool,
+    pub wq: crate::wait::WaitQueue,
+}
+
+impl VforkDone {
+    pub fn complete(&self) {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wq.notify_all();
+    }
 }
 
 impl Task {
@@ -101,12 +122,61 @@ impl Task {
         }
     }
 
-    /// Runs the task until its thread group exits.
-    pub fn run(&mut self) -> Result<ExitStatus, platform::PlatformError> {
-        crate::vfs::procfs::set_current_pid(self.tid);
-        loop {
+    pub fn tree(&self) -> MutexGuard<'_, tasks::Tree> {
+        tasks::lock(&self.k.tree)
+    }
+
+    pub fn action(&self, signo: i32) -> SigAction {
+        self.sig.actions.lock().unwrap_or_else(|e| e.into_inner())[(signo - 1) as usize]
+    }
+
+    pub fn set_action(&self, signo: i32, a: SigAction) {
+        self.sig.actions.lock().unwrap_or_else(|e| e.into_inner())[(signo - 1) as usize] = a;
+    }
+
+    /// Sets the blocked set (SIGKILL and SIGSTOP cannot be blocked). Unblocking may make
+    /// a pending signal deliverable: the task looks at its signals again.
+    pub fn set_mask(&mut self, mask: u64) {
+        let mask = mask & !signals::UNBLOCKABLE;
+        let unblocked = self.sig.mask & !mask;
+        self.sig.mask = mask;
+        let mut tree = self.tree();
+        if let Some(e) = tree.tasks.get_mut(&self.tid) {
+            e.mask = mask;
+        }
+        // Signals sent to the group while this thread blocked them may have found no
+        // thread; now this one can take them.
+        drop(tree);
+        if unblocked != 0 {
+            self.shared
+                .hint
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Runs the task until it ends; returns how its thread ended.
+    pub fn run(&mut self) -> ExitStatus {
+        crate::vfs::procfs::set_current_pid(self.tgid);
+        crate::wait::set_current(Some(self.shared.clone()));
+        *self
+            .shared
+            .interrupter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(self.ctx.interrupter());
+        // A signal may have arrived between the clone and now.
+        self.deliver_signals();
+        while self.exit.is_none() {
             let aspace = self.mm.aspace();
-            let ev = self.ctx.switch(aspace.as_ref(), &mut self.cpu)?;
+            let ev = match self.ctx.switch(aspace.as_ref(), &mut self.cpu) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    log::warn(&format!("task {}: {e}", self.tid));
+                    self.tree()
+                        .group_exit(self.tgid, ExitStatus::Signaled(libc::SIGKILL));
+                    self.exit = Some(ExitStatus::Signaled(libc::SIGKILL));
+                    break;
+                }
+            };
             match ev {
                 Event::Syscall => syscalls::dispatch(self),
                 Event::Fault {
@@ -117,11 +187,13 @@ impl Task {
                 } => self.fault(addr, access, signo, code),
                 Event::Interrupted => {}
             }
-            self.deliver_signals();
-            if let Some(status) = self.exit {
-                return Ok(status);
+            if self.restart.is_some()
+                || self.shared.hint.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                self.deliver_signals();
             }
         }
+        self.exit.unwrap_or(ExitStatus::Exited(0))
     }
 
     fn fault(&mut self, addr: u64, access: platform::Access, signo: i32, mut code: i32) {
@@ -133,6 +205,8 @@ impl Task {
                 Ok(()) => return,
                 Err(FaultError::OutOfMemory) => {
                     log::warn("out of memory in the memory file; killing the application");
+                    self.tree()
+                        .group_exit(self.tgid, ExitStatus::Signaled(libc::SIGKILL));
                     self.exit = Some(ExitStatus::Signaled(libc::SIGKILL));
                     return;
                 }
@@ -162,85 +236,166 @@ impl Task {
     /// so its action is reset to the default and it is unblocked (Linux's force_sig_info).
     pub fn force_signal(&mut self, info: SigInfo) {
         let signo = info.signo();
-        let i = (signo - 1) as usize;
-        if self.sig.actions[i].handler == SIG_IGN || self.sig.mask & bit(signo) != 0 {
-            self.sig.actions[i].handler = SIG_DFL;
-            self.sig.mask &= !bit(signo);
+        let mut a = self.action(signo);
+        let blocked = self.sig.mask & bit(signo) != 0;
+        if a.handler == SIG_IGN || blocked {
+            a.handler = SIG_DFL;
+            self.set_action(signo, a);
+            if blocked {
+                let m = self.sig.mask & !bit(signo);
+                self.set_mask(m);
+            }
         }
-        self.queue(info);
+        self.tree().send(self.tgid, Some(self.tid), info);
+        self.shared
+            .hint
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Sends a signal to this task (kill(2), tgkill(2) of itself, SIGPIPE): discarded if
-    /// ignored and not blocked, else pending until delivered.
+    /// Sends a signal to this thread (SIGPIPE, SIGXFSZ: signals the kernel raises for
+    /// what the thread did).
     pub fn send_signal(&mut self, info: SigInfo) {
-        let signo = info.signo();
-        let action = self.sig.actions[(signo - 1) as usize];
-        let unstoppable = signo == libc::SIGKILL || signo == libc::SIGSTOP;
-        // Blocked signals are never ignored: the action may change before they unblock.
-        let blocked = !unstoppable && self.sig.mask & bit(signo) != 0;
-        if !blocked
-            && ((!unstoppable && action.handler == SIG_IGN)
-                || (action.handler == SIG_DFL && default_ignored(signo)))
-        {
+        self.tree().send(self.tgid, Some(self.tid), info);
+    }
+
+    /// Applies the restart decision for an interrupted syscall: `handler` says whether a
+    /// handler is about to run, with which flags.
+    fn fix_restart(&mut self, handler: Option<u64>) {
+        use syscalls_table::Errno;
+        let Some(code) = self.restart.take() else {
+            return;
+        };
+        let restart = match (code, handler) {
+            (Errno::ERESTARTNOINTR, _) => true,
+            (Errno::ERESTARTSYS, Some(flags)) => flags & tasks::SA_RESTART != 0,
+            (_, Some(_)) => false,
+            (_, None) => true,
+        };
+        let r = &mut self.cpu.regs;
+        if !restart {
+            r.rax = (-(libc::EINTR as i64)) as u64;
+            if handler.is_some() {
+                self.restart_block = None;
+            }
             return;
         }
-        self.queue(info);
-    }
-
-    fn queue(&mut self, info: SigInfo) {
-        let signo = info.signo();
-        if self.sig.pending & bit(signo) == 0 {
-            self.sig.pending |= bit(signo);
-            self.sig.infos.insert(signo, info);
-        }
+        r.rip = r.rip.wrapping_sub(2);
+        r.rax = if code == Errno::ERESTART_RESTARTBLOCK {
+            libc::SYS_restart_syscall as u64
+        } else {
+            r.orig_rax
+        };
     }
 
     /// Delivers the pending signals the mask lets through, on the way back to the
-    /// application: a handler gets a signal frame; otherwise the default action.
-    /// Synchronous signals go first, as in Linux.
+    /// application: a handler gets a signal frame; otherwise the default action. Also
+    /// where the task notices its group's exit and stops.
     pub fn deliver_signals(&mut self) {
-        const SYNCHRONOUS: u64 = (1 << (libc::SIGSEGV - 1))
-            | (1 << (libc::SIGBUS - 1))
-            | (1 << (libc::SIGILL - 1))
-            | (1 << (libc::SIGTRAP - 1))
-            | (1 << (libc::SIGFPE - 1))
-            | (1 << (libc::SIGSYS - 1));
+        use std::sync::atomic::Ordering;
+        let k = self.k.clone();
         while self.exit.is_none() {
-            let ready = self.sig.pending & (!self.sig.mask | signals::UNBLOCKABLE);
-            if ready == 0 {
+            let mut tree = tasks::lock(&k.tree);
+            let Some(e) = tree.tasks.get(&self.tid) else {
+                self.exit = Some(ExitStatus::Signaled(libc::SIGKILL));
+                return;
+            };
+            let tgid = e.tgid;
+            let killed = e.killed;
+            let (gexit, stopped) = tree
+                .groups
+                .get(&tgid)
+                .map_or((Some(ExitStatus::Signaled(libc::SIGKILL)), None), |g| {
+                    (g.exit, g.stopped)
+                });
+            if killed || gexit.is_some() {
+                self.exit = Some(gexit.unwrap_or(ExitStatus::Signaled(libc::SIGKILL)));
                 return;
             }
-            let pick = if ready & SYNCHRONOUS != 0 {
-                ready & SYNCHRONOUS
-            } else {
-                ready
+            if stopped.is_some() {
+                // Park until continued or killed.
+                if let Some(e) = tree.tasks.get_mut(&self.tid) {
+                    e.stopped = true;
+                }
+                let seen = self.shared.waiter.seq();
+                let still = tree
+                    .groups
+                    .get(&tgid)
+                    .is_some_and(|g| g.stopped.is_some() && g.exit.is_none());
+                drop(tree);
+                if still {
+                    self.shared.waiter.sleep(seen, None);
+                    continue;
+                }
+                if let Some(e) = self.tree().tasks.get_mut(&self.tid) {
+                    e.stopped = false;
+                }
+                continue;
+            }
+            if let Some(e) = tree.tasks.get_mut(&self.tid) {
+                e.stopped = false;
+            }
+            // Nothing to deliver: clear the hint under the lock, so a send after this
+            // point sets it again.
+            let Some(info) = tree.dequeue(self.tid) else {
+                self.shared.hint.store(false, Ordering::SeqCst);
+                drop(tree);
+                break;
             };
-            let signo = pick.trailing_zeros() as i32 + 1;
-            self.sig.pending &= !bit(signo);
-            let info = self
-                .sig
-                .infos
-                .remove(&signo)
-                .unwrap_or_else(|| SigInfo::new(signo, signals::SI_KERNEL));
-            let action = self.sig.actions[(signo - 1) as usize];
+            drop(tree);
+            let signo = info.signo();
+            let action = self.action(signo);
             match action.handler {
                 SIG_IGN => {}
                 SIG_DFL if default_ignored(signo) => {}
-                SIG_DFL if default_stops(signo) => log::warn(&format!(
-                    "{}: job-control stops are not implemented yet; ignoring",
-                    signal::name(signo).unwrap_or("signal")
-                )),
-                SIG_DFL => self.exit = Some(ExitStatus::Signaled(signo)),
+                SIG_DFL if default_stops(signo) => {
+                    let mut tree = self.tree();
+                    // Terminal stops in an orphaned process group are discarded.
+                    if let Some(g) = tree.groups.get_mut(&tgid)
+                        && g.exit.is_none()
+                    {
+                        g.stopped = Some(signo);
+                        g.report = Some(tasks::Report::Stopped(signo));
+                        tasks::set_state(&g.info, b'T');
+                        let threads = g.threads.clone();
+                        for t in threads {
+                            if let Some(e) = tree.tasks.get(&t) {
+                                e.shared.kick();
+                            }
+                        }
+                        tree.notify_parent(tgid, libc::CLD_STOPPED, signo);
+                    }
+                }
+                SIG_DFL => {
+                    self.tree()
+                        .group_exit(tgid, ExitStatus::Signaled(signo));
+                    self.exit = Some(ExitStatus::Signaled(signo));
+                    return;
+                }
                 _ => {
+                    self.fix_restart(Some(action.flags));
+                    // After sigsuspend, the frame saves the original mask (saved_mask)
+                    // and the handler runs with the temporary one plus its own.
                     if let Err(e) = signals::setup_frame(self, &info, &action) {
                         log::warn(&format!(
                             "task {}: cannot deliver {} ({e:?}): killed by SIGSEGV",
                             self.tid,
                             signal::name(signo).unwrap_or("signal")
                         ));
+                        self.tree()
+                            .group_exit(tgid, ExitStatus::Signaled(libc::SIGSEGV));
                         self.exit = Some(ExitStatus::Signaled(libc::SIGSEGV));
+                        return;
                     }
+                    self.saved_mask = None;
+                    let m = self.sig.mask;
+                    self.set_mask(m);
                 }
+            }
+        }
+        if self.exit.is_none() {
+            self.fix_restart(None);
+            if let Some(m) = self.saved_mask.take() {
+                self.set_mask(m);
             }
         }
     }

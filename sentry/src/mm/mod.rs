@@ -1246,6 +1246,12 @@ impl MemoryManager {
         }
         Err(Errno::ENAMETOOLONG)
     }
+
+    /// Whether `addr` lies in a shared mapping (futex keys).
+    pub fn is_shared_at(&self, addr: u64) -> bool {
+        let s = self.lock();
+        s.find(addr).is_some_and(|(_, v)| v.shared)
+    }
 }
 
 impl State {

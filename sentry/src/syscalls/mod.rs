@@ -3,11 +3,13 @@
 //! behaviour, and returns `Result<u64, Errno>`. Which numbers have a handler must agree
 //! with the support status in `syscalls-table` (checked by a test).
 
+mod sys_clone;
 mod sys_file;
 mod sys_fs;
 mod sys_futex;
 mod sys_lock;
 mod sys_mm;
+mod sys_pidfd;
 mod sys_pipe;
 mod sys_process;
 mod sys_rw;
@@ -130,8 +132,25 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_mremap => sys_mm::mremap,
         SYS_madvise => sys_mm::madvise,
         SYS_msync => sys_mm::msync,
-        SYS_exit => sys_process::exit,
-        SYS_exit_group => sys_process::exit_group,
+        SYS_exit => sys_clone::exit,
+        SYS_exit_group => sys_clone::exit_group,
+        SYS_clone => sys_clone::clone,
+        SYS_clone3 => sys_clone::clone3,
+        SYS_fork => sys_clone::fork,
+        SYS_vfork => sys_clone::vfork,
+        SYS_execve => sys_clone::execve,
+        SYS_execveat => sys_clone::execveat,
+        SYS_wait4 => sys_clone::wait4,
+        SYS_waitid => sys_clone::waitid,
+        SYS_setpgid => sys_process::setpgid,
+        SYS_setsid => sys_process::setsid,
+        SYS_pidfd_open => sys_pidfd::pidfd_open,
+        SYS_pidfd_send_signal => sys_pidfd::pidfd_send_signal,
+        SYS_pidfd_getfd => sys_pidfd::pidfd_getfd,
+        SYS_rt_sigsuspend => sys_signal::rt_sigsuspend,
+        SYS_rt_sigtimedwait => sys_signal::rt_sigtimedwait,
+        SYS_pause => sys_signal::pause,
+        SYS_restart_syscall => sys_time::restart_syscall,
         SYS_arch_prctl => sys_process::arch_prctl,
         SYS_prctl => sys_process::prctl,
         SYS_set_tid_address => sys_process::set_tid_address,
@@ -152,7 +171,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_getgroups => sys_process::getgroups,
         SYS_getpgrp => sys_process::getpgrp,
         SYS_getpgid => sys_process::getpgid,
-        SYS_getsid => sys_process::getpgid,
+        SYS_getsid => sys_process::getsid,
         SYS_prlimit64 => sys_process::prlimit64,
         SYS_getrlimit => sys_process::getrlimit,
         SYS_setrlimit => sys_process::setrlimit,
@@ -196,6 +215,15 @@ pub fn dispatch(t: &mut Task) {
     let ret: i64 = match result {
         Ok(v) => v as i64,
         Err(e) => -(e.0 as i64),
+    };
+    t.restart = match result {
+        Err(
+            e @ (Errno::ERESTARTSYS
+            | Errno::ERESTARTNOINTR
+            | Errno::ERESTARTNOHAND
+            | Errno::ERESTART_RESTARTBLOCK),
+        ) => Some(e),
+        _ => None,
     };
     if t.k.strace {
         trace(t, nr, &args, ret);

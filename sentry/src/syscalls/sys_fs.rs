@@ -19,7 +19,7 @@ fn nofile(t: &Task) -> u64 {
 pub fn close(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let fd = a[0] as u32 as u64;
     let f = t.fds().get(fd)?;
-    super::sys_lock::release_posix(t.tid, &f);
+    super::sys_lock::release_posix(t.tgid, &f);
     t.fds().close(fd).map(|_| 0)
 }
 

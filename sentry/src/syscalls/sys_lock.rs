@@ -71,7 +71,7 @@ pub fn fcntl_lock(
     let owner = if ofd {
         Owner::Description(Arc::as_ptr(f) as usize)
     } else {
-        Owner::Process(t.tid)
+        Owner::Process(t.tgid)
     };
     let id = file_id(f)?;
     let table = crate::vfs::lock::table();

@@ -1,25 +1,14 @@
-//! Process identity and control for the single initial task: exit(2), exit_group(2),
-//! arch_prctl(2), prctl(2) (the command name), set_tid_address(2), set_robust_list(2), rseq(2), uname(2), sysinfo(2),
-//! the get*id family, rlimits, sched_getaffinity(2), getcpu(2), getrandom(2).
+//! Process identity and control: arch_prctl(2), prctl(2), set_tid_address(2),
+//! set_robust_list(2), rseq(2), uname(2), sysinfo(2), the get*id family, process groups
+//! and sessions, rlimits, scheduling, getcpu(2), getrandom(2). (exit and friends are in
+//! `sys_clone`.)
 
 use super::{read_u64, write_u32, write_u64};
 use crate::host;
-use crate::kernel::ExitStatus;
 use crate::loader::{RSEQ_ALIGN, RSEQ_FEATURE_SIZE};
 use crate::mm::TASK_SIZE;
 use crate::task::Task;
 use syscalls_table::Errno;
-
-/// exit(2). With one thread in the group, the group exits.
-pub fn exit(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    t.exit = Some(ExitStatus::Exited((a[0] & 0xff) as i32));
-    Ok(0)
-}
-
-/// exit_group(2).
-pub fn exit_group(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    exit(t, a)
-}
 
 /// arch_prctl(2).
 pub fn arch_prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
@@ -52,9 +41,66 @@ pub fn arch_prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// prctl(2): the command name (PR_SET_NAME, PR_GET_NAME); other options are EINVAL.
 pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const PR_SET_PDEATHSIG: u64 = 1;
+    const PR_GET_PDEATHSIG: u64 = 2;
+    const PR_GET_DUMPABLE: u64 = 3;
+    const PR_SET_DUMPABLE: u64 = 4;
     const PR_SET_NAME: u64 = 15;
     const PR_GET_NAME: u64 = 16;
+    const PR_SET_CHILD_SUBREAPER: u64 = 36;
+    const PR_GET_CHILD_SUBREAPER: u64 = 37;
+    const PR_SET_NO_NEW_PRIVS: u64 = 38;
+    const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    let tgid = t.tgid;
     match a[0] {
+        PR_SET_PDEATHSIG => {
+            if a[1] > 64 {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(g) = t.tree().groups.get_mut(&tgid) {
+                g.pdeathsig = a[1] as i32;
+            }
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let v = t.tree().groups.get(&tgid).map_or(0, |g| g.pdeathsig);
+            write_u32(t, a[1], v as u32).map(|_| 0)
+        }
+        PR_GET_DUMPABLE => Ok(t.tree().groups.get(&tgid).map_or(1, |g| g.dumpable) as u64),
+        PR_SET_DUMPABLE => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(g) = t.tree().groups.get_mut(&tgid) {
+                g.dumpable = a[1] as u8;
+            }
+            Ok(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            if let Some(g) = t.tree().groups.get_mut(&tgid) {
+                g.subreaper = a[1] != 0;
+            }
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let v = t.tree().groups.get(&tgid).is_some_and(|g| g.subreaper);
+            write_u32(t, a[1], v as u32).map(|_| 0)
+        }
+        PR_SET_NO_NEW_PRIVS => {
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(g) = t.tree().groups.get_mut(&tgid) {
+                g.no_new_privs = true;
+            }
+            Ok(0)
+        }
+        PR_GET_NO_NEW_PRIVS => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(t.tree().groups.get(&tgid).is_some_and(|g| g.no_new_privs) as u64)
+        }
         PR_SET_NAME => {
             // As strncpy_from_user: byte by byte, at most 15, EFAULT on an unreadable byte.
             let mut name = Vec::new();
@@ -171,14 +217,14 @@ pub fn sysinfo(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     t.mm.copy_out(a[0], &si).map(|_| 0)
 }
 
-/// getpid(2): the initial process is pid 1 of its sandbox.
+/// getpid(2): the thread group id; the initial process is pid 1 of its sandbox.
 pub fn getpid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
-    Ok(t.tid as u64)
+    Ok(t.tgid as u64)
 }
 
 /// getppid(2): pid 1's parent is outside the sandbox, shown as 0.
-pub fn getppid(_t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
-    Ok(0)
+pub fn getppid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.tree().groups.get(&t.tgid).map_or(0, |g| g.parent) as u64)
 }
 
 /// gettid(2).
@@ -236,18 +282,100 @@ pub fn getgroups(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(n as u64)
 }
 
-/// getpgrp(2): pid 1 leads its own process group and session.
+/// getpgrp(2).
 pub fn getpgrp(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
-    Ok(t.tid as u64)
+    Ok(t.tree().groups.get(&t.tgid).map_or(0, |g| g.pgid) as u64)
 }
 
-/// getpgid(2), getsid(2).
-pub fn getpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let pid = a[0] as i32;
-    if pid != 0 && pid != t.tid {
+/// The process `pid` names (0: the caller's): a thread's id names its process.
+fn target_process(t: &Task, tree: &crate::tasks::Tree, pid: i32) -> Result<i32, Errno> {
+    if pid < 0 {
         return Err(Errno::ESRCH);
     }
-    Ok(t.tid as u64)
+    if pid == 0 {
+        return Ok(t.tgid);
+    }
+    match tree.tasks.get(&pid) {
+        Some(e) => Ok(e.tgid),
+        None if tree.groups.contains_key(&pid) => Ok(pid),
+        None => Err(Errno::ESRCH),
+    }
+}
+
+/// getpgid(2).
+pub fn getpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let tree = t.tree();
+    let p = target_process(t, &tree, a[0] as i32)?;
+    Ok(tree.groups.get(&p).map_or(0, |g| g.pgid) as u64)
+}
+
+/// getsid(2).
+pub fn getsid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let tree = t.tree();
+    let p = target_process(t, &tree, a[0] as i32)?;
+    Ok(tree.groups.get(&p).map_or(0, |g| g.sid) as u64)
+}
+
+/// setpgid(2), with Linux's rules: the caller or its child, in the caller's session,
+/// not a session leader, not a child that has exec'd; the group must exist in the
+/// session unless it is the process's own id.
+pub fn setpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (pid, pgid) = (a[0] as i32, a[1] as i32);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut tree = t.tree();
+    let me = t.tgid;
+    let target = if pid == 0 { me } else { pid };
+    let Some(g) = tree.groups.get(&target) else {
+        return Err(Errno::ESRCH);
+    };
+    if target != me && g.parent != me {
+        return Err(Errno::ESRCH);
+    }
+    let my_sid = tree.groups.get(&me).map_or(0, |g| g.sid);
+    if target != me {
+        if g.sid != my_sid {
+            return Err(Errno::EPERM);
+        }
+        if g.execed {
+            return Err(Errno::EACCES);
+        }
+    }
+    let pgid = if pgid == 0 { target } else { pgid };
+    if g.sid == target {
+        return Err(Errno::EPERM);
+    }
+    if pgid != target
+        && !tree
+            .groups
+            .values()
+            .any(|x| x.pgid == pgid && x.sid == my_sid && !x.zombie)
+    {
+        return Err(Errno::EPERM);
+    }
+    if let Some(g) = tree.groups.get_mut(&target) {
+        g.pgid = pgid;
+        g.info.pgid.store(pgid, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(0)
+}
+
+/// setsid(2): a new session and process group led by the caller, unless it already
+/// leads a process group.
+pub fn setsid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    let mut tree = t.tree();
+    let me = t.tgid;
+    if tree.groups.values().any(|g| g.pgid == me && !g.zombie) {
+        return Err(Errno::EPERM);
+    }
+    if let Some(g) = tree.groups.get_mut(&me) {
+        g.pgid = me;
+        g.sid = me;
+        g.info.pgid.store(me, std::sync::atomic::Ordering::Relaxed);
+        g.info.sid.store(me, std::sync::atomic::Ordering::Relaxed);
+    }
+    Ok(me as u64)
 }
 
 const RLIM_NLIMITS: u64 = 16;
@@ -257,7 +385,7 @@ fn check_pid(t: &Task, pid: u64) -> Result<(), Errno> {
     if pid < 0 {
         return Err(Errno::EINVAL);
     }
-    if pid != 0 && pid != t.tid {
+    if pid != 0 && pid != t.tid && !t.tree().tasks.contains_key(&pid) {
         return Err(Errno::ESRCH);
     }
     Ok(())

@@ -1,10 +1,13 @@
 //! Clocks and sleeps: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
-//! nanosleep(2), clock_nanosleep(2). Sleeps are not yet interruptible by signals (they
-//! come with the processes issue).
+//! nanosleep(2), clock_nanosleep(2), restart_syscall(2). Sleeps wait on the task's
+//! waiter, so a signal interrupts them: a relative sleep resumes through
+//! restart_syscall(2) with the time left (or fails with EINTR after a handler, writing
+//! the time left), an absolute one restarts as it was.
 
 use super::write_u64;
 use crate::host;
-use crate::task::Task;
+use crate::task::{RestartBlock, Task};
+use std::time::{Duration, Instant};
 use syscalls_table::Errno;
 
 /// The clock ids Linux accepts from applications (CPU clocks of other processes, encoded
@@ -74,10 +77,69 @@ pub fn time(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(now)
 }
 
+fn to_deadline(t: &Task, clock: i32, ts: &libc::timespec, absolute: bool) -> Result<Instant, Errno> {
+    let _ = t;
+    let want = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+    let rel = if absolute {
+        let now = host::clock_gettime(clock)?;
+        want.saturating_sub(Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec as u32))
+    } else {
+        want
+    };
+    Ok(Instant::now()
+        .checked_add(rel)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 40)))
+}
+
+/// Sleeps until `deadline`; on interruption arranges the restart.
+fn sleep_until(
+    t: &mut Task,
+    clock: i32,
+    deadline: Instant,
+    rmtp: u64,
+    absolute: bool,
+) -> Result<u64, Errno> {
+    match crate::wait::wait_until(&[], Some(deadline), || None::<()>) {
+        Ok(()) | Err(crate::wait::WaitError::TimedOut) => Ok(0),
+        Err(crate::wait::WaitError::Interrupted) => {
+            if absolute {
+                return Err(Errno::ERESTARTNOHAND);
+            }
+            if rmtp != 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ts = libc::timespec {
+                    tv_sec: left.as_secs() as i64,
+                    tv_nsec: left.subsec_nanos() as i64,
+                };
+                write_timespec(t, rmtp, &ts)?;
+            }
+            t.restart_block = Some(RestartBlock::Sleep {
+                clock,
+                deadline,
+                rmtp,
+            });
+            Err(Errno::ERESTART_RESTARTBLOCK)
+        }
+    }
+}
+
 /// nanosleep(2).
 pub fn nanosleep(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let ts = read_timespec(t, a[0])?;
-    host::clock_nanosleep(libc::CLOCK_MONOTONIC, false, &ts).map(|_| 0)
+    let d = to_deadline(t, libc::CLOCK_MONOTONIC, &ts, false)?;
+    sleep_until(t, libc::CLOCK_MONOTONIC, d, a[1], false)
+}
+
+/// restart_syscall(2): resumes what a signal interrupted (a relative sleep).
+pub fn restart_syscall(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    match t.restart_block.take() {
+        Some(RestartBlock::Sleep {
+            clock,
+            deadline,
+            rmtp,
+        }) => sleep_until(t, clock, deadline, rmtp, false),
+        None => Err(Errno::EINTR),
+    }
 }
 
 /// clock_nanosleep(2).
@@ -92,5 +154,7 @@ pub fn clock_nanosleep(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         _ => return Err(Errno::EINVAL),
     }
     let ts = read_timespec(t, a[2])?;
-    host::clock_nanosleep(clock, a[1] & TIMER_ABSTIME != 0, &ts).map(|_| 0)
+    let absolute = a[1] & TIMER_ABSTIME != 0;
+    let d = to_deadline(t, clock, &ts, absolute)?;
+    sleep_until(t, clock, d, if absolute { 0 } else { a[3] }, absolute)
 }

@@ -339,6 +339,19 @@ pub trait FileOps: Send + Sync {
     fn shared_frame(&self, _idx: u64) -> Result<Arc<crate::mm::memfile::Frame>, Errno> {
         Err(Errno::ENODEV)
     }
+    /// The poll(2) events that hold now (POLLIN, POLLOUT, POLLHUP, …). Files that never
+    /// block are always readable and writable.
+    fn poll(&self) -> u32 {
+        (libc::POLLIN | libc::POLLOUT | libc::POLLRDNORM | libc::POLLWRNORM) as u32
+    }
+    /// The file as `Any`, for files a syscall must recognise (pidfd, eventfd, epoll).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
+    /// The queue notified when `poll` may have changed; None if it never does.
+    fn wait_queue(&self) -> Option<Arc<crate::wait::WaitQueue>> {
+        None
+    }
 }
 
 /// Result of a file-specific ioctl: bytes to copy out to the argument pointer.

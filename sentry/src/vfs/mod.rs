@@ -3,6 +3,7 @@
 //! `inode::Inode`; everything about names — `.` and `..`, mount crossing, symlink limits,
 //! trailing slashes, permission to search — is decided here, once for all of them.
 
+pub mod anon;
 pub mod devfs;
 pub mod file;
 pub mod goferfs;

@@ -2,14 +2,15 @@
 //! counts. Anonymous pipes come from pipe2(2); a fifo's pipe belongs to its tmpfs node and
 //! is shared by everyone who opens it. Writes of at most PIPE_BUF bytes are atomic;
 //! O_DIRECT makes a packet pipe (each write one packet, each read at most one packet).
-//! Blocking waits on the pipe's condition variable, woken by the other end.
+//! Blocking waits on the pipe's wait queue (interruptible by signals), woken by the
+//! other end.
 
 use super::inode::*;
 use crate::host::{self, Seg};
 use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use syscalls_table::Errno;
 
 pub const PIPE_BUF: usize = 4096;
@@ -48,7 +49,7 @@ struct State {
 
 pub struct Pipe {
     state: Mutex<State>,
-    cond: Condvar,
+    wq: Arc<crate::wait::WaitQueue>,
     ino: u64,
     uid: u32,
     gid: u32,
@@ -67,7 +68,7 @@ impl Pipe {
                 read_opens: 0,
                 write_opens: 0,
             }),
-            cond: Condvar::new(),
+            wq: Default::default(),
             ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
             uid,
             gid,
@@ -79,8 +80,14 @@ impl Pipe {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn wait<'a>(&self, g: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-        self.cond.wait(g).unwrap_or_else(|e| e.into_inner())
+    /// Sleeps until the other end does something; ERESTARTSYS when a signal (or the
+    /// group's exit) interrupts.
+    fn wait<'a>(&'a self, g: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>, Errno> {
+        crate::wait::wait_guard(&self.wq, &self.state, g, None).map_err(|e| e.restartsys())
+    }
+
+    fn notify(&self) {
+        self.wq.notify_all();
     }
 
     pub fn ino(&self) -> u64 {
@@ -99,7 +106,7 @@ impl Pipe {
             s.write_opens += 1;
         }
         drop(s);
-        self.cond.notify_all();
+        self.notify();
         Arc::new(PipeEnd {
             pipe: self.clone(),
             read,
@@ -119,7 +126,7 @@ impl Pipe {
                     let mut s = self.lock();
                     let seen = s.write_opens;
                     while s.writers == 0 && s.write_opens == seen {
-                        s = self.wait(s);
+                        s = self.wait(s)?;
                     }
                 }
                 Ok(end)
@@ -132,7 +139,7 @@ impl Pipe {
                 let mut s = self.lock();
                 let seen = s.read_opens;
                 while s.readers == 0 && s.read_opens == seen {
-                    s = self.wait(s);
+                    s = self.wait(s)?;
                 }
                 Ok(end)
             }
@@ -163,7 +170,7 @@ impl Pipe {
         }
         s.capacity = size;
         drop(s);
-        self.cond.notify_all();
+        self.notify();
         Ok(size)
     }
 
@@ -207,7 +214,7 @@ impl Drop for PipeEnd {
             s.len = 0;
         }
         drop(s);
-        self.pipe.cond.notify_all();
+        self.pipe.notify();
     }
 }
 
@@ -227,7 +234,7 @@ impl PipeEnd {
             if nonblock {
                 return Err(Errno::EAGAIN);
             }
-            s = self.pipe.wait(s);
+            s = self.pipe.wait(s)?;
         }
         let mut out = Vec::with_capacity(max.min(s.len));
         for c in &s.chunks {
@@ -263,7 +270,7 @@ impl PipeEnd {
             if flags & super::file::O_NONBLOCK != 0 {
                 return Err(Errno::EAGAIN);
             }
-            s = self.pipe.wait(s);
+            s = self.pipe.wait(s)?;
         }
         let mut out = Vec::with_capacity(want.min(s.len));
         while out.len() < want {
@@ -283,7 +290,7 @@ impl PipeEnd {
         }
         s.len = s.chunks.iter().map(|c| c.bytes.len()).sum();
         drop(s);
-        self.pipe.cond.notify_all();
+        self.pipe.notify();
         Ok(host::copy_to_segs(segs, &out))
     }
 
@@ -318,7 +325,7 @@ impl PipeEnd {
             c.bytes.extend(&src[..rem]);
             s.len += rem;
             done = rem;
-            self.pipe.cond.notify_all();
+            self.pipe.notify();
         }
         while done < len {
             if s.readers == 0 {
@@ -336,7 +343,7 @@ impl PipeEnd {
                 });
                 s.len += k;
                 done += k;
-                self.pipe.cond.notify_all();
+                self.pipe.notify();
                 continue;
             }
             if nonblock {
@@ -346,7 +353,12 @@ impl PipeEnd {
                     Err(Errno::EAGAIN)
                 };
             }
-            s = self.pipe.wait(s);
+            s = match self.pipe.wait(s) {
+                Ok(s) => s,
+                // Interrupted after writing some: that much is the result.
+                Err(_) if done > 0 => return Ok(done),
+                Err(e) => return Err(e),
+            };
         }
         Ok(done)
     }
@@ -386,6 +398,32 @@ impl FileOps for PipeEnd {
 
     fn seekable(&self) -> bool {
         false
+    }
+
+    fn poll(&self) -> u32 {
+        let s = self.pipe.lock();
+        let mut ev = 0;
+        if self.read {
+            if s.len > 0 {
+                ev |= (libc::POLLIN | libc::POLLRDNORM) as u32;
+            }
+            if s.writers == 0 && s.write_opens > 0 {
+                ev |= libc::POLLHUP as u32;
+            }
+        }
+        if self.write {
+            if s.chunks.len() < s.capacity / PAGE {
+                ev |= (libc::POLLOUT | libc::POLLWRNORM) as u32;
+            }
+            if s.readers == 0 {
+                ev |= libc::POLLERR as u32;
+            }
+        }
+        ev
+    }
+
+    fn wait_queue(&self) -> Option<Arc<crate::wait::WaitQueue>> {
+        Some(self.pipe.wq.clone())
     }
 
     fn ioctl(&self, req: u64) -> Option<IoctlResult> {

@@ -1,0 +1,653 @@
+//! The task tree (DESIGN.md §5 "Tasks"): every task and thread group of the sandbox, the
+//! parent/child links, process groups and sessions, pending signals and group exit and
+//! stop state. All of it sits behind one lock (`TreeRef`), taken briefly: signal sends,
+//! exits, waits and identity changes are rare next to syscalls, and one lock makes the
+//! rules Linux spreads over several locks easy to get right.
+//!
+//! The task's host thread owns everything else about it (`task::Task`). Other threads
+//! reach a task only through its `TaskShared`: to wake it (`kick`) when a signal arrives.
+
+use crate::kernel::ExitStatus;
+use crate::process::ProcessInfo;
+use crate::signals::{self, SigInfo};
+use crate::task::{SIG_DFL, SIG_IGN, SigAction};
+use crate::wait::{Interruptible, WaitQueue, Waiter};
+use platform::Interrupt;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use syscalls_table::Errno;
+
+pub type Actions = Arc<Mutex<[SigAction; 64]>>;
+pub type TreeRef = Arc<Mutex<Tree>>;
+
+pub const MAX_PID: i32 = 4_194_304;
+
+pub fn bit(signo: i32) -> u64 {
+    1u64 << (signo - 1)
+}
+
+pub const STOP_SIGNALS: u64 = (1 << (libc::SIGSTOP - 1))
+    | (1 << (libc::SIGTSTP - 1))
+    | (1 << (libc::SIGTTIN - 1))
+    | (1 << (libc::SIGTTOU - 1));
+const SIGCONT_BIT: u64 = 1 << (libc::SIGCONT - 1);
+/// Signals whose default action also dumps core (signal(7)).
+pub const CORE_SIGNALS: u64 = (1 << (libc::SIGQUIT - 1))
+    | (1 << (libc::SIGILL - 1))
+    | (1 << (libc::SIGTRAP - 1))
+    | (1 << (libc::SIGABRT - 1))
+    | (1 << (libc::SIGBUS - 1))
+    | (1 << (libc::SIGFPE - 1))
+    | (1 << (libc::SIGSEGV - 1))
+    | (1 << (libc::SIGXCPU - 1))
+    | (1 << (libc::SIGXFSZ - 1))
+    | (1 << (libc::SIGSYS - 1));
+
+/// Signals whose default action is to do nothing.
+pub fn default_ignored(signo: i32) -> bool {
+    matches!(
+        signo,
+        libc::SIGCHLD | libc::SIGCONT | libc::SIGURG | libc::SIGWINCH
+    )
+}
+
+pub fn default_stops(signo: i32) -> bool {
+    (1..=64).contains(&signo) && STOP_SIGNALS & bit(signo) != 0
+}
+
+/// Signals not delivered yet: a bit set, and for each signal its queued siginfos
+/// (standard signals queue at most one, real-time signals queue every send).
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    pub bits: u64,
+    infos: BTreeMap<i32, VecDeque<SigInfo>>,
+}
+
+impl Pending {
+    fn add(&mut self, info: SigInfo) -> bool {
+        let signo = info.signo();
+        if signo < libc::SIGRTMIN() && self.bits & bit(signo) != 0 {
+            return false;
+        }
+        self.bits |= bit(signo);
+        self.infos.entry(signo).or_default().push_back(info);
+        true
+    }
+
+    fn take(&mut self, signo: i32) -> SigInfo {
+        let q = self.infos.entry(signo).or_default();
+        let info = q
+            .pop_front()
+            .unwrap_or_else(|| SigInfo::new(signo, signals::SI_KERNEL));
+        if q.is_empty() {
+            self.infos.remove(&signo);
+            self.bits &= !bit(signo);
+        }
+        info
+    }
+
+    fn remove_set(&mut self, set: u64) {
+        self.bits &= !set;
+        self.infos
+            .retain(|&s, _| (1..=64).contains(&s) && set & bit(s) == 0);
+    }
+}
+
+/// What other threads may touch of a task: its waiter and platform interrupter, and a
+/// hint that something (a signal, an exit, a stop) wants its attention.
+pub struct TaskShared {
+    pub tid: AtomicI32,
+    pub waiter: Arc<Waiter>,
+    /// Set by whoever queues a signal for the task or asks it to exit or stop; the task
+    /// checks the tree when it is set and clears it when nothing is left to do.
+    pub hint: AtomicBool,
+    pub interrupter: Mutex<Option<Arc<dyn Interrupt>>>,
+    tree: Weak<Mutex<Tree>>,
+}
+
+impl TaskShared {
+    pub fn tid(&self) -> i32 {
+        self.tid.load(Ordering::Relaxed)
+    }
+
+    /// Wakes the task from a wait and out of application code.
+    pub fn kick(&self) {
+        self.hint.store(true, Ordering::SeqCst);
+        self.waiter.notify();
+        if let Some(i) = self
+            .interrupter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            i.interrupt();
+        }
+    }
+}
+
+impl Interruptible for TaskShared {
+    fn waiter(&self) -> &Arc<Waiter> {
+        &self.waiter
+    }
+    fn interrupted(&self) -> bool {
+        if !self.hint.load(Ordering::SeqCst) {
+            return false;
+        }
+        let Some(tree) = self.tree.upgrade() else {
+            return true;
+        };
+        let t = lock(&tree);
+        t.must_interrupt(self.tid())
+    }
+}
+
+pub fn lock(tree: &Mutex<Tree>) -> MutexGuard<'_, Tree> {
+    tree.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct TaskEntry {
+    pub shared: Arc<TaskShared>,
+    pub tgid: i32,
+    pub mask: u64,
+    pub pending: Pending,
+    /// The thread must exit (another thread of its group is exec'ing).
+    pub killed: bool,
+    /// The thread is parked in a group stop.
+    pub stopped: bool,
+    /// Which memory manager it runs in (its address; a lingering creator of an address
+    /// space waits until no other task runs in it).
+    pub mm_id: usize,
+}
+
+/// Why the parent may want to hear about a child: `wait4`'s reportable states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// Stopped by this signal, not reported yet (WUNTRACED).
+    Stopped(i32),
+    /// Continued, not reported yet (WCONTINUED).
+    Continued,
+}
+
+pub struct Group {
+    pub tgid: i32,
+    pub threads: Vec<i32>,
+    pub parent: i32,
+    pub children: BTreeSet<i32>,
+    pub pgid: i32,
+    pub sid: i32,
+    pub shared_pending: Pending,
+    pub actions: Actions,
+    /// The group is exiting with this status (exit_group, a fatal signal), or has exited.
+    pub exit: Option<ExitStatus>,
+    /// All threads are gone: the group waits to be reaped.
+    pub zombie: bool,
+    /// The group is stopped by this signal.
+    pub stopped: Option<i32>,
+    pub report: Option<Report>,
+    /// The signal the parent gets when this group exits (SIGCHLD, or clone's choice).
+    pub exit_signal: i32,
+    /// Has called execve (setpgid on it from its parent fails with EACCES).
+    pub execed: bool,
+    pub subreaper: bool,
+    pub info: Arc<ProcessInfo>,
+    /// Notified when a child changes state (exits, stops, continues).
+    pub child_wq: Arc<WaitQueue>,
+    /// Real and saved uid (kill permission).
+    pub uid: u32,
+    pub suid: u32,
+    /// The signal this process gets when its parent exits (PR_SET_PDEATHSIG).
+    pub pdeathsig: i32,
+    pub dumpable: u8,
+    pub no_new_privs: bool,
+}
+
+/// Every task and thread group of the sandbox.
+#[derive(Default)]
+pub struct Tree {
+    pub tasks: BTreeMap<i32, TaskEntry>,
+    pub groups: BTreeMap<i32, Group>,
+    last_pid: i32,
+    /// Notified when any group exits (pidfd readiness).
+    pub exit_wq: Arc<WaitQueue>,
+    /// The init process has exited: the sandbox is going down.
+    pub shutdown: bool,
+    /// What /proc lists (a reaped process leaves it).
+    pub registry: Option<Arc<crate::process::Processes>>,
+}
+
+/// What happened when the last thread of a group left.
+pub struct ExitNotice {
+    pub group_exited: bool,
+}
+
+impl Tree {
+    /// A free pid (Linux allocates upwards and wraps; pids 1.. are used in order).
+    pub fn alloc_pid(&mut self) -> Result<i32, Errno> {
+        for _ in 0..MAX_PID {
+            self.last_pid = if self.last_pid >= MAX_PID - 1 {
+                300
+            } else {
+                self.last_pid + 1
+            };
+            let p = self.last_pid;
+            if !self.tasks.contains_key(&p)
+                && !self.groups.contains_key(&p)
+                && !self.groups.values().any(|g| g.pgid == p || g.sid == p)
+            {
+                return Ok(p);
+            }
+        }
+        Err(Errno::EAGAIN)
+    }
+
+    pub fn new_shared(tree: &TreeRef, tid: i32) -> Arc<TaskShared> {
+        Arc::new(TaskShared {
+            tid: AtomicI32::new(tid),
+            waiter: Waiter::new(),
+            hint: AtomicBool::new(false),
+            interrupter: Mutex::new(None),
+            tree: Arc::downgrade(tree),
+        })
+    }
+
+    pub fn group_of(&self, tid: i32) -> Option<&Group> {
+        self.groups.get(&self.tasks.get(&tid)?.tgid)
+    }
+
+    /// Whether a wait of task `tid` must end: a deliverable signal, an exit or a stop.
+    pub fn must_interrupt(&self, tid: i32) -> bool {
+        let Some(e) = self.tasks.get(&tid) else {
+            return true;
+        };
+        let Some(g) = self.groups.get(&e.tgid) else {
+            return true;
+        };
+        e.killed
+            || g.exit.is_some()
+            || (g.stopped.is_some() && !e.stopped)
+            || (e.pending.bits | g.shared_pending.bits) & !(e.mask & !signals::UNBLOCKABLE) != 0
+    }
+
+    fn action(&self, tgid: i32, signo: i32) -> SigAction {
+        self.groups
+            .get(&tgid)
+            .map(|g| g.actions.lock().unwrap_or_else(|e| e.into_inner())[(signo - 1) as usize])
+            .unwrap_or_default()
+    }
+
+    /// Whether a signal sent to the group would be discarded at once (prepare_signal).
+    fn ignored(&self, tgid: i32, signo: i32, mask: u64) -> bool {
+        if signo == libc::SIGKILL || signo == libc::SIGSTOP {
+            return false;
+        }
+        if mask & bit(signo) != 0 {
+            return false;
+        }
+        let a = self.action(tgid, signo);
+        a.handler == SIG_IGN || (a.handler == SIG_DFL && default_ignored(signo))
+    }
+
+    /// Sends a signal to a thread group (kill(2)) or to one thread (tgkill(2)).
+    pub fn send(&mut self, tgid: i32, thread: Option<i32>, info: SigInfo) {
+        let signo = info.signo();
+        if !(1..=64).contains(&signo) {
+            return;
+        }
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return;
+        };
+        if g.exit.is_some() || g.zombie {
+            return;
+        }
+        // Stop and continue signals cancel each other when sent (prepare_signal).
+        if STOP_SIGNALS & bit(signo) != 0 {
+            g.shared_pending.remove_set(SIGCONT_BIT);
+            for t in g.threads.clone() {
+                if let Some(e) = self.tasks.get_mut(&t) {
+                    e.pending.remove_set(SIGCONT_BIT);
+                }
+            }
+        } else if signo == libc::SIGCONT {
+            let g = self.groups.get_mut(&tgid).expect("group exists");
+            g.shared_pending.remove_set(STOP_SIGNALS);
+            let threads = g.threads.clone();
+            let was_stopped = g.stopped.take().is_some();
+            for t in &threads {
+                if let Some(e) = self.tasks.get_mut(t) {
+                    e.pending.remove_set(STOP_SIGNALS);
+                    e.shared.kick();
+                }
+            }
+            if was_stopped {
+                let g = self.groups.get_mut(&tgid).expect("group exists");
+                g.report = Some(Report::Continued);
+                set_state(&g.info, b'S');
+                self.notify_parent(tgid, libc::CLD_CONTINUED, libc::SIGCONT);
+            }
+        }
+        if signo == libc::SIGKILL {
+            self.group_exit(tgid, ExitStatus::Signaled(libc::SIGKILL));
+            return;
+        }
+        let Some(g) = self.groups.get(&tgid) else {
+            return;
+        };
+        let leader_mask = thread
+            .or_else(|| g.threads.first().copied())
+            .and_then(|t| self.tasks.get(&t))
+            .map_or(0, |e| e.mask);
+        if self.ignored(tgid, signo, leader_mask) {
+            return;
+        }
+        // Queue it, then find a thread to handle it.
+        let target = match thread {
+            Some(tid) => {
+                let Some(e) = self.tasks.get_mut(&tid) else {
+                    return;
+                };
+                if !e.pending.add(info) {
+                    return;
+                }
+                (e.mask & bit(signo) == 0).then_some(tid)
+            }
+            None => {
+                let g = self.groups.get_mut(&tgid).expect("group exists");
+                if !g.shared_pending.add(info) {
+                    return;
+                }
+                let threads = g.threads.clone();
+                threads.into_iter().find(|t| {
+                    self.tasks
+                        .get(t)
+                        .is_some_and(|e| e.mask & bit(signo) == 0 && !e.killed)
+                })
+            }
+        };
+        let Some(target) = target else {
+            return;
+        };
+        // A fatal signal kills the whole group at once (complete_signal), so threads
+        // blocked in syscalls do not run on.
+        let a = self.action(tgid, signo);
+        if a.handler == SIG_DFL
+            && !default_ignored(signo)
+            && STOP_SIGNALS & bit(signo) == 0
+            && signo != libc::SIGCONT
+        {
+            self.group_exit(tgid, ExitStatus::Signaled(signo));
+            return;
+        }
+        if let Some(e) = self.tasks.get(&target) {
+            e.shared.kick();
+        }
+    }
+
+    /// Starts the exit of every thread of a group with `status` (exit_group, fatal
+    /// signal). The first exit status wins.
+    pub fn group_exit(&mut self, tgid: i32, status: ExitStatus) {
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return;
+        };
+        if g.exit.is_none() {
+            g.exit = Some(status);
+        }
+        g.stopped = None;
+        for t in g.threads.clone() {
+            if let Some(e) = self.tasks.get(&t) {
+                e.shared.kick();
+            }
+        }
+    }
+
+    /// Takes the next signal task `tid` should deliver: synchronous ones first, then
+    /// the lowest-numbered, its own pending before its group's.
+    pub fn dequeue(&mut self, tid: i32) -> Option<SigInfo> {
+        const SYNCHRONOUS: u64 = (1 << (libc::SIGSEGV - 1))
+            | (1 << (libc::SIGBUS - 1))
+            | (1 << (libc::SIGILL - 1))
+            | (1 << (libc::SIGTRAP - 1))
+            | (1 << (libc::SIGFPE - 1))
+            | (1 << (libc::SIGSYS - 1));
+        let e = self.tasks.get(&tid)?;
+        let allowed = !e.mask | signals::UNBLOCKABLE;
+        let own = e.pending.bits & allowed;
+        let tgid = e.tgid;
+        let shared = self.groups.get(&tgid)?.shared_pending.bits & allowed;
+        let pick = |set: u64| -> Option<i32> {
+            if set == 0 {
+                return None;
+            }
+            let s = if set & SYNCHRONOUS != 0 {
+                set & SYNCHRONOUS
+            } else {
+                set
+            };
+            Some(s.trailing_zeros() as i32 + 1)
+        };
+        if let Some(s) = pick(own) {
+            return Some(self.tasks.get_mut(&tid)?.pending.take(s));
+        }
+        let s = pick(shared)?;
+        Some(self.groups.get_mut(&tgid)?.shared_pending.take(s))
+    }
+
+    /// Signals pending for a task (its own and its group's).
+    pub fn pending_set(&self, tid: i32) -> u64 {
+        let Some(e) = self.tasks.get(&tid) else {
+            return 0;
+        };
+        e.pending.bits | self.groups.get(&e.tgid).map_or(0, |g| g.shared_pending.bits)
+    }
+
+    /// Removes one pending signal in `set` for sigtimedwait: the task's own first.
+    pub fn take_from_set(&mut self, tid: i32, set: u64) -> Option<SigInfo> {
+        let e = self.tasks.get_mut(&tid)?;
+        let own = e.pending.bits & set;
+        if own != 0 {
+            return Some(e.pending.take(own.trailing_zeros() as i32 + 1));
+        }
+        let tgid = e.tgid;
+        let g = self.groups.get_mut(&tgid)?;
+        let sh = g.shared_pending.bits & set;
+        if sh != 0 {
+            return Some(g.shared_pending.take(sh.trailing_zeros() as i32 + 1));
+        }
+        None
+    }
+
+    /// Sends the exit signal (or a stop/continue notice) of `tgid` to its parent and
+    /// wakes the parent's waits.
+    pub fn notify_parent(&mut self, tgid: i32, code: i32, status: i32) {
+        let Some(g) = self.groups.get(&tgid) else {
+            return;
+        };
+        let (parent, uid, exit_signal) = (g.parent, g.uid, g.exit_signal);
+        let Some(p) = self.groups.get(&parent) else {
+            return;
+        };
+        let wq = p.child_wq.clone();
+        let stop_or_cont = code == libc::CLD_STOPPED || code == libc::CLD_CONTINUED;
+        let chld = p.actions.lock().unwrap_or_else(|e| e.into_inner())
+            [(libc::SIGCHLD - 1) as usize];
+        let signo = if stop_or_cont {
+            libc::SIGCHLD
+        } else {
+            exit_signal
+        };
+        let suppressed = stop_or_cont && chld.flags & SA_NOCLDSTOP != 0;
+        if (1..=64).contains(&signo) && !suppressed {
+            let mut info = SigInfo::from_process(signo, code, tgid, uid);
+            info.0[24..28].copy_from_slice(&status.to_le_bytes());
+            self.send(parent, None, info);
+        }
+        wq.notify_all();
+    }
+
+    /// Whether the parent of `tgid` reaps it at once when it exits (SIGCHLD ignored or
+    /// SA_NOCLDWAIT).
+    fn autoreap(&self, tgid: i32) -> bool {
+        let Some(g) = self.groups.get(&tgid) else {
+            return false;
+        };
+        if g.exit_signal != libc::SIGCHLD {
+            return false;
+        }
+        let Some(p) = self.groups.get(&g.parent) else {
+            // Nobody to wait for it; init stays for the sentry to read its status.
+            return tgid != 1;
+        };
+        let a = p.actions.lock().unwrap_or_else(|e| e.into_inner())[(libc::SIGCHLD - 1) as usize];
+        a.handler == SIG_IGN || a.flags & SA_NOCLDWAIT != 0
+    }
+
+    /// Removes a thread that has finished. When it was its group's last, the group
+    /// becomes a zombie (or is reaped at once), its children go to a reaper and its
+    /// parent is told. Returns whether the group is gone.
+    pub fn exit_task(&mut self, tid: i32, status: ExitStatus) -> ExitNotice {
+        let Some(e) = self.tasks.remove(&tid) else {
+            return ExitNotice {
+                group_exited: false,
+            };
+        };
+        let tgid = e.tgid;
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return ExitNotice {
+                group_exited: false,
+            };
+        };
+        g.threads.retain(|&t| t != tid);
+        self.exit_wq.notify_all();
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return ExitNotice {
+                group_exited: false,
+            };
+        };
+        if !g.threads.is_empty() {
+            return ExitNotice {
+                group_exited: false,
+            };
+        }
+        let status = *g.exit.get_or_insert(status);
+        g.zombie = true;
+        g.stopped = None;
+        g.report = None;
+        set_state(&g.info, b'Z');
+        let children: Vec<i32> = g.children.iter().copied().collect();
+        // Orphans go to the nearest subreaper ancestor, else to init.
+        let mut reaper = 1;
+        let mut a = self.groups.get(&tgid).map_or(0, |g| g.parent);
+        while let Some(pg) = self.groups.get(&a) {
+            if pg.subreaper && !pg.zombie && pg.exit.is_none() {
+                reaper = a;
+                break;
+            }
+            a = pg.parent;
+        }
+        if reaper == tgid || self.groups.get(&reaper).is_none_or(|r| r.zombie) {
+            reaper = 0;
+        }
+        for c in children {
+            let pdeath = self.groups.get(&c).map_or(0, |cg| cg.pdeathsig);
+            if pdeath != 0 {
+                self.send(c, None, SigInfo::new(pdeath, signals::SI_USER));
+            }
+            if let Some(cg) = self.groups.get_mut(&c) {
+                cg.parent = reaper;
+                cg.info.ppid.store(reaper, Ordering::Relaxed);
+                // A reparented child's exit signal becomes SIGCHLD.
+                cg.exit_signal = libc::SIGCHLD;
+            }
+            if let Some(rg) = self.groups.get_mut(&reaper) {
+                rg.children.insert(c);
+            }
+            let zombie = self.groups.get(&c).is_some_and(|cg| cg.zombie);
+            if reaper == 0 {
+                if zombie {
+                    self.reap(c);
+                }
+            } else if zombie {
+                // A zombie orphan: its new parent must hear about it.
+                let st = self.groups.get(&c).and_then(|cg| cg.exit);
+                if let Some(st) = st {
+                    let (code, val) = child_code(st);
+                    self.notify_parent(c, code, val);
+                }
+            }
+        }
+        if let Some(g) = self.groups.get_mut(&tgid) {
+            g.children.clear();
+        }
+        let (code, val) = child_code(status);
+        if self.autoreap(tgid) {
+            self.reap(tgid);
+            if let Some(p) = self.groups.get(&self.groups.get(&tgid).map_or(0, |g| g.parent)) {
+                p.child_wq.notify_all();
+            }
+        } else {
+            self.notify_parent(tgid, code, val);
+        }
+        self.exit_wq.notify_all();
+        ExitNotice { group_exited: true }
+    }
+
+    /// Forgets a zombie group (its parent waited for it).
+    pub fn reap(&mut self, tgid: i32) {
+        if let Some(g) = self.groups.remove(&tgid) {
+            if let Some(p) = self.groups.get_mut(&g.parent) {
+                p.children.remove(&tgid);
+            }
+            g.info.reaped.store(true, Ordering::Relaxed);
+            if let Some(r) = &self.registry {
+                r.remove(tgid);
+            }
+        }
+    }
+
+    /// Drops pending `signo` from every thread of the group and the group's own set (the
+    /// signal became ignored).
+    pub fn discard_pending(&mut self, tgid: i32, signo: i32) {
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return;
+        };
+        g.shared_pending.remove_set(bit(signo));
+        for t in g.threads.clone() {
+            if let Some(e) = self.tasks.get_mut(&t) {
+                e.pending.remove_set(bit(signo));
+            }
+        }
+    }
+
+    /// Members of process group `pgid` that are alive.
+    pub fn pgrp_members(&self, pgid: i32) -> Vec<i32> {
+        self.groups
+            .values()
+            .filter(|g| g.pgid == pgid && !g.zombie)
+            .map(|g| g.tgid)
+            .collect()
+    }
+}
+
+pub const SA_NOCLDSTOP: u64 = 1;
+pub const SA_NOCLDWAIT: u64 = 2;
+pub const SA_RESTART: u64 = 0x1000_0000;
+
+/// The si_code and si_status a parent sees for an exit status.
+pub fn child_code(st: ExitStatus) -> (i32, i32) {
+    match st {
+        ExitStatus::Exited(c) => (libc::CLD_EXITED, c & 0xff),
+        ExitStatus::Signaled(s) => (libc::CLD_KILLED, s),
+    }
+}
+
+/// The wait(2) status word for an exit.
+pub fn wait_status(st: ExitStatus) -> i32 {
+    match st {
+        ExitStatus::Exited(c) => (c & 0xff) << 8,
+        ExitStatus::Signaled(s) => s & 0x7f,
+    }
+}
+
+pub fn set_state(info: &ProcessInfo, s: u8) {
+    info.state.store(s, Ordering::Relaxed);
+}

@@ -1,0 +1,241 @@
+//! The one blocking primitive of the sentry (DESIGN.md §5 "Blocking"). Every task has a
+//! `Waiter` (an event count and a condition variable); objects that can make a task
+//! ready (a pipe, a child's exit, a futex key, a timer) have `WaitQueue`s of waiters to
+//! notify. A blocked task sleeps on its own waiter, so whatever wakes it — the object it
+//! waits for, a signal, the exit of its thread group — only has to notify that waiter.
+//!
+//! The task a host thread runs is "current" for that thread (`set_current`), so code deep
+//! in the VFS can block without being handed the task.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+use syscalls_table::Errno;
+
+/// An event count a single task sleeps on.
+#[derive(Default)]
+pub struct Waiter {
+    seq: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Waiter {
+    pub fn new() -> Arc<Waiter> {
+        Arc::new(Waiter::default())
+    }
+
+    /// Wakes the task if it sleeps, or makes its next sleep return at once.
+    pub fn notify(&self) {
+        let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        *s = s.wrapping_add(1);
+        self.cv.notify_all();
+    }
+
+    /// The current event count; a later `sleep(seen)` returns as soon as it changed.
+    pub fn seq(&self) -> u64 {
+        *self.seq.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sleeps until the count differs from `seen` or `deadline` passes.
+    pub fn sleep(&self, seen: u64, deadline: Option<Instant>) {
+        let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        while *s == seen {
+            match deadline {
+                None => s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return;
+                    }
+                    s = self
+                        .cv
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+}
+
+/// The waiters to notify when an object changes.
+#[derive(Default)]
+pub struct WaitQueue {
+    waiters: Mutex<Vec<Arc<Waiter>>>,
+}
+
+impl WaitQueue {
+    pub fn notify_all(&self) {
+        let ws = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        for w in ws.iter() {
+            w.notify();
+        }
+    }
+
+    /// Adds `w` until the returned registration is dropped.
+    pub fn register(&self, w: &Arc<Waiter>) -> Registration<'_> {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(w.clone());
+        Registration {
+            q: self,
+            w: w.clone(),
+        }
+    }
+}
+
+pub struct Registration<'a> {
+    q: &'a WaitQueue,
+    w: Arc<Waiter>,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut ws = self.q.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = ws.iter().position(|x| Arc::ptr_eq(x, &self.w)) {
+            ws.swap_remove(i);
+        }
+    }
+}
+
+/// What a blocking call needs from the task it blocks: its waiter and whether something
+/// (a signal to handle, a stop, the exit of its group) must interrupt the wait.
+pub trait Interruptible: Send + Sync {
+    fn waiter(&self) -> &Arc<Waiter>;
+    fn interrupted(&self) -> bool;
+}
+
+struct Standalone(Arc<Waiter>);
+
+impl Interruptible for Standalone {
+    fn waiter(&self) -> &Arc<Waiter> {
+        &self.0
+    }
+    fn interrupted(&self) -> bool {
+        false
+    }
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<dyn Interruptible>>> = const { RefCell::new(None) };
+}
+
+/// Makes `t` the task this host thread runs (None: none, e.g. after it exited).
+pub fn set_current(t: Option<Arc<dyn Interruptible>>) {
+    CURRENT.with(|c| *c.borrow_mut() = t);
+}
+
+/// The current task, or a waiter of this host thread's own that nothing interrupts
+/// (threads that run no task: tests, the gofer client).
+pub fn current() -> Arc<dyn Interruptible> {
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.get_or_insert_with(|| Arc::new(Standalone(Waiter::new())))
+            .clone()
+    })
+}
+
+/// Why a wait ended without its condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitError {
+    /// A signal or the group's exit: the syscall returns a restart code or EINTR.
+    Interrupted,
+    TimedOut,
+}
+
+impl WaitError {
+    /// The errno for a syscall that is restarted after a handler with SA_RESTART (or when
+    /// no handler runs) and fails with ETIMEDOUT on time-out.
+    pub fn restartsys(self) -> Errno {
+        match self {
+            WaitError::Interrupted => Errno::ERESTARTSYS,
+            WaitError::TimedOut => Errno::ETIMEDOUT,
+        }
+    }
+}
+
+/// Sleeps on `q` while holding nothing: releases `g`, sleeps until notified, the
+/// deadline or an interruption, then takes the lock again. The caller re-checks its
+/// condition in a loop. The current task's waiter is registered before `g` is released,
+/// so a change made under the lock after this call started is never missed.
+pub fn wait_guard<'a, T>(
+    q: &WaitQueue,
+    m: &'a Mutex<T>,
+    g: MutexGuard<'a, T>,
+    deadline: Option<Instant>,
+) -> Result<MutexGuard<'a, T>, WaitError> {
+    let cur = current();
+    if cur.interrupted() {
+        return Err(WaitError::Interrupted);
+    }
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return Err(WaitError::TimedOut);
+    }
+    let w = cur.waiter().clone();
+    let reg = q.register(&w);
+    let seen = w.seq();
+    drop(g);
+    if !cur.interrupted() {
+        w.sleep(seen, deadline);
+    }
+    drop(reg);
+    Ok(m.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Blocks the current task until `ready` gives a value, re-checking it whenever one of
+/// `queues` is notified. The queues are registered before the first check.
+pub fn wait_until<T>(
+    queues: &[&WaitQueue],
+    deadline: Option<Instant>,
+    mut ready: impl FnMut() -> Option<T>,
+) -> Result<T, WaitError> {
+    let cur = current();
+    let w = cur.waiter().clone();
+    let _regs: Vec<Registration<'_>> = queues.iter().map(|q| q.register(&w)).collect();
+    loop {
+        let seen = w.seq();
+        if let Some(v) = ready() {
+            return Ok(v);
+        }
+        if cur.interrupted() {
+            return Err(WaitError::Interrupted);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(WaitError::TimedOut);
+        }
+        w.sleep(seen, deadline);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn notify_wakes_a_waiter_on_the_queue() {
+        let q = Arc::new(WaitQueue::default());
+        let flag = Arc::new(Mutex::new(false));
+        let (q2, f2) = (q.clone(), flag.clone());
+        let h = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            *f2.lock().unwrap() = true;
+            q2.notify_all();
+        });
+        let r = wait_until(&[&q], None, || flag.lock().unwrap().then_some(7));
+        assert_eq!(r, Ok(7));
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn deadline_times_out() {
+        let q = WaitQueue::default();
+        let d = Instant::now() + Duration::from_millis(10);
+        assert_eq!(
+            wait_until(&[&q], Some(d), || None::<()>),
+            Err(WaitError::TimedOut)
+        );
+        assert!(q.waiters.lock().unwrap().is_empty());
+    }
+}
