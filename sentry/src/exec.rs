@@ -6,7 +6,7 @@
 use crate::host;
 use crate::loader::{self, Executable, LoadError};
 use crate::vfs::inode::S_IFREG;
-use crate::vfs::{Creds, FsContext, MAY_EXEC, Vfs, permitted};
+use crate::vfs::{Creds, FsContext, MAY_EXEC, Path, Vfs, permitted};
 use syscalls_table::Errno;
 
 /// Largest file loaded as a program or interpreter.
@@ -32,7 +32,7 @@ fn read_executable(
     ctx: &FsContext,
     creds: Creds,
     path: &[u8],
-) -> Result<(Vec<u8>, Vec<u8>), LoadError> {
+) -> Result<(Vec<u8>, Vec<u8>, Path), LoadError> {
     let p = vfs
         .resolve(ctx, creds, &ctx.cwd, path, true)
         .map_err(|e| errno_err(path, e))?;
@@ -68,7 +68,7 @@ fn read_executable(
         done += n;
     }
     data.truncate(done);
-    Ok((vfs.path_name(&ctx.root, &p), data))
+    Ok((vfs.path_name(&ctx.root, &p), data, p))
 }
 
 /// Splits a `#!` line into (interpreter, optional argument), as binfmt_script does.
@@ -101,7 +101,7 @@ pub fn find(
     program: &[u8],
     argv: &mut Vec<Vec<u8>>,
     envp: &[Vec<u8>],
-) -> Result<(Executable, Vec<u8>), LoadError> {
+) -> Result<(Executable, Vec<u8>, Path), LoadError> {
     let path = search_path(vfs, ctx, creds, program, envp);
     find_no_search(vfs, ctx, creds, &path, argv)
 }
@@ -113,10 +113,10 @@ pub fn find_no_search(
     creds: Creds,
     program: &[u8],
     argv: &mut Vec<Vec<u8>>,
-) -> Result<(Executable, Vec<u8>), LoadError> {
+) -> Result<(Executable, Vec<u8>, Path), LoadError> {
     let mut path = program.to_vec();
     for _ in 0..MAX_SCRIPT_DEPTH {
-        let (name, data) = read_executable(vfs, ctx, creds, &path)?;
+        let (name, data, vpath) = read_executable(vfs, ctx, creds, &path)?;
         if data.starts_with(b"#!") {
             let (interp, arg) = parse_shebang(&data)
                 .ok_or_else(|| LoadError::NotElf(String::from_utf8_lossy(&path).into_owned()))?;
@@ -133,7 +133,7 @@ pub fn find_no_search(
         let elf = loader::parse(&spath, &data)?;
         let interp = match elf.interpreter {
             Some(i) => {
-                let (iname, idata) = read_executable(vfs, ctx, creds, i.as_bytes())?;
+                let (iname, idata, _) = read_executable(vfs, ctx, creds, i.as_bytes())?;
                 Some((String::from_utf8_lossy(&iname).into_owned(), idata))
             }
             None => None,
@@ -144,6 +144,7 @@ pub fn find_no_search(
                 interp,
             },
             name,
+            vpath,
         ));
     }
     Err(LoadError::TooManyInterpreters(

@@ -304,7 +304,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         gid: ids.gid,
     };
     let mut argv = cfg.argv.clone();
-    let (exe, exe_name) = crate::exec::find(
+    let (exe, exe_name, exe_path) = crate::exec::find(
         &vfs,
         &fs_ctx,
         vcreds,
@@ -335,6 +335,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         fds: fds.clone(),
         fs: fs.clone(),
         exe: exe_name.clone(),
+        exe_path: Some(exe_path),
         mm: Mutex::new(Some(mm.clone())),
         comm: Mutex::new(comm),
         rlimits: Mutex::new(rlimits),

@@ -17,6 +17,8 @@ pub struct ProcessInfo {
     pub fds: Arc<Mutex<FdTable>>,
     pub fs: Arc<Mutex<FsContext>>,
     pub exe: Vec<u8>,
+    /// The executable's file, for /proc/PID/exe to follow.
+    pub exe_path: Option<Path>,
     /// The address space; None once the process has exited.
     pub mm: Mutex<Option<Arc<MemoryManager>>>,
     /// The command name (PR_SET_NAME, /proc/PID/comm): at most 15 bytes.
@@ -187,6 +189,10 @@ impl ProcSource for Processes {
             .filter(|(_, p)| !p.reaped.load(Ordering::Relaxed))
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    fn exe_path(&self, pid: i32) -> Option<Path> {
+        self.get(pid).and_then(|p| p.exe_path.clone())
     }
 
     fn exe(&self, pid: i32) -> Option<Vec<u8>> {

@@ -329,6 +329,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
             fds: fds.clone(),
             fs: fs.clone(),
             exe: p.exe.clone(),
+            exe_path: p.exe_path.clone(),
             mm: Mutex::new(mm_for_info),
             comm: Mutex::new(p.comm.lock().unwrap_or_else(|e| e.into_inner()).clone()),
             rlimits: Mutex::new(*t.rlimits()),
@@ -782,7 +783,7 @@ fn do_execve(
     {
         return Err(Errno::ELOOP);
     }
-    let (exe, exe_name) = crate::exec::find_no_search(&vfs, &fsctx, vcreds, &program, &mut argv)
+    let (exe, exe_name, exe_path) = crate::exec::find_no_search(&vfs, &fsctx, vcreds, &program, &mut argv)
         .map_err(|e| load_errno(&e))?;
 
     // The new memory: an address space made by this thread, which will run in it.
@@ -874,6 +875,7 @@ fn do_execve(
         fds: t.fds.clone(),
         fs: t.fs.clone(),
         exe: exe_name,
+        exe_path: Some(exe_path),
         mm: Mutex::new(Some(mm.clone())),
         comm: Mutex::new(comm),
         rlimits: Mutex::new(*old.rlimits.lock().unwrap_or_else(|e| e.into_inner())),

@@ -30,6 +30,7 @@ pub trait ProcSource: Send + Sync {
     fn pids(&self) -> Vec<i32>;
     /// The executable's path as /proc/PID/exe shows it.
     fn exe(&self, pid: i32) -> Option<Vec<u8>>;
+    fn exe_path(&self, pid: i32) -> Option<Path>;
     fn cwd(&self, pid: i32) -> Option<(Path, Vec<u8>)>;
     fn root(&self, pid: i32) -> Option<(Path, Vec<u8>)>;
     fn fds(&self, pid: i32) -> Vec<(i32, Arc<FileDescription>)>;
@@ -618,9 +619,7 @@ impl Inode for ProcLink {
     fn follow_magic(&self) -> Option<Result<Path, Errno>> {
         match &self.kind {
             LinkKind::SelfPid | LinkKind::Fixed(_) => None,
-            // The executable lives outside the sandbox's tree until execve goes through
-            // the VFS: nothing to follow to.
-            LinkKind::Exe(_) => Some(Err(Errno::ENOENT)),
+            LinkKind::Exe(pid) => Some(self.src.exe_path(*pid).ok_or(Errno::ENOENT)),
             LinkKind::Cwd(pid) => Some(self.src.cwd(*pid).map(|c| c.0).ok_or(Errno::ENOENT)),
             LinkKind::Root(pid) => Some(self.src.root(*pid).map(|c| c.0).ok_or(Errno::ENOENT)),
             LinkKind::Fd(_, f) => Some(Ok(f
