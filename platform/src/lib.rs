@@ -1,9 +1,41 @@
 //! The platform contract of DESIGN.md §4: run application code until it does something the
 //! sentry must handle. Owns `CpuState`, the `Platform`/`AddressSpace`/`Context` traits and
 //! their implementations (`ptrace`, `seccomp`; `kvm` later).
+//!
+//! # Threads
+//!
+//! An address space (a stub process) runs any number of application threads at once, each
+//! in its own [`Context`], each context run by one sentry thread:
+//!
+//! - A context is *bound* to a stub thread by its first [`Context::switch`]. The sentry
+//!   thread that binds it *owns* it from then on (on ptrace it is the stub thread's
+//!   tracer): only that thread may `switch`, `load_fp` or `store_fp` it.
+//! - The first context bound in an address space gets the stub's initial thread (on
+//!   ptrace only if the binding thread is the one that created the address space; it
+//!   traces that thread from the start). Every other context gets a thread made by
+//!   [`AddressSpace::prepare_thread`]; binding fails if none is ready. A new thread starts
+//!   with clean FP state.
+//! - `map`, `unmap` and `prepare_thread` are run by a stub thread the calling sentry thread
+//!   owns in that address space (stopped, since the caller is not inside its `switch`), or,
+//!   before the initial thread is bound, by the initial thread when the caller is the
+//!   address space's creator (the loader maps the first image then). Any other caller gets
+//!   [`PlatformError::Unsupported`]. Calls from different sentry threads may run
+//!   concurrently.
+//! - `Context::interrupt` signals only that context's stub thread; no stub thread ever
+//!   sees another context's events.
+//! - Dropping a bound context ends its stub thread only (`exit`, not `exit_group`) and
+//!   frees its resources for reuse once the host thread is gone. On ptrace this needs the
+//!   owning sentry thread: a context dropped on another thread leaves its stub thread to
+//!   be ended when the owner next calls into the platform or exits. Dropping the last
+//!   reference to an address space kills its stub process; it is reaped as soon as no
+//!   bound context refers to it (at once on seccomp). Contexts and address spaces may be
+//!   dropped in any order.
+//! - Stub processes are forked by one long-lived platform thread, so they do not die with
+//!   the sentry thread that asked for them (only with the sentry).
 
 use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod ptrace;
 pub mod seccomp;
@@ -163,27 +195,30 @@ pub type Result<T> = std::result::Result<T, PlatformError>;
 
 /// An application address space. All application memory is pages of the sandbox's memory
 /// file; an address space only records which file pages appear where.
+///
+/// Which sentry threads may call `map`, `unmap` and `prepare_thread` is in the crate
+/// documentation (Threads): one that owns a bound context here (its stub thread does the
+/// work), or the creator before the initial thread is bound.
 pub trait AddressSpace: Send + Sync + Any {
     /// Maps `len` bytes of the memory file at `file_offset` to `addr` with `perms`,
     /// replacing whatever was mapped there. All arguments are page-aligned.
     fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> Result<()>;
     /// Removes any mapping in `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
-    /// Makes one more thread in this address space, for a context not bound yet to bind
-    /// to on its first switch. Called by a sentry thread whose own context here is
-    /// stopped (handling a syscall, e.g. clone).
-    fn prepare_thread(&self) -> Result<()> {
-        Err(PlatformError::Unsupported(
-            "more than one thread per address space".into(),
-        ))
-    }
+    /// Creates one more stub thread in this address space, ready for a new context's first
+    /// `switch` to bind (from any sentry thread). Called while handling a syscall of an
+    /// application thread here (e.g. `clone`), by the sentry thread that owns its context.
+    /// Fails if the platform's limit of threads per address space is reached.
+    fn prepare_thread(&self) -> Result<()>;
     fn as_any(&self) -> &dyn Any;
 }
 
 /// The execution of one application thread. Not shared between sentry threads: each task
 /// owns one and calls `switch` from its own host thread.
 pub trait Context: Send {
-    /// Runs the thread whose state is `state` in `aspace` until an event.
+    /// Runs the thread whose state is `state` in `aspace` until an event. The first call
+    /// binds the context to a stub thread of `aspace` (see the crate documentation); the
+    /// calling sentry thread owns it from then on.
     fn switch(&mut self, aspace: &dyn AddressSpace, state: &mut CpuState) -> Result<Event>;
     /// A handle other threads use to make a running or about-to-run `switch` return
     /// `Event::Interrupted` promptly.
@@ -201,10 +236,9 @@ pub trait Interrupt: Send + Sync {
 
 /// A way of running application code (DESIGN.md §4).
 pub trait Platform: Send + Sync {
-    // Address spaces and contexts must be created and run on the sentry thread that runs
-    // the application thread (ptrace ties a tracee to its tracer thread).
     fn name(&self) -> &'static str;
-    /// A new, empty address space backed by `memfd` (the sandbox's memory file).
+    /// A new, empty address space backed by `memfd` (the sandbox's memory file). Callable
+    /// from any sentry thread, which becomes its creator (see the crate documentation).
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>>;
     fn new_context(&self) -> Result<Box<dyn Context>>;
     /// Application mappings must lie in `[min_user_addr, max_user_addr)`.
@@ -225,5 +259,70 @@ pub fn new_platform(name: &str, memfd: i32) -> Result<Arc<dyn Platform>> {
             "unknown platform {other:?} (known: {})",
             PLATFORM_NAMES.join(", ")
         ))),
+    }
+}
+
+/// A process-wide unique identity for a stub process (pids can be reused, these are not).
+pub(crate) fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The calling host thread's id (cached: it is checked on every ptrace switch).
+pub(crate) fn gettid() -> i32 {
+    thread_local! {
+        static TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+    }
+    let raw = || {
+        // SAFETY: gettid has no preconditions.
+        unsafe { libc::gettid() }
+    };
+    TID.try_with(|tid| {
+        if tid.get() == 0 {
+            tid.set(raw());
+        }
+        tid.get()
+    })
+    .unwrap_or_else(|_| raw())
+}
+
+/// A raw syscall result as `Ok(value)` or the host error it encodes.
+pub(crate) fn check_raw(what: &'static str, r: i64) -> Result<i64> {
+    if r < 0 && r > -4096 {
+        return Err(PlatformError::Host {
+            what,
+            err: std::io::Error::from_raw_os_error(-r as i32),
+        });
+    }
+    Ok(r)
+}
+
+/// Flags of the `clone` that makes a stub thread: a thread of the stub process.
+pub(crate) const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM) as u64;
+
+/// Overwrites an FXSAVE/XSAVE image (as `PTRACE_GETREGSET NT_X86_XSTATE` or
+/// `PTRACE_GETFPREGS` gives it) with the state a new thread starts with: x87 and SSE
+/// registers zero, FCW 0x37f, MXCSR 0x1f80, every other XSAVE component in its initial
+/// state. The software-reserved bytes and MXCSR_MASK are kept.
+pub(crate) fn clean_fp_image(img: &mut [u8]) {
+    const SW_BYTES: usize = 464;
+    const XSAVE_HEADER: usize = 512;
+    if img.len() < XSAVE_HEADER {
+        return;
+    }
+    let mask = [img[28], img[29], img[30], img[31]];
+    img[..SW_BYTES].fill(0);
+    img[0..2].copy_from_slice(&0x37fu16.to_le_bytes());
+    img[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    img[28..32].copy_from_slice(&mask);
+    if img.len() >= XSAVE_HEADER + 64 {
+        // XSTATE_BV: x87 and SSE come from the legacy area above; the rest is initial.
+        img[XSAVE_HEADER..XSAVE_HEADER + 64].fill(0);
+        img[XSAVE_HEADER..XSAVE_HEADER + 8].copy_from_slice(&3u64.to_le_bytes());
     }
 }

@@ -2,19 +2,30 @@
 //! becomes the whole address space of a stub process. It is copied once into a fixed
 //! region of the sentry; stub processes are forks of the sentry that jump into it, unmap
 //! everything else and stop, leaving an empty address space below the stub region.
+//!
+//! Stub processes are forked by one long-lived thread of the platform (`on_spawner`):
+//! a child's `PR_SET_PDEATHSIG` fires when the *thread* that forked it exits, and a stub
+//! must outlive the sentry thread that asked for it (other threads may run in it).
 
 use crate::{PlatformError, Result};
 use std::arch::global_asm;
+use std::sync::{Mutex, mpsc};
 
 // Entry: rdi = end of the low region to unmap (the stub region's start),
 //        rsi = start of the high region to unmap (the stub region's end),
 //        rdx = length of the high region.
-// After unmapping it stops itself with SIGSTOP and then sits at `runsc_stub_syscall`,
-// where the tracer injects syscalls: `syscall` then `int3` hands control back.
+// After unmapping it stops itself with SIGSTOP (so its parent knows it is ready), then
+// parks in `runsc_stub_park` (a `pause` loop) until a sentry thread seizes it. Stub
+// threads made later park there too. Injected syscalls run at `runsc_stub_syscall`:
+// `syscall` then `int3` hands control back; `runsc_stub_clone` is the same for `clone`,
+// whose child goes to the park loop.
 global_asm!(
     ".pushsection .text.runsc_stub, \"ax\"",
     ".globl runsc_stub_begin",
     ".globl runsc_stub_syscall",
+    ".globl runsc_stub_syscall_trap",
+    ".globl runsc_stub_clone",
+    ".globl runsc_stub_clone_trap",
     ".globl runsc_stub_end",
     ".p2align 12",
     "runsc_stub_begin:",
@@ -34,10 +45,22 @@ global_asm!(
     "mov esi, 19", // kill(pid, SIGSTOP)
     "mov eax, 62",
     "syscall",
+    "runsc_stub_park:",
+    "mov eax, 34", // pause()
+    "syscall",
+    "jmp runsc_stub_park",
     "runsc_stub_syscall:",
     "syscall",
     "int3",
-    "jmp runsc_stub_syscall",
+    "runsc_stub_syscall_trap:",
+    "jmp runsc_stub_park",
+    "runsc_stub_clone:",
+    "syscall",
+    "test rax, rax",
+    "jz runsc_stub_park",
+    "int3",
+    "runsc_stub_clone_trap:",
+    "jmp runsc_stub_park",
     "runsc_stub_end:",
     ".popsection",
 );
@@ -48,6 +71,9 @@ unsafe extern "C" {
     static __rseq_size: u32;
     static runsc_stub_begin: u8;
     static runsc_stub_syscall: u8;
+    static runsc_stub_syscall_trap: u8;
+    static runsc_stub_clone: u8;
+    static runsc_stub_clone_trap: u8;
     static runsc_stub_end: u8;
 }
 
@@ -57,11 +83,17 @@ pub const STUB_REGION_SIZE: u64 = 0x10000;
 pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
 /// The stub code copied into a region of this process.
+#[derive(Clone, Copy, Debug)]
 pub struct StubRegion {
     pub start: u64,
     pub end: u64,
-    /// Address of the `syscall; int3` pair used for injected syscalls.
+    /// Address of the `syscall; int3` pair used for injected syscalls, and where the
+    /// thread stops after its `int3`.
     pub syscall_addr: u64,
+    pub syscall_trap: u64,
+    /// The same for an injected `clone`, whose child parks.
+    pub clone_addr: u64,
+    pub clone_trap: u64,
     /// Address of the entry routine.
     pub entry: u64,
 }
@@ -70,13 +102,22 @@ impl StubRegion {
     /// Maps the stub region somewhere high in this process and copies the stub code there.
     pub fn install() -> Result<StubRegion> {
         // Taking the addresses of the symbols defined by the global_asm! above.
-        let (begin, sys, end) = (
+        let (begin, end) = (
             &raw const runsc_stub_begin as u64,
-            &raw const runsc_stub_syscall as u64,
             &raw const runsc_stub_end as u64,
         );
+        let syms = [
+            &raw const runsc_stub_syscall as u64,
+            &raw const runsc_stub_syscall_trap as u64,
+            &raw const runsc_stub_clone as u64,
+            &raw const runsc_stub_clone_trap as u64,
+        ];
         let code_len = (end - begin) as usize;
-        assert!(code_len as u64 <= STUB_REGION_SIZE);
+        if code_len as u64 > STUB_REGION_SIZE {
+            return Err(PlatformError::Unsupported(
+                "ptrace: the stub code is larger than its region".into(),
+            ));
+        }
         // SAFETY: a fresh anonymous mapping chosen by the kernel; no existing memory is
         // affected.
         let addr = unsafe {
@@ -106,49 +147,67 @@ impl StubRegion {
             }
         }
         let start = addr as u64;
+        let at = |sym: u64| start + (sym - begin);
         Ok(StubRegion {
             start,
             end: start + STUB_REGION_SIZE,
-            syscall_addr: start + (sys - begin),
+            syscall_addr: at(syms[0]),
+            syscall_trap: at(syms[1]),
+            clone_addr: at(syms[2]),
+            clone_trap: at(syms[3]),
             entry: start,
         })
     }
 
-    /// Forks a stub process traced by the calling thread. Returns its pid once it has
-    /// stopped in the stub with an empty address space. `keep_fd` (the memory file) is
-    /// the only file descriptor left open in it.
-    pub fn spawn_traced(&self, keep_fd: i32) -> Result<i32> {
+    /// Forks a stub process (on the spawner thread) and returns its pid once it has
+    /// unmapped everything outside the stub and is on its way to the park loop, untraced.
+    /// `keep_fd` (the memory file) is the only file descriptor left open in it.
+    pub fn spawn(&self, keep_fd: i32) -> Result<i32> {
+        let region = *self;
+        on_spawner(move || region.spawn_here(keep_fd))?
+    }
+
+    fn spawn_here(&self, keep_fd: i32) -> Result<i32> {
         let fork = ForkSetup::capture();
         // SAFETY: the child only runs `self.child`, which makes raw syscalls and jumps
         // into the stub, never returning to Rust code (see `raw_fork`).
         let pid = unsafe { raw_fork()? };
         if pid == 0 {
             // SAFETY: child side, see above. Every call is a raw syscall; on any failure
-            // the child exits at once with a status the tracer reports.
+            // the child exits at once with a status the parent reports.
             unsafe { self.child(&fork, keep_fd) }
         }
         let mut status = 0;
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
+        let r = loop {
+            // SAFETY: waiting for our own child.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WUNTRACED | libc::__WALL) };
+            if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            break r;
+        };
         if r != pid {
-            return Err(PlatformError::last_os("waitpid for a new stub"));
-        }
-        if !(libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGSTOP) {
-            return Err(PlatformError::ThreadGone(status));
-        }
-        let opts = libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACESYSGOOD;
-        // SAFETY: the child is our tracee, stopped.
-        if unsafe { libc::syscall(libc::SYS_ptrace, libc::PTRACE_SETOPTIONS, pid, 0, opts) } != 0 {
-            let e = PlatformError::last_os("PTRACE_SETOPTIONS on a stub");
+            let e = PlatformError::last_os("waitpid for a new stub");
             kill_and_reap(pid);
             return Err(e);
         }
+        if !(libc::WIFSTOPPED(status) && libc::WSTOPSIG(status) == libc::SIGSTOP) {
+            if libc::WIFSTOPPED(status) {
+                kill_and_reap(pid);
+            }
+            return Err(PlatformError::ThreadGone(status));
+        }
+        // Out of its stop and into the park loop, where a sentry thread seizes it.
+        // SAFETY: `pid` is our stopped, unreaped child.
+        unsafe { libc::kill(pid, libc::SIGCONT) };
         Ok(pid)
     }
 
     /// # Safety
     /// Must only be called in the child of `raw_fork`.
     unsafe fn child(&self, fork: &ForkSetup, keep_fd: i32) -> ! {
+        // SAFETY: raw syscalls only (the caller guarantees we are the fork's child), then
+        // a jump into the stub, which never returns to Rust code.
         unsafe {
             child_prologue(fork, keep_fd);
             // No blocked signals: the tracer must see every signal sent to interrupt us.
@@ -160,9 +219,6 @@ impl StubRegion {
                 0usize,
                 8usize,
             );
-            if libc::syscall(libc::SYS_ptrace, libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
-                libc::syscall(libc::SYS_exit_group, 112);
-            }
             std::arch::asm!(
                 "jmp {entry}",
                 entry = in(reg) self.entry,
@@ -173,6 +229,45 @@ impl StubRegion {
             );
         }
     }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The channel to the thread that forks every stub process.
+static SPAWNER: Mutex<Option<mpsc::Sender<Job>>> = Mutex::new(None);
+
+/// Runs `f` on the platform's spawner thread (started on first use; it lives as long as
+/// the sentry) and returns its result.
+pub fn on_spawner<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {
+    let tx = {
+        let mut guard = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
+        match &*guard {
+            Some(tx) => tx.clone(),
+            None => {
+                let (tx, rx) = mpsc::channel::<Job>();
+                std::thread::Builder::new()
+                    .name("runsc-stubs".into())
+                    .spawn(move || {
+                        for job in rx {
+                            job();
+                        }
+                    })
+                    .map_err(|err| PlatformError::Host {
+                        what: "starting the stub-forking thread",
+                        err,
+                    })?;
+                *guard = Some(tx.clone());
+                tx
+            }
+        }
+    };
+    let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+    let gone = || PlatformError::Unsupported("the stub-forking thread is gone".into());
+    tx.send(Box::new(move || {
+        let _ = reply_tx.send(f());
+    }))
+    .map_err(|_| gone())?;
+    reply_rx.recv().map_err(|_| gone())
 }
 
 /// What the child of a stub fork needs from the parent, captured before the fork so the

@@ -2,8 +2,8 @@
 //! machine-code programs run in a fresh address space on every platform, and each
 //! event `switch` returns is compared with what the x86-64 hardware and Linux do.
 
-use platform::{AddressSpace, Context, CpuState, Event, Perms, Platform, Regs};
-use std::sync::Arc;
+use platform::{AddressSpace, Context, CpuState, Event, Perms, Platform, PlatformError, Regs};
+use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
 const PLATFORMS: &[&str] = &["ptrace", "seccomp"];
@@ -22,22 +22,27 @@ const RW: Perms = Perms {
     exec: false,
 };
 
-/// A memory file of two pages (code, data), also mapped into the test process.
+/// A memory file of `pages` pages (code, data, …), also mapped into the test process.
 struct MemFile {
     fd: i32,
     ptr: *mut u8,
+    pages: u64,
 }
 
 impl MemFile {
     fn new(code: &[u8]) -> MemFile {
+        MemFile::with_pages(code, 2)
+    }
+
+    fn with_pages(code: &[u8], pages: u64) -> MemFile {
         // SAFETY: plain libc calls creating and mapping a fresh memfd; results checked.
         unsafe {
             let fd = libc::memfd_create(c"platform-test".as_ptr(), 0);
             assert!(fd >= 0);
-            assert_eq!(libc::ftruncate(fd, 2 * PAGE as i64), 0);
+            assert_eq!(libc::ftruncate(fd, (pages * PAGE) as i64), 0);
             let ptr = libc::mmap(
                 std::ptr::null_mut(),
-                2 * PAGE as usize,
+                (pages * PAGE) as usize,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 fd,
@@ -48,8 +53,15 @@ impl MemFile {
             MemFile {
                 fd,
                 ptr: ptr.cast(),
+                pages,
             }
         }
+    }
+
+    fn set_u64(&self, file_off: u64, v: u64) {
+        assert!(file_off + 8 <= self.pages * PAGE);
+        // SAFETY: writes inside our mapping (checked above).
+        unsafe { std::ptr::write_volatile(self.ptr.add(file_off as usize).cast(), v) }
     }
 
     fn set_code(&self, code: &[u8]) {
@@ -73,7 +85,7 @@ impl Drop for MemFile {
     fn drop(&mut self) {
         // SAFETY: unmaps and closes what `new` created.
         unsafe {
-            libc::munmap(self.ptr.cast(), 2 * PAGE as usize);
+            libc::munmap(self.ptr.cast(), (self.pages * PAGE) as usize);
             libc::close(self.fd);
         }
     }
@@ -174,9 +186,7 @@ fn fs_and_gs_bases_are_the_threads_and_fp_state_starts_clean() {
         assert_fault(m.run(), libc::SIGTRAP);
         assert_eq!((m.cpu.regs.rax, m.cpu.regs.rbx), (0xf5f5, 0x6565), "{name}");
         assert_eq!(m.cpu.regs.fs_base, DATA + 0x10, "{name}");
-        if *name == "seccomp" {
-            assert_eq!(m.cpu.regs.rcx, 0, "{name}: xmm0 of a new thread");
-        }
+        assert_eq!(m.cpu.regs.rcx, 0, "{name}: xmm0 of a new thread");
         m.ctx.load_fp(&mut m.cpu).unwrap();
         assert!(m.cpu.fp_loaded && m.cpu.fp.len() >= 512, "{name}");
         // Change the bases and run the program again.
@@ -268,4 +278,446 @@ fn a_forged_event_kills_only_the_stub() {
     assert!(r.is_err(), "forged event accepted: {r:?}");
     // The stub is gone: requests fail instead of hanging.
     assert!(m.aspace.map(DATA, PAGE, PAGE, RW).is_err());
+}
+
+// ---- Several application threads in one address space ----
+
+/// Programs of the thread tests, at these offsets of the code page.
+///
+/// LOOP: `mov rax, rbx; syscall; inc rdi; jmp LOOP` — a syscall numbered rbx, counting
+/// in rdi.
+const LOOP: u64 = 0;
+/// SPIN: `jmp $`.
+const SPIN: u64 = 0x20;
+/// READ: `mov rax, [EXTRA]; syscall; int3` — a syscall numbered by the word at EXTRA.
+const READ: u64 = 0x40;
+/// SET_XMM: `movq xmm0, rax; syscall; movq rcx, xmm0; int3`.
+const SET_XMM: u64 = 0x60;
+/// GET_XMM: `movq rcx, xmm0; int3`.
+const GET_XMM: u64 = 0x80;
+/// A third page, mapped by some tests.
+const EXTRA: u64 = 0x60_0000;
+
+fn thread_programs() -> Vec<u8> {
+    let mut code = vec![0xcc; PAGE as usize];
+    let mut put = |off: u64, bytes: &[u8]| {
+        code[off as usize..off as usize + bytes.len()].copy_from_slice(bytes)
+    };
+    put(
+        LOOP,
+        &[0x48, 0x89, 0xd8, 0x0f, 0x05, 0x48, 0xff, 0xc7, 0xeb, 0xf6],
+    );
+    put(SPIN, &[0xeb, 0xfe]);
+    let mut read = vec![0x48, 0x8b, 0x04, 0x25];
+    read.extend_from_slice(&(EXTRA as u32).to_le_bytes());
+    read.extend_from_slice(&[0x0f, 0x05, 0xcc]);
+    put(READ, &read);
+    put(
+        SET_XMM,
+        &[
+            0x66, 0x48, 0x0f, 0x6e, 0xc0, 0x0f, 0x05, 0x66, 0x48, 0x0f, 0x7e, 0xc1, 0xcc,
+        ],
+    );
+    put(GET_XMM, &[0x66, 0x48, 0x0f, 0x7e, 0xc1, 0xcc]);
+    code
+}
+
+/// Registers of a thread starting at `prog` in the code page.
+fn cpu_at(prog: u64) -> CpuState {
+    CpuState {
+        regs: Regs {
+            rip: CODE + prog,
+            rsp: DATA + PAGE - 64,
+            cs: 0x33,
+            ss: 0x2b,
+            eflags: 0x202,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// A LOOP thread's registers: syscall number `marker`, counter from 0.
+fn loop_cpu(marker: u64) -> CpuState {
+    let mut cpu = cpu_at(LOOP);
+    cpu.regs.rbx = marker;
+    cpu.regs.rsi = marker * 3;
+    cpu
+}
+
+/// Runs `n` more syscalls of a LOOP thread, checking each is its own.
+fn run_loop(ctx: &mut dyn Context, aspace: &dyn AddressSpace, cpu: &mut CpuState, n: u64) {
+    let marker = cpu.regs.rbx;
+    for _ in 0..n {
+        // The counter goes up after each syscall but the first.
+        let count = cpu.regs.rdi + u64::from(cpu.regs.rip != CODE + LOOP);
+        let ev = ctx.switch(aspace, cpu).unwrap();
+        assert_eq!(ev, Event::Syscall, "thread {marker}");
+        assert_eq!(cpu.regs.orig_rax, marker, "thread {marker}: number");
+        assert_eq!(cpu.regs.rbx, marker, "thread {marker}: rbx");
+        assert_eq!(cpu.regs.rsi, marker * 3, "thread {marker}: rsi");
+        assert_eq!(cpu.regs.rdi, count, "thread {marker}: counter");
+        assert_eq!(cpu.regs.rip, CODE + LOOP + 5, "thread {marker}: rip");
+        cpu.regs.rax = count;
+    }
+}
+
+/// An address space with the thread programs at CODE, a data page at DATA, and a third
+/// file page (unmapped), on platform `name`; None (with the reason printed) if the
+/// platform is unavailable here.
+struct Space {
+    aspace: Arc<dyn AddressSpace>,
+    platform: Arc<dyn Platform>,
+    mem: MemFile,
+}
+
+impl Space {
+    fn new(name: &str) -> Option<Space> {
+        let mem = MemFile::with_pages(&thread_programs(), 3);
+        let made = platform::new_platform(name, mem.fd)
+            .and_then(|p| p.new_address_space().map(|a| (p, a)));
+        let (platform, aspace) = match made {
+            Ok(made) => made,
+            Err(e) => {
+                println!("skipping the {name} platform: {e}");
+                return None;
+            }
+        };
+        aspace.map(CODE, PAGE, 0, RX).unwrap();
+        aspace.map(DATA, PAGE, PAGE, RW).unwrap();
+        Some(Space {
+            aspace,
+            platform,
+            mem,
+        })
+    }
+
+    /// Drops the address space (every context in it is gone) and checks that its stub
+    /// process has been reaped.
+    fn close(self, name: &str) {
+        let pid = stub_pid(self.aspace.as_ref());
+        drop(self);
+        assert!(reaped(pid), "{name}: stub {pid} not reaped");
+    }
+
+    /// The first thread: a context bound (on the calling thread, the creator) and stopped
+    /// at its first LOOP syscall.
+    fn first_thread(&self, marker: u64) -> (Box<dyn Context>, CpuState) {
+        let mut ctx = self.platform.new_context().unwrap();
+        let mut cpu = loop_cpu(marker);
+        run_loop(ctx.as_mut(), self.aspace.as_ref(), &mut cpu, 1);
+        (ctx, cpu)
+    }
+}
+
+/// The stub process behind an address space.
+fn stub_pid(aspace: &dyn AddressSpace) -> i32 {
+    let any = aspace.as_any();
+    if let Some(a) = any.downcast_ref::<platform::ptrace::PtraceAddressSpace>() {
+        return a.pid();
+    }
+    any.downcast_ref::<platform::seccomp::SeccompAddressSpace>()
+        .map(|a| a.pid())
+        .expect("a known address space")
+}
+
+/// Whether `pid` is no longer a child of this process (reaped).
+fn reaped(pid: i32) -> bool {
+    let mut status = 0;
+    // SAFETY: a non-blocking waitpid; it only reaps if the stub is a leaked zombie.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG | libc::__WALL) };
+    r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD)
+}
+
+fn assert_unsupported<T: std::fmt::Debug>(r: Result<T, PlatformError>, what: &str) {
+    match r {
+        Err(PlatformError::Unsupported(_)) => {}
+        other => panic!("{what}: expected Unsupported, got {other:?}"),
+    }
+}
+
+#[test]
+fn threads_run_concurrently_and_see_only_their_own_syscalls() {
+    for name in PLATFORMS {
+        let Some(sp) = Space::new(name) else { continue };
+        let (mut ctx, mut cpu) = sp.first_thread(1000);
+        sp.aspace.prepare_thread().unwrap();
+        let (aspace, platform) = (sp.aspace.clone(), sp.platform.clone());
+        let other = std::thread::spawn(move || {
+            let mut ctx = platform.new_context().unwrap();
+            let mut cpu = loop_cpu(1001);
+            run_loop(ctx.as_mut(), aspace.as_ref(), &mut cpu, 2000);
+        });
+        run_loop(ctx.as_mut(), sp.aspace.as_ref(), &mut cpu, 2000);
+        other.join().unwrap();
+        drop(ctx);
+        sp.close(name);
+    }
+}
+
+#[test]
+fn a_new_thread_sees_mappings_and_its_unmap_faults_the_first() {
+    for name in PLATFORMS {
+        let Some(sp) = Space::new(name) else { continue };
+        let (mut ctx, mut cpu) = sp.first_thread(1000);
+        // Thread 1, stopped in a syscall, maps the third page.
+        sp.mem.set_u64(2 * PAGE, 0xabcdef);
+        sp.aspace.map(EXTRA, PAGE, 2 * PAGE, RW).unwrap();
+        sp.aspace.prepare_thread().unwrap();
+        let (aspace, platform) = (sp.aspace.clone(), sp.platform.clone());
+        let (unmapped_tx, unmapped_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let other = std::thread::spawn(move || {
+            let mut ctx = platform.new_context().unwrap();
+            let mut cpu = cpu_at(READ);
+            assert_eq!(
+                ctx.switch(aspace.as_ref(), &mut cpu).unwrap(),
+                Event::Syscall
+            );
+            assert_eq!(
+                cpu.regs.orig_rax, 0xabcdef,
+                "thread 2 reads thread 1's mapping"
+            );
+            // Thread 2, stopped, unmaps it.
+            aspace.unmap(EXTRA, PAGE).unwrap();
+            unmapped_tx.send(()).unwrap();
+            done_rx.recv().unwrap();
+        });
+        unmapped_rx.recv().unwrap();
+        // A sentry thread with no context in the address space may not change it.
+        let aspace = sp.aspace.clone();
+        std::thread::spawn(move || {
+            assert_unsupported(aspace.map(EXTRA, PAGE, 2 * PAGE, RW), "map from a stranger");
+            assert_unsupported(aspace.unmap(EXTRA, PAGE), "unmap from a stranger");
+            assert_unsupported(aspace.prepare_thread(), "prepare_thread from a stranger");
+        })
+        .join()
+        .unwrap();
+        cpu.regs.rip = CODE + READ;
+        let (addr, _) = assert_fault(
+            ctx.switch(sp.aspace.as_ref(), &mut cpu).unwrap(),
+            libc::SIGSEGV,
+        );
+        assert_eq!(addr, EXTRA, "{name}");
+        done_tx.send(()).unwrap();
+        other.join().unwrap();
+        drop(ctx);
+        sp.close(name);
+    }
+}
+
+#[test]
+fn interrupt_stops_only_its_own_thread() {
+    for name in PLATFORMS {
+        let Some(sp) = Space::new(name) else { continue };
+        let (mut ctx, mut cpu) = sp.first_thread(1000);
+        sp.aspace.prepare_thread().unwrap();
+        let (aspace, platform) = (sp.aspace.clone(), sp.platform.clone());
+        let (int_tx, int_rx) = mpsc::channel();
+        let spinner = std::thread::spawn(move || {
+            let mut ctx = platform.new_context().unwrap();
+            int_tx.send(ctx.interrupter()).unwrap();
+            let mut cpu = cpu_at(SPIN);
+            assert_eq!(
+                ctx.switch(aspace.as_ref(), &mut cpu).unwrap(),
+                Event::Interrupted
+            );
+            assert_eq!(cpu.regs.rip, CODE + SPIN);
+        });
+        let int = int_rx.recv().unwrap();
+        run_loop(ctx.as_mut(), sp.aspace.as_ref(), &mut cpu, 200);
+        std::thread::sleep(Duration::from_millis(50));
+        int.interrupt();
+        // The first thread goes on undisturbed.
+        run_loop(ctx.as_mut(), sp.aspace.as_ref(), &mut cpu, 500);
+        spinner.join().unwrap();
+        run_loop(ctx.as_mut(), sp.aspace.as_ref(), &mut cpu, 100);
+        drop(ctx);
+        sp.close(name);
+    }
+}
+
+#[test]
+fn a_new_thread_starts_with_clean_fp_state() {
+    for name in PLATFORMS {
+        let Some(sp) = Space::new(name) else { continue };
+        let mut ctx = sp.platform.new_context().unwrap();
+        let mut cpu = cpu_at(SET_XMM);
+        cpu.regs.rax = 0x1234_5678;
+        assert_eq!(
+            ctx.switch(sp.aspace.as_ref(), &mut cpu).unwrap(),
+            Event::Syscall
+        );
+        sp.aspace.prepare_thread().unwrap();
+        let (aspace, platform) = (sp.aspace.clone(), sp.platform.clone());
+        std::thread::spawn(move || {
+            let mut ctx = platform.new_context().unwrap();
+            let mut cpu = cpu_at(GET_XMM);
+            cpu.regs.rcx = 77;
+            assert_fault(
+                ctx.switch(aspace.as_ref(), &mut cpu).unwrap(),
+                libc::SIGTRAP,
+            );
+            assert_eq!(cpu.regs.rcx, 0, "xmm0 of a new thread");
+            ctx.load_fp(&mut cpu).unwrap();
+            let fcw = u16::from_le_bytes([cpu.fp[0], cpu.fp[1]]);
+            let mxcsr = u32::from_le_bytes(cpu.fp[24..28].try_into().unwrap());
+            assert_eq!((fcw, mxcsr), (0x37f, 0x1f80));
+        })
+        .join()
+        .unwrap();
+        // The first thread kept its own.
+        assert_fault(
+            ctx.switch(sp.aspace.as_ref(), &mut cpu).unwrap(),
+            libc::SIGTRAP,
+        );
+        assert_eq!(
+            cpu.regs.rcx, 0x1234_5678,
+            "{name}: xmm0 of the first thread"
+        );
+        drop(ctx);
+        sp.close(name);
+    }
+}
+
+#[test]
+fn threads_come_and_go_and_slots_are_reused() {
+    for name in PLATFORMS {
+        let Some(sp) = Space::new(name) else { continue };
+        let (mut ctx, mut cpu) = sp.first_thread(1000);
+        // More than fit at once on seccomp: their slots must be reused.
+        let rounds = if *name == "seccomp" {
+            platform::seccomp::MAX_THREADS + 20
+        } else {
+            100
+        };
+        for i in 0..rounds {
+            sp.aspace.prepare_thread().unwrap();
+            let (aspace, platform) = (sp.aspace.clone(), sp.platform.clone());
+            std::thread::spawn(move || {
+                let mut ctx = platform.new_context().unwrap();
+                let mut cpu = loop_cpu(2000 + i);
+                run_loop(ctx.as_mut(), aspace.as_ref(), &mut cpu, 3);
+            })
+            .join()
+            .unwrap();
+        }
+        run_loop(ctx.as_mut(), sp.aspace.as_ref(), &mut cpu, 10);
+        drop(ctx);
+        sp.close(name);
+    }
+}
+
+#[test]
+fn sixty_four_threads_run_at_once() {
+    for name in PLATFORMS {
+        let Some(sp) = Space::new(name) else { continue };
+        let (mut ctx, mut cpu) = sp.first_thread(1000);
+        let threads: Vec<_> = (1..64)
+            .map(|i| {
+                sp.aspace.prepare_thread().unwrap();
+                let (aspace, platform) = (sp.aspace.clone(), sp.platform.clone());
+                std::thread::spawn(move || {
+                    let mut ctx = platform.new_context().unwrap();
+                    let mut cpu = loop_cpu(1000 + i);
+                    run_loop(ctx.as_mut(), aspace.as_ref(), &mut cpu, 200);
+                })
+            })
+            .collect();
+        run_loop(ctx.as_mut(), sp.aspace.as_ref(), &mut cpu, 200);
+        for t in threads {
+            t.join().unwrap();
+        }
+        drop(ctx);
+        sp.close(name);
+    }
+}
+
+#[test]
+fn binding_needs_a_prepared_thread_and_seccomp_has_a_limit() {
+    for name in PLATFORMS {
+        let Some(sp) = Space::new(name) else { continue };
+        let (_ctx, _cpu) = sp.first_thread(1000);
+        let mut second = sp.platform.new_context().unwrap();
+        assert_unsupported(
+            second.switch(sp.aspace.as_ref(), &mut loop_cpu(1001)),
+            "binding with no thread prepared",
+        );
+        if *name == "seccomp" {
+            for _ in 1..platform::seccomp::MAX_THREADS {
+                sp.aspace.prepare_thread().unwrap();
+            }
+            assert_unsupported(sp.aspace.prepare_thread(), "one thread too many");
+        }
+        drop(second);
+        drop(_ctx);
+        sp.close(name);
+    }
+}
+
+/// How the test below lets go of a two-thread address space.
+#[derive(Clone, Copy, Debug)]
+enum DropOrder {
+    ContextsFirst,
+    AddressSpaceFirst,
+    /// The second context is dropped on the first thread's sentry thread.
+    ContextOnAnotherThread,
+}
+
+#[test]
+fn no_stub_process_survives_in_any_drop_order() {
+    for name in PLATFORMS {
+        for order in [
+            DropOrder::ContextsFirst,
+            DropOrder::AddressSpaceFirst,
+            DropOrder::ContextOnAnotherThread,
+        ] {
+            let Some(sp) = Space::new(name) else { continue };
+            let pid = stub_pid(sp.aspace.as_ref());
+            let (ctx, _cpu) = sp.first_thread(1000);
+            sp.aspace.prepare_thread().unwrap();
+            let (aspace, platform) = (sp.aspace.clone(), sp.platform.clone());
+            let (ctx_tx, ctx_rx) = mpsc::channel();
+            let (go_tx, go_rx) = mpsc::channel::<()>();
+            let other = std::thread::spawn(move || {
+                let mut ctx = platform.new_context().unwrap();
+                let mut cpu = loop_cpu(1001);
+                run_loop(ctx.as_mut(), aspace.as_ref(), &mut cpu, 3);
+                drop(aspace);
+                match order {
+                    DropOrder::ContextsFirst => drop(ctx),
+                    DropOrder::AddressSpaceFirst => {
+                        go_rx.recv().unwrap();
+                        drop(ctx);
+                    }
+                    DropOrder::ContextOnAnotherThread => {
+                        ctx_tx.send(ctx).unwrap();
+                        go_rx.recv().unwrap();
+                    }
+                }
+            });
+            match order {
+                DropOrder::ContextsFirst => {
+                    other.join().unwrap();
+                    drop(ctx);
+                    drop(sp);
+                }
+                DropOrder::AddressSpaceFirst => {
+                    drop(sp);
+                    drop(ctx);
+                    go_tx.send(()).unwrap();
+                    other.join().unwrap();
+                }
+                DropOrder::ContextOnAnotherThread => {
+                    let theirs = ctx_rx.recv().unwrap();
+                    drop(theirs);
+                    drop(ctx);
+                    drop(sp);
+                    go_tx.send(()).unwrap();
+                    other.join().unwrap();
+                }
+            }
+            assert!(reaped(pid), "{name} {order:?}: stub {pid} not reaped");
+        }
+    }
 }

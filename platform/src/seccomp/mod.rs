@@ -6,6 +6,14 @@
 //! releases it; the handler returns through rt_sigreturn. Address-space changes are
 //! requests the stub runs from its own code. No ptrace at all.
 //!
+//! Threads: stub thread `i` uses shared area `i` (its alternate stack and control page).
+//! Thread 0 is the process's initial thread. `prepare_thread` asks a stopped thread to
+//! `clone` a new one into a free area; the new thread hands off through its own area, and
+//! waits there until a context binds it. Dropping a context asks its thread to `exit`;
+//! the area is reused once the kernel has cleared the thread's id word
+//! (`CLONE_CHILD_CLEARTID`). Each sentry thread keeps a list of the stub threads it runs
+//! (`BOUND`) to find the one for its address-space requests.
+//!
 //! Everything in the shared memory is writable by the application (it is mapped in its
 //! process), so the sentry validates all it reads there; a stub that breaks the protocol
 //! is killed, which ends only its application.
@@ -17,16 +25,21 @@ mod stub;
 use crate::stub::{TASK_SIZE, kill_and_reap};
 use crate::{
     Access, AddressSpace, Context, CpuState, Event, Interrupt, Perms, Platform, PlatformError,
-    Regs, Result,
+    Regs, Result, THREAD_CLONE_FLAGS, check_raw, gettid, next_id,
 };
 use shared::{
-    Frame, STATE_DONE, STATE_EVENT, STATE_REQUEST, STATE_RESUME, SharedMemory, ThreadArea, UContext,
+    AREA_SIZE, CONTROL_SIZE, Frame, OFF_TID, STATE_DONE, STATE_EVENT, STATE_REQUEST, STATE_RESUME,
+    SharedMemory, ThreadArea, UContext,
 };
 use std::any::Any;
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use stub::SeccompRegion;
+
+/// Stub threads one address space can have at once (each needs a shared area).
+pub use shared::MAX_THREADS;
 
 /// The signal `interrupt()` sends to a stub thread; its handler hands off like a trap.
 pub(crate) const INTERRUPT_SIGNAL: i32 = libc::SIGURG;
@@ -36,7 +49,7 @@ const MIN_USER_ADDR: u64 = 0x10000;
 
 /// How long the sentry sleeps on a state word before checking that the stub still lives.
 const LIVENESS_POLL: Duration = Duration::from_millis(100);
-/// How long a new stub may take to hand off for the first time.
+/// How long a new stub (or stub thread) may take to hand off for the first time.
 const STARTUP_LIMIT: Duration = Duration::from_secs(10);
 
 /// Bounds of the adaptive spin budgets (sentry and stub side), in nanoseconds.
@@ -83,20 +96,20 @@ impl Platform for SeccompPlatform {
         let pid = self.region.spawn(self.memfd, shared.fd())?;
         shared.close_fd();
         let aspace = SeccompAddressSpace {
-            pid,
-            region: self.region.clone(),
-            shared: Arc::new(shared),
+            proc: Arc::new(StubProc::new(pid, self.region.clone(), shared)),
+            creator: gettid(),
             memfd: self.memfd,
             pause_ns: self.pause_ns,
-            claimed: AtomicBool::new(false),
-            request: Mutex::new(Spin::new()),
         };
+        let proc = &aspace.proc;
         // The stub's first hand-off is the int3 at the end of its entry.
-        let area = aspace.area(0);
+        let area = proc.area(0)?;
+        // The stub writes its id there too; until it has, the thread counts as alive.
+        area.tid().store(pid as u32, Ordering::SeqCst);
         let deadline = Instant::now() + STARTUP_LIMIT;
         let mut spin = Spin::new();
         loop {
-            match wait_state(area, pid, |s| s == STATE_EVENT, &mut spin) {
+            match wait_state(area, pid, pid, |s| s == STATE_EVENT, &mut spin) {
                 Ok(_) => break,
                 Err(WaitError::Gone(PlatformError::ThreadGone(status))) => {
                     return Err(startup_error(status));
@@ -119,13 +132,13 @@ impl Platform for SeccompPlatform {
                 ));
             }
         }
+        proc.set_slot(0, Slot::Ready(pid));
         Ok(Arc::new(aspace))
     }
 
     fn new_context(&self) -> Result<Box<dyn Context>> {
         Ok(Box::new(SeccompContext {
             bound: None,
-            shm: None,
             frame: None,
             fs_base: None,
             gs_base: None,
@@ -147,31 +160,117 @@ impl Platform for SeccompPlatform {
     }
 }
 
-/// A stub process and the memory it shares with the sentry.
-pub struct SeccompAddressSpace {
-    pid: i32,
-    region: Arc<SeccompRegion>,
-    shared: Arc<SharedMemory>,
-    memfd: i32,
-    pause_ns: f64,
-    /// Whether a context runs thread 0 (the only stub thread, for now).
-    claimed: AtomicBool,
-    /// Serialises requests; holds the spin budget for waiting on their answers.
-    request: Mutex<Spin>,
+/// What the sentry knows of one stub thread slot (shared area).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Free,
+    /// Being made by `prepare_thread`.
+    Starting,
+    /// Handed off for the first time; waits for a context to bind it.
+    Ready(i32),
+    /// Run by a context.
+    Bound(i32),
+    /// Asked to exit (or dead); free once `thread_gone` says so.
+    Exiting(i32),
 }
 
-impl SeccompAddressSpace {
-    fn area(&self, index: u64) -> ThreadArea<'_> {
-        self.shared
-            .area(index, self.region.area_addr(index))
-            .expect("thread index below MAX_THREADS")
+/// A stub process and the memory it shares with the sentry: shared by its address space
+/// and the contexts bound in it (which may outlive the address space).
+struct StubProc {
+    pid: i32,
+    /// Identity of the process for the `BOUND` lists (pids are reused).
+    id: u64,
+    region: Arc<SeccompRegion>,
+    shared: SharedMemory,
+    /// Whether the process has been reaped (its pid may be reused): signals are sent
+    /// only while it has not, under this lock.
+    reaped: Mutex<bool>,
+    slots: Mutex<Vec<Slot>>,
+    /// Serialises requests to each thread; holds the spin budget for their answers.
+    requests: Vec<Mutex<Spin>>,
+}
+
+impl StubProc {
+    fn new(pid: i32, region: Arc<SeccompRegion>, shared: SharedMemory) -> StubProc {
+        StubProc {
+            pid,
+            id: next_id(),
+            region,
+            shared,
+            reaped: Mutex::new(false),
+            slots: Mutex::new(vec![Slot::Free; MAX_THREADS as usize]),
+            requests: (0..MAX_THREADS).map(|_| Mutex::new(Spin::new())).collect(),
+        }
     }
 
-    /// Runs one syscall in the stub, on thread `index`, which must be parked in its
-    /// handler (the sentry is handling its event). Returns the raw result.
-    fn request(&self, index: u64, nr: i64, args: [u64; 6]) -> Result<i64> {
-        let mut spin = self.request.lock().unwrap_or_else(|e| e.into_inner());
-        let area = self.area(index);
+    fn area(&self, index: u64) -> Result<ThreadArea<'_>> {
+        self.shared
+            .area(index, self.region.area_addr(index))
+            .ok_or_else(|| PlatformError::Unsupported("seccomp: bad thread index".into()))
+    }
+
+    fn slots(&self) -> MutexGuard<'_, Vec<Slot>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_slot(&self, index: u64, slot: Slot) {
+        if let Some(s) = self.slots().get_mut(index as usize) {
+            *s = slot;
+        }
+    }
+
+    fn lock_requests(&self, index: u64) -> Result<MutexGuard<'_, Spin>> {
+        let lock = self
+            .requests
+            .get(index as usize)
+            .ok_or_else(|| PlatformError::Unsupported("seccomp: bad thread index".into()))?;
+        Ok(lock.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn reaped(&self) -> MutexGuard<'_, bool> {
+        self.reaped.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends `sig` to stub thread `tid`, unless the process is gone.
+    fn signal(&self, tid: i32, sig: i32) {
+        let reaped = self.reaped();
+        if !*reaped {
+            // SAFETY: plain signal send to a thread of our unreaped child (the lock keeps
+            // it from being reaped meanwhile).
+            unsafe { libc::syscall(libc::SYS_tgkill, self.pid, tid, sig) };
+        }
+    }
+
+    /// Ends a stub that broke the protocol: its application dies, the sentry goes on.
+    fn kill(&self, what: &str) -> PlatformError {
+        let reaped = self.reaped();
+        if !*reaped {
+            // SAFETY: `pid` is our unreaped child (the lock keeps it so), so not reused.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
+        PlatformError::Unsupported(format!("seccomp: killed a stub that {what}"))
+    }
+
+    fn kill_and_reap(&self) {
+        let mut reaped = self.reaped();
+        if !*reaped {
+            kill_and_reap(self.pid);
+            *reaped = true;
+        }
+    }
+
+    /// Runs one syscall in the stub on thread `index` (id `tid`), which must be parked in
+    /// its handler (the sentry is handling its event). Returns the raw result. `spin` is
+    /// the thread's request lock.
+    fn request(
+        &self,
+        spin: &mut Spin,
+        index: u64,
+        tid: i32,
+        nr: i64,
+        args: [u64; 6],
+    ) -> Result<i64> {
+        let area = self.area(index)?;
         let s = area.state().load(Ordering::SeqCst);
         if s != STATE_EVENT && s != STATE_DONE {
             return Err(PlatformError::Unsupported(format!(
@@ -181,7 +280,7 @@ impl SeccompAddressSpace {
         area.set_request(nr, args);
         hand_over(area, STATE_REQUEST);
         loop {
-            match wait_state(area, self.pid, |s| s == STATE_DONE, &mut spin) {
+            match wait_state(area, self.pid, tid, |s| s == STATE_DONE, spin) {
                 Ok(_) => return Ok(area.request_result()),
                 Err(WaitError::Slow) => continue,
                 Err(WaitError::Gone(e)) => return Err(e),
@@ -189,37 +288,222 @@ impl SeccompAddressSpace {
         }
     }
 
-    fn check(what: &'static str, r: i64) -> Result<()> {
-        if r < 0 && r > -4096 {
-            return Err(PlatformError::Host {
-                what,
-                err: std::io::Error::from_raw_os_error(-r as i32),
-            });
+    /// Takes a free slot for a new thread (one whose last thread is gone), waiting a while
+    /// for exiting threads if none is free.
+    fn alloc_slot(&self) -> Result<u64> {
+        let deadline = Instant::now() + STARTUP_LIMIT;
+        loop {
+            let exiting = {
+                let mut slots = self.slots();
+                let mut exiting = None;
+                for (i, slot) in slots.iter_mut().enumerate() {
+                    let area = self.area(i as u64)?;
+                    let free = match *slot {
+                        Slot::Free => true,
+                        Slot::Exiting(tid) => thread_gone(area, self.pid, tid),
+                        _ => false,
+                    };
+                    if free {
+                        *slot = Slot::Starting;
+                        area.reset();
+                        return Ok(i as u64);
+                    }
+                    if matches!(slot, Slot::Exiting(_)) && exiting.is_none() {
+                        exiting = Some(area);
+                    }
+                }
+                exiting
+            };
+            let Some(area) = exiting.filter(|_| Instant::now() < deadline) else {
+                return Err(PlatformError::Unsupported(format!(
+                    "seccomp: at most {MAX_THREADS} threads per address space"
+                )));
+            };
+            // The kernel wakes this word when it clears it.
+            let word = area.tid().load(Ordering::SeqCst);
+            if word != 0 {
+                futex_wait(area.tid(), word, Duration::from_millis(10));
+            }
         }
-        Ok(())
     }
 
-    /// Ends a stub that broke the protocol: its application dies, the sentry goes on.
-    fn kill(&self, what: &str) -> PlatformError {
-        // SAFETY: `pid` is our unreaped child (reaped only on drop), so not reused.
-        unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        PlatformError::Unsupported(format!("seccomp: killed a stub that {what}"))
+    /// Waits for the first hand-off of new thread `tid` in slot `index`: the int3 after
+    /// its start. Signals that reached it first are let through.
+    fn await_first_handoff(&self, index: u64, tid: i32) -> Result<()> {
+        let area = self.area(index)?;
+        let deadline = Instant::now() + STARTUP_LIMIT;
+        let mut spin = Spin::new();
+        loop {
+            match wait_state(area, self.pid, tid, |s| s == STATE_EVENT, &mut spin) {
+                Ok(_) => {}
+                Err(WaitError::Slow) if Instant::now() < deadline => continue,
+                Err(WaitError::Slow) => return Err(self.kill("did not start a new thread")),
+                Err(WaitError::Gone(e)) => return Err(e),
+            }
+            let Some(frame) = area.frame() else {
+                return Err(self.kill("moved a new thread's first signal frame"));
+            };
+            let signo = area.siginfo(frame).signo;
+            if signo == libc::SIGTRAP {
+                return Ok(());
+            }
+            if !stub::HANDLED_SIGNALS.contains(&signo) {
+                return Err(self.kill("started a thread with a signal it does not handle"));
+            }
+            hand_over(area, STATE_RESUME);
+        }
+    }
+
+    /// Takes a thread ready to be bound: the initial thread if it is, else any.
+    fn claim_ready(&self) -> Result<(u64, i32)> {
+        let mut slots = self.slots();
+        for i in 0..slots.len() {
+            if let Slot::Ready(tid) = slots[i] {
+                slots[i] = Slot::Bound(tid);
+                return Ok((i as u64, tid));
+            }
+        }
+        Err(PlatformError::Unsupported(
+            "seccomp: no stub thread ready to bind (AddressSpace::prepare_thread)".into(),
+        ))
+    }
+
+    /// Ends bound thread `tid` in slot `index` (its context is dropped): asks it to exit
+    /// if it is parked in its handler; its slot is free once it is gone.
+    fn retire(&self, index: u64, tid: i32) {
+        let Ok(_serial) = self.lock_requests(index) else {
+            return;
+        };
+        if let Ok(area) = self.area(index) {
+            let reaped = self.reaped();
+            if !*reaped {
+                let s = area.state().load(Ordering::SeqCst);
+                if s == STATE_EVENT || s == STATE_DONE {
+                    area.set_request(libc::SYS_exit, [0; 6]);
+                    hand_over(area, STATE_REQUEST);
+                } else if !thread_gone(area, self.pid, tid) {
+                    // Running without a context: the stub broke the protocol.
+                    // SAFETY: our unreaped child (the lock keeps it so).
+                    unsafe { libc::kill(self.pid, libc::SIGKILL) };
+                }
+            }
+        }
+        self.set_slot(index, Slot::Exiting(tid));
+    }
+}
+
+impl Drop for StubProc {
+    fn drop(&mut self) {
+        self.kill_and_reap();
+    }
+}
+
+/// The stub threads the calling sentry thread runs contexts on.
+struct Binding {
+    proc_id: u64,
+    index: u64,
+    tid: i32,
+    /// False once the context is dropped (possibly on another thread).
+    live: AtomicBool,
+}
+
+thread_local! {
+    static BOUND: RefCell<Vec<Arc<Binding>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The stub thread (index, tid) the calling sentry thread runs in process `proc_id`.
+fn bound_in(proc_id: u64) -> Option<(u64, i32)> {
+    BOUND
+        .try_with(|list| {
+            let mut list = list.borrow_mut();
+            list.retain(|b| b.live.load(Ordering::SeqCst));
+            list.iter()
+                .find(|b| b.proc_id == proc_id)
+                .map(|b| (b.index, b.tid))
+        })
+        .ok()
+        .flatten()
+}
+
+/// The right to make requests on one stub thread, held for as long as they take.
+struct Requester<'a> {
+    proc: &'a StubProc,
+    index: u64,
+    tid: i32,
+    spin: MutexGuard<'a, Spin>,
+}
+
+impl Requester<'_> {
+    fn call(&mut self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        self.proc
+            .request(&mut self.spin, self.index, self.tid, nr, args)
+    }
+}
+
+/// A stub process and the memory it shares with the sentry.
+pub struct SeccompAddressSpace {
+    proc: Arc<StubProc>,
+    /// The sentry thread that created it: it may use the initial thread until bound.
+    creator: i32,
+    memfd: i32,
+    pause_ns: f64,
+}
+
+impl SeccompAddressSpace {
+    /// The stub process's pid.
+    pub fn pid(&self) -> i32 {
+        self.proc.pid
+    }
+
+    /// The stub thread the calling sentry thread may make requests on (crate docs,
+    /// Threads).
+    fn requester(&self) -> Result<Requester<'_>> {
+        let proc = &*self.proc;
+        if let Some((index, tid)) = bound_in(proc.id) {
+            let spin = proc.lock_requests(index)?;
+            return Ok(Requester {
+                proc,
+                index,
+                tid,
+                spin,
+            });
+        }
+        if gettid() == self.creator {
+            let spin = proc.lock_requests(0)?;
+            if proc.slots()[0] == Slot::Ready(proc.pid) {
+                return Ok(Requester {
+                    proc,
+                    index: 0,
+                    tid: proc.pid,
+                    spin,
+                });
+            }
+        }
+        Err(PlatformError::Unsupported(
+            "seccomp: address-space change from a sentry thread that runs no stopped context \
+             in it"
+                .into(),
+        ))
+    }
+
+    fn check_range(&self, what: &str, addr: u64, len: u64) -> Result<()> {
+        if addr
+            .checked_add(len)
+            .is_none_or(|end| end > self.proc.region.start)
+        {
+            return Err(PlatformError::Unsupported(format!(
+                "seccomp: {what} {addr:#x}+{len:#x} reaches the stub region"
+            )));
+        }
+        Ok(())
     }
 }
 
 impl AddressSpace for SeccompAddressSpace {
     fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> Result<()> {
-        if addr
-            .checked_add(len)
-            .is_none_or(|end| end > self.region.start)
-        {
-            return Err(PlatformError::Unsupported(format!(
-                "seccomp: mapping {addr:#x}+{len:#x} reaches the stub region"
-            )));
-        }
+        self.check_range("mapping", addr, len)?;
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let r = self.request(
-            0,
+        let r = self.requester()?.call(
             libc::SYS_mmap,
             [
                 addr,
@@ -230,20 +514,62 @@ impl AddressSpace for SeccompAddressSpace {
                 file_offset,
             ],
         )?;
-        Self::check("mmap in a stub", r)
+        check_raw("mmap in a stub", r).map(drop)
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
-        if addr
-            .checked_add(len)
-            .is_none_or(|end| end > self.region.start)
-        {
-            return Err(PlatformError::Unsupported(format!(
-                "seccomp: unmapping {addr:#x}+{len:#x} reaches the stub region"
-            )));
+        self.check_range("unmapping", addr, len)?;
+        let r = self
+            .requester()?
+            .call(libc::SYS_munmap, [addr, len, 0, 0, 0, 0])?;
+        check_raw("munmap in a stub", r).map(drop)
+    }
+
+    fn prepare_thread(&self) -> Result<()> {
+        let mut req = self.requester()?;
+        let proc = &*self.proc;
+        let index = proc.alloc_slot()?;
+        let base = proc.region.area_addr(index);
+        let tid_word = base + OFF_TID;
+        // The new thread's stack is the top of its area until its alternate stack is set.
+        let r = req.call(
+            libc::SYS_clone,
+            [
+                THREAD_CLONE_FLAGS | filter::CLONE_TID_FLAGS,
+                base + AREA_SIZE,
+                tid_word,
+                tid_word,
+                0,
+                0,
+            ],
+        );
+        let tid = match r.and_then(|r| check_raw("clone in a stub", r)) {
+            Ok(tid) => tid as i32,
+            Err(e) => {
+                // If a thread was made after all, its id is in the word until it exits.
+                let word = proc.area(index)?.tid().load(Ordering::SeqCst);
+                proc.set_slot(
+                    index,
+                    if word == 0 {
+                        Slot::Free
+                    } else {
+                        Slot::Exiting(word as i32)
+                    },
+                );
+                return Err(e);
+            }
+        };
+        drop(req);
+        match proc.await_first_handoff(index, tid) {
+            Ok(()) => {
+                proc.set_slot(index, Slot::Ready(tid));
+                Ok(())
+            }
+            Err(e) => {
+                proc.set_slot(index, Slot::Exiting(tid));
+                Err(e)
+            }
         }
-        let r = self.request(0, libc::SYS_munmap, [addr, len, 0, 0, 0, 0])?;
-        Self::check("munmap in a stub", r)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -253,7 +579,7 @@ impl AddressSpace for SeccompAddressSpace {
 
 impl Drop for SeccompAddressSpace {
     fn drop(&mut self) {
-        kill_and_reap(self.pid);
+        self.proc.kill_and_reap();
     }
 }
 
@@ -293,11 +619,13 @@ fn hand_over(area: ThreadArea<'_>, state: u32) {
     }
 }
 
-/// Waits until the state word satisfies `want`: spins for the budget, then sleeps on it
-/// (announcing the sleep in `sentry_waiting`, so the stub wakes us).
+/// Waits until the state word of thread `tid` (whose area is `area`) satisfies `want`:
+/// spins for the budget, then sleeps on it (announcing the sleep in `sentry_waiting`, so
+/// the stub wakes us), checking every `LIVENESS_POLL` that the thread still lives.
 fn wait_state(
     area: ThreadArea<'_>,
     pid: i32,
+    tid: i32,
     want: impl Fn(u32) -> bool,
     spin: &mut Spin,
 ) -> std::result::Result<u32, WaitError> {
@@ -336,6 +664,9 @@ fn wait_state(
         if now >= deadline {
             break match stub_status(pid) {
                 Some(status) => Err(WaitError::Gone(PlatformError::ThreadGone(status))),
+                None if thread_gone(area, pid, tid) => {
+                    Err(WaitError::Gone(PlatformError::ThreadGone(0)))
+                }
                 None => Err(WaitError::Slow),
             };
         }
@@ -416,29 +747,52 @@ fn stub_status(pid: i32) -> Option<i32> {
     })
 }
 
+/// Whether stub thread `tid` of live process `pid`, whose area is `area`, has exited:
+/// the kernel cleared its id word, or it no longer exists, or it is a zombie (the
+/// initial thread stays one until the others are gone).
+fn thread_gone(area: ThreadArea<'_>, pid: i32, tid: i32) -> bool {
+    if area.tid().load(Ordering::SeqCst) == 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the thread exists.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, 0) };
+    if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+        return true;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) else {
+        return false;
+    };
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
+        .is_some_and(|c| c == 'Z' || c == 'X')
+}
+
 struct SeccompInterrupter {
     pending: AtomicBool,
-    /// The stub thread (pid, tid) to signal, while it exists.
-    target: Mutex<Option<(i32, i32)>>,
+    /// The stub thread to signal, while the context is bound to it.
+    target: Mutex<Option<(Arc<StubProc>, i32)>>,
 }
 
 impl Interrupt for SeccompInterrupter {
     fn interrupt(&self) {
         self.pending.store(true, Ordering::SeqCst);
         let target = self.target.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((pid, tid)) = *target {
-            // SAFETY: plain signal send to a stub thread that has not been reaped (the
-            // target is cleared before the context's stub can go).
-            unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, INTERRUPT_SIGNAL) };
+        if let Some((proc, tid)) = &*target {
+            proc.signal(*tid, INTERRUPT_SIGNAL);
         }
     }
 }
 
+/// The stub thread a context runs.
+struct Bound {
+    proc: Arc<StubProc>,
+    index: u64,
+    tid: i32,
+    binding: Arc<Binding>,
+}
+
 struct SeccompContext {
-    /// The stub thread this context runs: (pid, thread index).
-    bound: Option<(i32, u64)>,
-    /// The shared memory of the bound stub and where thread `index`'s area is in it.
-    shm: Option<(Arc<SharedMemory>, u64)>,
+    bound: Option<Bound>,
     /// The signal frame of the thread's current event.
     frame: Option<Frame>,
     /// FS and GS bases the stub thread has now.
@@ -452,10 +806,10 @@ struct SeccompContext {
 }
 
 impl SeccompContext {
-    /// Binds the context to the address space's thread 0 on its first switch.
-    fn bind(&mut self, aspace: &SeccompAddressSpace) -> Result<u64> {
-        match self.bound {
-            Some((pid, index)) if pid == aspace.pid => return Ok(index),
+    /// Binds the context to a ready stub thread of `aspace` on its first switch.
+    fn bind(&mut self, aspace: &SeccompAddressSpace) -> Result<(u64, i32)> {
+        match &self.bound {
+            Some(b) if b.proc.id == aspace.proc.id => return Ok((b.index, b.tid)),
             Some(_) => {
                 return Err(PlatformError::Unsupported(
                     "seccomp: moving a thread to another address space".into(),
@@ -463,21 +817,37 @@ impl SeccompContext {
             }
             None => {}
         }
-        if aspace.claimed.swap(true, Ordering::SeqCst) {
-            return Err(PlatformError::Unsupported(
-                "seccomp: one thread per address space for now".into(),
-            ));
-        }
-        let area = aspace.area(0);
+        let proc = &aspace.proc;
+        let (index, tid) = proc.claim_ready()?;
+        // Let a request the creator is making on the initial thread finish.
+        drop(proc.lock_requests(index)?);
+        let area = proc.area(index)?;
         let Some(frame) = area.frame() else {
-            return Err(aspace.kill("moved its first signal frame"));
+            return Err(proc.kill("moved its first signal frame"));
         };
-        // A new thread starts with clean FP state, not the sentry's.
-        if !area.init_fp(&area.ucontext(frame)) {
-            return Err(aspace.kill("has a bad FP frame"));
+        let mut uc = area.ucontext(frame);
+        // A new thread starts with clean FP state, not the sentry's or its parent's.
+        if !area.init_fp(&uc) {
+            return Err(proc.kill("has a bad FP frame"));
         }
-        self.bound = Some((aspace.pid, 0));
-        self.shm = Some((aspace.shared.clone(), aspace.region.area_addr(0)));
+        // Its alternate stack, which rt_sigreturn installs (a cloned thread has none).
+        uc.ss_sp = proc.region.area_addr(index) + CONTROL_SIZE;
+        uc.ss_flags = 0;
+        uc.ss_size = AREA_SIZE - CONTROL_SIZE;
+        area.set_ucontext(frame, &uc);
+        let binding = Arc::new(Binding {
+            proc_id: proc.id,
+            index,
+            tid,
+            live: AtomicBool::new(true),
+        });
+        let _ = BOUND.try_with(|list| list.borrow_mut().push(binding.clone()));
+        self.bound = Some(Bound {
+            proc: proc.clone(),
+            index,
+            tid,
+            binding,
+        });
         self.frame = Some(frame);
         self.fs_base = None;
         self.gs_base = None;
@@ -485,19 +855,26 @@ impl SeccompContext {
             .interrupter
             .target
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some((aspace.pid, aspace.pid));
-        Ok(0)
+            .unwrap_or_else(|e| e.into_inner()) = Some((proc.clone(), tid));
+        Ok((index, tid))
     }
 
     /// Sets the stub thread's FS/GS base if the sentry changed them.
-    fn sync_bases(&mut self, aspace: &SeccompAddressSpace, index: u64, regs: &Regs) -> Result<()> {
+    fn sync_bases(&mut self, proc: &StubProc, index: u64, tid: i32, regs: &Regs) -> Result<()> {
         for (code, want, have) in [
             (ARCH_SET_FS, regs.fs_base, &mut self.fs_base),
             (ARCH_SET_GS, regs.gs_base, &mut self.gs_base),
         ] {
             if *have != Some(want) {
-                let r = aspace.request(index, libc::SYS_arch_prctl, [code, want, 0, 0, 0, 0])?;
-                SeccompAddressSpace::check("arch_prctl in a stub", r)?;
+                let mut spin = proc.lock_requests(index)?;
+                let r = proc.request(
+                    &mut spin,
+                    index,
+                    tid,
+                    libc::SYS_arch_prctl,
+                    [code, want, 0, 0, 0, 0],
+                )?;
+                check_raw("arch_prctl in a stub", r)?;
                 *have = Some(want);
             }
         }
@@ -508,12 +885,12 @@ impl SeccompContext {
     /// from outside the sandbox); resume the thread as it was.
     fn read_event(
         &mut self,
-        aspace: &SeccompAddressSpace,
+        proc: &StubProc,
         area: ThreadArea<'_>,
         state: &mut CpuState,
     ) -> Result<Option<Event>> {
         let Some(frame) = area.frame() else {
-            return Err(aspace.kill("put its signal frame outside its stack"));
+            return Err(proc.kill("put its signal frame outside its stack"));
         };
         self.frame = Some(frame);
         let info = area.siginfo(frame);
@@ -521,7 +898,7 @@ impl SeccompContext {
         let ev = match info.signo {
             libc::SIGSYS if info.code == SYS_SECCOMP => {
                 if info.arch != filter::AUDIT_ARCH_X86_64 {
-                    return Err(aspace.kill("reported a foreign syscall"));
+                    return Err(proc.kill("reported a foreign syscall"));
                 }
                 Event::Syscall
             }
@@ -540,7 +917,7 @@ impl SeccompContext {
                 Event::Interrupted
             }
             s if stub::HANDLED_SIGNALS.contains(&s) => return Ok(None),
-            _ => return Err(aspace.kill("reported a signal it does not handle")),
+            _ => return Err(proc.kill("reported a signal it does not handle")),
         };
         let prev = state.regs;
         state.regs = regs_from_frame(&uc.mc, &prev);
@@ -564,12 +941,13 @@ impl Context for SeccompContext {
             .as_any()
             .downcast_ref::<SeccompAddressSpace>()
             .ok_or_else(|| PlatformError::Unsupported("seccomp: foreign address space".into()))?;
-        let index = self.bind(aspace)?;
+        let (index, tid) = self.bind(aspace)?;
         if self.interrupter.pending.swap(false, Ordering::SeqCst) {
             return Ok(Event::Interrupted);
         }
-        self.sync_bases(aspace, index, &state.regs)?;
-        let area = aspace.area(index);
+        let proc = aspace.proc.clone();
+        self.sync_bases(&proc, index, tid, &state.regs)?;
+        let area = proc.area(index)?;
         let frame = self
             .frame
             .ok_or_else(|| PlatformError::Unsupported("seccomp: no signal frame".into()))?;
@@ -587,7 +965,7 @@ impl Context for SeccompContext {
             area.set_stub_spin((self.stub_spin.budget_ns as f64 / aspace.pause_ns) as u32);
             hand_over(area, STATE_RESUME);
             loop {
-                match wait_state(area, aspace.pid, |s| s == STATE_EVENT, &mut self.spin) {
+                match wait_state(area, proc.pid, tid, |s| s == STATE_EVENT, &mut self.spin) {
                     Ok(_) => break,
                     Err(WaitError::Slow) => continue,
                     Err(WaitError::Gone(e)) => {
@@ -596,7 +974,7 @@ impl Context for SeccompContext {
                     }
                 }
             }
-            if let Some(ev) = self.read_event(aspace, area, state)? {
+            if let Some(ev) = self.read_event(&proc, area, state)? {
                 return Ok(ev);
             }
         }
@@ -630,17 +1008,12 @@ impl SeccompContext {
     /// Runs `f` on the bound thread's shared area and the signal frame of its current
     /// event.
     fn with_frame<R>(&self, f: impl FnOnce(ThreadArea<'_>, Frame) -> R) -> Result<R> {
-        let (Some((_, index)), Some((shm, base)), Some(frame)) =
-            (self.bound, self.shm.as_ref(), self.frame)
-        else {
+        let (Some(bound), Some(frame)) = (self.bound.as_ref(), self.frame) else {
             return Err(PlatformError::Unsupported(
                 "seccomp: context never ran".into(),
             ));
         };
-        let area = shm
-            .area(index, *base)
-            .ok_or_else(|| PlatformError::Unsupported("seccomp: bad thread index".into()))?;
-        Ok(f(area, frame))
+        Ok(f(bound.proc.area(bound.index)?, frame))
     }
 }
 
@@ -651,6 +1024,14 @@ impl Drop for SeccompContext {
             .target
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(b) = self.bound.take() {
+            b.binding.live.store(false, Ordering::SeqCst);
+            let _ = BOUND.try_with(|list| {
+                list.borrow_mut()
+                    .retain(|other| !Arc::ptr_eq(other, &b.binding));
+            });
+            b.proc.retire(b.index, b.tid);
+        }
     }
 }
 

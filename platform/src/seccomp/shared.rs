@@ -1,9 +1,9 @@
 //! Memory shared between the sentry and one stub process: a memfd holding one aligned
 //! area per stub thread. An area is a control page (the hand-off state word, waiting
-//! flags, the stub's spin budget and one request slot) followed by the thread's
-//! alternate signal stack, where the kernel writes the signal frame the sentry reads and
-//! edits. The stub process can write all of it at any time, so everything read back is
-//! validated here before use.
+//! flags, the stub's spin budget, one request slot and the thread's id, which the kernel
+//! clears when the thread exits) followed by the thread's alternate signal stack, where
+//! the kernel writes the signal frame the sentry reads and edits. The stub process can
+//! write all of it at any time, so everything read back is validated here before use.
 
 use crate::{PlatformError, Result};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 /// Size and alignment of one thread's area: the stub finds its area by rounding its
 /// stack pointer (on the alternate stack) down to this.
 pub const AREA_SIZE: u64 = 0x10000;
-/// Stub threads one stub process can have (areas in its shared memfd).
-pub const MAX_THREADS: u64 = 64;
+/// Stub threads one stub process can have (areas in its shared memfd; untouched areas
+/// cost no memory).
+pub const MAX_THREADS: u64 = 256;
 /// The control page at the start of an area; the signal stack is the rest.
 pub const CONTROL_SIZE: u64 = 0x1000;
 /// Largest spin budget (in `pause` iterations) the stub honours, whatever the shared
@@ -29,6 +30,10 @@ pub const OFF_UCTX: u64 = 24;
 pub const OFF_REQ_NR: u64 = 32;
 pub const OFF_REQ_ARGS: u64 = 40;
 pub const OFF_REQ_RESULT: u64 = 88;
+/// The thread's id: written by the kernel when the thread is made (`CLONE_PARENT_SETTID`;
+/// the initial thread writes its own) and cleared when it exits (`CLONE_CHILD_CLEARTID`,
+/// `set_tid_address`).
+pub const OFF_TID: u64 = 96;
 
 // Values of the state word.
 // 0: the stub has not handed off yet (the memfd starts zeroed).
@@ -250,6 +255,22 @@ impl<'a> ThreadArea<'a> {
 
     pub fn sentry_waiting(&self) -> &'a AtomicU32 {
         self.word(OFF_SENTRY_WAITING)
+    }
+
+    /// The thread id word (`OFF_TID`): zero once the thread that used the area is gone
+    /// (or if the application wrote zero there, which only harms itself).
+    pub fn tid(&self) -> &'a AtomicU32 {
+        self.word(OFF_TID)
+    }
+
+    /// Clears the control words for a new thread. Only while no thread uses the area.
+    pub fn reset(&self) {
+        for off in [OFF_STATE, OFF_STUB_WAITING, OFF_SENTRY_WAITING, OFF_TID] {
+            self.word(off).store(0, Ordering::SeqCst);
+        }
+        for off in [OFF_INFO, OFF_UCTX] {
+            self.dword(off).store(0, Ordering::SeqCst);
+        }
     }
 
     pub fn set_stub_spin(&self, iters: u32) {

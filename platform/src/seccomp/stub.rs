@@ -8,14 +8,18 @@
 
 use super::filter;
 use super::shared::{self, AREA_SIZE, MAX_STUB_SPIN, MAX_THREADS};
-use crate::stub::{ForkSetup, TASK_SIZE, child_prologue, raw_fork};
+use crate::stub::{ForkSetup, TASK_SIZE, child_prologue, on_spawner, raw_fork};
 use crate::{PlatformError, Result};
 use std::arch::global_asm;
+use std::sync::Arc;
 
 const SYS_MUNMAP: u64 = 11;
+const SYS_RT_SIGPROCMASK: u64 = 14;
 const SYS_RT_SIGRETURN: u64 = 15;
+const SYS_CLONE: u64 = 56;
 const SYS_FUTEX: u64 = 202;
 const SYS_EXIT_GROUP: u64 = 231;
+const SIG_UNBLOCK: u64 = 1;
 const FUTEX_WAIT: u64 = 0;
 const FUTEX_WAKE: u64 = 1;
 
@@ -29,6 +33,12 @@ const FUTEX_WAKE: u64 = 1;
 // for the budget in the control page, then sleeps in FUTEX_WAIT on the state word. On
 // REQUEST it runs the syscall of the request slot and answers DONE; on RESUME it
 // returns to the restorer, whose rt_sigreturn loads the (edited) frame.
+//
+// A `clone` request makes a new stub thread whose stack is the top of its own area. The
+// child (born in the handler, every signal blocked, no alternate stack) unblocks all
+// signals and hands off through its own area with `int3`, like thread 0 at its start;
+// the sentry gives it its alternate stack in that first frame (`uc_stack`, which
+// rt_sigreturn installs).
 global_asm!(
     ".pushsection .text.runsc_seccomp_stub, \"ax\"",
     ".globl runsc_seccomp_begin",
@@ -111,7 +121,10 @@ global_asm!(
     "mov r10, [r12 + {off_req_args} + 24]",
     "mov r8, [r12 + {off_req_args} + 32]",
     "mov r9, [r12 + {off_req_args} + 40]",
+    "cmp rax, {sys_clone}",
+    "je 8f",
     "syscall",
+    "7:",
     "mov [r12 + {off_req_result}], rax",
     "mov eax, {state_done}",
     "xchg [r12 + {off_state}], eax",
@@ -123,6 +136,20 @@ global_asm!(
     "mov eax, {sys_futex}",
     "syscall",
     "jmp 2b",
+    // clone: the parent answers as for any request; the child starts here.
+    "8:",
+    "syscall",
+    "test rax, rax",
+    "jnz 7b",
+    "push -1",
+    "mov edi, {sig_unblock}",
+    "mov rsi, rsp",
+    "xor edx, edx",
+    "mov r10d, 8",
+    "mov eax, {sys_rt_sigprocmask}",
+    "syscall",
+    "int3",
+    "ud2",
     ".p2align 4",
     "runsc_seccomp_restorer:",
     "mov eax, {sys_rt_sigreturn}",
@@ -131,6 +158,9 @@ global_asm!(
     "runsc_seccomp_end:",
     ".popsection",
     sys_munmap = const SYS_MUNMAP,
+    sys_clone = const SYS_CLONE,
+    sys_rt_sigprocmask = const SYS_RT_SIGPROCMASK,
+    sig_unblock = const SIG_UNBLOCK,
     sys_exit_group = const SYS_EXIT_GROUP,
     sys_futex = const SYS_FUTEX,
     sys_rt_sigreturn = const SYS_RT_SIGRETURN,
@@ -211,7 +241,11 @@ impl SeccompRegion {
             &raw const runsc_seccomp_end as u64,
         );
         let code_len = end - begin;
-        assert!(code_len <= AREA_SIZE);
+        if code_len > AREA_SIZE {
+            return Err(PlatformError::Unsupported(
+                "seccomp: the stub code is larger than its page".into(),
+            ));
+        }
         let size = AREA_SIZE * (1 + MAX_THREADS);
         // Reserve one more area to align the start.
         // SAFETY: a fresh anonymous mapping chosen by the kernel; nothing else is
@@ -279,10 +313,15 @@ impl SeccompRegion {
         self.areas + index * AREA_SIZE
     }
 
-    /// Forks a stub process whose areas are the memfd `shared_fd` and whose only other
-    /// file is `keep_fd` (the memory file). Returns its pid at once; the stub hands off
-    /// through thread 0's area once it is ready.
-    pub fn spawn(&self, keep_fd: i32, shared_fd: i32) -> Result<i32> {
+    /// Forks a stub process (on the platform's spawner thread) whose areas are the memfd
+    /// `shared_fd` and whose only other file is `keep_fd` (the memory file). Returns its
+    /// pid at once; the stub hands off through thread 0's area once it is ready.
+    pub fn spawn(self: &Arc<Self>, keep_fd: i32, shared_fd: i32) -> Result<i32> {
+        let region = self.clone();
+        on_spawner(move || region.spawn_here(keep_fd, shared_fd))?
+    }
+
+    fn spawn_here(&self, keep_fd: i32, shared_fd: i32) -> Result<i32> {
         let fork = ForkSetup::capture();
         let mut actions = [(0i32, 0u64); 64];
         for (i, a) in actions.iter_mut().enumerate() {
@@ -335,6 +374,10 @@ impl SeccompRegion {
             if areas as u64 != self.areas {
                 fail(120);
             }
+            // Thread 0's id word, cleared by the kernel when it exits.
+            let tid_word = (self.area_addr(0) + shared::OFF_TID) as *mut u32;
+            tid_word.write_volatile(libc::syscall(libc::SYS_gettid) as u32);
+            libc::syscall(libc::SYS_set_tid_address, tid_word);
             child_prologue(fork, keep_fd);
             let stack = libc::stack_t {
                 ss_sp: (self.area_addr(0) + shared::CONTROL_SIZE) as *mut _,
