@@ -354,6 +354,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     {
         let mut t = crate::tasks::lock(&tree);
         t.registry = Some(processes.clone());
+        let _ = processes.tree.set(Arc::downgrade(&tree));
         let pid = t.alloc_pid().map_err(|e| Error::Setup(format!("pid 1: {e:?}")))?;
         debug_assert_eq!(pid, 1);
         t.tasks.insert(
@@ -365,6 +366,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
                 pending: Default::default(),
                 killed: false,
                 stopped: false,
+                sigwait: 0,
                 mm_id: Arc::as_ptr(&mm) as usize,
             },
         );

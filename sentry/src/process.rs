@@ -58,6 +58,8 @@ pub struct Processes {
     procs: Mutex<BTreeMap<i32, Arc<ProcessInfo>>>,
     vfs: OnceLock<Weak<Vfs>>,
     boot_id: OnceLock<String>,
+    /// The task tree (thread lists).
+    pub tree: OnceLock<Weak<Mutex<crate::tasks::Tree>>>,
     cpuinfo: OnceLock<Vec<u8>>,
 }
 
@@ -169,6 +171,17 @@ impl Processes {
             .cloned()
     }
 
+    /// Whether any process has `inode` open for writing (execve's ETXTBSY).
+    pub fn open_for_write(&self, inode: &crate::vfs::inode::InodeRef) -> bool {
+        let procs: Vec<Arc<ProcessInfo>> = lock(&self.procs).values().cloned().collect();
+        procs.iter().any(|p| {
+            lock(&p.fds).list().iter().any(|(_, f)| {
+                f.writable()
+                    && std::ptr::addr_eq(Arc::as_ptr(&f.inode), Arc::as_ptr(inode))
+            })
+        })
+    }
+
     pub fn remove(&self, pid: i32) {
         lock(&self.procs).remove(&pid);
     }
@@ -189,6 +202,16 @@ impl ProcSource for Processes {
             .filter(|(_, p)| !p.reaped.load(Ordering::Relaxed))
             .map(|(k, _)| *k)
             .collect()
+    }
+
+    fn threads(&self, pid: i32) -> Vec<i32> {
+        let Some(tree) = self.tree.get().and_then(|w| w.upgrade()) else {
+            return Vec::new();
+        };
+        let t = crate::tasks::lock(&tree);
+        let mut v = t.groups.get(&pid).map(|g| g.threads.clone()).unwrap_or_default();
+        v.sort_unstable();
+        v
     }
 
     fn exe_path(&self, pid: i32) -> Option<Path> {
@@ -219,7 +242,7 @@ impl ProcSource for Processes {
     }
 
     fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno> {
-        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        let p = self.get(pid).ok_or(Errno::ENOENT)?;
         let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
         let mm = lock(&p.mm).clone();
         let vm = |f: fn(&MemoryManager) -> u64| mm.as_deref().map_or(0, f);
@@ -335,7 +358,7 @@ impl ProcSource for Processes {
                     "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\n\
                      Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\n\
                      NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{}\nNSsid:\t{}\n\
-                     VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t1\n\
+                     VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n\
                      SigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n\
                      CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
                      NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\n",
@@ -351,6 +374,7 @@ impl ProcSource for Processes {
                     kb(vm(MemoryManager::total_vm)),
                     kb(vm(MemoryManager::total_vm)),
                     kb(vm(MemoryManager::resident)),
+                    self.threads(pid).len().max(1),
                     host::sched_getaffinity()
                         .iter()
                         .map(|b| b.count_ones())
@@ -462,7 +486,7 @@ impl ProcSource for Processes {
     }
 
     fn write_pid_file(&self, pid: i32, name: &str, data: &[u8]) -> Result<usize, Errno> {
-        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        let p = self.get(pid).ok_or(Errno::ENOENT)?;
         match name {
             "comm" => {
                 p.set_comm(data);
@@ -473,7 +497,7 @@ impl ProcSource for Processes {
     }
 
     fn fd_info(&self, pid: i32, fd: i32) -> Result<Vec<u8>, Errno> {
-        let p = self.get(pid).ok_or(Errno::ESRCH)?;
+        let p = self.get(pid).ok_or(Errno::ENOENT)?;
         let (f, cloexec) = lock(&p.fds).entry(fd).ok_or(Errno::ENOENT)?;
         const O_CLOEXEC: u32 = 0o2000000;
         let flags = f.flags() | if cloexec { O_CLOEXEC } else { 0 };

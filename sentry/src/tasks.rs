@@ -155,6 +155,8 @@ pub struct TaskEntry {
     pub killed: bool,
     /// The thread is parked in a group stop.
     pub stopped: bool,
+    /// The set a sigtimedwait(2) of this thread waits for (blocked, but wakes it).
+    pub sigwait: u64,
     /// Which memory manager it runs in (its address; a lingering creator of an address
     /// space waits until no other task runs in it).
     pub mm_id: usize,
@@ -349,7 +351,13 @@ impl Tree {
                 if !e.pending.add(info) {
                     return;
                 }
-                (e.mask & bit(signo) == 0).then_some(tid)
+                if e.mask & bit(signo) != 0 {
+                    if e.sigwait & bit(signo) != 0 {
+                        e.shared.kick();
+                    }
+                    return;
+                }
+                Some(tid)
             }
             None => {
                 let g = self.groups.get_mut(&tgid).expect("group exists");
@@ -357,11 +365,22 @@ impl Tree {
                     return;
                 }
                 let threads = g.threads.clone();
-                threads.into_iter().find(|t| {
+                let t = threads.iter().copied().find(|t| {
                     self.tasks
                         .get(t)
                         .is_some_and(|e| e.mask & bit(signo) == 0 && !e.killed)
-                })
+                });
+                if t.is_none() {
+                    // Blocked everywhere: a thread in sigtimedwait for it takes it.
+                    if let Some(e) = threads
+                        .iter()
+                        .filter_map(|t| self.tasks.get(t))
+                        .find(|e| e.sigwait & bit(signo) != 0)
+                    {
+                        e.shared.kick();
+                    }
+                }
+                t
             }
         };
         let Some(target) = target else {
@@ -517,6 +536,10 @@ impl Tree {
             };
         };
         g.threads.retain(|&t| t != tid);
+        if tid == tgid && !g.threads.is_empty() {
+            // The leader is gone before its threads: /proc shows it as a zombie.
+            set_state(&g.info, b'Z');
+        }
         self.exit_wq.notify_all();
         let Some(g) = self.groups.get_mut(&tgid) else {
             return ExitNotice {

@@ -366,6 +366,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                 pending: Default::default(),
                 killed: false,
                 stopped: false,
+                sigwait: 0,
                 mm_id: match &mm {
                     ChildMm::Shared(m) => Arc::as_ptr(m) as usize,
                     ChildMm::Forked(_) => 0,
@@ -703,7 +704,13 @@ fn read_strings(t: &Task, mut addr: u64, total: &mut usize) -> Result<Vec<Vec<u8
         if p == 0 {
             break;
         }
-        let s = t.mm.read_cstr(p, MAX_ARG_STRLEN)?;
+        let s = t.mm.read_cstr(p, MAX_ARG_STRLEN).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?;
         *total += s.len() + 1 + 8;
         if *total > limit || out.len() >= MAX_ARG_STRINGS {
             return Err(Errno::E2BIG);
@@ -756,35 +763,66 @@ fn do_execve(
     let mut total = 0;
     let mut argv = read_strings(t, argv, &mut total)?;
     let envp = read_strings(t, envp, &mut total)?;
+    // An empty argv gets one empty string (Linux 5.18+), so argv[0] always exists.
+    if argv.is_empty() {
+        argv.push(Vec::new());
+    }
     // The path the program is found by: relative to dirfd, or the file dirfd is.
     let vcreds = t.vcreds();
     let fsctx = t.fs();
     let vfs = t.k.vfs.clone();
-    let program: Vec<u8> = if name.is_empty() {
+    // `program` is where the file is found; `shown` the name the new program is told
+    // (AT_EXECFN, a script's argument): /dev/fd/N[/name] for descriptor-relative execs.
+    let by_fd = name.is_empty() || (name[0] != b'/' && dirfd as i32 != libc::AT_FDCWD);
+    let (program, shown): (Vec<u8>, Vec<u8>) = if name.is_empty() {
         if flags & AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         let f = t.fds().get(dirfd)?;
         let p = f.path.clone().ok_or(Errno::EACCES)?;
-        vfs.path_name(&fsctx.root, &p)
-    } else if name[0] == b'/' || dirfd as i32 == libc::AT_FDCWD {
-        name.clone()
+        (
+            vfs.path_name(&fsctx.root, &p),
+            format!("/dev/fd/{}", dirfd as i32).into_bytes(),
+        )
+    } else if !by_fd {
+        (name.clone(), name.clone())
     } else {
         let f = t.fds().get(dirfd)?;
         let p = f.path.clone().ok_or(Errno::EBADF)?;
         let mut d = vfs.path_name(&fsctx.root, &p);
         d.push(b'/');
         d.extend_from_slice(&name);
-        d
+        let mut s = format!("/dev/fd/{}/", dirfd as i32).into_bytes();
+        s.extend_from_slice(&name);
+        (d, s)
     };
+    let fd_cloexec = by_fd && t.fds().cloexec(dirfd).unwrap_or(false);
     if flags & AT_SYMLINK_NOFOLLOW != 0
         && let Ok(p) = vfs.resolve(&fsctx, vcreds, &fsctx.cwd, &program, false)
         && p.stat().is_ok_and(|s| s.file_type() == crate::vfs::inode::S_IFLNK)
     {
         return Err(Errno::ELOOP);
     }
-    let (exe, exe_name, exe_path) = crate::exec::find_no_search(&vfs, &fsctx, vcreds, &program, &mut argv)
-        .map_err(|e| load_errno(&e))?;
+    if let Ok(p) = vfs.resolve(&fsctx, vcreds, &fsctx.cwd, &program, true)
+        && t.k.processes.open_for_write(&p.dentry.inode)
+    {
+        return Err(Errno::ETXTBSY);
+    }
+    let argc0 = argv.len();
+    let (exe, exe_name, exe_path) =
+        crate::exec::find_no_search(&vfs, &fsctx, vcreds, &program, &mut argv)
+            .map_err(|e| load_errno(&e))?;
+    if argv.len() != argc0 {
+        // A script: the interpreter is told the name the caller used, and cannot open a
+        // close-on-exec descriptor's /dev/fd path (Linux's PATH_INACCESSIBLE).
+        if by_fd && fd_cloexec {
+            return Err(Errno::ENOENT);
+        }
+        let i = argv.len() - argc0;
+        if let Some(slot) = argv.get_mut(i) {
+            *slot = shown.clone();
+        }
+    }
 
     // The new memory: an address space made by this thread, which will run in it.
     let k = t.k.clone();
@@ -804,7 +842,7 @@ fn do_execve(
     let img = Image {
         argv: &argv,
         envp: &envp,
-        execfn: &name,
+        execfn: &shown,
         uid: t.creds.uid,
         gid: t.creds.gid,
         stack_limit,
@@ -867,7 +905,9 @@ fn do_execve(
     t.saved_mask = None;
 
     let comm: Vec<u8> = {
-        let base = name.rsplit(|&b| b == b'/').next().unwrap_or(&name);
+        // Descriptor-relative execs take the file's own name.
+        let src = if by_fd { &exe_name } else { &name };
+        let base = src.rsplit(|&b| b == b'/').next().unwrap_or(src);
         base.iter().copied().take(15).collect()
     };
     let old = t.process.clone();
@@ -1147,6 +1187,7 @@ pub fn waitid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     {
         return Err(Errno::EINVAL);
     }
+    let mut nonblock_pidfd = false;
     let which = match idtype {
         P_ALL => Which::Any,
         P_PID if id > 0 => Which::Pid(id),
@@ -1157,11 +1198,19 @@ pub fn waitid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         P_PIDFD => {
             let f = t.fds().get(id as u32 as u64)?;
             let pid = crate::syscalls::sys_pidfd::pidfd_pid(&f).ok_or(Errno::EINVAL)?;
+            if f.flags() & libc::O_NONBLOCK as u32 != 0 {
+                nonblock_pidfd = true;
+            }
             Which::Pid(pid)
         }
         _ => return Err(Errno::EINVAL),
     };
+    // A PIDFD_NONBLOCK pidfd waits like WNOHANG but reports EAGAIN instead of 0.
+    let opts = if nonblock_pidfd { opts | WNOHANG } else { opts };
     let r = do_wait(t, which, opts)?;
+    if r.is_none() && nonblock_pidfd {
+        return Err(Errno::EAGAIN);
+    }
     if infop != 0 {
         let mut si = [0u8; 128];
         if let Some(w) = &r {

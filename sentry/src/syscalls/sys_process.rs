@@ -321,7 +321,7 @@ pub fn getsid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// session unless it is the process's own id.
 pub fn setpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (pid, pgid) = (a[0] as i32, a[1] as i32);
-    if pgid < 0 {
+    if pgid < 0 || pid < 0 {
         return Err(Errno::EINVAL);
     }
     let mut tree = t.tree();

@@ -342,11 +342,16 @@ pub fn rt_sigtimedwait(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if let Some(info) = take(t) {
         return finish_wait(t, uinfo, info);
     }
-    let old = t.sig.mask;
-    // Block nothing extra: the set's signals become wakeups.
-    t.set_mask(old & !set);
+    // The set's signals stay blocked (so none is delivered or kills the process) but
+    // wake this thread when they arrive.
+    let set_wait = |t: &Task, v: u64| {
+        if let Some(e) = t.tree().tasks.get_mut(&t.tid) {
+            e.sigwait = v;
+        }
+    };
+    set_wait(t, set);
     let r = crate::wait::wait_until(&[], deadline, || take(t));
-    t.set_mask(old);
+    set_wait(t, 0);
     match r {
         Ok(info) => finish_wait(t, uinfo, info),
         Err(crate::wait::WaitError::TimedOut) => Err(Errno::EAGAIN),

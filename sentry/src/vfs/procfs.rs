@@ -31,6 +31,8 @@ pub trait ProcSource: Send + Sync {
     /// The executable's path as /proc/PID/exe shows it.
     fn exe(&self, pid: i32) -> Option<Vec<u8>>;
     fn exe_path(&self, pid: i32) -> Option<Path>;
+    /// The thread ids of process `pid`.
+    fn threads(&self, pid: i32) -> Vec<i32>;
     fn cwd(&self, pid: i32) -> Option<(Path, Vec<u8>)>;
     fn root(&self, pid: i32) -> Option<(Path, Vec<u8>)>;
     fn fds(&self, pid: i32) -> Vec<(i32, Arc<FileDescription>)>;
@@ -453,6 +455,13 @@ impl Inode for PidDir {
             b"exe" => LinkKind::Exe(self.pid),
             b"cwd" => LinkKind::Cwd(self.pid),
             b"root" => LinkKind::Root(self.pid),
+            b"task" => {
+                return Ok(Arc::new(TaskDir {
+                    pid: self.pid,
+                    dev: self.dev,
+                    src: self.src.clone(),
+                }));
+            }
             b"fd" | b"fdinfo" => {
                 return Ok(Arc::new(FdDir {
                     pid: self.pid,
@@ -503,12 +512,66 @@ impl Inode for PidDir {
                 kind: if n.starts_with("fd") { 4 } else { 10 },
             })
             .collect();
+        v.push(DirEntry {
+            name: b"task".to_vec(),
+            ino: base + 15,
+            kind: 4,
+        });
         v.extend(PID_FILES.iter().enumerate().map(|(i, n)| DirEntry {
             name: n.as_bytes().to_vec(),
             ino: base + 16 + i as u64,
             kind: 8,
         }));
         Ok(v)
+    }
+}
+
+/// /proc/PID/task: a directory per thread (each shows its process's files).
+struct TaskDir {
+    pid: i32,
+    dev: u64,
+    src: Arc<dyn ProcSource>,
+}
+
+impl Inode for TaskDir {
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(Stat {
+            mode: S_IFDIR | 0o555,
+            ..dir_stat(self.dev, 100_000 + self.pid as u64 * 64 + 15)
+        })
+    }
+    read_only_dir!(Errno::EPERM);
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        proc_statfs()
+    }
+    fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
+        let tid: i32 = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
+        if !self.src.threads(self.pid).contains(&tid) {
+            return Err(Errno::ENOENT);
+        }
+        Ok(Arc::new(PidDir {
+            pid: self.pid,
+            dev: self.dev,
+            src: self.src.clone(),
+        }))
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Ok(self
+            .src
+            .threads(self.pid)
+            .into_iter()
+            .map(|t| DirEntry {
+                name: t.to_string().into_bytes(),
+                ino: 1000 + t as u64,
+                kind: 4,
+            })
+            .collect())
     }
 }
 
