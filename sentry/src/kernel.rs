@@ -440,11 +440,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
             altstack: (0, libc::SS_DISABLE as u32, 0),
         },
         process,
-        creds: Creds {
-            uid: ids.uid,
-            gid: ids.gid,
-            groups: ids.groups,
-        },
+        creds: Creds::new(ids.uid, ids.gid, ids.groups),
         affinity: host::sched_getaffinity(),
         clear_child_tid: 0,
         robust_list: (0, 0),

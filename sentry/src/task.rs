@@ -36,11 +36,36 @@ pub struct SignalState {
     pub altstack: (u64, u32, u64),
 }
 
+/// A task's identity. `uid`/`gid` are the effective ids (what permission checks use,
+/// with fsuid/fsgid following them as Linux does unless set apart); `ruid`/`suid` and
+/// `rgid`/`sgid` the real and saved ones (credentials(7)).
 #[derive(Clone, Debug)]
 pub struct Creds {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
+    pub ruid: u32,
+    pub suid: u32,
+    pub fsuid: u32,
+    pub rgid: u32,
+    pub sgid: u32,
+    pub fsgid: u32,
+}
+
+impl Creds {
+    pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Creds {
+        Creds {
+            uid,
+            gid,
+            groups,
+            ruid: uid,
+            suid: uid,
+            fsuid: uid,
+            rgid: gid,
+            sgid: gid,
+            fsgid: gid,
+        }
+    }
 }
 
 pub struct Task {
@@ -117,8 +142,8 @@ impl Task {
 
     pub fn vcreds(&self) -> crate::vfs::Creds {
         crate::vfs::Creds {
-            uid: self.creds.uid,
-            gid: self.creds.gid,
+            uid: self.creds.fsuid,
+            gid: self.creds.fsgid,
         }
     }
 

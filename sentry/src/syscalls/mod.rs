@@ -4,6 +4,7 @@
 //! with the support status in `syscalls-table` (checked by a test).
 
 mod sys_clone;
+mod sys_cred;
 mod sys_file;
 mod sys_fs;
 mod sys_futex;
@@ -143,6 +144,15 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_wait4 => sys_clone::wait4,
         SYS_waitid => sys_clone::waitid,
         SYS_setpgid => sys_process::setpgid,
+        SYS_setuid => sys_cred::setuid,
+        SYS_setgid => sys_cred::setgid,
+        SYS_setreuid => sys_cred::setreuid,
+        SYS_setregid => sys_cred::setregid,
+        SYS_setresuid => sys_cred::setresuid,
+        SYS_setresgid => sys_cred::setresgid,
+        SYS_setfsuid => sys_cred::setfsuid,
+        SYS_setfsgid => sys_cred::setfsgid,
+        SYS_setgroups => sys_cred::setgroups,
         SYS_setsid => sys_process::setsid,
         SYS_pidfd_open => sys_pidfd::pidfd_open,
         SYS_pidfd_send_signal => sys_pidfd::pidfd_send_signal,
@@ -163,9 +173,9 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_getppid => sys_process::getppid,
         SYS_gettid => sys_process::gettid,
         SYS_getuid => sys_process::getuid,
-        SYS_geteuid => sys_process::getuid,
+        SYS_geteuid => sys_process::geteuid,
         SYS_getgid => sys_process::getgid,
-        SYS_getegid => sys_process::getgid,
+        SYS_getegid => sys_process::getegid,
         SYS_getresuid => sys_process::getresuid,
         SYS_getresgid => sys_process::getresgid,
         SYS_getgroups => sys_process::getgroups,

@@ -232,31 +232,42 @@ pub fn gettid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(t.tid as u64)
 }
 
-/// getuid(2), geteuid(2).
+/// getuid(2).
 pub fn getuid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.creds.ruid as u64)
+}
+
+/// geteuid(2).
+pub fn geteuid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(t.creds.uid as u64)
 }
 
-/// getgid(2), getegid(2).
+/// getgid(2).
 pub fn getgid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
-    Ok(t.creds.gid as u64)
+    Ok(t.creds.rgid as u64)
 }
 
-fn write_three(t: &Task, ptrs: &[u64], v: u32) -> Result<u64, Errno> {
-    for &p in ptrs {
-        write_u32(t, p, v)?;
-    }
-    Ok(0)
+/// getegid(2).
+pub fn getegid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
+    Ok(t.creds.gid as u64)
 }
 
 /// getresuid(2).
 pub fn getresuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    write_three(t, &a[..3], t.creds.uid)
+    let c = &t.creds;
+    for (p, v) in a[..3].iter().zip([c.ruid, c.uid, c.suid]) {
+        write_u32(t, *p, v)?;
+    }
+    Ok(0)
 }
 
 /// getresgid(2).
 pub fn getresgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    write_three(t, &a[..3], t.creds.gid)
+    let c = &t.creds;
+    for (p, v) in a[..3].iter().zip([c.rgid, c.gid, c.sgid]) {
+        write_u32(t, *p, v)?;
+    }
+    Ok(0)
 }
 
 /// getgroups(2).
