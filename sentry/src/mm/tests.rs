@@ -25,6 +25,9 @@ impl FakeAs {
 }
 
 impl AddressSpace for FakeAs {
+    fn prepare_thread(&self) -> platform::Result<()> {
+        Ok(())
+    }
     fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> platform::Result<()> {
         self.calls
             .lock()

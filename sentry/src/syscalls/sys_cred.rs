@@ -30,7 +30,8 @@ pub fn setresuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (r, e, s) = (id(a[0]), id(a[1]), id(a[2]));
     let c = &t.creds;
     let own = |x: u32| x == NOCHANGE || x == c.ruid || x == c.uid || x == c.suid;
-    if !privileged(t) && !(own(r) && own(e) && own(s)) {
+    let allowed = own(r) && own(e) && own(s);
+    if !privileged(t) && !allowed {
         return Err(Errno::EPERM);
     }
     let c = &mut t.creds;
@@ -52,7 +53,8 @@ pub fn setresgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (r, e, s) = (id(a[0]), id(a[1]), id(a[2]));
     let c = &t.creds;
     let own = |x: u32| x == NOCHANGE || x == c.rgid || x == c.gid || x == c.sgid;
-    if !privileged(t) && !(own(r) && own(e) && own(s)) {
+    let allowed = own(r) && own(e) && own(s);
+    if !privileged(t) && !allowed {
         return Err(Errno::EPERM);
     }
     let c = &mut t.creds;
@@ -161,10 +163,9 @@ pub fn setfsuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let u = id(a[0]);
     let old = t.creds.fsuid;
     let c = &t.creds;
-    if privileged(t) || u == c.ruid || u == c.uid || u == c.suid || u == c.fsuid {
-        if u != NOCHANGE {
-            t.creds.fsuid = u;
-        }
+    let allowed = privileged(t) || u == c.ruid || u == c.uid || u == c.suid || u == c.fsuid;
+    if allowed && u != NOCHANGE {
+        t.creds.fsuid = u;
     }
     Ok(u64::from(old))
 }
@@ -174,10 +175,9 @@ pub fn setfsgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let g = id(a[0]);
     let old = t.creds.fsgid;
     let c = &t.creds;
-    if privileged(t) || g == c.rgid || g == c.gid || g == c.sgid || g == c.fsgid {
-        if g != NOCHANGE {
-            t.creds.fsgid = g;
-        }
+    let allowed = privileged(t) || g == c.rgid || g == c.gid || g == c.sgid || g == c.fsgid;
+    if allowed && g != NOCHANGE {
+        t.creds.fsgid = g;
     }
     Ok(u64::from(old))
 }
