@@ -140,3 +140,28 @@ fn no_leftovers_after_runsc_is_killed() {
         assert_all_gone("no_leftovers_after_runsc_is_killed", &platform, &seen);
     }
 }
+
+#[test]
+fn no_leftovers_after_runsc_is_killed_with_processes_and_threads() {
+    let test = "no_leftovers_after_runsc_is_killed_with_processes_and_threads";
+    for platform in available_platforms(test) {
+        let (status, seen) = watch(
+            "cleanup-sigkill-tree",
+            &platform,
+            &["30000", "exit", "tree"],
+            Some(Duration::from_millis(800)),
+        );
+        assert_eq!(
+            status,
+            128 + libc::SIGKILL,
+            "platform {platform}: runsc should have been killed"
+        );
+        // The init process, two children and a thread: at least three stub processes.
+        assert!(
+            seen.len() >= 3,
+            "platform {platform}: expected the children's stubs among {} descendants",
+            seen.len()
+        );
+        assert_all_gone(test, &platform, &seen);
+    }
+}
