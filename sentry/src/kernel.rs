@@ -393,8 +393,10 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
                 uid: ids.uid,
                 suid: ids.uid,
                 pdeathsig: 0,
+                parent_tid: 0,
                 dumpable: 1,
                 no_new_privs: false,
+                prctl: Default::default(),
             },
         );
     }
@@ -451,6 +453,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         vfork_done: None,
         aspace_owner: true,
         saved_mask: None,
+        thread_name: None,
     };
     task.run();
     task.exit_thread();

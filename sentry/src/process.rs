@@ -504,10 +504,11 @@ impl ProcSource for Processes {
         let pos = *lock(&f.offset);
         let mnt_id = f.path.as_ref().map_or(0, |p| p.mnt.id);
         let ino = f.inode.stat()?.ino;
-        Ok(
-            format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n")
-                .into_bytes(),
-        )
+        let mut s = format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n");
+        if let Some(pid) = crate::syscalls::pidfd_pid(&f) {
+            let _ = writeln!(s, "Pid:\t{pid}\nNSpid:\t{pid}");
+        }
+        Ok(s.into_bytes())
     }
 
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8> {

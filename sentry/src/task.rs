@@ -103,6 +103,9 @@ pub struct Task {
     /// The mask to restore after a sigsuspend/pselect/ppoll-style temporary mask, once
     /// the signal that ended it was delivered.
     pub saved_mask: Option<u64>,
+    /// The thread's own name (PR_SET_NAME in a thread that is not the leader); None: the
+    /// process's comm.
+    pub thread_name: Option<Vec<u8>>,
 }
 
 /// What restart_syscall(2) continues after a signal interrupted a sleep.
@@ -147,6 +150,19 @@ impl Task {
         }
     }
 
+    /// The thread's name (PR_GET_NAME).
+    pub fn comm(&self) -> Vec<u8> {
+        match &self.thread_name {
+            Some(n) => n.clone(),
+            None => self
+                .process
+                .comm
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
     pub fn tree(&self) -> MutexGuard<'_, tasks::Tree> {
         tasks::lock(&self.k.tree)
     }
@@ -179,6 +195,12 @@ impl Task {
         }
     }
 
+    /// A group leader shows its sleeps in its process's /proc state.
+    pub fn update_shows(&self) {
+        *self.shared.shows.lock().unwrap_or_else(|e| e.into_inner()) =
+            (self.tid == self.tgid).then(|| self.process.clone());
+    }
+
     /// Runs the task until it ends; returns how its thread ended.
     pub fn run(&mut self) -> ExitStatus {
         crate::vfs::procfs::set_current_pid(self.tgid);
@@ -188,6 +210,7 @@ impl Task {
             .interrupter
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(self.ctx.interrupter());
+        self.update_shows();
         // A signal may have arrived between the clone and now.
         self.deliver_signals();
         while self.exit.is_none() {
@@ -281,6 +304,13 @@ impl Task {
     /// what the thread did).
     pub fn send_signal(&mut self, info: SigInfo) {
         self.tree().send(self.tgid, Some(self.tid), info);
+    }
+
+    /// A signal the kernel sends the thread for what it just did (send_sig(): SIGPIPE on
+    /// a broken pipe, SIGXFSZ past RLIMIT_FSIZE), as from the process itself.
+    pub fn kernel_signal(&mut self, signo: i32) {
+        let info = SigInfo::from_process(signo, signals::SI_USER, self.tgid, self.creds.ruid);
+        self.send_signal(info);
     }
 
     /// Applies the restart decision for an interrupted syscall: `handler` says whether a

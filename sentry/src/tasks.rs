@@ -103,6 +103,8 @@ pub struct TaskShared {
     /// checks the tree when it is set and clears it when nothing is left to do.
     pub hint: AtomicBool,
     pub interrupter: Mutex<Option<Arc<dyn Interrupt>>>,
+    /// The process whose /proc state this task shows (set for group leaders).
+    pub shows: Mutex<Option<Arc<ProcessInfo>>>,
     tree: Weak<Mutex<Tree>>,
 }
 
@@ -139,6 +141,17 @@ impl Interruptible for TaskShared {
         };
         let t = lock(&tree);
         t.must_interrupt(self.tid())
+    }
+    fn sleeping(&self, on: bool) {
+        if let Some(p) = self
+            .shows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            let (from, to) = if on { (b'R', b'S') } else { (b'S', b'R') };
+            let _ = p.state.compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed);
+        }
     }
 }
 
@@ -198,10 +211,35 @@ pub struct Group {
     /// Real and saved uid (kill permission).
     pub uid: u32,
     pub suid: u32,
-    /// The signal this process gets when its parent exits (PR_SET_PDEATHSIG).
+    /// The signal this process gets when its parent thread exits (PR_SET_PDEATHSIG).
     pub pdeathsig: i32,
+    /// The thread of the parent that created it (or took it over when that one ended).
+    pub parent_tid: i32,
     pub dumpable: u8,
     pub no_new_privs: bool,
+    pub prctl: PrctlState,
+}
+
+/// Process attributes prctl(2) sets and fork inherits.
+#[derive(Clone, Copy, Debug)]
+pub struct PrctlState {
+    pub keepcaps: bool,
+    pub thp_disable: bool,
+    /// Timer slack in ns (50 µs by default).
+    pub timerslack: u64,
+    /// PR_TSC_ENABLE.
+    pub tsc: u32,
+}
+
+impl Default for PrctlState {
+    fn default() -> Self {
+        PrctlState {
+            keepcaps: false,
+            thp_disable: false,
+            timerslack: 50_000,
+            tsc: 1,
+        }
+    }
 }
 
 /// Every task and thread group of the sandbox.
@@ -249,6 +287,7 @@ impl Tree {
             waiter: Waiter::new(),
             hint: AtomicBool::new(false),
             interrupter: Mutex::new(None),
+            shows: Mutex::new(None),
             tree: Arc::downgrade(tree),
         })
     }
@@ -536,6 +575,29 @@ impl Tree {
             };
         };
         g.threads.retain(|&t| t != tid);
+        let heir = g.threads.first().copied();
+        let uid = g.uid;
+        // Children this thread made get their parent-death signal; another thread of
+        // the group becomes their parent thread.
+        let orphans: Vec<(i32, i32)> = self
+            .groups
+            .values()
+            .filter(|c| c.parent == tgid && c.parent_tid == tid)
+            .map(|c| (c.tgid, c.pdeathsig))
+            .collect();
+        for (c, sig) in orphans {
+            if let Some(cg) = self.groups.get_mut(&c) {
+                cg.parent_tid = heir.unwrap_or(0);
+            }
+            if sig != 0 {
+                self.send(c, None, SigInfo::from_process(sig, signals::SI_USER, tgid, uid));
+            }
+        }
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return ExitNotice {
+                group_exited: false,
+            };
+        };
         if tid == tgid && !g.threads.is_empty() {
             // The leader is gone before its threads: /proc shows it as a zombie.
             set_state(&g.info, b'Z');
@@ -571,10 +633,6 @@ impl Tree {
             reaper = 0;
         }
         for c in children {
-            let pdeath = self.groups.get(&c).map_or(0, |cg| cg.pdeathsig);
-            if pdeath != 0 {
-                self.send(c, None, SigInfo::new(pdeath, signals::SI_USER));
-            }
             if let Some(cg) = self.groups.get_mut(&c) {
                 cg.parent = reaper;
                 cg.info.ppid.store(reaper, Ordering::Relaxed);

@@ -104,6 +104,8 @@ impl Drop for Registration<'_> {
 pub trait Interruptible: Send + Sync {
     fn waiter(&self) -> &Arc<Waiter>;
     fn interrupted(&self) -> bool;
+    /// The task starts or stops sleeping (what /proc shows as its state).
+    fn sleeping(&self, _on: bool) {}
 }
 
 struct Standalone(Arc<Waiter>);
@@ -177,7 +179,9 @@ pub fn wait_guard<'a, T>(
     let seen = w.seq();
     drop(g);
     if !cur.interrupted() {
+        cur.sleeping(true);
         w.sleep(seen, deadline);
+        cur.sleeping(false);
     }
     drop(reg);
     Ok(m.lock().unwrap_or_else(|e| e.into_inner()))
@@ -204,7 +208,9 @@ pub fn wait_until<T>(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(WaitError::TimedOut);
         }
+        cur.sleeping(true);
         w.sleep(seen, deadline);
+        cur.sleeping(false);
     }
 }
 

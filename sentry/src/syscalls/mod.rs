@@ -22,6 +22,8 @@ use crate::log;
 use crate::task::Task;
 use syscalls_table::Errno;
 
+pub use sys_pidfd::pidfd_pid;
+
 pub type Handler = fn(&mut Task, &[u64; 6]) -> Result<u64, Errno>;
 
 /// The handler of syscall `nr`, if the sentry implements it.

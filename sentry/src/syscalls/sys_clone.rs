@@ -193,6 +193,7 @@ struct ChildSpec {
     child_settid: Option<u64>,
     rseq: Option<(u64, u32, u32)>,
     vfork_done: Option<Arc<VforkDone>>,
+    thread_name: Option<Vec<u8>>,
 }
 
 enum ChildMm {
@@ -357,6 +358,8 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
         let (ppid_group, pgid, sid, uid) = (pg.parent, pg.pgid, pg.sid, pg.uid);
         let suid = pg.suid;
         let no_new_privs = pg.no_new_privs;
+        let dumpable = pg.dumpable;
+        let prctl = pg.prctl;
         tree.tasks.insert(
             tid,
             TaskEntry {
@@ -407,8 +410,10 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                     uid,
                     suid,
                     pdeathsig: 0,
-                    dumpable: 1,
+                    parent_tid: if f & CLONE_PARENT != 0 { 0 } else { t.tid },
+                    dumpable,
                     no_new_privs,
+                    prctl,
                 },
             );
             if let Some(p) = tree.groups.get_mut(&parent) {
@@ -459,6 +464,8 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
         child_settid: (f & CLONE_CHILD_SETTID != 0).then_some(a.child_tid),
         rseq: if f & CLONE_VM != 0 { None } else { t.rseq },
         vfork_done: vfork_done.clone(),
+        // A new thread is named as its creator; a new process by its comm.
+        thread_name: if thread { Some(t.comm()) } else { None },
     };
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), Errno>>();
     t.k.thread_started();
@@ -594,6 +601,7 @@ fn start_child(spec: ChildSpec) -> Result<Task, Errno> {
         vfork_done: spec.vfork_done,
         aspace_owner,
         saved_mask: None,
+        thread_name: spec.thread_name,
     };
     if let Some(addr) = spec.child_settid {
         let _ = write_u32(&task, addr, spec.tid as u32);
@@ -903,6 +911,7 @@ fn do_execve(
     t.rseq = None;
     t.restart_block = None;
     t.saved_mask = None;
+    t.thread_name = None;
 
     let comm: Vec<u8> = {
         // Descriptor-relative execs take the file's own name.
@@ -935,6 +944,7 @@ fn do_execve(
             g.actions = t.sig.actions.clone();
             g.execed = true;
             g.dumpable = 1;
+            g.prctl.keepcaps = false;
         }
         if let Some(e) = tree.tasks.get_mut(&t.tid) {
             e.mm_id = Arc::as_ptr(&mm) as usize;
@@ -943,6 +953,7 @@ fn do_execve(
             r.insert(t.tgid, info);
         }
     }
+    t.update_shows();
     if let Some(v) = t.vfork_done.take() {
         v.complete();
     }

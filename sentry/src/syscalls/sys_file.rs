@@ -919,6 +919,7 @@ pub fn truncate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EACCES);
     }
     if a[1] > t.rlimit(libc::RLIMIT_FSIZE as usize) {
+        t.kernel_signal(libc::SIGXFSZ);
         return Err(Errno::EFBIG);
     }
     p.dentry

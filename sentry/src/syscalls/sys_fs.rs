@@ -333,6 +333,7 @@ pub fn ftruncate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EROFS);
     }
     if a[1] > t.rlimit(libc::RLIMIT_FSIZE as usize) {
+        t.kernel_signal(libc::SIGXFSZ);
         return Err(Errno::EFBIG);
     }
     f.inode
@@ -465,6 +466,7 @@ pub fn fallocate(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EOPNOTSUPP);
     }
     if end > t.rlimit(libc::RLIMIT_FSIZE as usize) {
+        t.kernel_signal(libc::SIGXFSZ);
         return Err(Errno::EFBIG);
     }
     // Allocation beyond what the filesystem holds.

@@ -45,7 +45,16 @@ pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const PR_GET_PDEATHSIG: u64 = 2;
     const PR_GET_DUMPABLE: u64 = 3;
     const PR_SET_DUMPABLE: u64 = 4;
+    const PR_GET_KEEPCAPS: u64 = 7;
+    const PR_SET_KEEPCAPS: u64 = 8;
     const PR_SET_NAME: u64 = 15;
+    const PR_GET_SECCOMP: u64 = 21;
+    const PR_GET_TSC: u64 = 25;
+    const PR_SET_TSC: u64 = 26;
+    const PR_SET_TIMERSLACK: u64 = 29;
+    const PR_GET_TIMERSLACK: u64 = 30;
+    const PR_SET_THP_DISABLE: u64 = 41;
+    const PR_GET_THP_DISABLE: u64 = 42;
     const PR_GET_NAME: u64 = 16;
     const PR_SET_CHILD_SUBREAPER: u64 = 36;
     const PR_GET_CHILD_SUBREAPER: u64 = 37;
@@ -112,19 +121,67 @@ pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 }
                 name.push(b[0]);
             }
-            t.process.set_comm(&name);
+            // The name is the thread's; the leader's is the process's (/proc/PID/comm).
+            if t.tid == t.tgid {
+                t.process.set_comm(&name);
+                t.thread_name = None;
+            } else {
+                t.thread_name = Some(name);
+            }
             Ok(0)
         }
         PR_GET_NAME => {
             let mut out = [0u8; 16];
-            let comm = t
-                .process
-                .comm
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone();
+            let comm = t.comm();
             out[..comm.len()].copy_from_slice(&comm);
             t.mm.copy_out(a[1], &out).map(|_| 0)
+        }
+        PR_GET_SECCOMP => Ok(0),
+        PR_GET_TSC => {
+            let v = t.tree().groups.get(&tgid).map_or(1, |g| g.prctl.tsc);
+            write_u32(t, a[1], v).map(|_| 0)
+        }
+        PR_SET_TSC => {
+            if a[1] != 1 && a[1] != 2 {
+                return Err(Errno::EINVAL);
+            }
+            // SIGSEGV on rdtsc is not offered: only the default is accepted.
+            if a[1] != 1 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        PR_GET_KEEPCAPS => Ok(t.tree().groups.get(&tgid).is_some_and(|g| g.prctl.keepcaps) as u64),
+        PR_SET_KEEPCAPS => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(g) = t.tree().groups.get_mut(&tgid) {
+                g.prctl.keepcaps = a[1] == 1;
+            }
+            Ok(0)
+        }
+        PR_GET_TIMERSLACK => Ok(t.tree().groups.get(&tgid).map_or(50_000, |g| g.prctl.timerslack)),
+        PR_SET_TIMERSLACK => {
+            if let Some(g) = t.tree().groups.get_mut(&tgid) {
+                g.prctl.timerslack = if a[1] == 0 { 50_000 } else { a[1] };
+            }
+            Ok(0)
+        }
+        PR_GET_THP_DISABLE => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(t.tree().groups.get(&tgid).is_some_and(|g| g.prctl.thp_disable) as u64)
+        }
+        PR_SET_THP_DISABLE => {
+            if a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if let Some(g) = t.tree().groups.get_mut(&tgid) {
+                g.prctl.thp_disable = a[1] != 0;
+            }
+            Ok(0)
         }
         _ => Err(Errno::EINVAL),
     }

@@ -117,13 +117,10 @@ pub(crate) fn do_write(
     let segs = segments(t, ranges, false)?;
     let r = write_file(t, &f, &segs, off);
     if r == Err(Errno::EPIPE) {
-        let info = crate::signals::SigInfo::from_process(
-            libc::SIGPIPE,
-            crate::signals::SI_USER,
-            t.tid,
-            t.creds.uid,
-        );
-        t.send_signal(info);
+        t.kernel_signal(libc::SIGPIPE);
+    }
+    if r == Err(Errno::EFBIG) {
+        t.kernel_signal(libc::SIGXFSZ);
     }
     r.map(|n| n as u64)
 }
