@@ -1,10 +1,12 @@
 //! Prints results as a plain aligned table; formats times and ratios the same way in
 //! every benchmark.
 
-/// One row of a table: its figures, or the one-line error that replaced them.
+/// One row of a table: its figures, the one-line error that replaced them, or why the
+/// row was not measured on this host.
 pub enum Cells {
     Figures(Vec<String>),
     Error(String),
+    Skipped(String),
 }
 
 /// A table whose first column is a left-aligned row name and whose other columns are
@@ -52,6 +54,7 @@ impl Table {
             match cells {
                 Cells::Figures(figs) => println!("{}", line(name, figs)),
                 Cells::Error(err) => println!("{name:<w$}  FAILED: {err}", w = widths[0]),
+                Cells::Skipped(why) => println!("{name:<w$}  skipped: {why}", w = widths[0]),
             }
         }
     }
