@@ -2,6 +2,7 @@
 //! mechanism of each platform, reported as ratios (DESIGN.md §9). One module per
 //! benchmark; `harness` holds what they share. Never asserts on a timing.
 
+mod build;
 mod file;
 mod harness;
 mod idle;
@@ -32,6 +33,9 @@ enum Command {
     /// Cost of process operations (fork, fork+exec, pipe round trip, thread create+join,
     /// sh -c true): native and runsc per platform.
     Process(process::Args),
+    /// Time of a small C build (20 files + main.c, `make -j2`): native and runsc per
+    /// platform, seconds per build.
+    Build(build::Args),
     /// CPU used by an idle sandbox (`busybox sleep`), per platform, as a share of one CPU.
     Idle(idle::Args),
 }
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
         Command::Syscall(args) => syscall::run(args),
         Command::File(args) => file::run(args),
         Command::Process(args) => process::run(args),
+        Command::Build(args) => build::run(args),
         Command::Idle(args) => idle::run(args),
     };
     match result {

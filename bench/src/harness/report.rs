@@ -69,6 +69,11 @@ pub fn ns(v: f64) -> String {
     }
 }
 
+/// Seconds, to the hundredth: `2.31`.
+pub fn secs(v: f64) -> String {
+    format!("{v:.2}")
+}
+
 /// A ratio such as `1.07x` or `103x`.
 pub fn ratio(v: f64) -> String {
     if v < 10.0 {
@@ -88,5 +93,6 @@ mod tests {
         assert_eq!(ns(20413.4), "20413");
         assert_eq!(ratio(1.0712), "1.07x");
         assert_eq!(ratio(103.4), "103x");
+        assert_eq!(secs(2.314), "2.31");
     }
 }
