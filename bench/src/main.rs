@@ -2,9 +2,11 @@
 //! mechanism of each platform, reported as ratios (DESIGN.md §9). One module per
 //! benchmark; `harness` holds what they share. Never asserts on a timing.
 
+mod build;
 mod file;
 mod harness;
 mod idle;
+mod process;
 mod syscall;
 
 use std::process::ExitCode;
@@ -28,6 +30,12 @@ enum Command {
     /// Cost of file operations (stat, open+read 4 KiB+close, sequential 1 MiB read):
     /// native and runsc per platform.
     File(file::Args),
+    /// Cost of process operations (fork, fork+exec, pipe round trip, thread create+join,
+    /// sh -c true): native and runsc per platform.
+    Process(process::Args),
+    /// Time of a small C build (20 files + main.c, `make -j2`): native and runsc per
+    /// platform, seconds per build.
+    Build(build::Args),
     /// CPU used by an idle sandbox (`busybox sleep`), per platform, as a share of one CPU.
     Idle(idle::Args),
 }
@@ -37,6 +45,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Syscall(args) => syscall::run(args),
         Command::File(args) => file::run(args),
+        Command::Process(args) => process::run(args),
+        Command::Build(args) => build::run(args),
         Command::Idle(args) => idle::run(args),
     };
     match result {

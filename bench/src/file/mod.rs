@@ -10,12 +10,10 @@ use std::time::Duration;
 
 use clap::Args as ClapArgs;
 
-use crate::harness::calibrate::calibrate;
 use crate::harness::cc::BuildDir;
-use crate::harness::report::{self, Cells, Table};
+use crate::harness::matrix::{self, Plan, Target};
 use crate::harness::run::{field, run_with_limit};
 use crate::harness::runsc::{self, Runsc};
-use crate::harness::stats::Summary;
 use crate::harness::{Error, Result};
 
 use host_files::Candidate;
@@ -82,46 +80,15 @@ impl Op {
             Op::SeqRead => "seq-read",
         }
     }
+}
 
+impl matrix::Op for Op {
     fn label(self) -> &'static str {
         match self {
             Op::Stat => "stat (host file via gofer)",
             Op::OpenReadHost => "open+read4k+close (host file via gofer)",
             Op::OpenReadOverlay => "open+read4k+close (file in the overlay)",
             Op::SeqRead => "sequential read, per MiB (64 KiB reads)",
-        }
-    }
-}
-
-/// Where a row runs `file_ops`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Target {
-    Native,
-    Runsc(String),
-}
-
-impl Target {
-    fn name(&self) -> String {
-        match self {
-            Target::Native => "native".into(),
-            Target::Runsc(p) => format!("runsc {p}"),
-        }
-    }
-}
-
-struct Row {
-    op: Op,
-    target: Target,
-    iters: u64,
-    samples: Vec<f64>,
-    error: Option<Error>,
-}
-
-impl Row {
-    fn summary(&self) -> Option<Summary> {
-        match self.error {
-            Some(_) => None,
-            None => Summary::of(&self.samples),
         }
     }
 }
@@ -185,42 +152,20 @@ pub fn run(args: Args) -> Result<()> {
     println!("sequential read:   {}", describe(&setup.big_file, &big));
     Runsc::print_header(setup.runsc.as_ref());
 
-    let mut rows = Vec::new();
-    for op in Op::ALL {
-        let targets =
-            std::iter::once(Target::Native).chain(platforms.iter().cloned().map(Target::Runsc));
-        for target in targets {
-            rows.push(Row {
-                op,
-                target,
-                iters: 0,
-                samples: Vec::new(),
-                error: None,
-            });
-        }
-    }
-
-    for row in &mut rows {
-        eprintln!("calibrating {} / {} ...", row.op.label(), row.target.name());
-        match calibrate(PROBE_START, TARGET_RUN, MIN_ITERS, |iters| {
-            measure(&setup, row.op, &row.target, iters)
-        }) {
-            Ok(iters) => row.iters = iters,
-            Err(e) => row.error = Some(e),
-        }
-    }
-
-    for i in 0..args.runs {
-        eprintln!("run {}/{} ...", i + 1, args.runs);
-        for row in rows.iter_mut().filter(|r| r.error.is_none()) {
-            match measure(&setup, row.op, &row.target, row.iters) {
-                Ok(ns) => row.samples.push(ns),
-                Err(e) => row.error = Some(e),
-            }
-        }
-    }
-
-    print_report(&rows, &platforms);
+    let plan = Plan {
+        runs: args.runs,
+        probe_start: PROBE_START,
+        target_run: TARGET_RUN,
+        min_iters: MIN_ITERS,
+    };
+    let rows = matrix::measure_all(
+        &Op::ALL,
+        &platforms,
+        &plan,
+        |_| None,
+        |op, target, iters| measure(&setup, op, target, iters),
+    );
+    matrix::print_report(&rows, &platforms);
     Ok(())
 }
 
@@ -271,110 +216,9 @@ fn measure(setup: &Setup, op: Op, target: &Target, iters: u64) -> Result<f64> {
     field(&out.stdout, "ns_per_op=")
 }
 
-fn print_report(rows: &[Row], platforms: &[String]) {
-    let native = |op: Op| {
-        rows.iter()
-            .find(|r| r.op == op && r.target == Target::Native)
-            .and_then(Row::summary)
-    };
-    let label_width = Op::ALL.iter().map(|op| op.label().len()).max().unwrap_or(0);
-
-    let mut table = Table::new(&[
-        "operation / on",
-        "iters/run",
-        "median ns/op",
-        "min ns/op",
-        "max ns/op",
-        "vs native",
-    ]);
-    // A platform that failed every row the same way (it would not start) gets one
-    // line below the table instead of one per row.
-    let broken: Vec<(String, String)> = platforms
-        .iter()
-        .filter_map(|p| {
-            let target = Target::Runsc(p.clone());
-            common_error(rows.iter().filter(|r| r.target == target)).map(|e| (target.name(), e))
-        })
-        .collect();
-    let mut previous = None;
-    for row in rows {
-        if broken.iter().any(|(name, _)| *name == row.target.name()) {
-            continue;
-        }
-        // The operation is named on the first row of its group only.
-        let label = if previous == Some(row.op) {
-            ""
-        } else {
-            row.op.label()
-        };
-        previous = Some(row.op);
-        let name = format!("{label:<label_width$}  {}", row.target.name());
-        let cells = match (&row.error, row.summary()) {
-            (Some(e), _) => Cells::Error(e.to_string()),
-            (None, None) => Cells::Error("no samples".into()),
-            (None, Some(s)) => Cells::Figures(vec![
-                row.iters.to_string(),
-                report::ns(s.median),
-                report::ns(s.min),
-                report::ns(s.max),
-                match (&row.target, native(row.op)) {
-                    (Target::Native, _) => "-".into(),
-                    (_, Some(n)) => report::ratio(s.median / n.median),
-                    (_, None) => "n/a".into(),
-                },
-            ]),
-        };
-        table.row(name, cells);
-    }
-    println!();
-    table.print();
-    for (name, error) in &broken {
-        println!("{name}: FAILED on every row: {error}");
-    }
-}
-
-/// The error every one of `rows` failed with, if there is at least one row and they all
-/// failed with the same message.
-fn common_error<'a>(rows: impl Iterator<Item = &'a Row>) -> Option<String> {
-    let mut common: Option<String> = None;
-    for row in rows {
-        let error = row.error.as_ref()?.to_string();
-        match &common {
-            Some(c) if *c != error => return None,
-            Some(_) => {}
-            None => common = Some(error),
-        }
-    }
-    common
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(error: Option<&str>) -> Row {
-        Row {
-            op: Op::Stat,
-            target: Target::Runsc("kvm".into()),
-            iters: 10,
-            samples: vec![1.0],
-            error: error.map(|e| Error::Run(e.into())),
-        }
-    }
-
-    #[test]
-    fn platform_failing_alike_everywhere_has_one_error() {
-        let same = [row(Some("unknown platform")), row(Some("unknown platform"))];
-        assert_eq!(
-            common_error(same.iter()).as_deref(),
-            Some("unknown platform")
-        );
-        let differ = [row(Some("a")), row(Some("b"))];
-        assert_eq!(common_error(differ.iter()), None);
-        let one_ok = [row(Some("a")), row(None)];
-        assert_eq!(common_error(one_ok.iter()), None);
-        assert_eq!(common_error([].iter()), None);
-    }
 
     #[test]
     fn every_op_has_a_distinct_program_argument() {

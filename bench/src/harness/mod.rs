@@ -1,13 +1,16 @@
 //! Helpers shared by every benchmark: building C programs, running and timing commands,
-//! choosing iteration counts, summarising samples, finding `runsc`, and the one-line
-//! error every row reports.
+//! choosing iteration counts, summarising samples, finding `runsc` and the host tools a
+//! benchmark needs, measuring and reporting operations natively and per platform, and
+//! the one-line error every row reports.
 
 pub mod calibrate;
 pub mod cc;
+pub mod matrix;
 pub mod report;
 pub mod run;
 pub mod runsc;
 pub mod stats;
+pub mod tools;
 pub mod workspace;
 
 use std::fmt;

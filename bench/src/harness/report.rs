@@ -1,10 +1,12 @@
 //! Prints results as a plain aligned table; formats times and ratios the same way in
 //! every benchmark.
 
-/// One row of a table: its figures, or the one-line error that replaced them.
+/// One row of a table: its figures, the one-line error that replaced them, or why the
+/// row was not measured on this host.
 pub enum Cells {
     Figures(Vec<String>),
     Error(String),
+    Skipped(String),
 }
 
 /// A table whose first column is a left-aligned row name and whose other columns are
@@ -52,6 +54,7 @@ impl Table {
             match cells {
                 Cells::Figures(figs) => println!("{}", line(name, figs)),
                 Cells::Error(err) => println!("{name:<w$}  FAILED: {err}", w = widths[0]),
+                Cells::Skipped(why) => println!("{name:<w$}  skipped: {why}", w = widths[0]),
             }
         }
     }
@@ -64,6 +67,11 @@ pub fn ns(v: f64) -> String {
     } else {
         format!("{v:.0}")
     }
+}
+
+/// Seconds, to the hundredth: `2.31`.
+pub fn secs(v: f64) -> String {
+    format!("{v:.2}")
 }
 
 /// A ratio such as `1.07x` or `103x`.
@@ -85,5 +93,6 @@ mod tests {
         assert_eq!(ns(20413.4), "20413");
         assert_eq!(ratio(1.0712), "1.07x");
         assert_eq!(ratio(103.4), "103x");
+        assert_eq!(secs(2.314), "2.31");
     }
 }

@@ -18,7 +18,20 @@ pub struct Output {
 
 /// Runs `cmd` in its own process group; kills the whole group if it is still running
 /// after `limit`. Fails, with one line saying why, unless it exits with status 0.
-pub fn run_with_limit(mut cmd: Command, what: &str, limit: Duration) -> Result<Output> {
+pub fn run_with_limit(cmd: Command, what: &str, limit: Duration) -> Result<Output> {
+    let (status, out) = run_to_exit(cmd, what, limit)?;
+    if !status.success() {
+        let why = last_line(&out.stderr)
+            .or_else(|| last_line(&out.stdout))
+            .unwrap_or("(no output)");
+        return Err(Error::Run(format!("{what}: {status}: {why}")));
+    }
+    Ok(out)
+}
+
+/// As `run_with_limit`, but a program that ran to its end, whatever its status, is not
+/// an error: the caller judges the status and the output.
+pub fn run_to_exit(mut cmd: Command, what: &str, limit: Duration) -> Result<(ExitStatus, Output)> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -52,13 +65,7 @@ pub fn run_with_limit(mut cmd: Command, what: &str, limit: Duration) -> Result<O
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     };
-    if !status.success() {
-        let why = last_line(&out.stderr)
-            .or_else(|| last_line(&out.stdout))
-            .unwrap_or("(no output)");
-        return Err(Error::Run(format!("{what}: {status}: {why}")));
-    }
-    Ok(out)
+    Ok((status, out))
 }
 
 fn reader(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<String> {
@@ -83,7 +90,7 @@ fn kill_group(pgid: u32) {
     }
 }
 
-fn last_line(text: &str) -> Option<&str> {
+pub fn last_line(text: &str) -> Option<&str> {
     text.lines().map(str::trim).rfind(|l| !l.is_empty())
 }
 
