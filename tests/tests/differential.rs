@@ -134,6 +134,45 @@ differential! {
     exit_raw_syscall_7: "exit_code" ("7", "syscall") => 7;
     sleeper_exit: "sleeper" ("50", "exit") => 0;
     sleeper_segv: "sleeper" ("50", "segv") => 128 + SIGSEGV;
+    // Processes, threads and signals (issue 4).
+    cleartid: "cleartid" () => 0;
+    clone3: "clone3" () => 0;
+    clone_flags: "clone_flags" () => 0;
+    core_signals: "core_signals" () => 0;
+    cow_fork: "cow_fork" () => 0;
+    exec_errors: "exec_errors" () => 0;
+    exec_script: "exec_script" () => 0;
+    exec_threads: "exec_threads" () => 0;
+    execve_basic: "execve_basic" () => 0;
+    execveat: "execveat" () => 0;
+    exit_group_thread: "exit_group_thread" () => 0;
+    fork_basic: "fork_basic" () => 0;
+    fork_threads: "fork_threads" () => 0;
+    kill_targets: "kill_targets" () => 0;
+    mutex_condvar: "mutex_condvar" () => 0;
+    pdeathsig: "pdeathsig" () => 0;
+    pgrp_session: "pgrp_session" () => 0;
+    pidfd_signal: "pidfd_signal" () => 0;
+    prctl_misc: "prctl_misc" () => 0;
+    pthread_basic: "pthread_basic" () => 0;
+    rlimit_fsize: "rlimit_fsize" () => 0;
+    rlimit_nproc: "rlimit_nproc" () => 0;
+    rlimit_stack: "rlimit_stack" () => 0;
+    sa_restart: "sa_restart" () => 0;
+    setpgid_errors: "setpgid_errors" () => 0;
+    sigaction_flags: "sigaction_flags" () => 0;
+    sigqueue_rt: "sigqueue_rt" () => 0;
+    sigsuspend: "sigsuspend" () => 0;
+    sigtimedwait: "sigtimedwait" () => 0;
+    subreaper: "subreaper" () => 0;
+    thread_blocked_exit: "thread_blocked_exit" () => 0;
+    thread_signals: "thread_signals" () => 0;
+    tls: "tls" () => 0;
+    vfork: "vfork" () => 0;
+    wait_pgid: "wait_pgid" () => 0;
+    wait_wall: "wait_wall" () => 0;
+    waitid_options: "waitid_options" () => 0;
+    zombie_state: "zombie_state" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is
