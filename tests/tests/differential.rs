@@ -173,6 +173,7 @@ differential! {
     wait_wall: "wait_wall" () => 0;
     waitid_options: "waitid_options" () => 0;
     zombie_state: "zombie_state" () => 0;
+    rlimit_as: "rlimit_as" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

@@ -25,8 +25,19 @@ const MAP_KNOWN: u64 = 0x3 | 0xf0 | 0x100 | 0x7_f800 | 0xfc00_0000;
 
 const PROT_ALL: u64 = 0x7 | 0x8 | 0x0100_0000 | 0x0200_0000;
 
+/// Whether growing the address space by `more` bytes stays within RLIMIT_AS (Linux's
+/// may_expand_vm).
+fn as_room(t: &Task, more: u64) -> bool {
+    let limit = t.rlimit(libc::RLIMIT_AS as usize);
+    limit == u64::MAX || t.mm.total_vm().saturating_add(more) <= limit
+}
+
 /// brk(2).
 pub fn brk(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (_, cur) = t.mm.brk_range();
+    if a[0] > cur && !as_room(t, a[0] - cur) {
+        return Ok(cur);
+    }
     Ok(t.mm.brk(a[0]))
 }
 
@@ -112,6 +123,11 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             anon_shared = cache;
         }
     }
+    // RLIMIT_AS (a fixed mapping may replace some of what it counts; Linux subtracts
+    // the overlap, the sentry counts it conservatively only when nothing is replaced).
+    if flags & MAP_FIXED == 0 && !as_room(t, crate::mm::page_up(len).unwrap_or(u64::MAX)) {
+        return Err(Errno::ENOMEM);
+    }
     t.mm.mmap(MmapArgs {
         addr,
         len,
@@ -185,6 +201,14 @@ pub fn mremap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EINVAL);
     }
     let fixed = (flags & FIXED != 0).then_some(a[4]);
+    let (old, new) = (
+        crate::mm::page_up(a[1]).unwrap_or(0),
+        crate::mm::page_up(a[2]).unwrap_or(u64::MAX),
+    );
+    let growth = if flags & DONTUNMAP != 0 { new } else { new.saturating_sub(old) };
+    if growth > 0 && !as_room(t, growth) {
+        return Err(Errno::ENOMEM);
+    }
     t.mm.mremap(
         a[0],
         a[1],
