@@ -15,6 +15,7 @@ mod sys_pipe;
 mod sys_process;
 mod sys_rw;
 mod sys_signal;
+mod sys_socket;
 mod sys_time;
 mod sys_xattr;
 
@@ -146,6 +147,22 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_wait4 => sys_clone::wait4,
         SYS_waitid => sys_clone::waitid,
         SYS_setpgid => sys_process::setpgid,
+        SYS_connect => sys_socket::not_a_socket,
+        SYS_accept => sys_socket::not_a_socket,
+        SYS_sendto => sys_socket::not_a_socket,
+        SYS_recvfrom => sys_socket::not_a_socket,
+        SYS_sendmsg => sys_socket::not_a_socket,
+        SYS_recvmsg => sys_socket::not_a_socket,
+        SYS_shutdown => sys_socket::not_a_socket,
+        SYS_bind => sys_socket::not_a_socket,
+        SYS_listen => sys_socket::not_a_socket,
+        SYS_getsockname => sys_socket::not_a_socket,
+        SYS_getpeername => sys_socket::not_a_socket,
+        SYS_setsockopt => sys_socket::not_a_socket,
+        SYS_getsockopt => sys_socket::not_a_socket,
+        SYS_accept4 => sys_socket::not_a_socket,
+        SYS_recvmmsg => sys_socket::not_a_socket,
+        SYS_sendmmsg => sys_socket::not_a_socket,
         SYS_setuid => sys_cred::setuid,
         SYS_setgid => sys_cred::setgid,
         SYS_setreuid => sys_cred::setreuid,
