@@ -394,6 +394,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
                 suid: ids.uid,
                 pdeathsig: 0,
                 parent_tid: 0,
+                adopted: false,
                 dumpable: 1,
                 no_new_privs: false,
                 prctl: Default::default(),

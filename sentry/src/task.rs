@@ -405,6 +405,11 @@ impl Task {
                 SIG_DFL if default_stops(signo) => {
                     let mut tree = self.tree();
                     // Terminal stops in an orphaned process group are discarded.
+                    let pgid = tree.groups.get(&tgid).map_or(0, |g| g.pgid);
+                    if signo != libc::SIGSTOP && tree.pgrp_orphaned(pgid) {
+                        continue;
+                    }
+                    // Terminal stops in an orphaned process group are discarded.
                     if let Some(g) = tree.groups.get_mut(&tgid)
                         && g.exit.is_none()
                     {

@@ -215,6 +215,9 @@ pub struct Group {
     pub pdeathsig: i32,
     /// The thread of the parent that created it (or took it over when that one ended).
     pub parent_tid: i32,
+    /// Reparented to init (not a subreaper): for process-group orphaning, init counts as
+    /// outside the session, as the host's init would for a process run natively.
+    pub adopted: bool,
     pub dumpable: u8,
     pub no_new_privs: bool,
     pub prctl: PrctlState,
@@ -374,6 +377,9 @@ impl Tree {
         let Some(g) = self.groups.get(&tgid) else {
             return;
         };
+        // A stopped group takes no signal but SIGKILL (and SIGCONT, above) until it is
+        // continued: the signal waits, pending (wants_signal).
+        let stopped = g.stopped.is_some() && signo != libc::SIGCONT;
         let leader_mask = thread
             .or_else(|| g.threads.first().copied())
             .and_then(|t| self.tasks.get(&t))
@@ -425,6 +431,9 @@ impl Tree {
         let Some(target) = target else {
             return;
         };
+        if stopped {
+            return;
+        }
         // A fatal signal kills the whole group at once (complete_signal), so threads
         // blocked in syscalls do not run on.
         let a = self.action(tgid, signo);
@@ -613,6 +622,23 @@ impl Tree {
                 group_exited: false,
             };
         }
+        // Which process groups this exit may orphan: its own and its children's.
+        let mut pgids: Vec<i32> = vec![g.pgid];
+        let kids: Vec<i32> = g.children.iter().copied().collect();
+        for c in &kids {
+            if let Some(cg) = self.groups.get(c) {
+                pgids.push(cg.pgid);
+            }
+        }
+        pgids.sort_unstable();
+        pgids.dedup();
+        let candidates: Vec<(i32, bool)> =
+            pgids.iter().map(|&p| (p, self.pgrp_orphaned(p))).collect();
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return ExitNotice {
+                group_exited: false,
+            };
+        };
         let status = *g.exit.get_or_insert(status);
         g.zombie = true;
         g.stopped = None;
@@ -621,10 +647,12 @@ impl Tree {
         let children: Vec<i32> = g.children.iter().copied().collect();
         // Orphans go to the nearest subreaper ancestor, else to init.
         let mut reaper = 1;
+        let mut subreaper_found = false;
         let mut a = self.groups.get(&tgid).map_or(0, |g| g.parent);
         while let Some(pg) = self.groups.get(&a) {
             if pg.subreaper && !pg.zombie && pg.exit.is_none() {
                 reaper = a;
+                subreaper_found = true;
                 break;
             }
             a = pg.parent;
@@ -634,6 +662,7 @@ impl Tree {
         }
         for c in children {
             if let Some(cg) = self.groups.get_mut(&c) {
+                cg.adopted = reaper == 1 && !subreaper_found;
                 cg.parent = reaper;
                 cg.info.ppid.store(reaper, Ordering::Relaxed);
                 // A reparented child's exit signal becomes SIGCHLD.
@@ -659,14 +688,18 @@ impl Tree {
         if let Some(g) = self.groups.get_mut(&tgid) {
             g.children.clear();
         }
+        self.hup_orphaned(&candidates);
         let (code, val) = child_code(status);
-        if self.autoreap(tgid) {
+        // The parent hears of the exit (its SIGCHLD handler runs even with SA_NOCLDWAIT);
+        // with SIGCHLD ignored or SA_NOCLDWAIT nobody waits for the zombie.
+        let auto = self.autoreap(tgid);
+        let parent = self.groups.get(&tgid).map_or(0, |g| g.parent);
+        self.notify_parent(tgid, code, val);
+        if auto {
             self.reap(tgid);
-            if let Some(p) = self.groups.get(&self.groups.get(&tgid).map_or(0, |g| g.parent)) {
+            if let Some(p) = self.groups.get(&parent) {
                 p.child_wq.notify_all();
             }
-        } else {
-            self.notify_parent(tgid, code, val);
         }
         self.exit_wq.notify_all();
         ExitNotice { group_exited: true }
@@ -695,6 +728,42 @@ impl Tree {
         for t in g.threads.clone() {
             if let Some(e) = self.tasks.get_mut(&t) {
                 e.pending.remove_set(bit(signo));
+            }
+        }
+    }
+
+    /// Whether process group `pgid` is orphaned: no member has a parent in another group
+    /// of the same session (a parent outside the sandbox counts as such a parent, as a
+    /// shell running the sandbox would be).
+    pub fn pgrp_orphaned(&self, pgid: i32) -> bool {
+        !self.groups.values().any(|g| {
+            g.pgid == pgid
+                && !g.zombie
+                && (g.parent == 0
+                    || (!g.adopted
+                        && self.groups.get(&g.parent).is_some_and(|p| {
+                            !p.zombie && p.pgid != pgid && p.sid == g.sid
+                        })))
+        })
+    }
+
+    /// Sends SIGHUP then SIGCONT to every member of each group in `pgids` that has just
+    /// become orphaned (`was` says which were orphaned before) and has a stopped member.
+    fn hup_orphaned(&mut self, candidates: &[(i32, bool)]) {
+        for &(pgid, was) in candidates {
+            if was || !self.pgrp_orphaned(pgid) {
+                continue;
+            }
+            let members = self.pgrp_members(pgid);
+            let stopped = members
+                .iter()
+                .any(|m| self.groups.get(m).is_some_and(|g| g.stopped.is_some()));
+            if !stopped {
+                continue;
+            }
+            for m in members {
+                self.send(m, None, SigInfo::new(libc::SIGHUP, signals::SI_KERNEL));
+                self.send(m, None, SigInfo::new(libc::SIGCONT, signals::SI_KERNEL));
             }
         }
     }

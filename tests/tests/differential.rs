@@ -174,6 +174,13 @@ differential! {
     waitid_options: "waitid_options" () => 0;
     zombie_state: "zombie_state" () => 0;
     rlimit_as: "rlimit_as" () => 0;
+    clock_nanosleep_restart: "clock_nanosleep_restart" () => 0;
+    fault_signals: "fault_signals" () => 0;
+    nocldwait: "nocldwait" () => 0;
+    sa_nocldstop: "sa_nocldstop" () => 0;
+    sigchld_info: "sigchld_info" () => 0;
+    sigtstp_ttin: "sigtstp_ttin" () => 0;
+    stop_continue: "stop_continue" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

@@ -411,6 +411,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                     suid,
                     pdeathsig: 0,
                     parent_tid: if f & CLONE_PARENT != 0 { 0 } else { t.tid },
+                    adopted: false,
                     dumpable,
                     no_new_privs,
                     prctl,

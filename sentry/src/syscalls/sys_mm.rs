@@ -32,6 +32,37 @@ fn as_room(t: &Task, more: u64) -> bool {
     limit == u64::MAX || t.mm.total_vm().saturating_add(more) <= limit
 }
 
+/// A new unlinked tmpfs file of `len` bytes to back a shared anonymous mapping.
+fn shared_anon_file(t: &Task, len: u64) -> Result<FileMap, Errno> {
+    use crate::vfs::inode::{Cred, Inode, SetAttr};
+    use std::sync::atomic::Ordering;
+    let size = crate::mm::page_up(len).ok_or(Errno::ENOMEM)?;
+    let root = t.k.memfd_root.clone();
+    let hidden = format!("shm{}", t.k.memfd_seq.fetch_add(1, Ordering::Relaxed));
+    let cred = Cred {
+        uid: t.creds.uid,
+        gid: t.creds.gid,
+    };
+    let inode = root.create(hidden.as_bytes(), S_IFREG | 0o600, 0, cred)?;
+    root.remove(hidden.as_bytes(), false)?;
+    inode.setattr(&SetAttr {
+        size: Some(size),
+        ..Default::default()
+    })?;
+    let st = inode.stat()?;
+    let ops = inode.open(crate::vfs::file::O_RDWR)?;
+    ops.map_shared(true)?;
+    Ok(FileMap {
+        ops,
+        offset: 0,
+        cache: true,
+        may_write: true,
+        name: b"/dev/zero (deleted)".to_vec(),
+        dev: st.dev,
+        ino: st.ino,
+    })
+}
+
 /// brk(2).
 pub fn brk(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (_, cur) = t.mm.brk_range();
@@ -122,6 +153,11 @@ pub fn mmap(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             });
             anon_shared = cache;
         }
+    }
+    // Shared anonymous memory is an unlinked tmpfs file (Linux's shmem "/dev/zero"), so
+    // a fork's child shares its pages even when none existed at the fork.
+    if anon_shared && map.is_none() {
+        map = Some(shared_anon_file(t, len)?);
     }
     // RLIMIT_AS (a fixed mapping may replace some of what it counts; Linux subtracts
     // the overlap, the sentry counts it conservatively only when nothing is replaced).

@@ -359,6 +359,10 @@ impl ProcRoot {
 }
 
 impl Inode for ProcRoot {
+    /// Processes, threads and descriptors come and go: names are looked up afresh.
+    fn cache_children(&self) -> bool {
+        false
+    }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(dir_stat(self.dev, 1))
     }
@@ -439,6 +443,10 @@ struct PidDir {
 }
 
 impl Inode for PidDir {
+    /// Processes, threads and descriptors come and go: names are looked up afresh.
+    fn cache_children(&self) -> bool {
+        false
+    }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(dir_stat(self.dev, 1000 + self.pid as u64))
     }
@@ -534,6 +542,10 @@ struct TaskDir {
 }
 
 impl Inode for TaskDir {
+    /// Processes, threads and descriptors come and go: names are looked up afresh.
+    fn cache_children(&self) -> bool {
+        false
+    }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(Stat {
             mode: S_IFDIR | 0o555,
@@ -585,6 +597,10 @@ struct FdDir {
 }
 
 impl Inode for FdDir {
+    /// Processes, threads and descriptors come and go: names are looked up afresh.
+    fn cache_children(&self) -> bool {
+        false
+    }
     fn stat(&self) -> Result<Stat, Errno> {
         Ok(Stat {
             mode: S_IFDIR | if self.info { 0o555 } else { 0o500 },
