@@ -130,6 +130,9 @@ impl Interruptible for TaskShared {
     fn waiter(&self) -> &Arc<Waiter> {
         &self.waiter
     }
+    fn tid(&self) -> Option<i32> {
+        Some(TaskShared::tid(self))
+    }
     fn interrupted(&self) -> bool {
         if !self.hint.load(Ordering::SeqCst) {
             return false;
@@ -210,6 +213,9 @@ pub struct Tree {
     last_pid: i32,
     /// Notified when any group exits (pidfd readiness).
     pub exit_wq: Arc<WaitQueue>,
+    /// Notified whenever a signal is queued (signalfd readiness: its readers block the
+    /// signals they read, so no kick reaches them).
+    pub signal_wq: Arc<WaitQueue>,
     /// The init process has exited: the sandbox is going down.
     pub shutdown: bool,
     /// What /proc lists (a reaped process leaves it).
@@ -349,6 +355,8 @@ impl Tree {
                 if !e.pending.add(info) {
                     return;
                 }
+                self.signal_wq.notify_events(libc::POLLIN as u32);
+                let e = self.tasks.get(&tid).expect("task exists");
                 (e.mask & bit(signo) == 0).then_some(tid)
             }
             None => {
@@ -356,6 +364,8 @@ impl Tree {
                 if !g.shared_pending.add(info) {
                     return;
                 }
+                self.signal_wq.notify_events(libc::POLLIN as u32);
+                let g = self.groups.get(&tgid).expect("group exists");
                 let threads = g.threads.clone();
                 threads.into_iter().find(|t| {
                     self.tasks
