@@ -90,6 +90,12 @@ pub enum RestartBlock {
         deadline: std::time::Instant,
         rmtp: u64,
     },
+    /// poll(2): poll `nfds` entries at `ufds` again, until `deadline` (None: no timeout).
+    Poll {
+        ufds: u64,
+        nfds: u64,
+        deadline: Option<std::time::Instant>,
+    },
 }
 
 /// A vfork parent waits on this until its child execs or exits.

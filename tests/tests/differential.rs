@@ -134,6 +134,9 @@ differential! {
     exit_raw_syscall_7: "exit_code" ("7", "syscall") => 7;
     sleeper_exit: "sleeper" ("50", "exit") => 0;
     sleeper_segv: "sleeper" ("50", "segv") => 128 + SIGSEGV;
+    poll_pipes: "poll_pipes" () => 0;
+    ppoll_signals: "ppoll_signals" () => 0;
+    select_edges: "select_edges" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

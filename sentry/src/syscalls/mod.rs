@@ -11,6 +11,7 @@ mod sys_lock;
 mod sys_mm;
 mod sys_pidfd;
 mod sys_pipe;
+mod sys_poll;
 mod sys_process;
 mod sys_rw;
 mod sys_signal;
@@ -201,6 +202,10 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sched_get_priority_max => sys_process::sched_get_priority_max,
         SYS_sched_get_priority_min => sys_process::sched_get_priority_min,
         SYS_futex => sys_futex::futex,
+        SYS_poll => sys_poll::poll,
+        SYS_ppoll => sys_poll::ppoll,
+        SYS_select => sys_poll::select,
+        SYS_pselect6 => sys_poll::pselect6,
         _ => return None,
     })
 }
