@@ -49,9 +49,7 @@ const fn enosys(note: &'static str) -> Status {
 const OK: Status = Status::Supported;
 const VFS: Status = enosys("not implemented in the VFS yet");
 const MOUNT: Status = enosys("mounting inside the sandbox is not supported yet");
-const POLL: Status = enosys("polling and event fds come with the processes issue");
 const PROC: Status = enosys("processes and signals: comes with fork/exec/wait");
-const SIG: Status = enosys("processes and signals: comes with signal delivery");
 const TIMER: Status = enosys("timers need interruptible waits (processes issue)");
 const CRED: Status = enosys("credentials: not yet (one fixed identity)");
 const NS: Status = enosys("namespaces: not yet");
@@ -284,7 +282,7 @@ const ROWS: &[Syscall] = &[
     sc(210, "io_cancel",              &[Hex, Ptr, Ptr], AIO),
     sc(211, "get_thread_area",        &[Ptr], NOPE),
     sc(212, "lookup_dcookie",         &[Hex, OutBuf, Size], GONE),
-    sc(213, "epoll_create",           &[Int], POLL),
+    sc(213, "epoll_create",           &[Int], OK),
     sc(214, "epoll_ctl_old",          HEX5, GONE),
     sc(215, "epoll_wait_old",         HEX5, GONE),
     sc(216, "remap_file_pages",       &[Ptr, Size, PROT, Size, Hex], NOPE),
@@ -303,8 +301,8 @@ const ROWS: &[Syscall] = &[
     sc(229, "clock_getres",           &[CLOCK, Timespec], OK),
     sc(230, "clock_nanosleep",        &[CLOCK, ABSTIME, Timespec, Ptr], OK),
     sc(231, "exit_group",             &[Int], OK),
-    sc(232, "epoll_wait",             &[Fd, Ptr, Int, Int], POLL),
-    sc(233, "epoll_ctl",              &[Fd, Enum(c::EPOLL_CTL), Fd, Ptr], POLL),
+    sc(232, "epoll_wait",             &[Fd, Ptr, Int, Int], OK),
+    sc(233, "epoll_ctl",              &[Fd, Enum(c::EPOLL_CTL), Fd, Ptr], OK),
     sc(234, "tgkill",                 &[Pid, Pid, Signal], OK),
     sc(235, "utimes",                 &[CStr, Ptr], OK),
     sc(236, "vserver",                HEX5, GONE),
@@ -352,17 +350,17 @@ const ROWS: &[Syscall] = &[
     sc(278, "vmsplice",               &[Fd, InIovec(2), Size, SPLICE], VFS),
     sc(279, "move_pages",             &[Pid, Size, Ptr, Ptr, Ptr, Hex], MEM),
     sc(280, "utimensat",              &[DirFd, CStr, Ptr, AT], OK),
-    sc(281, "epoll_pwait",            &[Fd, Ptr, Int, Int, SigSet, Size], POLL),
-    sc(282, "signalfd",               &[Fd, SigSet, Size], SIG),
+    sc(281, "epoll_pwait",            &[Fd, Ptr, Int, Int, SigSet, Size], OK),
+    sc(282, "signalfd",               &[Fd, SigSet, Size], OK),
     sc(283, "timerfd_create",         &[CLOCK, Flags(c::TFD_CREATE)], TIMER),
-    sc(284, "eventfd",                &[Uint], POLL),
+    sc(284, "eventfd",                &[Uint], OK),
     sc(285, "fallocate",              &[Fd, Flags(c::FALLOCATE), Off, Off], partial("modes 0, FALLOC_FL_KEEP_SIZE and (on tmpfs) FALLOC_FL_PUNCH_HOLE; range operations give EOPNOTSUPP")),
     sc(286, "timerfd_settime",        &[Fd, Flags(c::TFD_SETTIME), Ptr, Ptr], TIMER),
     sc(287, "timerfd_gettime",        &[Fd, Ptr], TIMER),
     sc(288, "accept4",                &[Fd, Ptr, Ptr, Flags(c::SOCK_FLAGS)], NET),
-    sc(289, "signalfd4",              &[Fd, SigSet, Size, Flags(c::SFD)], SIG),
-    sc(290, "eventfd2",               &[Uint, Flags(c::EFD)], POLL),
-    sc(291, "epoll_create1",          &[Flags(c::EPOLL_CREATE)], POLL),
+    sc(289, "signalfd4",              &[Fd, SigSet, Size, Flags(c::SFD)], OK),
+    sc(290, "eventfd2",               &[Uint, Flags(c::EFD)], OK),
+    sc(291, "epoll_create1",          &[Flags(c::EPOLL_CREATE)], OK),
     sc(292, "dup3",                   &[Fd, Fd, OCLOEXEC], OK),
     sc(293, "pipe2",                  &[Ptr, OCLOEXEC], partial("O_NOTIFICATION_PIPE: ENOPKG, as without CONFIG_WATCH_QUEUE")),
     sc(294, "inotify_init1",          &[Flags(c::IN_INIT)], VFS),
@@ -424,7 +422,7 @@ const ROWS: &[Syscall] = &[
     sc(438, "pidfd_getfd",            &[Fd, Fd, Hex], OK),
     sc(439, "faccessat2",             &[DirFd, CStr, ACCESS, Flags(c::FACCESSAT)], OK),
     sc(440, "process_madvise",        &[Fd, InIovec(2), Size, MADV, Hex], MEM),
-    sc(441, "epoll_pwait2",           &[Fd, Ptr, Int, Timespec, SigSet, Size], POLL),
+    sc(441, "epoll_pwait2",           &[Fd, Ptr, Int, Timespec, SigSet, Size], OK),
     sc(442, "mount_setattr",          &[DirFd, CStr, AT, Ptr, Size], MOUNT),
     sc(443, "quotactl_fd",            &[Fd, Hex, Int, Ptr], HOST),
     sc(444, "landlock_create_ruleset", &[Ptr, Size, Hex], SEC),

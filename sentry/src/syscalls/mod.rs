@@ -4,6 +4,8 @@
 //! with the support status in `syscalls-table` (checked by a test).
 
 mod sys_clone;
+mod sys_epoll;
+mod sys_eventfd;
 mod sys_file;
 mod sys_fs;
 mod sys_futex;
@@ -206,6 +208,16 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_ppoll => sys_poll::ppoll,
         SYS_select => sys_poll::select,
         SYS_pselect6 => sys_poll::pselect6,
+        SYS_epoll_create => sys_epoll::epoll_create,
+        SYS_epoll_create1 => sys_epoll::epoll_create1,
+        SYS_epoll_ctl => sys_epoll::epoll_ctl,
+        SYS_epoll_wait => sys_epoll::epoll_wait,
+        SYS_epoll_pwait => sys_epoll::epoll_pwait,
+        SYS_epoll_pwait2 => sys_epoll::epoll_pwait2,
+        SYS_eventfd => sys_eventfd::eventfd,
+        SYS_eventfd2 => sys_eventfd::eventfd2,
+        SYS_signalfd => sys_eventfd::signalfd,
+        SYS_signalfd4 => sys_eventfd::signalfd4,
         _ => return None,
     })
 }

@@ -9,6 +9,7 @@
 //! involves one looks at it again every `HOST_RECHECK`.
 
 use crate::task::{RestartBlock, Task};
+use crate::vfs::epoll;
 use crate::vfs::file::FileDescription;
 use crate::wait::{self, WaitError, WaitQueue};
 use std::sync::Arc;
@@ -79,10 +80,14 @@ impl Timeout {
         Timeout::new(i64::from(ms) / 1000, i64::from(ms) % 1000 * 1_000_000)
             .unwrap_or(Timeout::INFINITE)
     }
+
+    pub fn is_zero(&self) -> bool {
+        self.zero
+    }
 }
 
 /// The wait queues of the files a wait looks at (each once), and whether a host file
-/// is among them.
+/// is among them (directly or under an epoll instance).
 #[derive(Default)]
 pub(crate) struct Watch {
     queues: Vec<Arc<WaitQueue>>,
@@ -96,7 +101,7 @@ impl Watch {
         {
             self.queues.push(q);
         }
-        if f.ops.host_fd().is_some() {
+        if f.ops.host_fd().is_some() || epoll::of(f).is_some_and(|ep| ep.needs_polling()) {
             self.recheck = true;
         }
     }
@@ -445,7 +450,7 @@ mod tests {
     fn timeouts() {
         assert!(Timeout::new(-1, 0).is_err());
         assert!(Timeout::new(0, 1_000_000_000).is_err());
-        assert!(Timeout::new(0, 0).unwrap().zero);
+        assert!(Timeout::new(0, 0).unwrap().is_zero());
         assert!(Timeout::from_ms(-1).deadline.is_none());
     }
 }
