@@ -80,6 +80,21 @@ pub fn isatty(fd: i32) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+/// The poll(2) events of `fd` that hold now (a poll with zero timeout); POLLNVAL if the
+/// host cannot poll it.
+pub fn poll_now(fd: i32, events: i16) -> u32 {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one pollfd, owned by this frame; zero timeout, so nothing blocks.
+    match unsafe { libc::poll(&mut p, 1, 0) } {
+        n if n >= 0 => p.revents as u16 as u32,
+        _ => libc::POLLNVAL as u32,
+    }
+}
+
 pub fn fcntl(fd: i32, cmd: i32, arg: u64) -> Result<u64, Errno> {
     // SAFETY: only integer-argument commands (F_GETFL, F_SETFL) are passed.
     check(unsafe { libc::fcntl(fd, cmd, arg) } as isize)

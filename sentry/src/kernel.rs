@@ -455,6 +455,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         aspace_owner: true,
         saved_mask: None,
         thread_name: None,
+        retried_fault: None,
     };
     task.run();
     task.exit_thread();

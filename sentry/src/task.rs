@@ -106,6 +106,8 @@ pub struct Task {
     /// The thread's own name (PR_SET_NAME in a thread that is not the leader); None: the
     /// process's comm.
     pub thread_name: Option<Vec<u8>>,
+    /// The last fault retried as possibly stale: (address, instruction).
+    pub retried_fault: Option<(u64, u64)>,
 }
 
 /// What restart_syscall(2) continues after a signal interrupted a sleep.
@@ -117,6 +119,12 @@ pub enum RestartBlock {
         clock: i32,
         deadline: std::time::Instant,
         rmtp: u64,
+    },
+    /// poll(2): poll `nfds` entries at `ufds` again, until `deadline` (None: no timeout).
+    Poll {
+        ufds: u64,
+        nfds: u64,
+        deadline: Option<std::time::Instant>,
     },
 }
 
@@ -250,7 +258,10 @@ impl Task {
         const BUS_ADRERR: i32 = 2;
         if signo == signal::SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR) {
             match self.mm.handle_fault(addr, access) {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.retried_fault = None;
+                    return;
+                }
                 Err(FaultError::OutOfMemory) => {
                     log::warn("out of memory in the memory file; killing the application");
                     self.tree()
@@ -260,6 +271,16 @@ impl Task {
                 }
                 // The memory manager knows better than the platform which it was.
                 Err(FaultError::MapErr) => code = SEGV_MAPERR,
+                // Without the access kind (ptrace), a fault on a page another thread has
+                // just made writable (a COW break) looks forbidden: retry the instruction
+                // once before calling it a violation.
+                Err(FaultError::AccErr)
+                    if access.is_unknown()
+                        && self.retried_fault != Some((addr, self.cpu.regs.rip)) =>
+                {
+                    self.retried_fault = Some((addr, self.cpu.regs.rip));
+                    return;
+                }
                 Err(FaultError::AccErr) => code = SEGV_ACCERR,
                 Err(FaultError::Bus) => {
                     log::warn(&format!(

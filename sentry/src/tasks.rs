@@ -132,6 +132,9 @@ impl Interruptible for TaskShared {
     fn waiter(&self) -> &Arc<Waiter> {
         &self.waiter
     }
+    fn tid(&self) -> Option<i32> {
+        Some(TaskShared::tid(self))
+    }
     fn interrupted(&self) -> bool {
         if !self.hint.load(Ordering::SeqCst) {
             return false;
@@ -253,6 +256,9 @@ pub struct Tree {
     last_pid: i32,
     /// Notified when any group exits (pidfd readiness).
     pub exit_wq: Arc<WaitQueue>,
+    /// Notified whenever a signal is queued (signalfd readiness: its readers block the
+    /// signals they read, so no kick reaches them).
+    pub signal_wq: Arc<WaitQueue>,
     /// The init process has exited: the sandbox is going down.
     pub shutdown: bool,
     /// What /proc lists (a reaped process leaves it).
@@ -396,6 +402,8 @@ impl Tree {
                 if !e.pending.add(info) {
                     return;
                 }
+                self.signal_wq.notify_events(libc::POLLIN as u32);
+                let e = self.tasks.get(&tid).expect("task exists");
                 if e.mask & bit(signo) != 0 {
                     if e.sigwait & bit(signo) != 0 {
                         e.shared.kick();
@@ -409,6 +417,8 @@ impl Tree {
                 if !g.shared_pending.add(info) {
                     return;
                 }
+                self.signal_wq.notify_events(libc::POLLIN as u32);
+                let g = self.groups.get(&tgid).expect("group exists");
                 let threads = g.threads.clone();
                 let t = threads.iter().copied().find(|t| {
                     self.tasks

@@ -6,17 +6,29 @@
 //!
 //! The task a host thread runs is "current" for that thread (`set_current`), so code deep
 //! in the VFS can block without being handed the task.
+//!
+//! A wakeup may say which poll events it is about (`notify_events`: POLLIN for new data,
+//! POLLOUT for new room), as Linux's keyed wakeups do; tasks wake on any, while a waiter
+//! made with `Waiter::with_func` (an epoll interest: Linux's wait-queue entry function)
+//! sees the events and decides.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 use syscalls_table::Errno;
 
+/// The events of a wakeup that does not say what it is about: every waiter takes it.
+pub const ALL_EVENTS: u32 = !0;
+
+/// Called with the events of every wakeup of a `Waiter::with_func` waiter.
+type WakeFn = Box<dyn Fn(u32) + Send + Sync>;
+
 /// An event count a single task sleeps on.
 #[derive(Default)]
 pub struct Waiter {
     seq: Mutex<u64>,
     cv: Condvar,
+    func: Option<WakeFn>,
 }
 
 impl Waiter {
@@ -24,11 +36,31 @@ impl Waiter {
         Arc::new(Waiter::default())
     }
 
+    /// A waiter that nobody sleeps on: each wakeup calls `f` with its events (after the
+    /// count changed). `f` runs in the waker's context, where the waker may hold its
+    /// object's lock: it must only take locks of its own and never block.
+    pub fn with_func(f: impl Fn(u32) + Send + Sync + 'static) -> Arc<Waiter> {
+        Arc::new(Waiter {
+            func: Some(Box::new(f)),
+            ..Default::default()
+        })
+    }
+
     /// Wakes the task if it sleeps, or makes its next sleep return at once.
     pub fn notify(&self) {
-        let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-        *s = s.wrapping_add(1);
-        self.cv.notify_all();
+        self.notify_events(ALL_EVENTS);
+    }
+
+    /// `notify` for a wakeup about `events`.
+    pub fn notify_events(&self, events: u32) {
+        {
+            let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+            *s = s.wrapping_add(1);
+            self.cv.notify_all();
+        }
+        if let Some(f) = &self.func {
+            f(events);
+        }
     }
 
     /// The current event count; a later `sleep(seen)` returns as soon as it changed.
@@ -66,9 +98,23 @@ pub struct WaitQueue {
 
 impl WaitQueue {
     pub fn notify_all(&self) {
-        let ws = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        for w in ws.iter() {
-            w.notify();
+        self.notify_events(ALL_EVENTS);
+    }
+
+    /// Wakes every waiter for a change about `events` (poll bits), the newest first as
+    /// Linux's wait queues do (that order is what epoll's ready list shows). The waiters
+    /// are notified after the queue's lock is released, so a waiter's function may
+    /// register or unregister waiters of any queue.
+    pub fn notify_events(&self, events: u32) {
+        let ws: Vec<Arc<Waiter>> = {
+            let ws = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            if ws.is_empty() {
+                return;
+            }
+            ws.clone()
+        };
+        for w in ws.iter().rev() {
+            w.notify_events(events);
         }
     }
 
@@ -83,6 +129,26 @@ impl WaitQueue {
             w: w.clone(),
         }
     }
+
+    /// `register` for a registration that outlives the caller's borrow (an epoll
+    /// interest stays on its file's queue until removed).
+    pub fn register_owned(self: &Arc<Self>, w: &Arc<Waiter>) -> OwnedRegistration {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(w.clone());
+        OwnedRegistration {
+            q: self.clone(),
+            w: w.clone(),
+        }
+    }
+
+    fn unregister(&self, w: &Arc<Waiter>) {
+        let mut ws = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = ws.iter().position(|x| Arc::ptr_eq(x, w)) {
+            ws.remove(i);
+        }
+    }
 }
 
 pub struct Registration<'a> {
@@ -92,10 +158,18 @@ pub struct Registration<'a> {
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        let mut ws = self.q.waiters.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = ws.iter().position(|x| Arc::ptr_eq(x, &self.w)) {
-            ws.swap_remove(i);
-        }
+        self.q.unregister(&self.w);
+    }
+}
+
+pub struct OwnedRegistration {
+    q: Arc<WaitQueue>,
+    w: Arc<Waiter>,
+}
+
+impl Drop for OwnedRegistration {
+    fn drop(&mut self) {
+        self.q.unregister(&self.w);
     }
 }
 
@@ -106,6 +180,11 @@ pub trait Interruptible: Send + Sync {
     fn interrupted(&self) -> bool;
     /// The task starts or stops sleeping (what /proc shows as its state).
     fn sleeping(&self, _on: bool) {}
+    /// The thread id of the task (None for threads that run none): files whose state is
+    /// the caller's own, such as a signalfd's pending signals, need it.
+    fn tid(&self) -> Option<i32> {
+        None
+    }
 }
 
 struct Standalone(Arc<Waiter>);
@@ -232,6 +311,25 @@ mod tests {
         let r = wait_until(&[&q], None, || flag.lock().unwrap().then_some(7));
         assert_eq!(r, Ok(7));
         h.join().unwrap();
+    }
+
+    #[test]
+    fn keyed_wakeups_reach_functions_and_tasks() {
+        let q = Arc::new(WaitQueue::default());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let f = Waiter::with_func(move |ev| s2.lock().unwrap().push(ev));
+        let task = Waiter::new();
+        let reg = q.register_owned(&f);
+        let _r = q.register(&task);
+        let before = task.seq();
+        q.notify_events(1);
+        q.notify_all();
+        assert_eq!(*seen.lock().unwrap(), vec![1, ALL_EVENTS]);
+        assert_ne!(task.seq(), before);
+        drop(reg);
+        q.notify_events(4);
+        assert_eq!(seen.lock().unwrap().len(), 2);
     }
 
     #[test]

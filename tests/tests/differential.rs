@@ -181,6 +181,17 @@ differential! {
     sigchld_info: "sigchld_info" () => 0;
     sigtstp_ttin: "sigtstp_ttin" () => 0;
     stop_continue: "stop_continue" () => 0;
+    poll_pipes: "poll_pipes" () => 0;
+    ppoll_signals: "ppoll_signals" () => 0;
+    select_edges: "select_edges" () => 0;
+    epoll_basic: "epoll_basic" () => 0;
+    epoll_nested: "epoll_nested" () => 0;
+    eventfd: "eventfd" () => 0;
+    signalfd: "signalfd" () => 0;
+    pidfd_poll: "pidfd_poll" () => 0;
+    epoll_fork: "epoll_fork" () => 0;
+    epoll_pwait: "epoll_pwait" () => 0;
+    event_files_io: "event_files_io" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

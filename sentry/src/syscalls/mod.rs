@@ -5,6 +5,8 @@
 
 mod sys_clone;
 mod sys_cred;
+mod sys_epoll;
+mod sys_eventfd;
 mod sys_file;
 mod sys_fs;
 mod sys_futex;
@@ -12,6 +14,7 @@ mod sys_lock;
 mod sys_mm;
 mod sys_pidfd;
 mod sys_pipe;
+mod sys_poll;
 mod sys_process;
 mod sys_rw;
 mod sys_signal;
@@ -230,6 +233,20 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sched_get_priority_max => sys_process::sched_get_priority_max,
         SYS_sched_get_priority_min => sys_process::sched_get_priority_min,
         SYS_futex => sys_futex::futex,
+        SYS_poll => sys_poll::poll,
+        SYS_ppoll => sys_poll::ppoll,
+        SYS_select => sys_poll::select,
+        SYS_pselect6 => sys_poll::pselect6,
+        SYS_epoll_create => sys_epoll::epoll_create,
+        SYS_epoll_create1 => sys_epoll::epoll_create1,
+        SYS_epoll_ctl => sys_epoll::epoll_ctl,
+        SYS_epoll_wait => sys_epoll::epoll_wait,
+        SYS_epoll_pwait => sys_epoll::epoll_pwait,
+        SYS_epoll_pwait2 => sys_epoll::epoll_pwait2,
+        SYS_eventfd => sys_eventfd::eventfd,
+        SYS_eventfd2 => sys_eventfd::eventfd2,
+        SYS_signalfd => sys_eventfd::signalfd,
+        SYS_signalfd4 => sys_eventfd::signalfd4,
         _ => return None,
     })
 }

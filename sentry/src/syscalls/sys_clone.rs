@@ -603,6 +603,7 @@ fn start_child(spec: ChildSpec) -> Result<Task, Errno> {
         aspace_owner,
         saved_mask: None,
         thread_name: spec.thread_name,
+        retried_fault: None,
     };
     if let Some(addr) = spec.child_settid {
         let _ = write_u32(&task, addr, spec.tid as u32);

@@ -130,7 +130,7 @@ pub fn nanosleep(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     sleep_until(t, libc::CLOCK_MONOTONIC, d, a[1], false)
 }
 
-/// restart_syscall(2): resumes what a signal interrupted (a relative sleep).
+/// restart_syscall(2): resumes what a signal interrupted (a relative sleep, a poll).
 pub fn restart_syscall(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
     match t.restart_block.take() {
         Some(RestartBlock::Sleep {
@@ -138,6 +138,11 @@ pub fn restart_syscall(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
             deadline,
             rmtp,
         }) => sleep_until(t, clock, deadline, rmtp, false),
+        Some(RestartBlock::Poll {
+            ufds,
+            nfds,
+            deadline,
+        }) => super::sys_poll::restart_poll(t, ufds, nfds, deadline),
         None => Err(Errno::EINTR),
     }
 }

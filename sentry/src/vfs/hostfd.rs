@@ -125,4 +125,19 @@ impl FileOps for HostFd {
     fn host_fd(&self) -> Option<i32> {
         Some(self.fd)
     }
+
+    /// The host's readiness, now. The sentry has no notification from the host yet, so
+    /// `wait_queue` stays None and poll/select/epoll re-check host files every few
+    /// milliseconds while they wait (see `syscalls::sys_poll`).
+    fn poll(&self) -> u32 {
+        let all = libc::POLLIN
+            | libc::POLLPRI
+            | libc::POLLOUT
+            | libc::POLLRDNORM
+            | libc::POLLWRNORM
+            | libc::POLLRDBAND
+            | libc::POLLWRBAND
+            | libc::POLLRDHUP;
+        crate::host::poll_now(self.fd, all)
+    }
 }

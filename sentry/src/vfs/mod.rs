@@ -5,6 +5,8 @@
 
 pub mod anon;
 pub mod devfs;
+pub mod epoll;
+pub mod eventfd;
 pub mod file;
 pub mod goferfs;
 pub mod hostfd;
@@ -13,6 +15,7 @@ pub mod lock;
 pub mod overlay;
 pub mod pipe;
 pub mod procfs;
+pub mod signalfd;
 pub mod sparse;
 pub mod sysfs;
 pub mod tmpfs;

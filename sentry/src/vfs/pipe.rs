@@ -90,6 +90,13 @@ impl Pipe {
         self.wq.notify_all();
     }
 
+    /// A wakeup about `events` only (new data: POLLIN; new room: POLLOUT), as Linux's
+    /// pipes wake their readers' and writers' queues: epoll interests in other events
+    /// ignore it.
+    fn notify_events(&self, events: libc::c_short) {
+        self.wq.notify_events(events as u16 as u32);
+    }
+
     pub fn ino(&self) -> u64 {
         self.ino
     }
@@ -272,6 +279,7 @@ impl PipeEnd {
             }
             s = self.pipe.wait(s)?;
         }
+        let was_full = s.chunks.len() >= s.capacity / PAGE;
         let mut out = Vec::with_capacity(want.min(s.len));
         while out.len() < want {
             let Some(c) = s.chunks.front_mut() else { break };
@@ -290,7 +298,13 @@ impl PipeEnd {
         }
         s.len = s.chunks.iter().map(|c| c.bytes.len()).sum();
         drop(s);
-        self.pipe.notify();
+        // Room for writers only when the pipe was full (pipe_read); blocked tasks wake
+        // on any wakeup.
+        self.pipe.notify_events(if was_full {
+            libc::POLLOUT | libc::POLLWRNORM
+        } else {
+            0
+        });
         Ok(host::copy_to_segs(segs, &out))
     }
 
@@ -325,7 +339,7 @@ impl PipeEnd {
             c.bytes.extend(&src[..rem]);
             s.len += rem;
             done = rem;
-            self.pipe.notify();
+            self.pipe.notify_events(libc::POLLIN | libc::POLLRDNORM);
         }
         while done < len {
             if s.readers == 0 {
@@ -343,7 +357,7 @@ impl PipeEnd {
                 });
                 s.len += k;
                 done += k;
-                self.pipe.notify();
+                self.pipe.notify_events(libc::POLLIN | libc::POLLRDNORM);
                 continue;
             }
             if nonblock {
