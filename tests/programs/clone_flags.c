@@ -45,7 +45,22 @@ static int wait_one(pid_t c) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     /* Without CLONE_VM the child's store stays in its copy. */
     value = 1;
     pid_t c = clone(set_value, STACK_TOP, SIGCHLD, (void *)2L);

@@ -6,6 +6,7 @@
  * child's changes stay private; MADV_WIPEONFORK areas are zero in the child and
  * MADV_DONTFORK areas are absent (touching them is SIGSEGV). */
 #include "common.h"
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -27,7 +28,22 @@ static void fill(unsigned char *m, unsigned char salt) {
     }
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     unsigned char *heap = malloc(SIZE);
     CHECK(heap != NULL);
     fill(heap, 0x11);

@@ -6,6 +6,7 @@
  * longer than 32 pages), EFAULT (bad path, bad argv entry). Files are made in
  * the scratch working directory. */
 #include "common.h"
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -19,7 +20,22 @@ static void make(const char *name, const void *data, size_t len, mode_t mode) {
     chmod(name, mode);
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     EXPECT_ERRNO(execve("/no/such/program", args, env), ENOENT);
     EXPECT_ERRNO(execve("missing", args, env), ENOENT);
     EXPECT_ERRNO(execve("", args, env), ENOENT);

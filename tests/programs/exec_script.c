@@ -7,6 +7,7 @@
  * ENOEXEC, and exec of a script through a close-on-exec descriptor fails
  * with ENOENT while a plain descriptor works (/dev/fd/N path). */
 #include "common.h"
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -35,6 +36,20 @@ static void run(const char *what, const char *path, char **argv) {
     printf("%s: status=%d\n", what, WEXITSTATUS(st));
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && readlink("/proc/self/exe", exe, sizeof exe - 1) > 0 && strcmp(argv[0], exe) == 0) {
         /* Started as an interpreter: argv[0] is the interpreter path. */
@@ -45,6 +60,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         return 9;
     }
+    default_signals();
     CHECK(readlink("/proc/self/exe", exe, sizeof exe - 1) > 0);
     char text[PATH_MAX + 64];
     snprintf(text, sizeof text, "#!%s\nbody is ignored\n", exe);

@@ -4,6 +4,7 @@
  * pid. When a non-main thread execs, it takes over the process: after exec
  * gettid() == getpid() == the old pid, and the parent's wait sees one exit. */
 #include "common.h"
+#include <signal.h>
 #include <dirent.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -86,6 +87,20 @@ static void start_threads(void) {
     }
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(int argc, char **argv) {
     saved_argv = argv;
     if (argc > 2 && strcmp(argv[1], "after") == 0) {
@@ -94,6 +109,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         return 6;
     }
+    default_signals();
     int st;
     printf("exec from the main thread with 4 other threads:\n");
     fflush(stdout);

@@ -5,6 +5,7 @@
  * rlimits, process group, /proc/self/exe) and AT_EXECFN; /proc/self/cmdline
  * matches argv. The main process itself execs at the end ("final" stage). */
 #include "common.h"
+#include <signal.h>
 #include <limits.h>
 #include <sys/auxv.h>
 #include <sys/resource.h>
@@ -26,6 +27,20 @@ static int show(int argc, char **argv) {
     const char *fn = (const char *)getauxval(AT_EXECFN);
     printf("  AT_EXECFN=%s\n", fn ? fn : "(null)");
     return 0;
+}
+
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -70,6 +85,7 @@ int main(int argc, char **argv) {
         return finish();
     }
 
+    default_signals();
     int st;
     char *args1[] = {"first", "show", "two words", "", "-x", NULL};
     char *env1[] = {"A=1", "EMPTY=", "NOEQUALS", "A=2", NULL};

@@ -5,6 +5,7 @@
  * unknown flags EINVAL, "" without AT_EMPTY_PATH ENOENT, a directory EACCES, a
  * bad descriptor EBADF, a relative name with a non-directory descriptor ENOTDIR. */
 #include "common.h"
+#include <signal.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -31,6 +32,20 @@ static void run(const char *what, int dirfd, const char *path, int flags) {
     int st;
     waitpid(c, &st, 0);
     printf("%s: status=%d\n", what, WEXITSTATUS(st));
+}
+
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -62,6 +77,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         return 7;
     }
+    default_signals();
     char dirbuf[PATH_MAX], basebuf[PATH_MAX];
     CHECK(readlink("/proc/self/exe", exe, sizeof exe - 1) > 0);
     strcpy(dirbuf, exe);

@@ -120,7 +120,22 @@ static void run(const char *what, int which) {
     show(what, st);
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     CHECK(pipe(pfd) == 0);
     run("thread calls exit(5), main in pthread_join", 0);
     run("thread calls exit_group(6), main in read", 1);

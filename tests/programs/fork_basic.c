@@ -4,13 +4,29 @@
  * reported sorted), WNOHANG on a running child, and ECHILD once all are reaped.
  * Children report through their exit status; nothing prints a pid. */
 #include "common.h"
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
 static int global_value = 10;
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     pid_t me = getpid();
     int p[2];
     CHECK(pipe(p) == 0);

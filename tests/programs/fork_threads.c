@@ -6,6 +6,7 @@
  * parent after in the parent, child after in the child), and the child can
  * create threads of its own. */
 #include "common.h"
+#include <signal.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <sys/wait.h>
@@ -81,7 +82,22 @@ static void *forker(void *a) {
     return (void *)(long)c;
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     tls_id = 1;
     CHECK(pthread_atfork(prepare, in_parent, in_child) == 0);
     pthread_t h, f;

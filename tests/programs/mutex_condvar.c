@@ -5,6 +5,7 @@
  * rwlock with readers checking an invariant the writers keep, and atomic
  * fetch-add next to it. */
 #include "common.h"
+#include <signal.h>
 #include <pthread.h>
 
 #define NT 8
@@ -106,7 +107,22 @@ static void *rw_user(void *a) {
     return (void *)bad;
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     pthread_t t[NT];
     for (long i = 0; i < NT; i++)
         CHECK(pthread_create(&t[i], NULL, incrementer, (void *)i) == 0);

@@ -106,6 +106,20 @@ static void scenario(const char *what, int sig, int via_thread) {
     close(armed[1]);
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "get") == 0) {
         int v = -1;
@@ -114,6 +128,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         return 0;
     }
+    default_signals();
     CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
     int v = -1;
     CHECK(prctl(PR_GET_PDEATHSIG, &v) == 0 && v == 0);

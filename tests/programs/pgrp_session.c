@@ -6,6 +6,7 @@
  * EPERM, any setpgid by a session leader is EPERM, and the getsid/
  * getpgid views of each other from both sides. */
 #include "common.h"
+#include <signal.h>
 #include <sys/wait.h>
 
 static int check_child(pid_t c) {
@@ -15,7 +16,22 @@ static int check_child(pid_t c) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     pid_t my_pgrp = getpgrp(), my_sid = getsid(0);
     CHECK(getpgid(0) == my_pgrp && getpgid(getpid()) == my_pgrp);
     CHECK(my_sid > 0);

@@ -26,7 +26,22 @@ static int send_sig(int fd, int sig, siginfo_t *si, unsigned flags) {
     return (int)syscall(SYS_pidfd_send_signal, fd, sig, si, flags);
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     CHECK(pipe(rep) == 0);
     int kid_pipe[2];
     CHECK(pipe(kid_pipe) == 0);

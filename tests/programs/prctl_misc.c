@@ -5,8 +5,23 @@
  * PR_SET/GET_KEEPCAPS, PR_SET/GET_THP_DISABLE, PR_GET_TSC, PR_GET_SECCOMP (0),
  * and an unknown option (EINVAL). */
 #include "common.h"
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "after") == 0) {
@@ -15,6 +30,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         return 0;
     }
+    default_signals();
     printf("PR_GET_DUMPABLE=%d\n", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
     printf("PR_GET_SECCOMP=%d\n", prctl(PR_GET_SECCOMP, 0, 0, 0, 0));
     int tsc = -1;

@@ -6,6 +6,7 @@
  * pthread_cancel of a thread blocked in read makes it exit with
  * PTHREAD_CANCELED (glibc's cancellation signal). */
 #include "common.h"
+#include <signal.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -64,7 +65,22 @@ static void *quick(void *a) {
     return a;
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     CHECK(pipe(gate) == 0);
     pthread_t t[4];
     for (long i = 0; i < 4; i++)

@@ -4,6 +4,7 @@
  * is used since other processes of that uid may exist natively), and the
  * unprivileged process cannot raise its hard limit (EPERM). In a child. */
 #include "common.h"
+#include <signal.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -12,7 +13,22 @@ static void *noop(void *a) {
     return a;
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     fflush(stdout);
     pid_t c = fork();
     if (c == 0) {

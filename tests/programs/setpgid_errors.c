@@ -5,9 +5,24 @@
  * pid) and negative arguments are EINVAL; getpgid/getsid of a pid that does not
  * exist are ESRCH. */
 #include "common.h"
+#include <signal.h>
 #include <sys/wait.h>
 
 static int gate[2], ready[2];
+
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "execd") == 0) {
@@ -20,6 +35,7 @@ int main(int argc, char **argv) {
             return 2;
         return 0;
     }
+    default_signals();
     CHECK(pipe(gate) == 0 && pipe(ready) == 0);
     fflush(stdout);
     pid_t c1 = fork();

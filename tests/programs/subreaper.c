@@ -10,7 +10,22 @@
 #include <sys/wait.h>
 #include <time.h>
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     int v = -1;
     CHECK(prctl(PR_GET_CHILD_SUBREAPER, &v) == 0 && v == 0);
     CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);

@@ -5,6 +5,7 @@
  * distinct and equals pthread_self() (glibc's x86-64 layout); pthread_key
  * destructors run at thread exit with each thread's value. */
 #include "common.h"
+#include <signal.h>
 #include <asm/prctl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -58,7 +59,22 @@ static void *worker(void *a) {
     return NULL;
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(void) {
+    default_signals();
     CHECK(pthread_key_create(&key, destructor) == 0);
     CHECK(pthread_barrier_init(&all_alive, NULL, NT) == 0);
     tvar = 99;

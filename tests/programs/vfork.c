@@ -20,12 +20,27 @@ static int clone_fn(void *arg) {
     return 5;
 }
 
+/* Start from default signal dispositions and an empty mask, whatever the
+ * environment left (e.g. SIGINT/SIGQUIT ignored in background jobs). */
+static void default_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            sigaction(s, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
         printf("exec'd child running with argv[2]=%s\n", argc > 2 ? argv[2] : "(none)");
         fflush(stdout);
         return 9;
     }
+    default_signals();
     fflush(stdout);
     pid_t me = getpid();
     pid_t c = vfork();
