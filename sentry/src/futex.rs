@@ -13,7 +13,9 @@ use syscalls_table::Errno;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
-    Private(usize, u64),
+    /// Address space, address, and whether the caller used the shared (non-private)
+    /// form: Linux keeps the two apart even in a private mapping.
+    Private(usize, u64, bool),
     Shared(usize),
 }
 
@@ -44,7 +46,7 @@ impl Futexes {
         }
         if private || !mm.is_shared_at(addr) {
             // As Linux, a private key needs no mapping; reading the word may fault.
-            return Ok(Key::Private(Arc::as_ptr(mm) as usize, addr));
+            return Ok(Key::Private(Arc::as_ptr(mm) as usize, addr, !private));
         }
         let segs = mm.segments(addr, 4, false);
         match segs.first() {
@@ -190,7 +192,7 @@ impl Futexes {
             }
             oparg = 1 << oparg;
         }
-        if kind > 4 || cmp > 5 {
+        if kind > 4 {
             return Err(Errno::ENOSYS);
         }
         if !addr2.is_multiple_of(4) {
@@ -206,6 +208,10 @@ impl Futexes {
             _ => v ^ oparg,
         })
         .ok_or(Errno::EFAULT)?;
+        // As Linux, an unknown comparison fails only after the operation was applied.
+        if cmp > 5 {
+            return Err(Errno::ENOSYS);
+        }
         let mut woken = Self::wake_locked(&mut q, k1, n1, u32::MAX);
         let (o, c) = (old as i32, cmparg as i32);
         let hit = match cmp {

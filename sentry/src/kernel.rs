@@ -398,6 +398,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
                 dumpable: 1,
                 no_new_privs: false,
                 prctl: Default::default(),
+                nice: 0,
             },
         );
     }

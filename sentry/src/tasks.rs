@@ -224,6 +224,8 @@ pub struct Group {
     pub dumpable: u8,
     pub no_new_privs: bool,
     pub prctl: PrctlState,
+    /// The nice value (getpriority/setpriority), inherited by fork.
+    pub nice: i32,
 }
 
 /// Process attributes prctl(2) sets and fork inherits.

@@ -181,6 +181,11 @@ differential! {
     sigchld_info: "sigchld_info" () => 0;
     sigtstp_ttin: "sigtstp_ttin" () => 0;
     stop_continue: "stop_continue" () => 0;
+    futex_wake: "futex_wake" () => 0;
+    futex_wake_op: "futex_wake_op" () => 0;
+    waitid_pidfd: "waitid_pidfd" () => 0;
+    vmsplice_pipe: "vmsplice_pipe" () => 0;
+    priority_nice: "priority_nice" () => 0;
     eintr_always: "eintr_always" () => 0;
     epoll_modes: "epoll_modes" () => 0;
     futex_bitset: "futex_bitset" () => 0;

@@ -360,6 +360,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
         let no_new_privs = pg.no_new_privs;
         let dumpable = pg.dumpable;
         let prctl = pg.prctl;
+        let nice = pg.nice;
         tree.tasks.insert(
             tid,
             TaskEntry {
@@ -415,6 +416,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                     dumpable,
                     no_new_privs,
                     prctl,
+                    nice,
                 },
             );
             if let Some(p) = tree.groups.get_mut(&parent) {
@@ -1210,7 +1212,7 @@ pub fn waitid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         P_PGID => return Err(Errno::EINVAL),
         P_PIDFD => {
             let f = t.fds().get(id as u32 as u64)?;
-            let pid = crate::syscalls::sys_pidfd::pidfd_pid(&f).ok_or(Errno::EINVAL)?;
+            let pid = crate::syscalls::sys_pidfd::pidfd_pid(&f).ok_or(Errno::EBADF)?;
             if f.flags() & libc::O_NONBLOCK as u32 != 0 {
                 nonblock_pidfd = true;
             }

@@ -23,6 +23,13 @@ fn privileged(t: &Task) -> bool {
 fn fix_fs(t: &mut Task) {
     t.creds.fsuid = t.creds.uid;
     t.creds.fsgid = t.creds.gid;
+    // What other processes check (kill, setpriority): the real and saved uids.
+    let (ruid, suid) = (t.creds.ruid, t.creds.suid);
+    let tgid = t.tgid;
+    if let Some(g) = t.tree().groups.get_mut(&tgid) {
+        g.uid = ruid;
+        g.suid = suid;
+    }
 }
 
 /// setresuid(2).

@@ -513,3 +513,40 @@ pub fn splice(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 }
 
 const S_IFIFO: u32 = 0o010000;
+
+/// vmsplice(2): user memory into a pipe (its write end) or out of it (its read end). The
+/// sentry copies (SPLICE_F_GIFT and SPLICE_F_MOVE are hints Linux may ignore too);
+/// SPLICE_F_NONBLOCK makes this call non-blocking.
+pub fn vmsplice(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const SPLICE_F_NONBLOCK: u64 = 2;
+    const KNOWN: u64 = 1 | 2 | 4 | 8;
+    let (fd, iov, cnt, flags) = (a[0], a[1], a[2], a[3]);
+    if flags & !KNOWN != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = t.fds().get(fd)?;
+    let Some(end) = f.ops.as_pipe() else {
+        return Err(Errno::EBADF);
+    };
+    let ranges = read_iovecs(t, iov, cnt)?;
+    let nonblock = if flags & SPLICE_F_NONBLOCK != 0 {
+        crate::vfs::file::O_NONBLOCK
+    } else {
+        0
+    };
+    let status = f.flags() | nonblock;
+    if f.writable() {
+        let segs = segments(t, &ranges, false)?;
+        let r = f.ops.write_flags(&segs, None, status);
+        if r == Err(Errno::EPIPE) {
+            t.kernel_signal(libc::SIGPIPE);
+        }
+        r.map(|n| n as u64)
+    } else if f.readable() {
+        let _ = end;
+        let segs = segments(t, &ranges, true)?;
+        f.ops.read_flags(&segs, None, status).map(|n| n as u64)
+    } else {
+        Err(Errno::EBADF)
+    }
+}
