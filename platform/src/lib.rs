@@ -37,6 +37,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod cputime;
 pub mod ptrace;
 pub mod seccomp;
 mod stub;
@@ -228,6 +229,12 @@ pub trait Context: Send {
     /// Makes `state.fp` (an XSAVE image as `load_fp` gives, of the same size) the thread's
     /// FP state for its next run. The caller has validated the image (signal return).
     fn store_fp(&mut self, state: &mut CpuState) -> Result<()>;
+    /// CPU time the thread has used so far, in nanoseconds, if the platform can tell
+    /// (for the sentry's CPU clocks, itimers and rusage). Called from the sentry thread
+    /// that runs the context.
+    fn cpu_time_ns(&self) -> Option<u64> {
+        None
+    }
 }
 
 pub trait Interrupt: Send + Sync {

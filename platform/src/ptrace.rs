@@ -696,6 +696,11 @@ impl Context for PtraceContext {
         state.fp_loaded = true;
         Ok(())
     }
+
+    fn cpu_time_ns(&self) -> Option<u64> {
+        let t = self.bound.as_ref()?;
+        crate::cputime::thread_cpu_time_ns(t.proc.pid, t.tid)
+    }
 }
 
 impl PtraceContext {

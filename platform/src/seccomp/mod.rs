@@ -1002,6 +1002,11 @@ impl Context for SeccompContext {
         state.fp_loaded = true;
         Ok(())
     }
+
+    fn cpu_time_ns(&self) -> Option<u64> {
+        let b = self.bound.as_ref()?;
+        crate::cputime::thread_cpu_time_ns(b.proc.pid, b.tid)
+    }
 }
 
 impl SeccompContext {
