@@ -90,6 +90,8 @@ pub struct Kernel {
     /// Every task and thread group.
     pub tree: TreeRef,
     pub futexes: crate::futex::Futexes,
+    /// The timer service (its thread stops when the sandbox ends).
+    pub timers: crate::timers::TimerService,
     /// Host threads running tasks other than the initial one.
     live: Mutex<usize>,
     live_cv: Condvar,
@@ -346,6 +348,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         sid: AtomicI32::new(1),
         state: AtomicU8::new(b'R'),
         reaped: AtomicBool::new(false),
+        timers: Default::default(),
     });
     processes.insert(1, process.clone());
     let tree: TreeRef = Arc::new(Mutex::new(Tree::default()));
@@ -414,6 +417,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         memfd_seq: std::sync::atomic::AtomicU64::new(0),
         tree,
         futexes: Default::default(),
+        timers: Default::default(),
         live: Mutex::new(0),
         live_cv: Condvar::new(),
     });
@@ -464,6 +468,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     crate::wait::set_current(None);
     // Init is gone: every other task was killed with it; wait for their threads.
     kernel.wait_threads();
+    kernel.timers.shutdown();
     let status = crate::tasks::lock(&kernel.tree)
         .groups
         .get(&1)

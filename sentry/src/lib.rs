@@ -14,6 +14,7 @@ pub mod signals;
 pub mod syscalls;
 pub mod task;
 pub mod tasks;
+pub mod timers;
 pub mod vfs;
 pub mod wait;
 

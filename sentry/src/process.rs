@@ -33,6 +33,8 @@ pub struct ProcessInfo {
     pub state: AtomicU8,
     /// The process was reaped: /proc no longer shows it.
     pub reaped: AtomicBool,
+    /// Interval and POSIX timers, CPU time (kept across exec).
+    pub timers: Arc<crate::timers::ProcTimers>,
 }
 
 impl ProcessInfo {

@@ -26,6 +26,7 @@ pub const UNBLOCKABLE: u64 = (1 << 8) | (1 << 18);
 pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
+pub const SI_TIMER: i32 = -2;
 
 // struct rt_sigframe: pretcode, ucontext, siginfo.
 const FRAME_SIZE: u64 = 8 + 304 + 128;
@@ -85,6 +86,24 @@ impl SigInfo {
         let mut i = SigInfo::new(signo, code);
         i.0[16..24].copy_from_slice(&addr.to_le_bytes());
         i
+    }
+
+    /// From a POSIX timer (SI_TIMER): the timer id, overrun count and sigev_value.
+    pub fn timer(signo: i32, timer_id: i32, overrun: i32, value: u64) -> SigInfo {
+        let mut i = SigInfo::new(signo, SI_TIMER);
+        i.0[16..20].copy_from_slice(&timer_id.to_le_bytes());
+        i.0[20..24].copy_from_slice(&overrun.to_le_bytes());
+        i.0[24..32].copy_from_slice(&value.to_le_bytes());
+        i
+    }
+
+    /// si_timerid of an SI_TIMER siginfo.
+    pub fn timer_id(&self) -> i32 {
+        i32::from_le_bytes([self.0[16], self.0[17], self.0[18], self.0[19]])
+    }
+
+    pub fn set_overrun(&mut self, overrun: i32) {
+        self.0[20..24].copy_from_slice(&overrun.to_le_bytes());
     }
 
     pub fn signo(&self) -> i32 {

@@ -243,6 +243,7 @@ impl Task {
                 } => self.fault(addr, access, signo, code),
                 Event::Interrupted => {}
             }
+            crate::timers::after_event(self);
             if self.restart.is_some()
                 || self.shared.hint.load(std::sync::atomic::Ordering::SeqCst)
             {

@@ -87,6 +87,17 @@ impl Pending {
         info
     }
 
+    /// Drops the queued siginfos `pred` picks.
+    fn remove_where(&mut self, pred: impl Fn(&SigInfo) -> bool) {
+        for (&signo, q) in self.infos.iter_mut() {
+            q.retain(|i| !pred(i));
+            if q.is_empty() && (1..=64).contains(&signo) {
+                self.bits &= !bit(signo);
+            }
+        }
+        self.infos.retain(|_, q| !q.is_empty());
+    }
+
     fn remove_set(&mut self, set: u64) {
         self.bits &= !set;
         self.infos
@@ -777,6 +788,41 @@ impl Tree {
                 self.send(m, None, SigInfo::new(libc::SIGHUP, signals::SI_KERNEL));
                 self.send(m, None, SigInfo::new(libc::SIGCONT, signals::SI_KERNEL));
             }
+        }
+    }
+
+    /// The queued siginfo `pred` picks among the signals pending for thread `thread`
+    /// (for group `tgid` when None), to update in place (a POSIX timer's overrun count)
+    /// or to learn that it was delivered.
+    pub fn queued_mut(
+        &mut self,
+        tgid: i32,
+        thread: Option<i32>,
+        pred: impl Fn(&SigInfo) -> bool,
+    ) -> Option<&mut SigInfo> {
+        let p = match thread {
+            Some(tid) => &mut self.tasks.get_mut(&tid)?.pending,
+            None => &mut self.groups.get_mut(&tgid)?.shared_pending,
+        };
+        p.infos
+            .values_mut()
+            .flat_map(|q| q.iter_mut())
+            .find(|i| pred(i))
+    }
+
+    /// Drops the pending signals `pred` picks (those of a deleted timer).
+    pub fn remove_queued(
+        &mut self,
+        tgid: i32,
+        thread: Option<i32>,
+        pred: impl Fn(&SigInfo) -> bool,
+    ) {
+        let p = match thread {
+            Some(tid) => self.tasks.get_mut(&tid).map(|e| &mut e.pending),
+            None => self.groups.get_mut(&tgid).map(|g| &mut g.shared_pending),
+        };
+        if let Some(p) = p {
+            p.remove_where(pred);
         }
     }
 

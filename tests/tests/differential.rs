@@ -12,6 +12,7 @@ const SIGBUS: i32 = 7;
 const SIGUSR1: i32 = 10;
 const SIGFPE: i32 = 8;
 const SIGSEGV: i32 = 11;
+const SIGALRM: i32 = 14;
 
 /// `name: program [link] (args...) => expected native status;` becomes one
 /// `#[test] fn name`.
@@ -210,6 +211,15 @@ differential! {
     epoll_fork: "epoll_fork" () => 0;
     epoll_pwait: "epoll_pwait" () => 0;
     event_files_io: "event_files_io" () => 0;
+    alarm_pause: "alarm_pause" () => 0;
+    alarm_default_action: "alarm_pause" ("default") => 128 + SIGALRM;
+    itimer_real: "itimer_real" () => 0;
+    itimer_cpu: "itimer_cpu" () => 0;
+    cputime_usage: "cputime_usage" () => 0;
+    timer_signals: "timer_signals" () => 0;
+    timer_signals_dynamic: "timer_signals", Dynamic () => 0;
+    timer_overrun: "timer_overrun" () => 0;
+    timerfd: "timerfd" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

@@ -20,6 +20,7 @@ mod sys_rw;
 mod sys_signal;
 mod sys_socket;
 mod sys_time;
+mod sys_timer;
 mod sys_xattr;
 
 use crate::log;
@@ -250,6 +251,19 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_eventfd2 => sys_eventfd::eventfd2,
         SYS_signalfd => sys_eventfd::signalfd,
         SYS_signalfd4 => sys_eventfd::signalfd4,
+        SYS_alarm => sys_timer::alarm,
+        SYS_getitimer => sys_timer::getitimer,
+        SYS_setitimer => sys_timer::setitimer,
+        SYS_timer_create => sys_timer::timer_create,
+        SYS_timer_settime => sys_timer::timer_settime,
+        SYS_timer_gettime => sys_timer::timer_gettime,
+        SYS_timer_getoverrun => sys_timer::timer_getoverrun,
+        SYS_timer_delete => sys_timer::timer_delete,
+        SYS_timerfd_create => sys_timer::timerfd_create,
+        SYS_timerfd_settime => sys_timer::timerfd_settime,
+        SYS_timerfd_gettime => sys_timer::timerfd_gettime,
+        SYS_getrusage => sys_timer::getrusage,
+        SYS_times => sys_timer::times,
         _ => return None,
     })
 }

@@ -341,6 +341,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
             sid: AtomicI32::new(p.sid.load(Ordering::Relaxed)),
             state: AtomicU8::new(b'R'),
             reaped: AtomicBool::new(false),
+            timers: Default::default(),
         })
     };
     let vfork_done = (f & CLONE_VFORK != 0).then(|| Arc::new(VforkDone::default()));
@@ -634,6 +635,7 @@ impl Task {
             .groups
             .get(&self.tgid)
             .is_none_or(|g| g.threads.len() <= 1);
+        crate::timers::thread_exit(self, last);
         if last {
             // The process's files close before its parent hears of its exit (so a reader
             // of its pipe sees end-of-file first).
@@ -869,6 +871,7 @@ fn do_execve(
 
     // Point of no return: the other threads of the group go (de_thread).
     de_thread(t)?;
+    crate::timers::exec(t);
 
     t.mm = mm.clone();
     t.ctx = ctx;
@@ -939,6 +942,7 @@ fn do_execve(
         sid: AtomicI32::new(old.sid.load(Ordering::Relaxed)),
         state: AtomicU8::new(b'R'),
         reaped: AtomicBool::new(false),
+        timers: old.timers.clone(),
     });
     t.process = info.clone();
     {
@@ -1057,6 +1061,8 @@ struct Waited {
     status: i32,
     /// The wait(2) status word.
     word: i32,
+    /// The child's rusage (its own and its waited-for children's).
+    usage: crate::timers::Usage,
 }
 
 /// Looks for a child in a reportable state; Ok(None): children exist, none ready;
@@ -1092,12 +1098,14 @@ fn find_waitable(t: &Task, which: Which, opts: u64) -> Result<Option<Waited>, Er
         if cg.zombie && opts & WEXITED != 0 {
             let st = cg.exit.unwrap_or(ExitStatus::Exited(0));
             let (code, status) = tasks::child_code(st);
+            let reap = opts & WNOWAIT == 0;
             let w = Waited {
                 pid: c,
                 uid: cg.uid,
                 code,
                 status,
                 word: tasks::wait_status(st),
+                usage: crate::timers::wait_usage(&t.process, &cg.info, reap),
             };
             if opts & WNOWAIT == 0 {
                 tree.reap(c);
@@ -1112,6 +1120,7 @@ fn find_waitable(t: &Task, which: Which, opts: u64) -> Result<Option<Waited>, Er
                     code: libc::CLD_STOPPED,
                     status: sig,
                     word: 0x7f | (sig << 8),
+                    usage: crate::timers::wait_usage(&t.process, &cg.info, false),
                 };
                 if opts & WNOWAIT == 0
                     && let Some(cg) = tree.groups.get_mut(&c)
@@ -1127,6 +1136,7 @@ fn find_waitable(t: &Task, which: Which, opts: u64) -> Result<Option<Waited>, Er
                     code: libc::CLD_CONTINUED,
                     status: libc::SIGCONT,
                     word: 0xffff,
+                    usage: crate::timers::wait_usage(&t.process, &cg.info, false),
                 };
                 if opts & WNOWAIT == 0
                     && let Some(cg) = tree.groups.get_mut(&c)
@@ -1156,11 +1166,10 @@ fn do_wait(t: &Task, which: Which, opts: u64) -> Result<Option<Waited>, Errno> {
     }
 }
 
-/// The rusage a wait reports: the sentry does not account CPU time per process yet, so
-/// it is zero (like a child that used less than a tick).
-fn write_rusage(t: &Task, addr: u64) -> Result<(), Errno> {
+/// The rusage a wait reports: the child's (see `timers::cputime`).
+fn write_rusage(t: &Task, addr: u64, usage: &crate::timers::Usage) -> Result<(), Errno> {
     if addr != 0 {
-        t.mm.copy_out(addr, &[0u8; 144])?;
+        t.mm.copy_out(addr, &usage.to_rusage_bytes())?;
     }
     Ok(())
 }
@@ -1183,7 +1192,7 @@ pub fn wait4(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             if wstatus != 0 {
                 write_u32(t, wstatus, w.word as u32)?;
             }
-            write_rusage(t, rusage)?;
+            write_rusage(t, rusage, &w.usage)?;
             Ok(w.pid as u64)
         }
     }
@@ -1238,6 +1247,9 @@ pub fn waitid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         // With WNOHANG and nothing to report, the fields Linux clears are zero.
         t.mm.copy_out(infop, &si[..32])?;
     }
-    write_rusage(t, rusage)?;
+    // Linux writes the rusage only when a child was found.
+    if let Some(w) = &r {
+        write_rusage(t, rusage, &w.usage)?;
+    }
     Ok(0)
 }

@@ -10,8 +10,7 @@ use crate::task::{RestartBlock, Task};
 use std::time::{Duration, Instant};
 use syscalls_table::Errno;
 
-/// The clock ids Linux accepts from applications (CPU clocks of other processes, encoded
-/// as negative ids, are not supported yet).
+/// The clock ids Linux accepts from applications besides the CPU clocks.
 fn check_clock(clock: u64) -> Result<i32, Errno> {
     match clock as i32 {
         c @ (0..=9 | 11) => Ok(c),
@@ -40,15 +39,30 @@ fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
     })
 }
 
-/// clock_gettime(2).
+/// clock_gettime(2). CPU clocks (the caller's process and thread, and the clocks of
+/// clock_getcpuclockid(3)) count the application's CPU time as `timers::cputime` reads
+/// it; the others are the host's.
 pub fn clock_gettime(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some(c) = crate::timers::cpu_clock(t, a[0] as i32, true)? {
+        let ns = c.now(t);
+        return t
+            .mm
+            .copy_out(a[1], &crate::timers::timespec_bytes(ns))
+            .map(|_| 0);
+    }
     let ts = host::clock_gettime(check_clock(a[0])?)?;
     write_timespec(t, a[1], &ts).map(|_| 0)
 }
 
 /// clock_getres(2).
 pub fn clock_getres(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let ts = host::clock_getres(check_clock(a[0])?)?;
+    let ts = match crate::timers::cpu_clock(t, a[0] as i32, false)? {
+        Some(c) => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: c.resolution() as i64,
+        },
+        None => host::clock_getres(check_clock(a[0])?)?,
+    };
     if a[1] != 0 {
         write_timespec(t, a[1], &ts)?;
     }

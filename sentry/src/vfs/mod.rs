@@ -18,6 +18,7 @@ pub mod procfs;
 pub mod signalfd;
 pub mod sparse;
 pub mod sysfs;
+pub mod timerfd;
 pub mod tmpfs;
 
 use inode::*;
