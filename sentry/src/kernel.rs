@@ -92,6 +92,8 @@ pub struct Kernel {
     pub futexes: crate::futex::Futexes,
     /// The timer service (its thread stops when the sandbox ends).
     pub timers: crate::timers::TimerService,
+    /// System V IPC objects.
+    pub ipc: crate::ipc::Ipc,
     /// Host threads running tasks other than the initial one.
     live: Mutex<usize>,
     live_cv: Condvar,
@@ -418,6 +420,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         tree,
         futexes: Default::default(),
         timers: Default::default(),
+        ipc: Default::default(),
         live: Mutex::new(0),
         live_cv: Condvar::new(),
     });

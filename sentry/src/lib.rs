@@ -5,6 +5,7 @@
 pub mod exec;
 pub mod futex;
 pub mod host;
+pub mod ipc;
 pub mod kernel;
 pub mod loader;
 pub mod log;

@@ -10,6 +10,7 @@ mod sys_eventfd;
 mod sys_file;
 mod sys_fs;
 mod sys_futex;
+mod sys_ipc;
 mod sys_lock;
 mod sys_mm;
 mod sys_pidfd;
@@ -264,6 +265,18 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_timerfd_gettime => sys_timer::timerfd_gettime,
         SYS_getrusage => sys_timer::getrusage,
         SYS_times => sys_timer::times,
+        SYS_shmget => sys_ipc::shmget,
+        SYS_shmat => sys_ipc::shmat,
+        SYS_shmdt => sys_ipc::shmdt,
+        SYS_shmctl => sys_ipc::shmctl,
+        SYS_semget => sys_ipc::semget,
+        SYS_semop => sys_ipc::semop,
+        SYS_semtimedop => sys_ipc::semtimedop,
+        SYS_semctl => sys_ipc::semctl,
+        SYS_msgget => sys_ipc::msgget,
+        SYS_msgsnd => sys_ipc::msgsnd,
+        SYS_msgrcv => sys_ipc::msgrcv,
+        SYS_msgctl => sys_ipc::msgctl,
         _ => return None,
     })
 }

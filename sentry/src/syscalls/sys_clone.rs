@@ -637,6 +637,7 @@ impl Task {
             .is_none_or(|g| g.threads.len() <= 1);
         crate::timers::thread_exit(self, last);
         if last {
+            crate::ipc::process_exit(self);
             // The process's files close before its parent hears of its exit (so a reader
             // of its pipe sees end-of-file first).
             let files = if Arc::strong_count(&self.fds) <= 2 {
