@@ -387,3 +387,14 @@ pub fn atomic_update_u32(seg: &Seg, f: impl Fn(u32) -> u32) -> Option<u32> {
         }
     }
 }
+
+/// The calling host thread's (voluntary, involuntary) context switches.
+pub fn thread_context_switches() -> (u64, u64) {
+    // SAFETY: rusage is plain data; all-zero is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out-pointer; RUSAGE_THREAD reads the calling thread.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) } != 0 {
+        return (0, 0);
+    }
+    (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
+}

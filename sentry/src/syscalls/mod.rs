@@ -216,6 +216,7 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_getrandom => sys_process::getrandom,
         SYS_clock_gettime => sys_time::clock_gettime,
         SYS_clock_getres => sys_time::clock_getres,
+        SYS_clock_settime => sys_time::clock_settime,
         SYS_gettimeofday => sys_time::gettimeofday,
         SYS_time => sys_time::time,
         SYS_nanosleep => sys_time::nanosleep,

@@ -1,8 +1,8 @@
-//! Clocks and sleeps: clock_gettime(2), clock_getres(2), gettimeofday(2), time(2),
-//! nanosleep(2), clock_nanosleep(2), restart_syscall(2). Sleeps wait on the task's
-//! waiter, so a signal interrupts them: a relative sleep resumes through
-//! restart_syscall(2) with the time left (or fails with EINTR after a handler, writing
-//! the time left), an absolute one restarts as it was.
+//! Clocks and sleeps: clock_gettime(2), clock_getres(2), clock_settime(2),
+//! gettimeofday(2), time(2), nanosleep(2), clock_nanosleep(2), restart_syscall(2).
+//! Sleeps wait on the task's waiter, so a signal interrupts them: a relative sleep
+//! resumes through restart_syscall(2) with the time left (or fails with EINTR after a
+//! handler, writing the time left), an absolute one restarts as it was.
 
 use super::write_u64;
 use crate::host;
@@ -52,6 +52,29 @@ pub fn clock_gettime(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let ts = host::clock_gettime(check_clock(a[0])?)?;
     write_timespec(t, a[1], &ts).map(|_| 0)
+}
+
+/// clock_settime(2): the sandbox never sets the host's clocks. As Linux: clocks that
+/// cannot be set give EINVAL; CLOCK_REALTIME checks the time, then refuses (EPERM, as
+/// without CAP_SYS_TIME); a CPU clock of a process is checked, then refused (EPERM).
+pub fn clock_settime(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let clock = a[0] as i32;
+    let settable = clock == libc::CLOCK_REALTIME || (clock < 0 && clock & 7 != 3);
+    if !settable {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 16];
+    t.mm.copy_in(a[1], &mut b)?;
+    if clock < 0 {
+        crate::timers::cpu_clock(t, clock, false)?;
+        return Err(Errno::EPERM);
+    }
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::EPERM)
 }
 
 /// clock_getres(2).

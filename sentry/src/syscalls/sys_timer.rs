@@ -348,7 +348,8 @@ pub fn timerfd_gettime(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 // ---- usage ----
 
 /// getrusage(2): CPU time as user time (system time is 0, see `timers::cputime`);
-/// ru_maxrss is the largest resident set seen; the other fields are 0.
+/// ru_maxrss is the largest resident set seen; context switches are the task's sentry
+/// thread's; the other fields are 0.
 pub fn getrusage(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const RUSAGE_SELF: i32 = 0;
     const RUSAGE_CHILDREN: i32 = -1;
@@ -357,22 +358,14 @@ pub fn getrusage(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let rss = t.mm.resident() / 1024;
     let u = match a[0] as i32 {
         RUSAGE_SELF => {
-            let (_, total) = cputime::sample(t);
+            cputime::sample(t);
             pt.cpu.note_rss(rss);
-            timers::Usage {
-                user_ns: total,
-                sys_ns: 0,
-                maxrss_kb: pt.cpu.maxrss_kb(),
-            }
+            pt.cpu.usage_self()
         }
         RUSAGE_THREAD => {
-            let (thread, _) = cputime::sample(t);
+            cputime::sample(t);
             pt.cpu.note_rss(rss);
-            timers::Usage {
-                user_ns: thread,
-                sys_ns: 0,
-                maxrss_kb: pt.cpu.maxrss_kb(),
-            }
+            pt.cpu.usage_thread(t.tid)
         }
         RUSAGE_CHILDREN => pt.cpu.children(),
         _ => return Err(Errno::EINVAL),

@@ -7,7 +7,8 @@
 //!
 //! The host gives one number per thread; the sentry reports it as user time and system
 //! time as zero (the application's "system" time is spent in the sentry, which is not
-//! accounted to it).
+//! accounted to it). Context switches are those of the task's own sentry thread (1:1
+//! with the task): it sleeps when the task blocks and, on ptrace, at each syscall.
 
 use crate::task::Task;
 use std::cell::Cell;
@@ -24,6 +25,9 @@ pub struct Usage {
     pub sys_ns: u64,
     /// Peak resident set in KiB (approximated by the resident set when sampled).
     pub maxrss_kb: u64,
+    /// Voluntary and involuntary context switches.
+    pub nvcsw: u64,
+    pub nivcsw: u64,
 }
 
 impl Usage {
@@ -35,6 +39,8 @@ impl Usage {
         self.user_ns += o.user_ns;
         self.sys_ns += o.sys_ns;
         self.maxrss_kb = self.maxrss_kb.max(o.maxrss_kb);
+        self.nvcsw += o.nvcsw;
+        self.nivcsw += o.nivcsw;
     }
 
     /// `struct rusage` (144 bytes): utime and stime as timevals, then the longs.
@@ -45,6 +51,8 @@ impl Usage {
             b[off + 8..off + 16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
         }
         b[32..40].copy_from_slice(&self.maxrss_kb.to_le_bytes());
+        b[128..136].copy_from_slice(&self.nvcsw.to_le_bytes());
+        b[136..144].copy_from_slice(&self.nivcsw.to_le_bytes());
         b
     }
 }
@@ -55,12 +63,30 @@ struct ThreadCpu {
     base: u64,
     /// The last reading of its current context.
     last: u64,
+    /// Context switches of its sentry thread: the first reading, and the last.
+    csw_start: Option<(u64, u64)>,
+    csw: (u64, u64),
+}
+
+impl ThreadCpu {
+    fn switches(&self) -> (u64, u64) {
+        let (v0, i0) = self.csw_start.unwrap_or(self.csw);
+        (self.csw.0.saturating_sub(v0), self.csw.1.saturating_sub(i0))
+    }
+
+    fn note_switches(&mut self, csw: Option<(u64, u64)>) {
+        if let Some(c) = csw {
+            self.csw_start.get_or_insert(c);
+            self.csw = c;
+        }
+    }
 }
 
 #[derive(Default)]
 struct Cpu {
     /// Threads that ended.
     retired: u64,
+    retired_csw: (u64, u64),
     threads: BTreeMap<i32, ThreadCpu>,
     /// Children waited for: their own usage plus that of the children they waited for.
     children: Usage,
@@ -70,6 +96,24 @@ struct Cpu {
 impl Cpu {
     fn total(&self) -> u64 {
         self.retired + self.threads.values().map(|t| t.base + t.last).sum::<u64>()
+    }
+
+    fn switches(&self) -> (u64, u64) {
+        self.threads
+            .values()
+            .map(|t| t.switches())
+            .fold(self.retired_csw, |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+
+    fn own_usage(&self) -> Usage {
+        let (nvcsw, nivcsw) = self.switches();
+        Usage {
+            user_ns: self.total(),
+            sys_ns: 0,
+            maxrss_kb: self.maxrss_kb,
+            nvcsw,
+            nivcsw,
+        }
     }
 }
 
@@ -84,14 +128,15 @@ impl CpuAccount {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records thread `tid`'s reading (None: the platform cannot tell; keep the last).
-    /// Returns (thread time, process time).
-    pub fn record(&self, tid: i32, reading: Option<u64>) -> (u64, u64) {
+    /// Records thread `tid`'s reading (None: the platform cannot tell; keep the last)
+    /// and its sentry thread's context switches. Returns (thread time, process time).
+    pub fn record(&self, tid: i32, reading: Option<u64>, csw: Option<(u64, u64)>) -> (u64, u64) {
         let mut c = self.lock();
         let e = c.threads.entry(tid).or_default();
         if let Some(r) = reading {
             e.last = e.last.max(r);
         }
+        e.note_switches(csw);
         let thread = e.base + e.last;
         (thread, c.total())
     }
@@ -109,13 +154,28 @@ impl CpuAccount {
     /// adds when it waits for this process).
     pub fn usage_both(&self) -> Usage {
         let c = self.lock();
-        let mut u = Usage {
-            user_ns: c.total(),
-            sys_ns: 0,
-            maxrss_kb: c.maxrss_kb,
-        };
+        let mut u = c.own_usage();
         u.add(&c.children);
         u
+    }
+
+    /// The process's own usage (RUSAGE_SELF).
+    pub fn usage_self(&self) -> Usage {
+        self.lock().own_usage()
+    }
+
+    /// Thread `tid`'s usage (RUSAGE_THREAD).
+    pub fn usage_thread(&self, tid: i32) -> Usage {
+        let c = self.lock();
+        let t = c.threads.get(&tid).copied().unwrap_or_default();
+        let (nvcsw, nivcsw) = t.switches();
+        Usage {
+            user_ns: t.base + t.last,
+            sys_ns: 0,
+            maxrss_kb: c.maxrss_kb,
+            nvcsw,
+            nivcsw,
+        }
     }
 
     pub fn children(&self) -> Usage {
@@ -135,14 +195,18 @@ impl CpuAccount {
         self.lock().maxrss_kb
     }
 
-    /// Thread `tid` ended with final reading `reading`.
-    pub fn retire(&self, tid: i32, reading: Option<u64>) {
+    /// Thread `tid` ended with final readings `reading` and `csw`.
+    pub fn retire(&self, tid: i32, reading: Option<u64>, csw: Option<(u64, u64)>) {
         let mut c = self.lock();
         if let Some(mut e) = c.threads.remove(&tid) {
             if let Some(r) = reading {
                 e.last = e.last.max(r);
             }
+            e.note_switches(csw);
             c.retired += e.base + e.last;
+            let (v, i) = e.switches();
+            c.retired_csw.0 += v;
+            c.retired_csw.1 += i;
         }
     }
 
@@ -162,7 +226,19 @@ impl CpuAccount {
             e.last = e.last.max(r);
         }
         let base = live.values().map(|e| e.base + e.last).sum();
-        c.threads.insert(tid, ThreadCpu { base, last: 0 });
+        // The sentry thread goes on: its switches keep counting from the same start.
+        let (csw_start, csw) = live
+            .get(&mine)
+            .map_or((None, (0, 0)), |e| (e.csw_start, e.csw));
+        c.threads.insert(
+            tid,
+            ThreadCpu {
+                base,
+                last: 0,
+                csw_start,
+                csw,
+            },
+        );
     }
 }
 
@@ -174,8 +250,9 @@ thread_local! {
 /// Reads the calling task's CPU time now. Returns (thread time, process time).
 pub fn sample(t: &Task) -> (u64, u64) {
     let reading = t.ctx.cpu_time_ns();
+    let csw = crate::host::thread_context_switches();
     NEXT_SAMPLE.with(|n| n.set(super::service::mono_now() + SAMPLE_PERIOD_NS));
-    t.process.timers.cpu.record(t.tid, reading)
+    t.process.timers.cpu.record(t.tid, reading, Some(csw))
 }
 
 /// Whether the task's periodic reading is due.
@@ -190,21 +267,20 @@ mod tests {
     #[test]
     fn threads_retire_and_exec_keeps_time() {
         let a = CpuAccount::default();
-        assert_eq!(a.record(1, Some(100)), (100, 100));
-        assert_eq!(a.record(2, Some(50)), (50, 150));
+        assert_eq!(a.record(1, Some(100), None), (100, 100));
+        assert_eq!(a.record(2, Some(50), None), (50, 150));
         // Readings never go back.
-        assert_eq!(a.record(2, Some(40)), (50, 150));
-        a.retire(2, Some(70));
+        assert_eq!(a.record(2, Some(40), None), (50, 150));
+        a.retire(2, Some(70), None);
         assert_eq!(a.process(), 170);
         // Thread 1 execs as 1: its old context's 120 ns stay.
         a.exec(1, Some(120));
-        assert_eq!(a.record(1, Some(5)), (125, 195));
+        assert_eq!(a.record(1, Some(5), None), (125, 195));
         let u = a.usage_both();
         assert_eq!(u.cpu_ns(), 195);
         a.add_child(&Usage {
             user_ns: 5,
-            sys_ns: 0,
-            maxrss_kb: 0,
+            ..Default::default()
         });
         assert_eq!(a.usage_both().cpu_ns(), 200);
     }
@@ -213,12 +289,24 @@ mod tests {
     fn rusage_layout() {
         let u = Usage {
             user_ns: 1_500_002_000,
-            sys_ns: 0,
             maxrss_kb: 9,
+            nvcsw: 3,
+            ..Default::default()
         };
         let b = u.to_rusage_bytes();
         assert_eq!(i64::from_le_bytes(b[0..8].try_into().unwrap()), 1);
         assert_eq!(i64::from_le_bytes(b[8..16].try_into().unwrap()), 500_002);
         assert_eq!(i64::from_le_bytes(b[32..40].try_into().unwrap()), 9);
+        assert_eq!(i64::from_le_bytes(b[128..136].try_into().unwrap()), 3);
+    }
+
+    #[test]
+    fn switches_count_from_the_first_reading() {
+        let a = CpuAccount::default();
+        a.record(1, None, Some((100, 7)));
+        a.record(1, None, Some((105, 9)));
+        assert_eq!((a.usage_self().nvcsw, a.usage_self().nivcsw), (5, 2));
+        a.retire(1, None, Some((110, 9)));
+        assert_eq!(a.usage_both().nvcsw, 10);
     }
 }

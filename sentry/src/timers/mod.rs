@@ -365,7 +365,11 @@ pub fn after_event(t: &mut Task) {
 pub fn thread_exit(t: &mut Task, last: bool) {
     let pt = t.process.timers.clone();
     pt.cpu.note_rss(t.mm.resident() / 1024);
-    pt.cpu.retire(t.tid, t.ctx.cpu_time_ns());
+    pt.cpu.retire(
+        t.tid,
+        t.ctx.cpu_time_ns(),
+        Some(crate::host::thread_context_switches()),
+    );
     if last {
         pt.delete_all(false);
     }
