@@ -223,6 +223,16 @@ differential! {
     ipc_shm: "ipc_shm" () => 0;
     ipc_sem: "ipc_sem" () => 0;
     ipc_msg: "ipc_msg" () => 0;
+    // The issue-4 programs on timers, CPU time and System V IPC.
+    alarm_itimer: "alarm_itimer" () => 0;
+    itimer_virt_prof: "itimer_virt_prof" () => 0;
+    posix_timers: "posix_timers" () => 0;
+    timerfd_ops: "timerfd_ops" () => 0;
+    sysv_shm: "sysv_shm" () => 0;
+    sysv_sem: "sysv_sem" () => 0;
+    cpu_clocks: "cpu_clocks" () => 0;
+    getrusage_children: "getrusage_children" () => 0;
+    times_children: "times_children" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is
