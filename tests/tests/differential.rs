@@ -220,6 +220,7 @@ differential! {
     timer_signals_dynamic: "timer_signals", Dynamic () => 0;
     timer_overrun: "timer_overrun" () => 0;
     timerfd: "timerfd" () => 0;
+    timer_threads: "timer_threads" () => 0;
     ipc_shm: "ipc_shm" () => 0;
     ipc_sem: "ipc_sem" () => 0;
     ipc_msg: "ipc_msg" () => 0;
