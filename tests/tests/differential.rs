@@ -182,6 +182,9 @@ differential! {
     sigchld_info: "sigchld_info" () => 0;
     sigtstp_ttin: "sigtstp_ttin" () => 0;
     stop_continue: "stop_continue" () => 0;
+    default_actions: "default_actions" () => 0;
+    exec_signals: "exec_signals" () => 0;
+    wait4_status: "wait4_status" () => 0;
     futex_wake: "futex_wake" () => 0;
     futex_wake_op: "futex_wake_op" () => 0;
     waitid_pidfd: "waitid_pidfd" () => 0;
