@@ -372,7 +372,6 @@ impl Tree {
                 }
             }
         } else if signo == libc::SIGCONT {
-            let g = self.groups.get_mut(&tgid).expect("group exists");
             g.shared_pending.remove_set(STOP_SIGNALS);
             let threads = g.threads.clone();
             let was_stopped = g.stopped.take().is_some();
@@ -382,8 +381,7 @@ impl Tree {
                     e.shared.kick();
                 }
             }
-            if was_stopped {
-                let g = self.groups.get_mut(&tgid).expect("group exists");
+            if was_stopped && let Some(g) = self.groups.get_mut(&tgid) {
                 g.report = Some(Report::Continued);
                 set_state(&g.info, b'S');
                 self.notify_parent(tgid, libc::CLD_CONTINUED, libc::SIGCONT);
@@ -415,24 +413,27 @@ impl Tree {
                 if !e.pending.add(info) {
                     return;
                 }
+                let blocked = e.mask & bit(signo) != 0;
+                let waited = e.sigwait & bit(signo) != 0;
+                let shared = e.shared.clone();
                 self.signal_wq.notify_events(libc::POLLIN as u32);
-                let e = self.tasks.get(&tid).expect("task exists");
-                if e.mask & bit(signo) != 0 {
-                    if e.sigwait & bit(signo) != 0 {
-                        e.shared.kick();
+                if blocked {
+                    if waited {
+                        shared.kick();
                     }
                     return;
                 }
                 Some(tid)
             }
             None => {
-                let g = self.groups.get_mut(&tgid).expect("group exists");
+                let Some(g) = self.groups.get_mut(&tgid) else {
+                    return;
+                };
                 if !g.shared_pending.add(info) {
                     return;
                 }
-                self.signal_wq.notify_events(libc::POLLIN as u32);
-                let g = self.groups.get(&tgid).expect("group exists");
                 let threads = g.threads.clone();
+                self.signal_wq.notify_events(libc::POLLIN as u32);
                 let t = threads.iter().copied().find(|t| {
                     self.tasks
                         .get(t)

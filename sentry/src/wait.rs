@@ -266,6 +266,23 @@ pub fn wait_guard<'a, T>(
     Ok(m.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
+/// Blocks the current task until `done()`, re-checking whenever one of `queues` is
+/// notified or the task is woken; signals do not end this wait (callers check for what
+/// must end it — their group's exit — inside `done`). Linux's killable or uninterruptible
+/// waits: vfork's parent, exec's wait for the other threads, an address space's creator.
+pub fn wait_uninterruptible(queues: &[&WaitQueue], mut done: impl FnMut() -> bool) {
+    let cur = current();
+    let w = cur.waiter().clone();
+    let _regs: Vec<Registration<'_>> = queues.iter().map(|q| q.register(&w)).collect();
+    loop {
+        let seen = w.seq();
+        if done() {
+            return;
+        }
+        w.sleep(seen, None);
+    }
+}
+
 /// Blocks the current task until `ready` gives a value, re-checking it whenever one of
 /// `queues` is notified. The queues are registered before the first check.
 pub fn wait_until<T>(

@@ -514,23 +514,14 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
     if let Some(v) = vfork_done {
         // The parent sleeps until the child execs or exits; only a fatal signal ends the
         // wait early (other signals wait until after).
-        let w = t.shared.waiter.clone();
-        let _reg = v.wq.register(&w);
-        loop {
-            let seen = w.seq();
+        wait::wait_uninterruptible(&[&v.wq], || {
             if v.done.load(Ordering::SeqCst) {
-                break;
+                return true;
             }
-            {
-                let tree = t.tree();
-                let dying = tree.tasks.get(&t.tid).is_none_or(|e| e.killed)
-                    || tree.groups.get(&t.tgid).is_none_or(|g| g.exit.is_some());
-                if dying {
-                    break;
-                }
-            }
-            w.sleep(seen, None);
-        }
+            let tree = t.tree();
+            tree.tasks.get(&t.tid).is_none_or(|e| e.killed)
+                || tree.groups.get(&t.tgid).is_none_or(|g| g.exit.is_some())
+        });
     }
     Ok(tid as u64)
 }
@@ -675,16 +666,9 @@ impl Task {
         if self.aspace_owner {
             let id = Arc::as_ptr(&self.mm) as usize;
             let wq = self.tree().exit_wq.clone();
-            let w = self.shared.waiter.clone();
-            let _reg = wq.register(&w);
-            loop {
-                let seen = w.seq();
-                let busy = self.tree().tasks.values().any(|e| e.mm_id == id);
-                if !busy {
-                    break;
-                }
-                w.sleep(seen, None);
-            }
+            wait::wait_uninterruptible(&[&wq], || {
+                !self.tree().tasks.values().any(|e| e.mm_id == id)
+            });
         }
     }
 }
@@ -1003,21 +987,15 @@ fn de_thread(t: &mut Task) -> Result<(), Errno> {
         }
     }
     let wq = t.tree().exit_wq.clone();
-    let w = t.shared.waiter.clone();
-    let _reg = wq.register(&w);
-    loop {
-        let seen = w.seq();
-        {
-            let tree = t.tree();
-            let g = tree.groups.get(&t.tgid);
-            if g.is_none_or(|g| g.exit.is_some()) {
-                return Err(Errno::ERESTARTNOINTR);
-            }
-            if g.is_some_and(|g| g.threads.len() == 1) {
-                break;
-            }
-        }
-        w.sleep(seen, None);
+    let mut exiting = false;
+    wait::wait_uninterruptible(&[&wq], || {
+        let tree = t.tree();
+        let g = tree.groups.get(&t.tgid);
+        exiting = g.is_none_or(|g| g.exit.is_some());
+        exiting || g.is_some_and(|g| g.threads.len() == 1)
+    });
+    if exiting {
+        return Err(Errno::ERESTARTNOINTR);
     }
     if t.tid != t.tgid {
         let k = t.k.clone();

@@ -3,7 +3,7 @@
 
 use crate::futex::Futexes;
 use crate::task::Task;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use syscalls_table::Errno;
 
 const FUTEX_WAIT: u64 = 0;
@@ -22,26 +22,8 @@ fn deadline(t: &Task, addr: u64, absolute: bool, clock: i32) -> Result<Option<In
     if addr == 0 {
         return Ok(None);
     }
-    let mut b = [0u8; 16];
-    t.mm.copy_in(addr, &mut b)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
-    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    let want = Duration::new(sec as u64, nsec as u32);
-    let rel = if absolute {
-        let now = crate::host::clock_gettime(clock)?;
-        let now = Duration::new(now.tv_sec.max(0) as u64, now.tv_nsec.clamp(0, 999_999_999) as u32);
-        want.saturating_sub(now)
-    } else {
-        want
-    };
-    Ok(Some(
-        Instant::now()
-            .checked_add(rel)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 40)),
-    ))
+    let ts = super::sys_time::read_timespec(t, addr)?;
+    super::sys_time::to_deadline(clock, &ts, absolute).map(Some)
 }
 
 /// futex(2).

@@ -4,7 +4,6 @@
 
 use crate::ipc::{IpcCred, msg, sem, shm};
 use crate::task::Task;
-use std::time::{Duration, Instant};
 use syscalls_table::Errno;
 
 /// shmget(2).
@@ -52,23 +51,7 @@ fn do_semop(t: &mut Task, id: i32, sops: u64, nsops: u64, timeout: u64) -> Resul
             flg: i16::from_le_bytes([x[4], x[5]]),
         })
         .collect();
-    let deadline = if timeout != 0 {
-        let mut ts = [0u8; 16];
-        t.mm.copy_in(timeout, &mut ts)?;
-        let sec = i64::from_le_bytes(ts[..8].try_into().unwrap_or_default());
-        let nsec = i64::from_le_bytes(ts[8..].try_into().unwrap_or_default());
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL);
-        }
-        let d = Duration::new(sec as u64, nsec as u32);
-        Some(
-            Instant::now()
-                .checked_add(d)
-                .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 40)),
-        )
-    } else {
-        None
-    };
+    let deadline = super::sys_time::relative_deadline(t, timeout)?;
     t.k.ipc
         .sem
         .semop(IpcCred::of(t), id, &ops, deadline)

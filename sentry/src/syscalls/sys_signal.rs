@@ -320,22 +320,7 @@ pub fn pause(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn rt_sigtimedwait(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (uset, uinfo, uts, size) = (a[0], a[1], a[2], a[3]);
     let set = read_sigset(t, uset, size)? & !UNBLOCKABLE;
-    let deadline = if uts != 0 {
-        let mut b = [0u8; 16];
-        t.mm.copy_in(uts, &mut b)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
-        let nsec = i64::from_le_bytes(b[8..].try_into().unwrap_or_default());
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL);
-        }
-        Some(
-            std::time::Instant::now()
-                .checked_add(std::time::Duration::new(sec as u64, nsec as u32))
-                .unwrap_or_else(|| std::time::Instant::now() + std::time::Duration::from_secs(1 << 40)),
-        )
-    } else {
-        None
-    };
+    let deadline = super::sys_time::relative_deadline(t, uts)?;
     // While waiting, the signals of the set are unblocked (so they interrupt the wait)
     // but taken here rather than delivered.
     let take = |t: &Task| t.tree().take_from_set(t.tid, set);

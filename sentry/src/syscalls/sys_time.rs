@@ -25,7 +25,7 @@ fn write_timespec(t: &Task, addr: u64, ts: &libc::timespec) -> Result<(), Errno>
     t.mm.copy_out(addr, &b)
 }
 
-fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
+pub(crate) fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
     let mut b = [0u8; 16];
     t.mm.copy_in(addr, &mut b)?;
     let sec = i64::from_le_bytes(b[..8].try_into().unwrap_or_default());
@@ -114,8 +114,9 @@ pub fn time(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(now)
 }
 
-fn to_deadline(t: &Task, clock: i32, ts: &libc::timespec, absolute: bool) -> Result<Instant, Errno> {
-    let _ = t;
+/// The instant a timeout ends: `ts` from now, or at `ts` on `clock` when `absolute`.
+/// Timeouts too far away to represent end in about 35 000 years.
+pub(crate) fn to_deadline(clock: i32, ts: &libc::timespec, absolute: bool) -> Result<Instant, Errno> {
     let want = Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
     let rel = if absolute {
         let now = host::clock_gettime(clock)?;
@@ -126,6 +127,16 @@ fn to_deadline(t: &Task, clock: i32, ts: &libc::timespec, absolute: bool) -> Res
     Ok(Instant::now()
         .checked_add(rel)
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(1 << 40)))
+}
+
+/// The deadline of an optional relative timeout argument (`struct timespec *`, NULL
+/// waits forever): semtimedop, rt_sigtimedwait, FUTEX_WAIT.
+pub(crate) fn relative_deadline(t: &Task, addr: u64) -> Result<Option<Instant>, Errno> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let ts = read_timespec(t, addr)?;
+    to_deadline(libc::CLOCK_MONOTONIC, &ts, false).map(Some)
 }
 
 /// Sleeps until `deadline`; on interruption arranges the restart.
@@ -163,7 +174,7 @@ fn sleep_until(
 /// nanosleep(2).
 pub fn nanosleep(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let ts = read_timespec(t, a[0])?;
-    let d = to_deadline(t, libc::CLOCK_MONOTONIC, &ts, false)?;
+    let d = to_deadline(libc::CLOCK_MONOTONIC, &ts, false)?;
     sleep_until(t, libc::CLOCK_MONOTONIC, d, a[1], false)
 }
 
@@ -197,6 +208,6 @@ pub fn clock_nanosleep(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     let ts = read_timespec(t, a[2])?;
     let absolute = a[1] & TIMER_ABSTIME != 0;
-    let d = to_deadline(t, clock, &ts, absolute)?;
+    let d = to_deadline(clock, &ts, absolute)?;
     sleep_until(t, clock, d, if absolute { 0 } else { a[3] }, absolute)
 }
