@@ -50,7 +50,7 @@ const OK: Status = Status::Supported;
 const VFS: Status = enosys("not implemented in the VFS yet");
 const MOUNT: Status = enosys("mounting inside the sandbox is not supported yet");
 const PROC: Status = enosys("processes and signals: comes with fork/exec/wait");
-const CRED: Status = enosys("credentials: not yet (one fixed identity)");
+const CRED: Status = enosys("capabilities: not yet (effective uid 0 is privileged)");
 const NS: Status = enosys("namespaces: not yet");
 const SCHED: Status = enosys("scheduling policy and priorities: not yet");
 const MEM: Status = enosys("memory locking, residency and NUMA policy: not yet");
@@ -130,7 +130,7 @@ const ROWS: &[Syscall] = &[
     sc(58,  "vfork",                  &[], OK),
     sc(59,  "execve",                 &[CStr, StrArray, EnvArray], OK),
     sc(60,  "exit",                   &[Int], OK),
-    sc(61,  "wait4",                  &[Pid, Ptr, WAIT, Ptr], OK),
+    sc(61,  "wait4",                  &[Pid, Ptr, WAIT, Ptr], partial("rusage as getrusage(2) reports it: CPU time as user time")),
     sc(62,  "kill",                   &[Pid, Signal], OK),
     sc(63,  "uname",                  &[Ptr], OK),
     sc(64,  "semget",                 &[Hex, Int, Hex], OK),
@@ -226,7 +226,7 @@ const ROWS: &[Syscall] = &[
     sc(154, "modify_ldt",             &[Int, Ptr, Size], NOPE),
     sc(155, "pivot_root",             &[CStr, CStr], MOUNT),
     sc(156, "_sysctl",                &[Ptr], GONE),
-    sc(157, "prctl",                  &[Enum(c::PRCTL), Hex, Hex, Hex, Hex], partial("NAME, PDEATHSIG, DUMPABLE, CHILD_SUBREAPER, NO_NEW_PRIVS; other options EINVAL")),
+    sc(157, "prctl",                  &[Enum(c::PRCTL), Hex, Hex, Hex, Hex], partial("NAME, PDEATHSIG, DUMPABLE, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK, THP_DISABLE, GET_SECCOMP, TSC (enable only); other options EINVAL")),
     sc(158, "arch_prctl",             &[Enum(c::ARCH_PRCTL), Hex], OK),
     sc(159, "adjtimex",               &[Ptr], HOST),
     sc(160, "setrlimit",              &[RLIMIT, Ptr], OK),
@@ -316,7 +316,7 @@ const ROWS: &[Syscall] = &[
     sc(244, "mq_notify",              &[Fd, Ptr], MQ),
     sc(245, "mq_getsetattr",          &[Fd, Ptr, Ptr], MQ),
     sc(246, "kexec_load",             &[Hex, Uint, Ptr, Hex], HOST),
-    sc(247, "waitid",                 &[Enum(c::IDTYPE), Pid, Ptr, WAIT, Ptr], partial("rusage is zero (CPU time is not accounted per process yet)")),
+    sc(247, "waitid",                 &[Enum(c::IDTYPE), Pid, Ptr, WAIT, Ptr], partial("rusage as getrusage(2) reports it: CPU time as user time")),
     sc(248, "add_key",                &[CStr, CStr, InBuf(3), Size, Int], NOPE),
     sc(249, "request_key",            &[CStr, CStr, CStr, Int], NOPE),
     sc(250, "keyctl",                 &[Int, Hex, Hex, Hex, Hex], NOPE),
