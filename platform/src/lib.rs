@@ -227,7 +227,9 @@ pub trait Context: Send {
     /// Loads the thread's FP/XSAVE state into `state.fp` (if not loaded yet).
     fn load_fp(&mut self, state: &mut CpuState) -> Result<()>;
     /// Makes `state.fp` (an XSAVE image as `load_fp` gives, of the same size) the thread's
-    /// FP state for its next run. The caller has validated the image (signal return).
+    /// FP state for its next run. The caller has validated the image (signal return). On
+    /// a context that has not run yet it is the state the thread starts with (a forked
+    /// child's or new thread's copy of its creator's), applied when it binds.
     fn store_fp(&mut self, state: &mut CpuState) -> Result<()>;
     /// CPU time the thread has used so far, in nanoseconds, if the platform can tell
     /// (for the sentry's CPU clocks, itimers and rusage). Called from the sentry thread

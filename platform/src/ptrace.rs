@@ -106,6 +106,7 @@ impl Platform for PtracePlatform {
             fresh: false,
             last_regs: None,
             seen_injections: 0,
+            pending_fp: None,
             interrupter: Arc::new(PtraceInterrupter {
                 pending: AtomicBool::new(false),
                 target: Mutex::new(None),
@@ -540,6 +541,9 @@ struct PtraceContext {
     /// `injections` of the thread when `last_regs` was last true.
     seen_injections: u64,
     interrupter: Arc<PtraceInterrupter>,
+    /// An FP image stored before the first switch (a forked child or a new thread starts
+    /// with its creator's), loaded into the stub thread once bound.
+    pending_fp: Option<Vec<u8>>,
 }
 
 impl PtraceContext {
@@ -617,6 +621,9 @@ impl Context for PtraceContext {
         };
         thread.check_owner()?;
         let tid = thread.tid;
+        if let Some(mut fp) = self.pending_fp.take() {
+            set_xstate(tid, &mut fp)?;
+        }
         if self.interrupter.pending.swap(false, Ordering::SeqCst) {
             return Ok(Event::Interrupted);
         }
@@ -691,6 +698,11 @@ impl Context for PtraceContext {
     }
 
     fn store_fp(&mut self, state: &mut CpuState) -> Result<()> {
+        if self.bound.is_none() {
+            self.pending_fp = Some(state.fp.clone());
+            state.fp_loaded = true;
+            return Ok(());
+        }
         let tid = self.owned_tid()?;
         set_xstate(tid, &mut state.fp)?;
         state.fp_loaded = true;

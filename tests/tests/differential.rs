@@ -170,6 +170,7 @@ differential! {
     thread_signals: "thread_signals" () => 0;
     tls: "tls" () => 0;
     vfork: "vfork" () => 0;
+    fp_inherit: "fp_inherit" () => 0;
     wait_pgid: "wait_pgid" () => 0;
     wait_wall: "wait_wall" () => 0;
     waitid_options: "waitid_options" () => 0;

@@ -144,6 +144,7 @@ impl Platform for SeccompPlatform {
             gs_base: None,
             spin: Spin::new(),
             stub_spin: Spin::new(),
+            pending_fp: None,
             interrupter: Arc::new(SeccompInterrupter {
                 pending: AtomicBool::new(false),
                 target: Mutex::new(None),
@@ -803,6 +804,9 @@ struct SeccompContext {
     /// Stub-side spin budget (waiting for the sentry to handle an event).
     stub_spin: Spin,
     interrupter: Arc<SeccompInterrupter>,
+    /// An FP image stored before the first switch (a forked child or a new thread starts
+    /// with its creator's), written into the first signal frame once bound.
+    pending_fp: Option<Vec<u8>>,
 }
 
 impl SeccompContext {
@@ -954,6 +958,11 @@ impl Context for SeccompContext {
         let mut uc = area.ucontext(frame);
         regs_to_frame(&state.regs, &mut uc);
         area.set_ucontext(frame, &uc);
+        if let Some(fp) = self.pending_fp.take()
+            && !area.write_fp(&area.ucontext(frame), &fp)
+        {
+            return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
+        }
         loop {
             // Adapt the stub's spin to how long the sentry took: if it fell asleep, the
             // budget was too short for this workload's handling time; halve it.
@@ -995,6 +1004,11 @@ impl Context for SeccompContext {
     }
 
     fn store_fp(&mut self, state: &mut CpuState) -> Result<()> {
+        if self.bound.is_none() {
+            self.pending_fp = Some(state.fp.clone());
+            state.fp_loaded = true;
+            return Ok(());
+        }
         // The frame's XSAVE area is what the stub's sigreturn restores.
         if !self.with_frame(|area, frame| area.write_fp(&area.ucontext(frame), &state.fp))? {
             return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));

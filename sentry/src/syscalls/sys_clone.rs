@@ -280,9 +280,19 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
     if f & CLONE_SETTLS != 0 {
         regs.fs_base = a.tls;
     }
+    // As Linux copies the FPU state on fork and clone, the child starts with the caller's
+    // (rounding modes, control words, vector registers).
+    let fp = match t.ctx.load_fp(&mut t.cpu) {
+        Ok(()) => t.cpu.fp.clone(),
+        Err(e) => {
+            log::warn(&format!("clone: the caller's FP state: {e}"));
+            Vec::new()
+        }
+    };
     let cpu = CpuState {
         regs,
-        ..Default::default()
+        fp,
+        fp_loaded: false,
     };
     let fds = if f & CLONE_FILES != 0 {
         t.fds.clone()
@@ -568,14 +578,19 @@ fn start_child(spec: ChildSpec) -> Result<Task, Errno> {
             m
         }
     };
-    let ctx = k
+    let mut ctx = k
         .platform
         .new_context()
         .map_err(|e| platform_err("a new context", e))?;
+    let mut cpu = spec.cpu;
+    if !cpu.fp.is_empty() {
+        ctx.store_fp(&mut cpu)
+            .map_err(|e| platform_err("the inherited FP state", e))?;
+    }
     let aspace_owner = Arc::strong_count(&mm) <= 2;
     let task = Task {
         k,
-        cpu: spec.cpu,
+        cpu,
         ctx,
         mm,
         tid: spec.tid,
