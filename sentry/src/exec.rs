@@ -3,14 +3,12 @@
 //! interpreter (up to 4 levels), and a dynamically linked ELF brings its PT_INTERP
 //! loader. Files are read through the VFS, so nothing is opened on the host.
 
-use crate::host;
-use crate::loader::{self, Executable, LoadError};
+use crate::loader::{self, Executable, LoadError, Program};
+use crate::mm::FileMap;
 use crate::vfs::inode::S_IFREG;
 use crate::vfs::{Creds, FsContext, MAY_EXEC, Path, Vfs, permitted};
 use syscalls_table::Errno;
 
-/// Largest file loaded as a program or interpreter.
-const MAX_EXECUTABLE: u64 = 1 << 30;
 /// Linux's BINPRM_BUF_SIZE: how much of a `#!` line is read.
 const BINPRM_BUF_SIZE: usize = 256;
 /// Nested `#!` interpreters allowed (Linux: 4 more after the first).
@@ -26,13 +24,15 @@ fn errno_err(path: &[u8], e: Errno) -> LoadError {
     }
 }
 
-/// Reads the executable file `path`: (absolute name in the sandbox, contents).
-fn read_executable(
+/// Opens the executable file `path` and reads its first BINPRM_BUF_SIZE bytes:
+/// (absolute name in the sandbox, first bytes, the file as a private mapping maps it,
+/// its size, its path).
+fn open_executable(
     vfs: &Vfs,
     ctx: &FsContext,
     creds: Creds,
     path: &[u8],
-) -> Result<(Vec<u8>, Vec<u8>, Path), LoadError> {
+) -> Result<(Vec<u8>, Vec<u8>, FileMap, u64, Path), LoadError> {
     let p = vfs
         .resolve(ctx, creds, &ctx.cwd, path, true)
         .map_err(|e| errno_err(path, e))?;
@@ -43,32 +43,27 @@ fn read_executable(
     if st.file_type() != S_IFREG || !permitted(&st, creds, MAY_EXEC) {
         return Err(errno_err(path, Errno::EACCES));
     }
-    if st.size > MAX_EXECUTABLE {
-        return Err(errno_err(path, Errno::E2BIG));
-    }
     let ops = p
         .dentry
         .inode
         .clone()
         .open(0)
         .map_err(|e| errno_err(path, e))?;
-    let mut data: Vec<u8> = Vec::new();
-    data.try_reserve_exact(st.size as usize)
-        .map_err(|_| errno_err(path, Errno::ENOMEM))?;
-    data.resize(st.size as usize, 0);
-    let mut done = 0usize;
-    while done < data.len() {
-        let seg = host::seg_of(&mut data[done..]);
-        let n = ops
-            .read(&[seg], Some(done as u64))
-            .map_err(|e| errno_err(path, e))?;
-        if n == 0 {
-            break;
-        }
-        done += n;
-    }
-    data.truncate(done);
-    Ok((vfs.path_name(&ctx.root, &p), data, p))
+    let spath = String::from_utf8_lossy(path).into_owned();
+    let mut head = vec![0u8; BINPRM_BUF_SIZE];
+    let n = loader::read_at(&spath, &*ops, 0, &mut head)?;
+    head.truncate(n);
+    let name = vfs.path_name(&ctx.root, &p);
+    let file = FileMap {
+        ops,
+        offset: 0,
+        cache: false,
+        may_write: true,
+        name: name.clone(),
+        dev: st.dev,
+        ino: st.ino,
+    };
+    Ok((name, head, file, st.size, p))
 }
 
 /// Splits a `#!` line into (interpreter, optional argument), as binfmt_script does.
@@ -116,9 +111,9 @@ pub fn find_no_search(
 ) -> Result<(Executable, Vec<u8>, Path), LoadError> {
     let mut path = program.to_vec();
     for _ in 0..MAX_SCRIPT_DEPTH {
-        let (name, data, vpath) = read_executable(vfs, ctx, creds, &path)?;
-        if data.starts_with(b"#!") {
-            let (interp, arg) = parse_shebang(&data)
+        let (name, head, file, size, vpath) = open_executable(vfs, ctx, creds, &path)?;
+        if head.starts_with(b"#!") {
+            let (interp, arg) = parse_shebang(&head)
                 .ok_or_else(|| LoadError::NotElf(String::from_utf8_lossy(&path).into_owned()))?;
             // argv becomes: interpreter, [argument], the script's path, the rest.
             let mut new = vec![interp.clone()];
@@ -130,17 +125,29 @@ pub fn find_no_search(
             continue;
         }
         let spath = String::from_utf8_lossy(&path).into_owned();
-        let elf = loader::parse(&spath, &data)?;
-        let interp = match elf.interpreter {
+        let elf = loader::parse(&spath, &head, &*file.ops)?;
+        let interp = match &elf.interp {
             Some(i) => {
-                let (iname, idata, _) = read_executable(vfs, ctx, creds, i.as_bytes())?;
-                Some((String::from_utf8_lossy(&iname).into_owned(), idata))
+                let (iname, ihead, ifile, isize, _) = open_executable(vfs, ctx, creds, i)?;
+                let ipath = String::from_utf8_lossy(&iname).into_owned();
+                let ielf = loader::parse(&ipath, &ihead, &*ifile.ops)?;
+                Some(Program {
+                    path: ipath,
+                    file: ifile,
+                    size: isize,
+                    elf: ielf,
+                })
             }
             None => None,
         };
         return Ok((
             Executable {
-                program: (spath, data),
+                program: Program {
+                    path: spath,
+                    file,
+                    size,
+                    elf,
+                },
                 interp,
             },
             name,

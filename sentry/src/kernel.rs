@@ -319,7 +319,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     let img = Image {
         argv: &argv,
         envp: &cfg.envp,
-        execfn: exe.program.0.as_bytes(),
+        execfn: exe.program.path.as_bytes(),
         uid: ids.uid,
         gid: ids.gid,
         stack_limit,

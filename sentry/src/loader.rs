@@ -4,8 +4,9 @@
 
 use crate::host;
 use crate::mm::memfile::PAGE_SIZE;
-use crate::mm::{MemoryManager, MmapArgs, VmaKind, page_down, page_up};
-use goblin::elf::{Elf, header, program_header};
+use crate::mm::{FileMap, MemoryManager, MmapArgs, VmaKind, page_down, page_up};
+use crate::vfs::inode::FileOps;
+use goblin::elf::{header, program_header};
 use platform::Perms;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,14 +72,83 @@ fn arch_name(machine: u16) -> String {
     }
 }
 
-/// Checks the header and returns the parsed ELF.
-pub fn parse<'a>(path: &str, data: &'a [u8]) -> Result<Elf<'a>, LoadError> {
-    if data.len() < 20 || &data[..4] != b"\x7fELF" {
+/// A program header, the fields the loader uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Phdr {
+    pub p_type: u32,
+    pub flags: u32,
+    pub offset: u64,
+    pub vaddr: u64,
+    pub filesz: u64,
+    pub memsz: u64,
+}
+
+/// What the loader needs of an ELF file: its header fields, program headers and the
+/// interpreter it names. Read from the file's first bytes and its program header table,
+/// never the whole file.
+#[derive(Clone, Debug)]
+pub struct ElfInfo {
+    pub e_type: u16,
+    pub entry: u64,
+    pub phoff: u64,
+    pub phentsize: u16,
+    pub phdrs: Vec<Phdr>,
+    pub interp: Option<Vec<u8>>,
+}
+
+/// An ELF file to load: the name it was executed by (for messages), the file as a private
+/// mapping maps it (offset 0), its size and its parsed headers.
+pub struct Program {
+    pub path: String,
+    pub file: FileMap,
+    pub size: u64,
+    pub elf: ElfInfo,
+}
+
+/// Size of an x86-64 ELF header and program header.
+const EHDR_SIZE: usize = 64;
+const PHDR_SIZE: usize = 56;
+/// Linux refuses program header tables above 64 KiB and interpreter paths above PATH_MAX.
+const MAX_PHDRS_SIZE: usize = 65536;
+const MAX_INTERP: u64 = 4096;
+
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
+}
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[o..o + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Reads `buf.len()` bytes of the file at `off`, or fewer at its end.
+pub fn read_at(path: &str, ops: &dyn FileOps, off: u64, buf: &mut [u8]) -> Result<usize, LoadError> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let seg = host::seg_of(&mut buf[done..]);
+        let n = ops
+            .read(&[seg], Some(off + done as u64))
+            .map_err(|e| LoadError::Errno(path.into(), e))?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
+/// Checks the header (`head`: the file's first bytes) and reads the program headers and
+/// the interpreter's name from the file, as load_elf_binary does.
+pub fn parse(path: &str, head: &[u8], ops: &dyn FileOps) -> Result<ElfInfo, LoadError> {
+    if head.len() < 20 || &head[..4] != b"\x7fELF" {
         return Err(LoadError::NotElf(path.into()));
     }
-    let machine = u16::from_le_bytes([data[18], data[19]]);
-    let class = data[4];
-    if machine != header::EM_X86_64 || class != header::ELFCLASS64 || data[5] != header::ELFDATA2LSB
+    let machine = u16_at(head, 18);
+    let class = head[4];
+    if machine != header::EM_X86_64 || class != header::ELFCLASS64 || head[5] != header::ELFDATA2LSB
     {
         let arch = if machine == header::EM_X86_64 {
             "x32 or big-endian x86-64".into()
@@ -87,11 +157,58 @@ pub fn parse<'a>(path: &str, data: &'a [u8]) -> Result<Elf<'a>, LoadError> {
         };
         return Err(LoadError::WrongArch(path.into(), arch));
     }
-    let elf = Elf::parse(data).map_err(|e| LoadError::Malformed(path.into(), e.to_string()))?;
-    if elf.header.e_type != header::ET_EXEC && elf.header.e_type != header::ET_DYN {
-        return Err(LoadError::NotExecutable(path.into(), elf.header.e_type));
+    let bad = |m: &str| LoadError::Malformed(path.into(), m.into());
+    if head.len() < EHDR_SIZE {
+        return Err(bad("truncated ELF header"));
     }
-    Ok(elf)
+    let e_type = u16_at(head, 16);
+    if e_type != header::ET_EXEC && e_type != header::ET_DYN {
+        return Err(LoadError::NotExecutable(path.into(), e_type));
+    }
+    let (entry, phoff) = (u64_at(head, 24), u64_at(head, 32));
+    let (phentsize, phnum) = (u16_at(head, 54), u16_at(head, 56) as usize);
+    if phentsize as usize != PHDR_SIZE {
+        return Err(bad("unexpected program header size"));
+    }
+    if phnum == 0 || phnum * PHDR_SIZE > MAX_PHDRS_SIZE {
+        return Err(bad("bad number of program headers"));
+    }
+    let mut table = vec![0u8; phnum * PHDR_SIZE];
+    if read_at(path, ops, phoff, &mut table)? != table.len() {
+        return Err(bad("program headers past the end of the file"));
+    }
+    let phdrs: Vec<Phdr> = table
+        .chunks_exact(PHDR_SIZE)
+        .map(|b| Phdr {
+            p_type: u32_at(b, 0),
+            flags: u32_at(b, 4),
+            offset: u64_at(b, 8),
+            vaddr: u64_at(b, 16),
+            filesz: u64_at(b, 32),
+            memsz: u64_at(b, 40),
+        })
+        .collect();
+    let mut interp = None;
+    if let Some(ph) = phdrs.iter().find(|p| p.p_type == program_header::PT_INTERP) {
+        if ph.filesz < 2 || ph.filesz > MAX_INTERP {
+            return Err(bad("bad interpreter name size"));
+        }
+        let mut name = vec![0u8; ph.filesz as usize];
+        if read_at(path, ops, ph.offset, &mut name)? != name.len() || name.last() != Some(&0) {
+            return Err(bad("bad interpreter name"));
+        }
+        let nul = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        name.truncate(nul);
+        interp = Some(name);
+    }
+    Ok(ElfInfo {
+        e_type,
+        entry,
+        phoff,
+        phentsize,
+        phdrs,
+        interp,
+    })
 }
 
 /// The parts of an ELF image once mapped.
@@ -129,34 +246,27 @@ enum Placement {
     TopDown,
 }
 
-/// Maps the PT_LOAD segments of `elf` (whose file is `data`), as a file mapping would
-/// show them: the file's bytes from each segment's first page through the end of its
-/// file part, zeroes for the bss.
-fn map_image(
-    mm: &MemoryManager,
-    path: &str,
-    data: &[u8],
-    elf: &Elf,
-    place: Placement,
-) -> Result<Mapped, LoadError> {
+/// Maps the PT_LOAD segments of `prog` as load_elf_binary does: each segment's file part
+/// is a private mapping of the file (demand-paged, shared with the page cache until
+/// written), the rest of its last file page is zeroed when the segment has a bss, and the
+/// bss beyond is anonymous memory.
+fn map_image(mm: &MemoryManager, prog: &Program, place: Placement) -> Result<Mapped, LoadError> {
+    let path = prog.path.as_str();
+    let elf = &prog.elf;
     let bad = |m: &str| LoadError::Malformed(path.into(), m.into());
     let nomem = || LoadError::NoMemory(path.into());
-    let loads: Vec<_> = elf
-        .program_headers
+    let loads: Vec<&Phdr> = elf
+        .phdrs
         .iter()
         .filter(|p| p.p_type == program_header::PT_LOAD)
         .collect();
     if loads.is_empty() {
         return Err(bad("no loadable segments"));
     }
-    let lo = loads
-        .iter()
-        .map(|p| page_down(p.p_vaddr))
-        .min()
-        .unwrap_or(0);
+    let lo = loads.iter().map(|p| page_down(p.vaddr)).min().unwrap_or(0);
     let hi = loads
         .iter()
-        .map(|p| p.p_vaddr.checked_add(p.p_memsz).and_then(page_up))
+        .map(|p| p.vaddr.checked_add(p.memsz).and_then(page_up))
         .try_fold(0u64, |m, e| e.map(|e| m.max(e)))
         .ok_or_else(|| bad("segment address overflow"))?;
     let span = hi
@@ -179,73 +289,85 @@ fn map_image(
     }
     let mut end_all = 0u64;
     for ph in &loads {
-        if ph.p_filesz > ph.p_memsz {
+        if ph.filesz > ph.memsz {
             return Err(bad("segment file size larger than memory size"));
         }
-        if ph.p_vaddr % PAGE_SIZE != ph.p_offset % PAGE_SIZE {
+        if ph.vaddr % PAGE_SIZE != ph.offset % PAGE_SIZE {
             return Err(bad(
                 "segment offset and address disagree modulo the page size",
             ));
         }
-        let vaddr = ph.p_vaddr + bias;
-        let start = page_down(vaddr);
-        let end = page_up(vaddr + ph.p_memsz).ok_or_else(|| bad("segment too large"))?;
+        if ph.offset.checked_add(ph.filesz).is_none_or(|e| e > prog.size) {
+            return Err(bad("segment extends past the end of the file"));
+        }
         let perms = Perms {
-            read: ph.is_read(),
-            write: ph.is_write(),
-            exec: ph.is_executable(),
+            read: ph.flags & program_header::PF_R != 0,
+            write: ph.flags & program_header::PF_W != 0,
+            exec: ph.flags & program_header::PF_X != 0,
         };
-        if end > start {
-            mm.mmap(anon_args(start, end - start, perms, true, VmaKind::Image))
-                .map_err(|_| nomem())?;
-        }
-        let foff = page_down(ph.p_offset) as usize;
-        let fend = ph
-            .p_offset
-            .checked_add(ph.p_filesz)
-            .filter(|&e| e <= data.len() as u64)
-            .ok_or_else(|| bad("segment extends past the end of the file"))?
-            as usize;
-        let mut fill = data[foff..fend].to_vec();
-        if ph.p_memsz > ph.p_filesz {
-            let zero_to = (page_up(vaddr + ph.p_filesz).unwrap_or(end)).min(end);
-            fill.resize(fill.len() + (zero_to - (vaddr + ph.p_filesz)) as usize, 0);
+        let vaddr = ph.vaddr + bias;
+        let start = page_down(vaddr);
+        let end = page_up(vaddr + ph.memsz).ok_or_else(|| bad("segment too large"))?;
+        let file_end = vaddr + ph.filesz;
+        // The pages holding file bytes.
+        let fpages_end = if ph.filesz == 0 {
+            start
         } else {
-            // The rest of the last page shows what follows in the file.
-            let page_end = (page_up(fend as u64).unwrap_or(0) as usize).min(data.len());
-            fill.extend_from_slice(&data[fend..page_end.max(fend)]);
+            page_up(file_end).ok_or_else(|| bad("segment too large"))?
+        };
+        if fpages_end > start {
+            let mut file = prog.file.clone();
+            file.offset = page_down(ph.offset);
+            mm.mmap(MmapArgs {
+                file: Some(file),
+                ..anon_args(start, fpages_end - start, perms, true, VmaKind::Image)
+            })
+            .map_err(|_| nomem())?;
         }
-        mm.write_force(start, &fill).map_err(|_| nomem())?;
-        end_all = end_all.max(vaddr + ph.p_memsz);
+        if ph.memsz > ph.filesz {
+            // The bss: zeroes after the file bytes in their last page (what follows in
+            // the file must not show), then anonymous pages.
+            let zero_to = fpages_end.min(end);
+            if ph.filesz > 0 && zero_to > file_end {
+                let zeros = vec![0u8; (zero_to - file_end) as usize];
+                mm.write_force(file_end, &zeros).map_err(|_| nomem())?;
+            }
+            let anon_from = fpages_end.max(start);
+            if end > anon_from {
+                mm.mmap(anon_args(anon_from, end - anon_from, perms, true, VmaKind::Anon))
+                    .map_err(|_| nomem())?;
+            }
+        }
+        end_all = end_all.max(vaddr + ph.memsz);
     }
     let phdr = elf
-        .program_headers
+        .phdrs
         .iter()
         .find(|p| p.p_type == program_header::PT_PHDR)
-        .map(|p| p.p_vaddr + bias)
+        .map(|p| p.vaddr + bias)
         .or_else(|| {
             // No PT_PHDR: the headers are where a segment maps file offset e_phoff.
-            let ph = loads.iter().find(|p| {
-                p.p_offset <= elf.header.e_phoff && elf.header.e_phoff < p.p_offset + p.p_filesz
-            })?;
-            Some(elf.header.e_phoff - ph.p_offset + ph.p_vaddr + bias)
+            let ph = loads
+                .iter()
+                .find(|p| p.offset <= elf.phoff && elf.phoff < p.offset + p.filesz)?;
+            Some(elf.phoff - ph.offset + ph.vaddr + bias)
         })
         .unwrap_or(0);
     Ok(Mapped {
         bias,
-        entry: elf.header.e_entry.wrapping_add(bias),
+        entry: elf.entry.wrapping_add(bias),
         phdr,
-        phent: elf.header.e_phentsize as u64,
-        phnum: elf.header.e_phnum as u64,
+        phent: elf.phentsize as u64,
+        phnum: elf.phdrs.len() as u64,
         end: end_all,
     })
 }
 
 /// An executable to load: the program and, for a dynamically linked one, its
-/// interpreter (the dynamic loader), each as (path, file contents).
+/// interpreter (the dynamic loader).
 pub struct Executable {
-    pub program: (String, Vec<u8>),
-    pub interp: Option<(String, Vec<u8>)>,
+    pub program: Program,
+    pub interp: Option<Program>,
 }
 
 /// Loads `exe` into `mm` (fresh) and builds the initial stack below `stack_top`.
@@ -255,8 +377,7 @@ pub fn load(
     img: &Image,
     stack_top: u64,
 ) -> Result<Loaded, LoadError> {
-    let (path, data) = (&exe.program.0, &exe.program.1);
-    let elf = parse(path, data)?;
+    let path = &exe.program.path;
     let nomem = || LoadError::NoMemory(path.clone());
 
     // The stack, and the mmap layout below it.
@@ -291,7 +412,7 @@ pub fn load(
     // A position-independent program with an interpreter goes at ELF_ET_DYN_BASE plus
     // a random offset; one without (static-pie) where mmap would put it; others where
     // they were linked. The interpreter goes where mmap would put it.
-    let is_pie = elf.header.e_type == header::ET_DYN;
+    let is_pie = exe.program.elf.e_type == header::ET_DYN;
     let place = match (is_pie, exe.interp.is_some()) {
         (true, true) => {
             Placement::At(ELF_ET_DYN_BASE + (host::random_u64() % (1 << 28)) * PAGE_SIZE)
@@ -299,11 +420,16 @@ pub fn load(
         (true, false) => Placement::TopDown,
         (false, _) => Placement::Linked,
     };
-    let main = map_image(mm, path, data, &elf, place)?;
+    let main = map_image(mm, &exe.program, place)?;
     let (entry, base) = match &exe.interp {
-        Some((ipath, idata)) => {
-            let ielf = parse_interp(ipath, idata)?;
-            let m = map_image(mm, ipath, idata, &ielf, Placement::TopDown)?;
+        Some(interp) => {
+            if interp.elf.interp.is_some() {
+                return Err(LoadError::Malformed(
+                    interp.path.clone(),
+                    "the interpreter has an interpreter".into(),
+                ));
+            }
+            let m = map_image(mm, interp, Placement::TopDown)?;
             (m.entry, m.bias)
         }
         None => (main.entry, 0),
@@ -331,18 +457,6 @@ pub fn load(
     };
     let (sp, auxv) = build_stack(mm, img, stack_top, &aux).map_err(|_| nomem())?;
     Ok(Loaded { entry, sp, auxv })
-}
-
-/// Checks an interpreter: an x86-64 ELF that does not itself need one.
-fn parse_interp<'a>(path: &str, data: &'a [u8]) -> Result<Elf<'a>, LoadError> {
-    let elf = parse(path, data)?;
-    if elf.interpreter.is_some() {
-        return Err(LoadError::Malformed(
-            path.into(),
-            "the interpreter has an interpreter".into(),
-        ));
-    }
-    Ok(elf)
 }
 
 struct Aux {

@@ -144,6 +144,7 @@ impl Platform for SeccompPlatform {
             gs_base: None,
             spin: Spin::new(),
             stub_spin: Spin::new(),
+            event_at: None,
             pending_fp: None,
             interrupter: Arc::new(SeccompInterrupter {
                 pending: AtomicBool::new(false),
@@ -585,23 +586,63 @@ impl Drop for SeccompAddressSpace {
 }
 
 /// An adaptive spin budget: doubled when a wait ends within it, halved when it runs out,
-/// so waits that are usually long stop burning a core.
+/// so waits that are usually long stop burning a core. A budget that has run down is
+/// not stuck there: a wait that slept but ended within `SPIN_MAX_NS` shows that spinning
+/// would have caught it, and every `PROBE_EVERY`th sleep at the bottom spins for the
+/// full budget once, so a thread that turns syscall-heavy again gets its spin back.
 #[derive(Clone, Copy, Debug)]
 struct Spin {
     budget_ns: u64,
+    /// Consecutive waits that slept with the budget at its floor.
+    floor_sleeps: u32,
 }
+
+/// At the floor, one wait in this many spins for `SPIN_MAX_NS` (a probe).
+const PROBE_EVERY: u32 = 16;
 
 impl Spin {
     fn new() -> Spin {
         Spin {
             budget_ns: SPIN_START_NS,
+            floor_sleeps: 0,
         }
     }
     fn hit(&mut self) {
         self.budget_ns = (self.budget_ns * 2).min(SPIN_MAX_NS);
+        self.floor_sleeps = 0;
     }
     fn miss(&mut self) {
         self.budget_ns = (self.budget_ns / 2).max(SPIN_MIN_NS);
+    }
+    /// The budget for the next wait: the current one, or a full probe now and then when
+    /// it sits at the floor.
+    fn next_budget(&mut self) -> u64 {
+        if self.budget_ns <= SPIN_MIN_NS {
+            self.floor_sleeps += 1;
+            if self.floor_sleeps >= PROBE_EVERY {
+                self.floor_sleeps = 0;
+                return SPIN_MAX_NS;
+            }
+        }
+        self.budget_ns
+    }
+    /// A wait slept and ended `waited_ns` after it began.
+    fn slept(&mut self, waited_ns: u64) {
+        if waited_ns <= SPIN_MAX_NS {
+            self.budget_ns = self.budget_ns.max((2 * waited_ns).min(SPIN_MAX_NS));
+            self.floor_sleeps = 0;
+        } else {
+            self.miss();
+        }
+    }
+    /// Sets the budget from how long the other side took last time (the stub's budget
+    /// from the sentry's handling time): twice that when it was short, else halved.
+    fn track(&mut self, took_ns: u64) {
+        if took_ns <= SPIN_MAX_NS / 2 {
+            self.budget_ns = (self.budget_ns / 2).max(2 * took_ns).clamp(SPIN_MIN_NS, SPIN_MAX_NS);
+        } else {
+            self.miss();
+        }
     }
 }
 
@@ -632,7 +673,7 @@ fn wait_state(
 ) -> std::result::Result<u32, WaitError> {
     let state = area.state();
     let start = Instant::now();
-    let budget = Duration::from_nanos(spin.budget_ns);
+    let budget = Duration::from_nanos(spin.next_budget());
     loop {
         for _ in 0..16 {
             let s = state.load(Ordering::Acquire);
@@ -652,7 +693,6 @@ fn wait_state(
             break;
         }
     }
-    spin.miss();
     let waiting = area.sentry_waiting();
     waiting.swap(1, Ordering::SeqCst);
     let deadline = Instant::now() + LIVENESS_POLL;
@@ -674,6 +714,7 @@ fn wait_state(
         futex_wait(state, s, deadline - now);
     };
     waiting.store(0, Ordering::SeqCst);
+    spin.slept(start.elapsed().as_nanos() as u64);
     r
 }
 
@@ -803,6 +844,8 @@ struct SeccompContext {
     spin: Spin,
     /// Stub-side spin budget (waiting for the sentry to handle an event).
     stub_spin: Spin,
+    /// When the last event reached the sentry (to time its handling).
+    event_at: Option<Instant>,
     interrupter: Arc<SeccompInterrupter>,
     /// An FP image stored before the first switch (a forked child or a new thread starts
     /// with its creator's), written into the first signal frame once bound.
@@ -964,12 +1007,10 @@ impl Context for SeccompContext {
             return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
         }
         loop {
-            // Adapt the stub's spin to how long the sentry took: if it fell asleep, the
-            // budget was too short for this workload's handling time; halve it.
-            if area.stub_waiting().load(Ordering::Relaxed) != 0 {
-                self.stub_spin.miss();
-            } else {
-                self.stub_spin.hit();
+            // The stub spins for about twice as long as the sentry took to handle the
+            // last event (when that was short; a blocking syscall halves the budget).
+            if let Some(t) = self.event_at.take() {
+                self.stub_spin.track(t.elapsed().as_nanos() as u64);
             }
             area.set_stub_spin((self.stub_spin.budget_ns as f64 / aspace.pause_ns) as u32);
             hand_over(area, STATE_RESUME);
@@ -984,6 +1025,7 @@ impl Context for SeccompContext {
                 }
             }
             if let Some(ev) = self.read_event(&proc, area, state)? {
+                self.event_at = Some(Instant::now());
                 return Ok(ev);
             }
         }

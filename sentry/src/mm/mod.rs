@@ -147,6 +147,11 @@ fn map_perms(vma: &Vma, p: &mut Page) -> Perms {
     }
 }
 
+/// Splits ascending page addresses into runs of consecutive pages.
+fn va_runs(pages: &[u64]) -> impl Iterator<Item = &[u64]> {
+    pages.chunk_by(|a, b| *b == *a + PAGE_SIZE)
+}
+
 /// Groups pages to map, `(va, file offset, perms)` in ascending `va`, into runs contiguous
 /// in both address and memory file with the same permissions: `(va, off, len, perms)`.
 fn runs(pages: impl IntoIterator<Item = (u64, u64, Perms)>) -> Vec<(u64, u64, u64, Perms)> {
@@ -955,23 +960,40 @@ impl MemoryManager {
             .step_by(PAGE_SIZE as usize)
             .filter(|va| !s.pages.contains_key(va))
             .collect();
-        if vma.file.as_ref().is_some_and(|f| f.cache) {
-            for va in missing {
-                match self.file_page(&vma, vstart, va) {
-                    Ok(p) => {
-                        s.pages.insert(va, p);
+        // A file mapping's pages come from the file's page cache where it has one (a
+        // shared mapping's are the file's own; a private one's are copy-on-write, as
+        // Linux's page cache pages in a private mapping); otherwise they are copies read
+        // from the file (or zeroes, for anonymous memory). Only the faulting page itself
+        // must exist.
+        let mut copies = Vec::new();
+        for run in va_runs(&missing) {
+            let (first, n) = (run[0], run.len() as u64);
+            let Some(f) = &vma.file else {
+                copies.extend_from_slice(run);
+                continue;
+            };
+            let idx = (f.offset + (first - vstart)) / PAGE_SIZE;
+            match f.ops.shared_frames(idx, n) {
+                Ok(frames) => {
+                    let got = frames.len() as u64;
+                    for (i, frame) in frames.into_iter().enumerate() {
+                        s.pages.insert(first + i as u64 * PAGE_SIZE, Page::new(frame));
                     }
-                    // Only the faulting page itself must exist.
-                    Err(e) if va == page => return Err(e),
-                    Err(_) => {}
+                    if page >= first + got * PAGE_SIZE && page < first + n * PAGE_SIZE {
+                        return Err(FaultError::Bus);
+                    }
                 }
+                Err(Errno::ENODEV) if !f.cache => copies.extend_from_slice(run),
+                Err(_) if run.contains(&page) => return Err(FaultError::Bus),
+                Err(_) => {}
             }
-        } else if !missing.is_empty() {
+        }
+        if !copies.is_empty() {
             let frames = self
                 .mf
-                .alloc_frames(missing.len() as u64)
+                .alloc_frames(copies.len() as u64)
                 .ok_or(FaultError::OutOfMemory)?;
-            for (va, frame) in missing.into_iter().zip(frames) {
+            for (va, frame) in copies.into_iter().zip(frames) {
                 self.fill_from_file(&vma, vstart, va, frame.off());
                 s.pages.insert(va, Page::new(frame));
             }

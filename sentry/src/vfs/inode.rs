@@ -339,6 +339,23 @@ pub trait FileOps: Send + Sync {
     fn shared_frame(&self, _idx: u64) -> Result<Arc<crate::mm::memfile::Frame>, Errno> {
         Err(Errno::ENODEV)
     }
+    /// Pages `first..first + n` of the file as `shared_frame` gives them, stopping before
+    /// the first that fails (whose error is returned when it is the first).
+    fn shared_frames(
+        &self,
+        first: u64,
+        n: u64,
+    ) -> Result<Vec<Arc<crate::mm::memfile::Frame>>, Errno> {
+        let mut v = Vec::new();
+        for i in first..first.saturating_add(n) {
+            match self.shared_frame(i) {
+                Ok(f) => v.push(f),
+                Err(e) if v.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(v)
+    }
     /// The poll(2) events that hold now (POLLIN, POLLOUT, POLLHUP, …). Files that never
     /// block are always readable and writable.
     fn poll(&self) -> u32 {
