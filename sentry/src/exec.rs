@@ -24,15 +24,25 @@ fn errno_err(path: &[u8], e: Errno) -> LoadError {
     }
 }
 
-/// Opens the executable file `path` and reads its first BINPRM_BUF_SIZE bytes:
-/// (absolute name in the sandbox, first bytes, the file as a private mapping maps it,
-/// its size, its path).
+/// An executable file, opened.
+struct Opened {
+    /// Its absolute name in the sandbox.
+    name: Vec<u8>,
+    /// Its first BINPRM_BUF_SIZE bytes (fewer for a shorter file).
+    head: Vec<u8>,
+    /// The file as a private mapping of it maps it (offset 0).
+    file: FileMap,
+    size: u64,
+    path: Path,
+}
+
+/// Opens the executable file `path` and reads its first bytes.
 fn open_executable(
     vfs: &Vfs,
     ctx: &FsContext,
     creds: Creds,
     path: &[u8],
-) -> Result<(Vec<u8>, Vec<u8>, FileMap, u64, Path), LoadError> {
+) -> Result<Opened, LoadError> {
     let p = vfs
         .resolve(ctx, creds, &ctx.cwd, path, true)
         .map_err(|e| errno_err(path, e))?;
@@ -63,7 +73,13 @@ fn open_executable(
         dev: st.dev,
         ino: st.ino,
     };
-    Ok((name, head, file, st.size, p))
+    Ok(Opened {
+        name,
+        head,
+        file,
+        size: st.size,
+        path: p,
+    })
 }
 
 /// Splits a `#!` line into (interpreter, optional argument), as binfmt_script does.
@@ -111,7 +127,13 @@ pub fn find_no_search(
 ) -> Result<(Executable, Vec<u8>, Path), LoadError> {
     let mut path = program.to_vec();
     for _ in 0..MAX_SCRIPT_DEPTH {
-        let (name, head, file, size, vpath) = open_executable(vfs, ctx, creds, &path)?;
+        let Opened {
+            name,
+            head,
+            file,
+            size,
+            path: vpath,
+        } = open_executable(vfs, ctx, creds, &path)?;
         if head.starts_with(b"#!") {
             let (interp, arg) = parse_shebang(&head)
                 .ok_or_else(|| LoadError::NotElf(String::from_utf8_lossy(&path).into_owned()))?;
@@ -128,13 +150,13 @@ pub fn find_no_search(
         let elf = loader::parse(&spath, &head, &*file.ops)?;
         let interp = match &elf.interp {
             Some(i) => {
-                let (iname, ihead, ifile, isize, _) = open_executable(vfs, ctx, creds, i)?;
-                let ipath = String::from_utf8_lossy(&iname).into_owned();
-                let ielf = loader::parse(&ipath, &ihead, &*ifile.ops)?;
+                let o = open_executable(vfs, ctx, creds, i)?;
+                let ipath = String::from_utf8_lossy(&o.name).into_owned();
+                let ielf = loader::parse(&ipath, &o.head, &*o.file.ops)?;
                 Some(Program {
                     path: ipath,
-                    file: ifile,
-                    size: isize,
+                    file: o.file,
+                    size: o.size,
                     elf: ielf,
                 })
             }
