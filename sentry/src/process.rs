@@ -603,6 +603,19 @@ impl ProcSource for Processes {
         if let Some(pid) = crate::syscalls::pidfd_pid(&f) {
             let _ = writeln!(s, "Pid:\t{pid}\nNSpid:\t{pid}");
         }
+        if let Some(e) = f
+            .ops
+            .as_any()
+            .and_then(|a| a.downcast_ref::<crate::vfs::eventfd::EventFd>())
+        {
+            let _ = write!(
+                s,
+                "eventfd-count: {:16x}\neventfd-id: {}\neventfd-semaphore: {}\n",
+                e.count(),
+                e.id(),
+                e.semaphore() as u8
+            );
+        }
         Ok(s.into_bytes())
     }
 
