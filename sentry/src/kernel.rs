@@ -285,6 +285,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     let ids = host::ids();
     // Read the host's auxiliary vector now, while the sentry may still open files.
     host::getauxval(0);
+    crate::sched::init_host();
     let mut rlimits = [(0u64, 0u64); 16];
     for (i, r) in rlimits.iter_mut().enumerate() {
         *r = host::getrlimit(i as u32);
@@ -373,6 +374,8 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
                 stopped: false,
                 sigwait: 0,
                 mm_id: Arc::as_ptr(&mm) as usize,
+                sched: crate::sched::host().initial,
+                comm: process.comm.lock().unwrap_or_else(|e| e.into_inner()).clone(),
             },
         );
         t.groups.insert(
@@ -403,7 +406,8 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
                 dumpable: 1,
                 no_new_privs: false,
                 prctl: Default::default(),
-                nice: 0,
+                euid: ids.uid,
+                leader_sched: None,
             },
         );
     }
@@ -462,7 +466,6 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         vfork_done: None,
         aspace_owner: true,
         saved_mask: None,
-        thread_name: None,
         retried_fault: None,
     };
     task.run();

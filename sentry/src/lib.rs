@@ -11,6 +11,7 @@ pub mod loader;
 pub mod log;
 pub mod mm;
 pub mod process;
+pub mod sched;
 pub mod signals;
 pub mod syscalls;
 pub mod task;

@@ -4,6 +4,7 @@
 
 use crate::host;
 use crate::mm::{MemoryManager, VmaKind};
+use crate::sched::SchedAttr;
 use crate::vfs::file::{FdTable, FileDescription};
 use crate::vfs::procfs::ProcSource;
 use crate::vfs::{FsContext, Path, Vfs};
@@ -108,7 +109,69 @@ const LIMITS: [(&str, &str); 16] = [
     ("Max realtime timeout", "us"),
 ];
 
+/// What /proc shows of one thread, or for a process's own files of its leader.
+struct ThreadView {
+    tid: i32,
+    comm: Vec<u8>,
+    /// R, S, T or Z.
+    state: u8,
+    sched: SchedAttr,
+    /// The exit signal of /proc/PID/stat: the process's, −1 for a thread that is not
+    /// the leader.
+    exit_signal: i32,
+    own_pending: u64,
+    shared_pending: u64,
+    threads: usize,
+}
+
 impl Processes {
+    /// The thread `tid` of process `pid` (its leader when None) as /proc shows it.
+    fn view(&self, p: &ProcessInfo, pid: i32, tid: Option<i32>) -> Result<ThreadView, Errno> {
+        let mut v = ThreadView {
+            tid: tid.unwrap_or(pid),
+            comm: lock(&p.comm).clone(),
+            state: p.state.load(Ordering::Relaxed),
+            sched: SchedAttr::default(),
+            exit_signal: libc::SIGCHLD,
+            own_pending: 0,
+            shared_pending: 0,
+            threads: 1,
+        };
+        let Some(tree) = self.tree.get().and_then(|w| w.upgrade()) else {
+            return match tid {
+                Some(_) => Err(Errno::ENOENT),
+                None => Ok(v),
+            };
+        };
+        let t = crate::tasks::lock(&tree);
+        if let Some(g) = t.groups.get(&pid) {
+            v.shared_pending = g.shared_pending.bits;
+            v.threads = g.threads.len().max(1);
+            v.exit_signal = g.exit_signal;
+        }
+        if let Some(s) = t.sched_of(v.tid) {
+            v.sched = s;
+        }
+        match (tid, t.tasks.get(&v.tid)) {
+            (Some(tid), Some(e)) if e.tgid == pid => {
+                v.comm = e.comm.clone();
+                v.state = if e.stopped {
+                    b'T'
+                } else {
+                    e.shared.state.load(Ordering::Relaxed)
+                };
+                v.own_pending = e.pending.bits;
+                if tid != pid {
+                    v.exit_signal = -1;
+                }
+            }
+            (Some(_), _) => return Err(Errno::ENOENT),
+            (None, Some(e)) => v.own_pending = e.pending.bits,
+            (None, None) => {}
+        }
+        Ok(v)
+    }
+
     pub fn set_vfs(&self, vfs: &Arc<Vfs>) {
         let _ = self.vfs.set(Arc::downgrade(vfs));
         let _ = self.boot_id.set(uuid());
@@ -243,9 +306,11 @@ impl ProcSource for Processes {
             .unwrap_or_default()
     }
 
-    fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno> {
+    fn pid_file(&self, pid: i32, tid: Option<i32>, name: &str) -> Result<Vec<u8>, Errno> {
         let p = self.get(pid).ok_or(Errno::ENOENT)?;
-        let comm = String::from_utf8_lossy(&lock(&p.comm)).into_owned();
+        let v = self.view(&p, pid, tid)?;
+        let comm = String::from_utf8_lossy(&v.comm).into_owned();
+        let id = v.tid;
         let mm = lock(&p.mm).clone();
         let vm = |f: fn(&MemoryManager) -> u64| mm.as_deref().map_or(0, f);
         let read_range = |lo: u64, hi: u64| -> Vec<u8> {
@@ -261,7 +326,11 @@ impl ProcSource for Processes {
         match name {
             "cmdline" => return Ok(read_range(arg_start, arg_end)),
             "environ" => return Ok(read_range(env_start, env_end)),
-            "comm" => out = format!("{comm}\n"),
+            "comm" => {
+                let mut b = v.comm.clone();
+                b.push(b'\n');
+                return Ok(b);
+            }
             "auxv" => {
                 return Ok(p
                     .auxv
@@ -336,12 +405,15 @@ impl ProcSource for Processes {
                 let (brk_start, _) = mm.as_deref().map_or((0, 0), |m| m.brk_range());
                 let vsize = vm(MemoryManager::total_vm);
                 let rss = vm(MemoryManager::resident) / 4096;
-                let st = p.state.load(Ordering::Relaxed) as char;
+                let st = v.state as char;
                 let pgid = p.pgid.load(Ordering::Relaxed);
                 let sid = p.sid.load(Ordering::Relaxed);
+                let (prio, nice) = (v.sched.proc_priority(), v.sched.nice);
+                let (nthreads, exit_signal) = (v.threads, v.exit_signal);
+                let (rt_prio, policy) = (v.sched.rt_priority, v.sched.policy);
                 let _ = writeln!(
                     out,
-                    "{pid} ({comm}) {st} {} {pgid} {sid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 0 {vsize} {rss} {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 {brk_start} {arg_start} {arg_end} {env_start} {env_end} 0",
+                    "{id} ({comm}) {st} {} {pgid} {sid} 0 -1 4194560 0 0 0 0 0 0 0 0 {prio} {nice} {nthreads} 0 0 {vsize} {rss} {} 0 0 0 0 0 0 0 0 0 0 0 0 {exit_signal} 0 {rt_prio} {policy} 0 0 0 0 0 {brk_start} {arg_start} {arg_end} {env_start} {env_end} 0",
                     p.ppid.load(Ordering::Relaxed),
                     u64::MAX,
                 );
@@ -357,14 +429,14 @@ impl ProcSource for Processes {
                 let kb = |b: u64| b / 1024;
                 let _ = write!(
                     out,
-                    "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\nTracerPid:\t0\n\
+                    "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{id}\nPPid:\t{}\nTracerPid:\t0\n\
                      Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\n\
-                     NStgid:\t{pid}\nNSpid:\t{pid}\nNSpgid:\t{}\nNSsid:\t{}\n\
+                     NStgid:\t{pid}\nNSpid:\t{id}\nNSpgid:\t{}\nNSsid:\t{}\n\
                      VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n\
-                     SigQ:\t0/0\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n\
+                     SigQ:\t0/0\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\n\
                      CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
                      NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\n",
-                    match p.state.load(Ordering::Relaxed) {
+                    match v.state {
                         b'S' => "S (sleeping)",
                         b'T' => "T (stopped)",
                         b'Z' => "Z (zombie)",
@@ -376,7 +448,9 @@ impl ProcSource for Processes {
                     kb(vm(MemoryManager::total_vm)),
                     kb(vm(MemoryManager::total_vm)),
                     kb(vm(MemoryManager::resident)),
-                    self.threads(pid).len().max(1),
+                    v.threads,
+                    v.own_pending,
+                    v.shared_pending,
                     host::sched_getaffinity()
                         .iter()
                         .map(|b| b.count_ones())
@@ -487,11 +561,30 @@ impl ProcSource for Processes {
         Ok(text.into_bytes())
     }
 
-    fn write_pid_file(&self, pid: i32, name: &str, data: &[u8]) -> Result<usize, Errno> {
-        let p = self.get(pid).ok_or(Errno::ENOENT)?;
+    fn write_pid_file(
+        &self,
+        pid: i32,
+        tid: Option<i32>,
+        name: &str,
+        data: &[u8],
+    ) -> Result<usize, Errno> {
+        let p = self.get(pid).ok_or(Errno::ESRCH)?;
         match name {
             "comm" => {
-                p.set_comm(data);
+                // Linux copies at most 15 bytes and names the thread up to a NUL (a
+                // newline stays part of the name).
+                let name = &data[..data.len().min(15)];
+                let tid = tid.unwrap_or(pid);
+                let tree = self.tree.get().and_then(|w| w.upgrade());
+                let mut tree = tree.as_ref().map(|t| crate::tasks::lock(t));
+                match tree.as_mut() {
+                    Some(t) if t.tasks.get(&tid).is_some_and(|e| e.tgid == pid) => {
+                        t.set_comm(tid, name)
+                    }
+                    // The leader has exited (a zombie still has a name).
+                    _ if tid == pid => p.set_comm(name),
+                    _ => return Err(Errno::ESRCH),
+                }
                 Ok(data.len())
             }
             _ => Err(Errno::EIO),
@@ -509,6 +602,19 @@ impl ProcSource for Processes {
         let mut s = format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n");
         if let Some(pid) = crate::syscalls::pidfd_pid(&f) {
             let _ = writeln!(s, "Pid:\t{pid}\nNSpid:\t{pid}");
+        }
+        if let Some(e) = f
+            .ops
+            .as_any()
+            .and_then(|a| a.downcast_ref::<crate::vfs::eventfd::EventFd>())
+        {
+            let _ = write!(
+                s,
+                "eventfd-count: {:16x}\neventfd-id: {}\neventfd-semaphore: {}\n",
+                e.count(),
+                e.id(),
+                e.semaphore() as u8
+            );
         }
         Ok(s.into_bytes())
     }

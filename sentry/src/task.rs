@@ -103,9 +103,6 @@ pub struct Task {
     /// The mask to restore after a sigsuspend/pselect/ppoll-style temporary mask, once
     /// the signal that ended it was delivered.
     pub saved_mask: Option<u64>,
-    /// The thread's own name (PR_SET_NAME in a thread that is not the leader); None: the
-    /// process's comm.
-    pub thread_name: Option<Vec<u8>>,
     /// The last fault retried as possibly stale: (address, instruction).
     pub retried_fault: Option<(u64, u64)>,
 }
@@ -160,15 +157,14 @@ impl Task {
 
     /// The thread's name (PR_GET_NAME).
     pub fn comm(&self) -> Vec<u8> {
-        match &self.thread_name {
-            Some(n) => n.clone(),
-            None => self
-                .process
+        let own = self.tree().tasks.get(&self.tid).map(|e| e.comm.clone());
+        own.unwrap_or_else(|| {
+            self.process
                 .comm
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .clone(),
-        }
+                .clone()
+        })
     }
 
     pub fn tree(&self) -> MutexGuard<'_, tasks::Tree> {
@@ -211,7 +207,7 @@ impl Task {
 
     /// Runs the task until it ends; returns how its thread ended.
     pub fn run(&mut self) -> ExitStatus {
-        crate::vfs::procfs::set_current_pid(self.tgid);
+        crate::vfs::procfs::set_current(self.tgid, self.tid);
         crate::wait::set_current(Some(self.shared.clone()));
         *self
             .shared

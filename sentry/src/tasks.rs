@@ -9,12 +9,13 @@
 
 use crate::kernel::ExitStatus;
 use crate::process::ProcessInfo;
+use crate::sched::SchedAttr;
 use crate::signals::{self, SigInfo};
 use crate::task::{SIG_DFL, SIG_IGN, SigAction};
 use crate::wait::{Interruptible, WaitQueue, Waiter};
 use platform::Interrupt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use syscalls_table::Errno;
 
@@ -116,6 +117,8 @@ pub struct TaskShared {
     pub interrupter: Mutex<Option<Arc<dyn Interrupt>>>,
     /// The process whose /proc state this task shows (set for group leaders).
     pub shows: Mutex<Option<Arc<ProcessInfo>>>,
+    /// The thread's own state for /proc/PID/task/TID: R or S.
+    pub state: AtomicU8,
     tree: Weak<Mutex<Tree>>,
 }
 
@@ -157,6 +160,8 @@ impl Interruptible for TaskShared {
         t.must_interrupt(self.tid())
     }
     fn sleeping(&self, on: bool) {
+        self.state
+            .store(if on { b'S' } else { b'R' }, Ordering::Relaxed);
         if let Some(p) = self
             .shows
             .lock()
@@ -187,6 +192,11 @@ pub struct TaskEntry {
     /// Which memory manager it runs in (its address; a lingering creator of an address
     /// space waits until no other task runs in it).
     pub mm_id: usize,
+    /// Scheduling policy, priority and nice value (sched(7): per thread).
+    pub sched: SchedAttr,
+    /// The thread's name (PR_SET_NAME, /proc/PID/task/TID/comm): at most 15 bytes. The
+    /// leader's is also its process's (`ProcessInfo::comm`, kept equal by `set_comm`).
+    pub comm: Vec<u8>,
 }
 
 /// Why the parent may want to hear about a child: `wait4`'s reportable states.
@@ -235,8 +245,12 @@ pub struct Group {
     pub dumpable: u8,
     pub no_new_privs: bool,
     pub prctl: PrctlState,
-    /// The nice value (getpriority/setpriority), inherited by fork.
-    pub nice: i32,
+    /// Effective uid (who may change the scheduling of its threads).
+    pub euid: u32,
+    /// The leader's scheduling attributes once it has exited: a zombie leader (of a
+    /// zombie process, or of a group whose other threads run on) is still found by its
+    /// pid until the process is reaped.
+    pub leader_sched: Option<SchedAttr>,
 }
 
 /// Process attributes prctl(2) sets and fork inherits.
@@ -310,12 +324,57 @@ impl Tree {
             hint: AtomicBool::new(false),
             interrupter: Mutex::new(None),
             shows: Mutex::new(None),
+            state: AtomicU8::new(b'R'),
             tree: Arc::downgrade(tree),
         })
     }
 
     pub fn group_of(&self, tid: i32) -> Option<&Group> {
         self.groups.get(&self.tasks.get(&tid)?.tgid)
+    }
+
+    /// The thread group of task `tid`: a live thread's, or its own for a group whose
+    /// leader has exited and that is not reaped (Linux still finds that task by pid).
+    pub fn tgid_of(&self, tid: i32) -> Option<i32> {
+        match self.tasks.get(&tid) {
+            Some(e) => Some(e.tgid),
+            None => self.groups.get(&tid).map(|g| g.tgid),
+        }
+    }
+
+    /// The scheduling attributes of task `tid` (see `tgid_of`).
+    pub fn sched_of(&self, tid: i32) -> Option<SchedAttr> {
+        match self.tasks.get(&tid) {
+            Some(e) => Some(e.sched),
+            None => self.groups.get(&tid)?.leader_sched,
+        }
+    }
+
+    pub fn sched_mut(&mut self, tid: i32) -> Option<&mut SchedAttr> {
+        match self.tasks.get_mut(&tid) {
+            Some(e) => Some(&mut e.sched),
+            None => self.groups.get_mut(&tid)?.leader_sched.as_mut(),
+        }
+    }
+
+    /// Names thread `tid` (PR_SET_NAME, a write to its comm file): up to the first NUL,
+    /// at most 15 bytes. The leader's name is its process's too.
+    pub fn set_comm(&mut self, tid: i32, name: &[u8]) {
+        let end = name
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(name.len())
+            .min(15);
+        let Some(e) = self.tasks.get_mut(&tid) else {
+            return;
+        };
+        e.comm = name[..end].to_vec();
+        let tgid = e.tgid;
+        if tid == tgid
+            && let Some(g) = self.groups.get(&tgid)
+        {
+            g.info.set_comm(&name[..end]);
+        }
     }
 
     /// Whether a wait of task `tid` must end: a deliverable signal, an exit or a stop.
@@ -608,6 +667,9 @@ impl Tree {
             };
         };
         g.threads.retain(|&t| t != tid);
+        if tid == tgid {
+            g.leader_sched = Some(e.sched);
+        }
         let heir = g.threads.first().copied();
         let uid = g.uid;
         // Children this thread made get their parent-death signal; another thread of

@@ -52,7 +52,12 @@ const MOUNT: Status = enosys("mounting inside the sandbox is not supported yet")
 const PROC: Status = enosys("processes and signals: comes with fork/exec/wait");
 const CRED: Status = enosys("capabilities: not yet (effective uid 0 is privileged)");
 const NS: Status = enosys("namespaces: not yet");
-const SCHED: Status = enosys("scheduling policy and priorities: not yet");
+const IOPRIO: Status = enosys("I/O scheduling classes and priorities: not yet");
+/// The scheduling calls that change a thread's attributes.
+const SCHED_SET: Status = partial(
+    "per-thread policy, priority, nice and reset-on-fork are checked and kept as Linux does and reported back, \
+     but not applied: host threads keep the sentry's own scheduling (a SCHED_FIFO/SCHED_RR task is not run real-time)",
+);
 const MEM: Status = enosys("memory locking, residency and NUMA policy: not yet");
 const NET: Status = enosys("sockets come with the network stack");
 const SOCKFD: Status = partial("no descriptor is a socket yet: EBADF or ENOTSOCK");
@@ -210,14 +215,18 @@ const ROWS: &[Syscall] = &[
     sc(138, "fstatfs",                &[Fd, Ptr], OK),
     sc(139, "sysfs",                  &[Int, Hex, Hex], GONE),
     sc(140, "getpriority",            &[Enum(c::PRIO_WHICH), Int], OK),
-    sc(141, "setpriority",            &[Enum(c::PRIO_WHICH), Int, Int], partial("per process (Linux: per thread); host scheduling is not changed")),
-    sc(142, "sched_setparam",         &[Pid, Ptr], SCHED),
+    sc(141, "setpriority",            &[Enum(c::PRIO_WHICH), Int, Int], partial("per thread as in Linux; the nice value is kept and reported, host threads are not reniced")),
+    sc(142, "sched_setparam",         &[Pid, Ptr], SCHED_SET),
     sc(143, "sched_getparam",         &[Pid, Ptr], OK),
-    sc(144, "sched_setscheduler",     &[Pid, SCHEDPOL, Ptr], SCHED),
+    sc(144, "sched_setscheduler",     &[Pid, SCHEDPOL, Ptr], partial(
+        "per-thread policy, priority and SCHED_RESET_ON_FORK are checked and kept as Linux does and reported back, \
+         but not applied: host threads keep the sentry's own scheduling (a SCHED_FIFO/SCHED_RR task is not run real-time); \
+         SCHED_DEADLINE needs sched_setattr",
+    )),
     sc(145, "sched_getscheduler",     &[Pid], OK),
     sc(146, "sched_get_priority_max", &[SCHEDPOL], OK),
     sc(147, "sched_get_priority_min", &[SCHEDPOL], OK),
-    sc(148, "sched_rr_get_interval",  &[Pid, Ptr], SCHED),
+    sc(148, "sched_rr_get_interval",  &[Pid, Ptr], OK),
     sc(149, "mlock",                  &[Ptr, Size], MEM),
     sc(150, "munlock",                &[Ptr, Size], MEM),
     sc(151, "mlockall",               &[Flags(c::MLOCKALL)], MEM),
@@ -320,8 +329,8 @@ const ROWS: &[Syscall] = &[
     sc(248, "add_key",                &[CStr, CStr, InBuf(3), Size, Int], NOPE),
     sc(249, "request_key",            &[CStr, CStr, CStr, Int], NOPE),
     sc(250, "keyctl",                 &[Int, Hex, Hex, Hex, Hex], NOPE),
-    sc(251, "ioprio_set",             &[Int, Int, Int], SCHED),
-    sc(252, "ioprio_get",             &[Int, Int], SCHED),
+    sc(251, "ioprio_set",             &[Int, Int, Int], IOPRIO),
+    sc(252, "ioprio_get",             &[Int, Int], IOPRIO),
     sc(253, "inotify_init",           &[], VFS),
     sc(254, "inotify_add_watch",      &[Fd, CStr, Hex], VFS),
     sc(255, "inotify_rm_watch",       &[Fd, Int], VFS),
@@ -383,8 +392,12 @@ const ROWS: &[Syscall] = &[
     sc(311, "process_vm_writev",      &[Pid, Ptr, Size, Ptr, Size, Hex], PROC),
     sc(312, "kcmp",                   &[Pid, Pid, Enum(c::KCMP), Hex, Hex], PROC),
     sc(313, "finit_module",           &[Fd, CStr, Hex], HOST),
-    sc(314, "sched_setattr",          &[Pid, Ptr, Hex], SCHED),
-    sc(315, "sched_getattr",          &[Pid, Ptr, Uint, Hex], SCHED),
+    sc(314, "sched_setattr",          &[Pid, Ptr, Hex], partial(
+        "as sched_setscheduler, with the nice value and a requested slice; SCHED_DEADLINE is refused with EPERM \
+         once its parameters are valid (the sandbox reserves no CPU bandwidth: Linux's answer to a caller without \
+         CAP_SYS_NICE), utilization clamps with EOPNOTSUPP (as a kernel without CONFIG_UCLAMP_TASK)",
+    )),
+    sc(315, "sched_getattr",          &[Pid, Ptr, Uint, Hex], OK),
     sc(316, "renameat2",              &[DirFd, CStr, DirFd, CStr, Flags(c::RENAME)], partial("RENAME_WHITEOUT is refused (EINVAL)")),
     sc(317, "seccomp",                &[Enum(c::SECCOMP_OP), Hex, Ptr], SEC),
     sc(318, "getrandom",              &[OutBuf, Size, Flags(c::GETRANDOM)], OK),

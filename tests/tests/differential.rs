@@ -238,6 +238,10 @@ differential! {
     cpu_clocks: "cpu_clocks" () => 0;
     getrusage_children: "getrusage_children" () => 0;
     times_children: "times_children" () => 0;
+    // Per-thread scheduling attributes, names and /proc views; eventfd.
+    sched_policy: "sched_policy" () => 0;
+    prctl_name: "prctl_name" () => 0;
+    eventfd_ops: "eventfd_ops" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

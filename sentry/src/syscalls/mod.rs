@@ -18,6 +18,7 @@ mod sys_pipe;
 mod sys_poll;
 mod sys_process;
 mod sys_rw;
+mod sys_sched;
 mod sys_signal;
 mod sys_socket;
 mod sys_time;
@@ -232,12 +233,17 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_tkill => sys_signal::tkill,
         SYS_tgkill => sys_signal::tgkill,
         SYS_sched_setaffinity => sys_process::sched_setaffinity,
-        SYS_getpriority => sys_process::getpriority,
-        SYS_setpriority => sys_process::setpriority,
-        SYS_sched_getscheduler => sys_process::sched_getscheduler,
-        SYS_sched_getparam => sys_process::sched_getparam,
-        SYS_sched_get_priority_max => sys_process::sched_get_priority_max,
-        SYS_sched_get_priority_min => sys_process::sched_get_priority_min,
+        SYS_getpriority => sys_sched::getpriority,
+        SYS_setpriority => sys_sched::setpriority,
+        SYS_sched_getscheduler => sys_sched::sched_getscheduler,
+        SYS_sched_setscheduler => sys_sched::sched_setscheduler,
+        SYS_sched_getparam => sys_sched::sched_getparam,
+        SYS_sched_setparam => sys_sched::sched_setparam,
+        SYS_sched_getattr => sys_sched::sched_getattr,
+        SYS_sched_setattr => sys_sched::sched_setattr,
+        SYS_sched_rr_get_interval => sys_sched::sched_rr_get_interval,
+        SYS_sched_get_priority_max => sys_sched::sched_get_priority_max,
+        SYS_sched_get_priority_min => sys_sched::sched_get_priority_min,
         SYS_futex => sys_futex::futex,
         SYS_poll => sys_poll::poll,
         SYS_ppoll => sys_poll::ppoll,

@@ -193,7 +193,6 @@ struct ChildSpec {
     child_settid: Option<u64>,
     rseq: Option<(u64, u32, u32)>,
     vfork_done: Option<Arc<VforkDone>>,
-    thread_name: Option<Vec<u8>>,
 }
 
 enum ChildMm {
@@ -332,6 +331,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
         ChildMm::Shared(m) => Some(m.clone()),
         ChildMm::Forked(_) => None,
     };
+    let my_comm = t.comm();
     let process = if thread {
         t.process.clone()
     } else {
@@ -342,7 +342,8 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
             exe: p.exe.clone(),
             exe_path: p.exe_path.clone(),
             mm: Mutex::new(mm_for_info),
-            comm: Mutex::new(p.comm.lock().unwrap_or_else(|e| e.into_inner()).clone()),
+            // A new process is named as the thread that forked it.
+            comm: Mutex::new(my_comm.clone()),
             rlimits: Mutex::new(*t.rlimits()),
             auxv: p.auxv.clone(),
             creds: p.creds,
@@ -371,7 +372,10 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
         let no_new_privs = pg.no_new_privs;
         let dumpable = pg.dumpable;
         let prctl = pg.prctl;
-        let nice = pg.nice;
+        let euid = pg.euid;
+        let Some(sched) = tree.sched_of(t.tid) else {
+            return Err(Errno::EAGAIN);
+        };
         tree.tasks.insert(
             tid,
             TaskEntry {
@@ -386,6 +390,9 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                     ChildMm::Shared(m) => Arc::as_ptr(m) as usize,
                     ChildMm::Forked(_) => 0,
                 },
+                sched: sched.for_child(),
+                // A new thread or process is named as its creator.
+                comm: my_comm,
             },
         );
         if thread {
@@ -427,7 +434,8 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                     dumpable,
                     no_new_privs,
                     prctl,
-                    nice,
+                    euid,
+                    leader_sched: None,
                 },
             );
             if let Some(p) = tree.groups.get_mut(&parent) {
@@ -478,8 +486,6 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
         child_settid: (f & CLONE_CHILD_SETTID != 0).then_some(a.child_tid),
         rseq: if f & CLONE_VM != 0 { None } else { t.rseq },
         vfork_done: vfork_done.clone(),
-        // A new thread is named as its creator; a new process by its comm.
-        thread_name: if thread { Some(t.comm()) } else { None },
     };
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), Errno>>();
     t.k.thread_started();
@@ -611,7 +617,6 @@ fn start_child(spec: ChildSpec) -> Result<Task, Errno> {
         vfork_done: spec.vfork_done,
         aspace_owner,
         saved_mask: None,
-        thread_name: spec.thread_name,
         retried_fault: None,
     };
     if let Some(addr) = spec.child_settid {
@@ -918,7 +923,6 @@ fn do_execve(
     t.rseq = None;
     t.restart_block = None;
     t.saved_mask = None;
-    t.thread_name = None;
 
     let comm: Vec<u8> = {
         // Descriptor-relative execs take the file's own name.
@@ -956,6 +960,7 @@ fn do_execve(
         }
         if let Some(e) = tree.tasks.get_mut(&t.tid) {
             e.mm_id = Arc::as_ptr(&mm) as usize;
+            e.comm = info.comm.lock().unwrap_or_else(|e| e.into_inner()).clone();
         }
         if let Some(r) = &tree.registry {
             r.insert(t.tgid, info);
@@ -1025,6 +1030,7 @@ fn de_thread(t: &mut Task) -> Result<(), Errno> {
             g.threads = vec![tgid];
         }
         t.tid = tgid;
+        crate::vfs::procfs::set_current(tgid, tgid);
     }
     Ok(())
 }

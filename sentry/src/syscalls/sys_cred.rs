@@ -23,11 +23,13 @@ fn privileged(t: &Task) -> bool {
 fn fix_fs(t: &mut Task) {
     t.creds.fsuid = t.creds.uid;
     t.creds.fsgid = t.creds.gid;
-    // What other processes check (kill, setpriority): the real and saved uids.
-    let (ruid, suid) = (t.creds.ruid, t.creds.suid);
+    // What other processes check (kill, setpriority, sched_setscheduler): the real,
+    // effective and saved uids.
+    let (ruid, euid, suid) = (t.creds.ruid, t.creds.uid, t.creds.suid);
     let tgid = t.tgid;
     if let Some(g) = t.tree().groups.get_mut(&tgid) {
         g.uid = ruid;
+        g.euid = euid;
         g.suid = suid;
     }
 }

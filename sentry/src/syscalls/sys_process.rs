@@ -1,7 +1,7 @@
 //! Process identity and control: arch_prctl(2), prctl(2), set_tid_address(2),
 //! set_robust_list(2), rseq(2), uname(2), sysinfo(2), the get*id family, process groups
-//! and sessions, rlimits, scheduling, getcpu(2), getrandom(2). (exit and friends are in
-//! `sys_clone`.)
+//! and sessions, rlimits, CPU affinity, getcpu(2), getrandom(2). (exit and friends are in
+//! `sys_clone`; scheduling policies and priorities in `sys_sched`.)
 
 use super::{read_u64, write_u32, write_u64};
 use crate::host;
@@ -122,12 +122,8 @@ pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
                 name.push(b[0]);
             }
             // The name is the thread's; the leader's is the process's (/proc/PID/comm).
-            if t.tid == t.tgid {
-                t.process.set_comm(&name);
-                t.thread_name = None;
-            } else {
-                t.thread_name = Some(name);
-            }
+            let tid = t.tid;
+            t.tree().set_comm(tid, &name);
             Ok(0)
         }
         PR_GET_NAME => {
@@ -590,131 +586,4 @@ pub fn getrandom(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         done += got;
     }
     Ok(done as u64)
-}
-
-const SCHED_OTHER: u64 = 0;
-const SCHED_FIFO: u64 = 1;
-const SCHED_RR: u64 = 2;
-const SCHED_BATCH: u64 = 3;
-const SCHED_IDLE: u64 = 5;
-const SCHED_DEADLINE: u64 = 6;
-
-/// sched_getscheduler(2): every task runs under SCHED_OTHER.
-pub fn sched_getscheduler(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    check_pid(t, a[0])?;
-    Ok(SCHED_OTHER)
-}
-
-/// sched_getparam(2): priority 0, as SCHED_OTHER has.
-pub fn sched_getparam(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    if a[1] == 0 {
-        return Err(Errno::EINVAL);
-    }
-    check_pid(t, a[0])?;
-    write_u32(t, a[1], 0).map(|_| 0)
-}
-
-fn priority_range(policy: u64) -> Result<(u64, u64), Errno> {
-    match policy {
-        SCHED_FIFO | SCHED_RR => Ok((1, 99)),
-        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok((0, 0)),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// sched_get_priority_max(2).
-pub fn sched_get_priority_max(_t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    priority_range(a[0]).map(|r| r.1)
-}
-
-/// sched_get_priority_min(2).
-pub fn sched_get_priority_min(_t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    priority_range(a[0]).map(|r| r.0)
-}
-
-const PRIO_PROCESS: u64 = 0;
-const PRIO_PGRP: u64 = 1;
-const PRIO_USER: u64 = 2;
-
-/// The processes a getpriority/setpriority target names (ESRCH when none).
-fn prio_targets(t: &Task, tree: &crate::tasks::Tree, which: u64, who: u64) -> Result<Vec<i32>, Errno> {
-    let who = who as u32 as i32;
-    let v: Vec<i32> = match which {
-        PRIO_PROCESS => {
-            let p = if who == 0 {
-                t.tgid
-            } else {
-                match tree.tasks.get(&who) {
-                    Some(e) => e.tgid,
-                    None => return Err(Errno::ESRCH),
-                }
-            };
-            vec![p]
-        }
-        PRIO_PGRP => {
-            let pg = if who == 0 {
-                tree.groups.get(&t.tgid).map_or(0, |g| g.pgid)
-            } else {
-                who
-            };
-            tree.pgrp_members(pg)
-        }
-        PRIO_USER => {
-            let uid = if who == 0 { t.creds.uid } else { who as u32 };
-            tree.groups
-                .values()
-                .filter(|g| g.uid == uid && !g.zombie)
-                .map(|g| g.tgid)
-                .collect()
-        }
-        _ => return Err(Errno::EINVAL),
-    };
-    if v.is_empty() {
-        return Err(Errno::ESRCH);
-    }
-    Ok(v)
-}
-
-/// getpriority(2): 20 − nice of the highest-priority (lowest nice) target, as the raw
-/// syscall returns it.
-pub fn getpriority(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let tree = t.tree();
-    let targets = prio_targets(t, &tree, a[0], a[1])?;
-    let nice = targets
-        .iter()
-        .filter_map(|p| tree.groups.get(p).map(|g| g.nice))
-        .min()
-        .unwrap_or(0);
-    Ok((20 - nice) as u64)
-}
-
-/// setpriority(2): nice clamped to −20..19; only the owner may change it (EPERM), and
-/// lowering it needs privilege (EACCES; RLIMIT_NICE allows it as Linux's can_nice).
-pub fn setpriority(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    let nice = (a[2] as i32).clamp(-20, 19);
-    let rlim_nice = t.rlimit(libc::RLIMIT_NICE as usize);
-    let privileged = t.creds.uid == 0;
-    let (uid, ruid) = (t.creds.uid, t.creds.ruid);
-    let mut tree = t.tree();
-    let targets = prio_targets(t, &tree, a[0], a[1])?;
-    let mut err = None;
-    for p in targets {
-        let Some(g) = tree.groups.get_mut(&p) else {
-            continue;
-        };
-        if !privileged && g.uid != uid && g.uid != ruid {
-            err = Some(Errno::EPERM);
-            continue;
-        }
-        let can = privileged || (20 - nice) as u64 <= rlim_nice;
-        if nice < g.nice && !can {
-            err = Some(Errno::EACCES);
-            continue;
-        }
-        g.nice = nice;
-    }
-    match err {
-        Some(e) => Err(e),
-        None => Ok(0),
-    }
 }

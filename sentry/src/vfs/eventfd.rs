@@ -6,15 +6,54 @@ use super::file::O_NONBLOCK;
 use super::inode::FileOps;
 use crate::host::{self, Seg};
 use crate::wait::{self, WaitQueue};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use syscalls_table::Errno;
 
 pub const EFD_SEMAPHORE: u32 = 1;
 
+/// A set of small ids handed out lowest-free first, as Linux's IDA.
+#[derive(Default)]
+struct Ids(BTreeSet<u32>);
+
+impl Ids {
+    fn take(&mut self) -> u32 {
+        // The lowest number not in the set: the first gap in the sorted ids.
+        let id = self
+            .0
+            .iter()
+            .enumerate()
+            .find(|&(i, &v)| i as u32 != v)
+            .map_or(self.0.len() as u32, |(i, _)| i as u32);
+        self.0.insert(id);
+        id
+    }
+
+    fn give_back(&mut self, id: u32) {
+        self.0.remove(&id);
+    }
+}
+
+/// The ids of the eventfds that exist (/proc/PID/fdinfo's `eventfd-id`): as Linux's
+/// eventfd_ida, each new one takes the lowest free id from 0 and gives it back when the
+/// eventfd is gone. One sentry process runs one sandbox, so these are the sandbox's.
+static IDS: Mutex<Ids> = Mutex::new(Ids(BTreeSet::new()));
+
+fn ids() -> std::sync::MutexGuard<'static, Ids> {
+    IDS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 pub struct EventFd {
     count: Mutex<u64>,
     semaphore: bool,
     wq: Arc<WaitQueue>,
+    id: u32,
+}
+
+impl Drop for EventFd {
+    fn drop(&mut self) {
+        ids().give_back(self.id);
+    }
 }
 
 impl EventFd {
@@ -23,7 +62,18 @@ impl EventFd {
             count: Mutex::new(initval),
             semaphore,
             wq: Default::default(),
+            id: ids().take(),
         })
+    }
+
+    /// The id /proc/PID/fdinfo shows.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Whether it was made with EFD_SEMAPHORE.
+    pub fn semaphore(&self) -> bool {
+        self.semaphore
     }
 
     /// read(2): the counter (or 1 with EFD_SEMAPHORE) as 8 bytes; EINVAL for a smaller
@@ -125,6 +175,17 @@ impl FileOps for EventFd {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ids_lowest_free_first() {
+        let mut ids = super::Ids::default();
+        assert_eq!((ids.take(), ids.take(), ids.take()), (0, 1, 2));
+        ids.give_back(1);
+        assert_eq!(ids.take(), 1);
+        ids.give_back(0);
+        ids.give_back(2);
+        assert_eq!((ids.take(), ids.take(), ids.take()), (0, 2, 3));
+    }
+
     use super::*;
 
     fn rw(buf: &mut [u8]) -> Vec<Seg> {

@@ -1,6 +1,8 @@
-//! /proc, so far: `self`, and per process `exe`, `cwd`, `root` and `fd/` (magic links that
-//! lead to the place itself, as Linux's do). Which process is asking — "self" — is the
-//! task running on the calling sentry thread (tasks are 1:1 with host threads).
+//! /proc: `self`, `thread-self`, per process `exe`, `cwd`, `root` and `fd/` (magic links
+//! that lead to the place itself, as Linux's do), generated files, and per thread
+//! `task/TID/` with the thread's own `comm`, `stat` and `status`. Which process and
+//! thread are asking — "self", "thread-self" — is the task running on the calling
+//! sentry thread (tasks are 1:1 with host threads).
 
 use super::Path;
 use super::file::FileDescription;
@@ -13,16 +15,21 @@ use syscalls_table::Errno;
 pub const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 
 thread_local! {
-    static CURRENT_PID: Cell<i32> = const { Cell::new(0) };
+    static CURRENT: Cell<(i32, i32)> = const { Cell::new((0, 0)) };
 }
 
-/// Records which process the calling thread runs (set by the task loop).
-pub fn set_current_pid(pid: i32) {
-    CURRENT_PID.with(|c| c.set(pid));
+/// Records which process and thread the calling host thread runs (set by the task loop,
+/// and again when an exec makes the thread its group's leader).
+pub fn set_current(pid: i32, tid: i32) {
+    CURRENT.with(|c| c.set((pid, tid)));
 }
 
 fn current_pid() -> i32 {
-    CURRENT_PID.with(|c| c.get())
+    CURRENT.with(|c| c.get().0)
+}
+
+fn current_tid() -> i32 {
+    CURRENT.with(|c| c.get().1)
 }
 
 /// What procfs needs to know about processes; implemented by the kernel.
@@ -38,10 +45,18 @@ pub trait ProcSource: Send + Sync {
     fn fds(&self, pid: i32) -> Vec<(i32, Arc<FileDescription>)>;
     /// The name a file description shows in /proc/PID/fd.
     fn fd_name(&self, pid: i32, f: &FileDescription) -> Vec<u8>;
-    /// The contents of /proc/PID/NAME (NAME from PID_FILES).
-    fn pid_file(&self, pid: i32, name: &str) -> Result<Vec<u8>, Errno>;
-    /// A write of `data` to /proc/PID/NAME (for the writable ones, e.g. comm).
-    fn write_pid_file(&self, pid: i32, name: &str, data: &[u8]) -> Result<usize, Errno>;
+    /// The contents of /proc/PID/NAME (NAME from PID_FILES), or with `tid` of
+    /// /proc/PID/task/TID/NAME (the thread's own view).
+    fn pid_file(&self, pid: i32, tid: Option<i32>, name: &str) -> Result<Vec<u8>, Errno>;
+    /// A write of `data` to /proc/PID/NAME or /proc/PID/task/TID/NAME (the writable
+    /// ones: comm). The caller has checked that the writer is of process `pid`.
+    fn write_pid_file(
+        &self,
+        pid: i32,
+        tid: Option<i32>,
+        name: &str,
+        data: &[u8],
+    ) -> Result<usize, Errno>;
     /// The contents of /proc/PID/fdinfo/FD.
     fn fd_info(&self, pid: i32, fd: i32) -> Result<Vec<u8>, Errno>;
     /// The contents of /proc/PATH (PATH from GLOBAL_FILES).
@@ -374,8 +389,12 @@ impl Inode for ProcRoot {
         if name == b"self" || name == b"thread-self" {
             return Ok(Arc::new(ProcLink {
                 dev: self.dev,
-                ino: 2,
-                kind: LinkKind::SelfPid,
+                ino: if name == b"self" { 2 } else { 3 },
+                kind: if name == b"self" {
+                    LinkKind::SelfPid
+                } else {
+                    LinkKind::ThreadSelf
+                },
                 src: self.src.clone(),
             }));
         }
@@ -399,6 +418,7 @@ impl Inode for ProcRoot {
         }
         Ok(Arc::new(PidDir {
             pid,
+            tid: None,
             dev: self.dev,
             src: self.src.clone(),
         }))
@@ -436,10 +456,28 @@ impl Inode for ProcRoot {
     }
 }
 
+/// /proc/PID, or with `tid` /proc/PID/task/TID: the same entries (but `task`), the
+/// generated files showing the thread's own data.
 struct PidDir {
     pid: i32,
+    tid: Option<i32>,
     dev: u64,
     src: Arc<dyn ProcSource>,
+}
+
+impl PidDir {
+    /// The first of the inode numbers of the entries of this directory.
+    fn base_ino(&self) -> u64 {
+        match self.tid {
+            None => 100_000 + self.pid as u64 * 64,
+            Some(t) => 0x4000_0000 + t as u64 * 64,
+        }
+    }
+}
+
+/// The inode number of directory /proc/PID/task/TID.
+fn task_dir_ino(tid: i32) -> u64 {
+    0x3000_0000 + tid as u64
 }
 
 impl Inode for PidDir {
@@ -448,7 +486,13 @@ impl Inode for PidDir {
         false
     }
     fn stat(&self) -> Result<Stat, Errno> {
-        Ok(dir_stat(self.dev, 1000 + self.pid as u64))
+        Ok(dir_stat(
+            self.dev,
+            match self.tid {
+                None => 1000 + self.pid as u64,
+                Some(t) => task_dir_ino(t),
+            },
+        ))
     }
     read_only_dir!(Errno::EPERM);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -458,12 +502,12 @@ impl Inode for PidDir {
         proc_statfs()
     }
     fn lookup(&self, name: &[u8]) -> Result<InodeRef, Errno> {
-        let ino = 100_000 + self.pid as u64 * 64;
+        let ino = self.base_ino();
         let kind = match name {
             b"exe" => LinkKind::Exe(self.pid),
             b"cwd" => LinkKind::Cwd(self.pid),
             b"root" => LinkKind::Root(self.pid),
-            b"task" => {
+            b"task" if self.tid.is_none() => {
                 return Ok(Arc::new(TaskDir {
                     pid: self.pid,
                     dev: self.dev,
@@ -484,11 +528,17 @@ impl Inode for PidDir {
                     .iter()
                     .position(|f| *f == name)
                     .ok_or(Errno::ENOENT)?;
-                let (src, pid, file) = (self.src.clone(), self.pid, PID_FILES[i]);
+                let (src, pid, tid, file) = (self.src.clone(), self.pid, self.tid, PID_FILES[i]);
                 let mode = pid_file_mode(file);
                 let write: Option<Writer> = if mode & 0o200 != 0 {
                     let src = src.clone();
-                    Some(Arc::new(move |d: &[u8]| src.write_pid_file(pid, file, d)))
+                    Some(Arc::new(move |d: &[u8]| {
+                        // Only a thread of the same process may rename (comm_write).
+                        if current_pid() != pid {
+                            return Err(Errno::EINVAL);
+                        }
+                        src.write_pid_file(pid, tid, file, d)
+                    }))
                 } else {
                     None
                 };
@@ -497,7 +547,7 @@ impl Inode for PidDir {
                     ino: ino + 16 + i as u64,
                     mode,
                     sysctl: false,
-                    generate: Box::new(move || src.pid_file(pid, file)),
+                    generate: Box::new(move || src.pid_file(pid, tid, file)),
                     write,
                 }));
             }
@@ -510,7 +560,7 @@ impl Inode for PidDir {
         }))
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        let base = 100_000 + self.pid as u64 * 64;
+        let base = self.base_ino();
         let mut v: Vec<DirEntry> = PID_ENTRIES
             .iter()
             .enumerate()
@@ -520,11 +570,13 @@ impl Inode for PidDir {
                 kind: if n.starts_with("fd") { 4 } else { 10 },
             })
             .collect();
-        v.push(DirEntry {
-            name: b"task".to_vec(),
-            ino: base + 15,
-            kind: 4,
-        });
+        if self.tid.is_none() {
+            v.push(DirEntry {
+                name: b"task".to_vec(),
+                ino: base + 15,
+                kind: 4,
+            });
+        }
         v.extend(PID_FILES.iter().enumerate().map(|(i, n)| DirEntry {
             name: n.as_bytes().to_vec(),
             ino: base + 16 + i as u64,
@@ -534,7 +586,7 @@ impl Inode for PidDir {
     }
 }
 
-/// /proc/PID/task: a directory per thread (each shows its process's files).
+/// /proc/PID/task: a directory per thread.
 struct TaskDir {
     pid: i32,
     dev: u64,
@@ -569,6 +621,7 @@ impl Inode for TaskDir {
         }
         Ok(Arc::new(PidDir {
             pid: self.pid,
+            tid: Some(tid),
             dev: self.dev,
             src: self.src.clone(),
         }))
@@ -580,7 +633,7 @@ impl Inode for TaskDir {
             .into_iter()
             .map(|t| DirEntry {
                 name: t.to_string().into_bytes(),
-                ino: 1000 + t as u64,
+                ino: task_dir_ino(t),
                 kind: 4,
             })
             .collect())
@@ -660,6 +713,8 @@ impl Inode for FdDir {
 
 enum LinkKind {
     SelfPid,
+    /// /proc/thread-self: PID/task/TID of the caller.
+    ThreadSelf,
     Exe(i32),
     Cwd(i32),
     Root(i32),
@@ -688,6 +743,9 @@ impl Inode for ProcLink {
     fn readlink(&self) -> Result<Vec<u8>, Errno> {
         match &self.kind {
             LinkKind::SelfPid => Ok(current_pid().to_string().into_bytes()),
+            LinkKind::ThreadSelf => {
+                Ok(format!("{}/task/{}", current_pid(), current_tid()).into_bytes())
+            }
             LinkKind::Exe(pid) => self.src.exe(*pid).ok_or(Errno::ENOENT),
             LinkKind::Cwd(pid) => self.src.cwd(*pid).map(|c| c.1).ok_or(Errno::ENOENT),
             LinkKind::Root(pid) => self.src.root(*pid).map(|c| c.1).ok_or(Errno::ENOENT),
@@ -697,7 +755,7 @@ impl Inode for ProcLink {
     }
     fn follow_magic(&self) -> Option<Result<Path, Errno>> {
         match &self.kind {
-            LinkKind::SelfPid | LinkKind::Fixed(_) => None,
+            LinkKind::SelfPid | LinkKind::ThreadSelf | LinkKind::Fixed(_) => None,
             LinkKind::Exe(pid) => Some(self.src.exe_path(*pid).ok_or(Errno::ENOENT)),
             LinkKind::Cwd(pid) => Some(self.src.cwd(*pid).map(|c| c.0).ok_or(Errno::ENOENT)),
             LinkKind::Root(pid) => Some(self.src.root(*pid).map(|c| c.0).ok_or(Errno::ENOENT)),
