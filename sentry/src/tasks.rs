@@ -116,6 +116,10 @@ pub struct TaskShared {
     pub interrupter: Mutex<Option<Arc<dyn Interrupt>>>,
     /// The process whose /proc state this task shows (set for group leaders).
     pub shows: Mutex<Option<Arc<ProcessInfo>>>,
+    /// Set, under the futex lock, once the exiting thread's robust list and PI futexes
+    /// were released (Linux's FUTEX_STATE_DEAD): a PI futex word naming it then has no
+    /// live owner.
+    pub futex_exited: AtomicBool,
     tree: Weak<Mutex<Tree>>,
 }
 
@@ -310,6 +314,7 @@ impl Tree {
             hint: AtomicBool::new(false),
             interrupter: Mutex::new(None),
             shows: Mutex::new(None),
+            futex_exited: AtomicBool::new(false),
             tree: Arc::downgrade(tree),
         })
     }
