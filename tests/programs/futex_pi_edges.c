@@ -7,7 +7,8 @@
  * waiters mixed (EINVAL both ways, FUTEX_WAIT still allowed); deadlocks through
  * a chain of owners (EDEADLK); an owner that exits (no robust list: the waiter
  * gets the lock with OWNER_DIED; a robust PI mutex: EOWNERDEAD; a process killed
- * holding a shared PI futex); a signal does not end LOCK_PI; waiters get the
+ * holding a shared PI futex; a process that execs holding robust mutexes, PI
+ * and not: exec releases them); a signal does not end LOCK_PI; waiters get the
  * lock in arrival order. */
 #include "common.h"
 #include <fcntl.h>
@@ -190,7 +191,50 @@ static void default_signals(void) {
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-int main(void) {
+/* A robust mutex in shared memory whose owner process execs while we wait. */
+static void owner_execs(int pi) {
+    pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(m != MAP_FAILED);
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+    if (pi)
+        pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT);
+    CHECK(pthread_mutex_init(m, &a) == 0);
+    int p[2];
+    CHECK(pipe(p) == 0);
+    fflush(stdout);
+    pid_t c = fork();
+    if (c == 0) {
+        pthread_mutex_lock(m);
+        if (write(p[1], "l", 1) != 1)
+            _exit(1);
+        execl("/proc/self/exe", "futex_pi_edges", "exec-child", (char *)NULL);
+        _exit(1);
+    }
+    char b;
+    CHECK(read(p[0], &b, 1) == 1);
+    /* The new program outlives the wait: only the exec can release the mutex. */
+    struct timespec dl = at(CLOCK_REALTIME, 5000000000LL);
+    int r = pthread_mutex_timedlock(m, &dl);
+    printf("%s mutex whose owner exec'd: %s\n", pi ? "robust PI" : "robust", r ? errname(r) : "0");
+    if (r == EOWNERDEAD)
+        pthread_mutex_consistent(m);
+    pthread_mutex_unlock(m);
+    kill(c, SIGKILL);
+    int st;
+    CHECK(waitpid(c, &st, 0) == c && WIFSIGNALED(st));
+    close(p[0]);
+    close(p[1]);
+    munmap(m, 4096);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "exec-child") == 0) {
+        sleep(20);
+        return 0;
+    }
     default_signals();
     me = (pid_t)syscall(SYS_gettid);
     struct holder h;
@@ -391,6 +435,9 @@ int main(void) {
     CHECK(waitpid(waiter, &st, 0) == waiter && st == 0);
     printf("waiter process took the dead process's lock: %s%s\n",
            (shw[1] & FUTEX_TID_MASK) == waiter ? "its tid" : "another tid", flags(shw[1]));
+
+    owner_execs(0);
+    owner_execs(1);
 
     /* A signal does not end LOCK_PI (its handler runs; the call goes on). */
     struct sigaction sa;
