@@ -388,6 +388,21 @@ pub fn atomic_update_u32(seg: &Seg, f: impl Fn(u32) -> u32) -> Option<u32> {
     }
 }
 
+/// Atomically replaces the u32 at `seg` (as in `atomic_update_u32`) with `new` if it holds
+/// `old`; returns the value it held (`old` when the exchange happened).
+pub fn atomic_cmpxchg_u32(seg: &Seg, old: u32, new: u32) -> Option<u32> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    if seg.len < 4 || !(seg.ptr as usize).is_multiple_of(4) {
+        return None;
+    }
+    // SAFETY: as in atomic_update_u32: 4 aligned bytes of the memory file mapping, which
+    // lives for the whole sandbox and which the application may change concurrently.
+    let a = unsafe { AtomicU32::from_ptr(seg.ptr.cast::<u32>()) };
+    match a.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(v) | Err(v) => Some(v),
+    }
+}
+
 /// The calling host thread's (voluntary, involuntary) context switches.
 pub fn thread_context_switches() -> (u64, u64) {
     // SAFETY: rusage is plain data; all-zero is a valid value.

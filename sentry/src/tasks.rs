@@ -119,6 +119,10 @@ pub struct TaskShared {
     pub shows: Mutex<Option<Arc<ProcessInfo>>>,
     /// The thread's own state for /proc/PID/task/TID: R or S.
     pub state: AtomicU8,
+    /// Set, under the futex lock, once the exiting thread's robust list and PI futexes
+    /// were released (Linux's FUTEX_STATE_DEAD): a PI futex word naming it then has no
+    /// live owner.
+    pub futex_exited: AtomicBool,
     tree: Weak<Mutex<Tree>>,
 }
 
@@ -325,6 +329,7 @@ impl Tree {
             interrupter: Mutex::new(None),
             shows: Mutex::new(None),
             state: AtomicU8::new(b'R'),
+            futex_exited: AtomicBool::new(false),
             tree: Arc::downgrade(tree),
         })
     }

@@ -63,7 +63,6 @@ const NET: Status = enosys("sockets come with the network stack");
 const SOCKFD: Status = partial("no descriptor is a socket yet: EBADF or ENOTSOCK");
 const MQ: Status = enosys("POSIX message queues (mq_overview(7)): not yet");
 const AIO: Status = enosys("asynchronous I/O (aio, io_uring): not yet");
-const FUTEX2: Status = enosys("futex2 calls: not yet");
 const SEC: Status = enosys("seccomp, Landlock and LSMs inside the sandbox: not yet");
 const LATER: Status = enosys("not yet");
 const HOST: Status = enosys("host administration: not planned");
@@ -280,7 +279,7 @@ const ROWS: &[Syscall] = &[
     sc(199, "fremovexattr",           &[Fd, CStr], partial("stored on tmpfs (user., trusted., security.); files of the gofer's tree have none until copied up; system.* (POSIX ACLs): EOPNOTSUPP")),
     sc(200, "tkill",                  &[Pid, Signal], OK),
     sc(201, "time",                   &[Ptr], OK),
-    sc(202, "futex",                  &[Ptr, FutexOp, Int, Ptr, Ptr, Int], partial("WAIT, WAKE, BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; PI operations ENOSYS")),
+    sc(202, "futex",                  &[Ptr, FutexOp, Int, Ptr, Ptr, Int], partial("every operation, private and shared; PI futexes (LOCK_PI/LOCK_PI2/TRYLOCK_PI/UNLOCK_PI, WAIT_REQUEUE_PI/CMP_REQUEUE_PI) hand off, detect deadlocks and pass on a dead owner's lock as Linux, but boost no priority (no real-time scheduling) and serve waiters first come first served")),
     sc(203, "sched_setaffinity",      &[Pid, Size, Ptr], partial("mask recorded and reported; host threads are not pinned")),
     sc(204, "sched_getaffinity",      &[Pid, Size, Ptr], OK),
     sc(205, "set_thread_area",        &[Ptr], NOPE),
@@ -443,14 +442,14 @@ const ROWS: &[Syscall] = &[
     sc(446, "landlock_restrict_self", &[Fd, Hex], SEC),
     sc(447, "memfd_secret",           &[Hex], NOPE),
     sc(448, "process_mrelease",       &[Fd, Hex], PROC),
-    sc(449, "futex_waitv",            &[Ptr, Uint, Hex, Timespec, CLOCK], FUTEX2),
+    sc(449, "futex_waitv",            &[Ptr, Uint, Hex, Timespec, CLOCK], OK),
     sc(450, "set_mempolicy_home_node", &[Ptr, Size, Uint, Hex], MEM),
     sc(451, "cachestat",              &[Fd, Ptr, Ptr, Hex], VFS),
     sc(452, "fchmodat2",              &[DirFd, CStr, Mode, AT], OK),
     sc(453, "map_shadow_stack",       &[Ptr, Size, Hex], NOPE),
-    sc(454, "futex_wake",             &[Ptr, Hex, Int, Hex], FUTEX2),
-    sc(455, "futex_wait",             &[Ptr, Hex, Hex, Hex, Timespec, CLOCK], FUTEX2),
-    sc(456, "futex_requeue",          &[Ptr, Hex, Int, Int], FUTEX2),
+    sc(454, "futex_wake",             &[Ptr, Hex, Int, Hex], OK),
+    sc(455, "futex_wait",             &[Ptr, Hex, Hex, Hex, Timespec, CLOCK], OK),
+    sc(456, "futex_requeue",          &[Ptr, Hex, Int, Int], OK),
     sc(457, "statmount",              &[Ptr, Ptr, Size, Hex], MOUNT),
     sc(458, "listmount",              &[Ptr, Ptr, Size, Hex], MOUNT),
     sc(459, "lsm_get_self_attr",      &[Uint, Ptr, Ptr, Hex], SEC),

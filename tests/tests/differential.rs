@@ -196,6 +196,13 @@ differential! {
     futex_bitset: "futex_bitset" () => 0;
     futex_requeue: "futex_requeue" () => 0;
     futex_shared_fork: "futex_shared_fork" () => 0;
+    // PI futexes, robust mutexes and futex_waitv.
+    pi_mutex: "pi_mutex" () => 0;
+    robust_mutex: "robust_mutex" () => 0;
+    futex_waitv: "futex_waitv" () => 0;
+    futex_requeue_pi: "futex_requeue_pi" () => 0;
+    futex_pi_edges: "futex_pi_edges" () => 0;
+    futex2_calls: "futex2_calls" () => 0;
     job_control: "job_control" () => 0;
     kill_blocked: "kill_blocked" () => 0;
     pipe_procs: "pipe_procs" () => 0;

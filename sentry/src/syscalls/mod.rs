@@ -245,6 +245,11 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_sched_get_priority_max => sys_sched::sched_get_priority_max,
         SYS_sched_get_priority_min => sys_sched::sched_get_priority_min,
         SYS_futex => sys_futex::futex,
+        SYS_futex_waitv => sys_futex::futex_waitv,
+        // futex_wake, futex_wait, futex_requeue (Linux 6.7; not in the libc crate yet).
+        454 => sys_futex::futex_wake,
+        455 => sys_futex::futex_wait,
+        456 => sys_futex::futex_requeue,
         SYS_poll => sys_poll::poll,
         SYS_ppoll => sys_poll::ppoll,
         SYS_select => sys_poll::select,

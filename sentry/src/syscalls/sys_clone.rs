@@ -630,7 +630,7 @@ impl Task {
     /// its process when it is the last thread, and its place in the tree.
     pub fn exit_thread(&mut self) {
         let status = self.exit.unwrap_or(ExitStatus::Exited(0));
-        crate::syscalls::sys_futex::exit_robust_list(self);
+        crate::syscalls::sys_futex::release_futexes(self, self.tid, true);
         if self.clear_child_tid != 0 {
             let addr = self.clear_child_tid;
             self.clear_child_tid = 0;
@@ -875,8 +875,12 @@ fn do_execve(
     })?;
 
     // Point of no return: the other threads of the group go (de_thread).
+    let old_tid = t.tid;
     de_thread(t)?;
     crate::timers::exec(t);
+    // As Linux's exec_mm_release: the robust list (in the old memory) and the PI futexes
+    // the thread owns with waiters are released.
+    crate::syscalls::sys_futex::release_futexes(t, old_tid, false);
 
     t.mm = mm.clone();
     t.ctx = ctx;
