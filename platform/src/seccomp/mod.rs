@@ -597,6 +597,8 @@ struct Spin {
     floor_sleeps: u32,
 }
 
+/// See `Spin::track`.
+const TRACK_SLACK_NS: u64 = 10_000;
 /// At the floor, one wait in this many spins for `SPIN_MAX_NS` (a probe).
 const PROBE_EVERY: u32 = 16;
 
@@ -636,10 +638,14 @@ impl Spin {
         }
     }
     /// Sets the budget from how long the other side took last time (the stub's budget
-    /// from the sentry's handling time): twice that when it was short, else halved.
+    /// from the sentry's handling time): twice that plus `TRACK_SLACK_NS` (what the
+    /// handling time does not see: noticing the event, switching back) when it was
+    /// short, else halved.
     fn track(&mut self, took_ns: u64) {
         if took_ns <= SPIN_MAX_NS / 2 {
-            self.budget_ns = (self.budget_ns / 2).max(2 * took_ns).clamp(SPIN_MIN_NS, SPIN_MAX_NS);
+            self.budget_ns = (self.budget_ns / 2)
+                .max(2 * took_ns + TRACK_SLACK_NS)
+                .clamp(SPIN_MIN_NS, SPIN_MAX_NS);
         } else {
             self.miss();
         }

@@ -26,6 +26,9 @@ use syscalls_table::Errno;
 pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Pages mapped around a faulting page at once (fault-around), to save platform round trips.
 const FAULT_AROUND_PAGES: u64 = 16;
+/// The window for file mappings, whose pages mostly come from the page cache already
+/// (mapping them costs no memory, and a fault costs a round trip to the sentry).
+const FILE_FAULT_AROUND_PAGES: u64 = 64;
 /// Gap Linux keeps below a grows-down stack (`stack_guard_gap`, 256 pages).
 const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 
@@ -953,7 +956,11 @@ impl MemoryManager {
             .find(page)
             .map(|(k, v)| (k, v.clone()))
             .ok_or(FaultError::MapErr)?;
-        let win = FAULT_AROUND_PAGES * PAGE_SIZE;
+        let win = if vma.file.is_some() {
+            FILE_FAULT_AROUND_PAGES
+        } else {
+            FAULT_AROUND_PAGES
+        } * PAGE_SIZE;
         let lo = (page & !(win - 1)).max(vstart);
         let hi = ((page & !(win - 1)) + win).min(vma.end);
         let missing: Vec<u64> = (lo..hi)
