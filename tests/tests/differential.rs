@@ -116,6 +116,9 @@ differential! {
     sig_default_action: "sig_handlers" ("default") => 128 + SIGUSR1;
     sig_abort_with_handler: "sig_handlers" ("abort") => 128 + SIGABRT;
     hello_dynamic: "hello", Dynamic () => 0;
+    image_maps: "image_maps" () => 0;
+    image_maps_static_pie: "image_maps", StaticPie () => 0;
+    image_maps_dynamic: "image_maps", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;
     file_mmap_dynamic: "file_mmap", Dynamic () => 0;
     dirs_dynamic: "dirs", Dynamic () => 0;
