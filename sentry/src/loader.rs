@@ -126,6 +126,10 @@ fn u64_at(b: &[u8], o: usize) -> u64 {
 
 /// Reads `buf.len()` bytes of the file at `off`, or fewer at its end.
 pub fn read_at(path: &str, ops: &dyn FileOps, off: u64, buf: &mut [u8]) -> Result<usize, LoadError> {
+    let bad = || LoadError::Malformed(path.into(), "file offset out of range".into());
+    if off.checked_add(buf.len() as u64).is_none_or(|e| e > i64::MAX as u64) {
+        return Err(bad());
+    }
     let mut done = 0usize;
     while done < buf.len() {
         let seg = host::seg_of(&mut buf[done..]);
