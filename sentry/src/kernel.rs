@@ -392,6 +392,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
                 exit: None,
                 zombie: false,
                 stopped: None,
+                stop_notify: None,
                 report: None,
                 exit_signal: libc::SIGCHLD,
                 execed: false,

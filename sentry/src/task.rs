@@ -389,6 +389,7 @@ impl Task {
                 if let Some(e) = tree.tasks.get_mut(&self.tid) {
                     e.stopped = true;
                 }
+                tree.complete_stop(tgid);
                 let seen = self.shared.waiter.seq();
                 let still = tree
                     .groups
@@ -431,8 +432,9 @@ impl Task {
                     if let Some(g) = tree.groups.get_mut(&tgid)
                         && g.exit.is_none()
                     {
+                        // Every thread stops; the last to do so reports the stop.
                         g.stopped = Some(signo);
-                        g.report = Some(tasks::Report::Stopped(signo));
+                        g.stop_notify = Some(signo);
                         tasks::set_state(&g.info, b'T');
                         let threads = g.threads.clone();
                         for t in threads {
@@ -440,7 +442,6 @@ impl Task {
                                 e.shared.kick();
                             }
                         }
-                        tree.notify_parent(tgid, libc::CLD_STOPPED, signo);
                     }
                 }
                 SIG_DFL => {

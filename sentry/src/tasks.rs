@@ -227,6 +227,9 @@ pub struct Group {
     pub zombie: bool,
     /// The group is stopped by this signal.
     pub stopped: Option<i32>,
+    /// A group stop whose report waits for every thread to have stopped (Linux notifies
+    /// the parent when the last thread of the group stops).
+    pub stop_notify: Option<i32>,
     pub report: Option<Report>,
     /// The signal the parent gets when this group exits (SIGCHLD, or clone's choice).
     pub exit_signal: i32,
@@ -438,7 +441,9 @@ impl Tree {
         } else if signo == libc::SIGCONT {
             g.shared_pending.remove_set(STOP_SIGNALS);
             let threads = g.threads.clone();
-            let was_stopped = g.stopped.take().is_some();
+            // A stop that had not reached every thread was never reported: it ends
+            // without a report either way.
+            let was_stopped = g.stopped.take().is_some() && g.stop_notify.take().is_none();
             for t in &threads {
                 if let Some(e) = self.tasks.get_mut(t) {
                     e.pending.remove_set(STOP_SIGNALS);
@@ -536,6 +541,29 @@ impl Tree {
         if let Some(e) = self.tasks.get(&target) {
             e.shared.kick();
         }
+    }
+
+    /// Reports a group stop to the parent once every thread of the group has stopped
+    /// (do_signal_stop's last thread).
+    pub fn complete_stop(&mut self, tgid: i32) {
+        let Some(g) = self.groups.get(&tgid) else {
+            return;
+        };
+        let (Some(signo), Some(_)) = (g.stop_notify, g.stopped) else {
+            return;
+        };
+        if !g
+            .threads
+            .iter()
+            .all(|t| self.tasks.get(t).is_none_or(|e| e.stopped))
+        {
+            return;
+        }
+        if let Some(g) = self.groups.get_mut(&tgid) {
+            g.stop_notify = None;
+            g.report = Some(Report::Stopped(signo));
+        }
+        self.notify_parent(tgid, libc::CLD_STOPPED, signo);
     }
 
     /// Starts the exit of every thread of a group with `status` (exit_group, fatal
@@ -675,6 +703,14 @@ impl Tree {
         if tid == tgid {
             g.leader_sched = Some(e.sched);
         }
+        if g.stop_notify.is_some() && !g.threads.is_empty() {
+            self.complete_stop(tgid);
+        }
+        let Some(g) = self.groups.get_mut(&tgid) else {
+            return ExitNotice {
+                group_exited: false,
+            };
+        };
         let heir = g.threads.first().copied();
         let uid = g.uid;
         // Children this thread made get their parent-death signal; another thread of

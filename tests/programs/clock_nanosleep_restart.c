@@ -1,7 +1,7 @@
-/* Restart semantics of sleeps. Three children sleep 150 ms (nanosleep,
+/* Restart semantics of sleeps. Three children sleep SLEEP_MS (nanosleep,
  * relative clock_nanosleep, absolute clock_nanosleep) and are stopped and
  * continued midway: with no handler involved the sleeps are transparently
- * restarted and return 0 after at least 150 ms. A child with a SIGCONT handler
+ * restarted and return 0 after at least SLEEP_MS. A child with a SIGCONT handler
  * sees its nanosleep fail with EINTR instead (with the remaining time set). An
  * absolute clock_nanosleep interrupted by a handler returns EINTR and leaves
  * the remaining-time argument untouched. Errors come back as return values:
@@ -12,6 +12,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
+
+/* Long enough that every child is still asleep when the parent, on a loaded
+ * machine, gets round to stopping it. */
+#define SLEEP_MS 600
 
 static long long mono_ms(void) {
     struct timespec t;
@@ -36,8 +40,8 @@ static void on_sig(int s) {
     (void)s;
 }
 
-/* Exit code: 0 = returned 0 after >= 150 ms, 1 = returned 0 too early,
- * 2 = EINTR with rem in (0, 150 ms], 3 = other. */
+/* Exit code: 0 = returned 0 after >= SLEEP_MS, 1 = returned 0 too early,
+ * 2 = EINTR with rem in (0, SLEEP_MS], 3 = other. */
 static pid_t sleeper(int kind) {
     fflush(stdout);
     pid_t c = fork();
@@ -45,7 +49,7 @@ static pid_t sleeper(int kind) {
         if (kind == 3)
             signal(SIGCONT, on_sig);
         long long t0 = mono_ms();
-        struct timespec req = {0, 150 * 1000 * 1000}, rem = {0, 0};
+        struct timespec req = {0, SLEEP_MS * 1000 * 1000}, rem = {0, 0};
         int r;
         if (kind == 0 || kind == 3) {
             r = nanosleep(&req, &rem) == 0 ? 0 : errno;
@@ -54,7 +58,7 @@ static pid_t sleeper(int kind) {
         } else {
             struct timespec when;
             clock_gettime(CLOCK_MONOTONIC, &when);
-            when.tv_nsec += 150 * 1000 * 1000;
+            when.tv_nsec += SLEEP_MS * 1000 * 1000;
             if (when.tv_nsec >= 1000000000L) {
                 when.tv_sec++;
                 when.tv_nsec -= 1000000000L;
@@ -64,9 +68,9 @@ static pid_t sleeper(int kind) {
         long long el = mono_ms() - t0;
         long long rem_ns = rem.tv_sec * 1000000000LL + rem.tv_nsec;
         if (r == 0)
-            _exit(el >= 150 ? 0 : 1);
+            _exit(el >= SLEEP_MS ? 0 : 1);
         if (r == EINTR)
-            _exit(rem_ns > 0 && rem_ns <= 150000000 ? 2 : 4);
+            _exit(rem_ns > 0 && rem_ns <= SLEEP_MS * 1000000LL ? 2 : 4);
         _exit(3);
     }
     return c;
@@ -109,7 +113,7 @@ int main(void) {
         CHECK(waitpid(kids[k], &st, 0) == kids[k]);
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : 100;
         printf("%-30s stopped and continued: %s\n", names[k],
-               code == 0   ? "returned 0 after >= 150 ms"
+               code == 0   ? "returned 0 after the whole sleep"
                : code == 1 ? "returned 0 too early"
                : code == 2 ? "EINTR with remaining time"
                            : "other");

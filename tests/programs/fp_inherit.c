@@ -25,15 +25,26 @@ static unsigned short x87_cw(void) {
     return cw;
 }
 
-static void report(const char *who) {
+static void describe(char *buf, size_t n, const char *who) {
     volatile double one = 1.0, three = 3.0;
     double q = one / three;
-    printf("%s: rounding %s, x87 control word %#x, 1/3 = %.17g\n", who, rname(fegetround()), x87_cw(), q);
+    snprintf(buf, n, "%s: rounding %s, x87 control word %#x, 1/3 = %.17g\n", who, rname(fegetround()), x87_cw(),
+             q);
 }
+
+static void report(const char *who) {
+    char buf[256];
+    describe(buf, sizeof buf, who);
+    fputs(buf, stdout);
+}
+
+/* The thread describes its state; the main thread prints it after the join, so
+ * the output's order does not depend on scheduling. */
+static char thread_report[256];
 
 static void *thread_fn(void *arg) {
     (void)arg;
-    report("thread");
+    describe(thread_report, sizeof thread_report, "thread");
     return NULL;
 }
 
@@ -87,6 +98,7 @@ int main(int argc, char **argv) {
     pthread_t th;
     CHECK(pthread_create(&th, NULL, thread_fn, NULL) == 0);
     CHECK(pthread_join(th, NULL) == 0);
+    fputs(thread_report, stdout);
     CHECK(fesetround(FE_DOWNWARD) == 0);
     report("parent again");
     if (failures)

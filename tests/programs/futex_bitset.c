@@ -58,6 +58,11 @@ static long long ns(clockid_t c) {
     clock_gettime(c, &t);
     return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
+static struct timespec from(long long v) {
+    struct timespec t = {v / 1000000000LL, v % 1000000000LL};
+    return t;
+}
+
 static struct timespec at(clockid_t c, long long delta_ns) {
     long long v = ns(c) + delta_ns;
     struct timespec t = {v / 1000000000LL, v % 1000000000LL};
@@ -100,12 +105,14 @@ int main(void) {
     EXPECT_ERRNO(futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, NULL, 0), EINVAL);
     EXPECT_ERRNO(futex(&word, FUTEX_WAKE_BITSET_PRIVATE, 1, NULL, 0), EINVAL);
 
-    struct timespec dl = at(CLOCK_MONOTONIC, 20000000);
+    /* The start is read before the deadline is computed from it, so that a
+     * preemption between the two cannot make an exact wake look early. */
     long long t0 = ns(CLOCK_MONOTONIC);
+    struct timespec dl = from(t0 + 20000000);
     EXPECT_ERRNO(futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, &dl, -1), ETIMEDOUT);
     printf("monotonic absolute deadline not early: %s\n", ns(CLOCK_MONOTONIC) - t0 >= 20000000 ? "yes" : "no");
-    dl = at(CLOCK_REALTIME, 20000000);
     long long r0 = ns(CLOCK_REALTIME);
+    dl = from(r0 + 20000000);
     EXPECT_ERRNO(futex(&word, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 0, &dl, -1), ETIMEDOUT);
     printf("realtime absolute deadline not early: %s\n", ns(CLOCK_REALTIME) - r0 >= 20000000 ? "yes" : "no");
     dl = at(CLOCK_MONOTONIC, -1000000000LL);

@@ -116,7 +116,11 @@ int main(void) {
     sigpending(&pend);
     CHECK(sigismember(&pend, SIGUSR1) == 0);
     CHECK(timer_delete(t) == 0);
-    /* A thread that has ended cannot be chosen. */
+    /* A thread that has ended cannot be chosen. pthread_join returns when the
+     * thread's tid word is cleared, a little before the thread is gone (on Linux
+     * too): wait until signalling it finds no thread. */
+    for (int i = 0; i < 5000 && syscall(SYS_tgkill, getpid(), worker_tid, 0) == 0; i++)
+        usleep(1000);
     ev._sigev_un._tid = worker_tid;
     EXPECT_ERRNO(timer_create(CLOCK_MONOTONIC, &ev, &t), EINVAL);
 

@@ -420,6 +420,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                     exit: None,
                     zombie: false,
                     stopped: None,
+                    stop_notify: None,
                     report: None,
                     exit_signal: a.exit_signal as i32,
                     execed: false,
