@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 
@@ -36,6 +37,9 @@ static void describe(int type) {
     CHECK(fstat(sv[0], &st) == 0);
     printf("%s: S_ISSOCK %d mode %o nlink %ld size %ld\n", tname(type), S_ISSOCK(st.st_mode),
            st.st_mode & 07777, (long)st.st_nlink, (long)st.st_size);
+    struct statfs sf;
+    CHECK(fstatfs(sv[0], &sf) == 0);
+    printf("%s: fstatfs f_type is SOCKFS_MAGIC %d\n", tname(type), sf.f_type == 0x534F434B);
     struct stat st1;
     CHECK(fstat(sv[1], &st1) == 0 && st1.st_ino != st.st_ino && st1.st_dev == st.st_dev);
     char path[64], link[64];

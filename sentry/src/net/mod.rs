@@ -16,6 +16,8 @@ use unix::{Endpoint, Outgoing, RecvFlags, Ucred};
 
 /// The device number sockfs inodes show (an anonymous device, like pipefs's).
 const SOCKFS_DEV: u64 = 0x09;
+/// SOCKFS_MAGIC, what fstatfs(2) reports for a socket.
+const SOCKFS_MAGIC: u64 = 0x534f_434b;
 /// FIONREAD (SIOCINQ) and TIOCOUTQ (SIOCOUTQ).
 const FIONREAD: u64 = 0x541b;
 const TIOCOUTQ: u64 = 0x5411;
@@ -153,6 +155,15 @@ impl Inode for SockInode {
             atime: self.ctime,
             mtime: self.ctime,
             ctime: self.ctime,
+            ..Default::default()
+        })
+    }
+
+    fn statfs(&self) -> Result<StatFs, Errno> {
+        Ok(StatFs {
+            fs_type: SOCKFS_MAGIC,
+            bsize: 4096,
+            namelen: 255,
             ..Default::default()
         })
     }

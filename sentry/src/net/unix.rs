@@ -1587,11 +1587,16 @@ impl Names {
         self.bindings.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Registers `ep` under `key`. An abstract name held by a live socket is in use. A
+    /// node was just created by the caller, so a live binding to the same (dev, ino) is
+    /// stale — its node was unlinked and the number reused (host filesystems do) — and
+    /// is replaced.
     fn register(&self, key: &BindKey, ep: &Endpoint) -> Result<(), Errno> {
         let mut m = self.map();
-        if m.get(key)
-            .and_then(Weak::upgrade)
-            .is_some_and(|e| !e.is_dead())
+        if matches!(key, BindKey::Abstract(..))
+            && m.get(key)
+                .and_then(Weak::upgrade)
+                .is_some_and(|e| !e.is_dead())
         {
             return Err(Errno::EADDRINUSE);
         }

@@ -580,10 +580,15 @@ fn send_inner(
     ep.send_precheck()?;
     let ctl = parse_control(t, &m.control)?;
     let asked: u64 = m.iov.iter().map(|r| r.1).sum::<u64>().min(MAX_RW_COUNT);
-    let mut to = None;
+    // unix_dgram_sendmsg's order: MSG_OOB, the name (or a peer), the size, then (after
+    // the buffer is taken) the lookup of the name.
+    let mut name = None;
+    if ep.kind != SockType::Stream && flags & MSG_OOB != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     if ep.kind == SockType::Dgram {
         match &m.name {
-            Some(n) => to = Some(lookup(t, &unix_name(n)?, SockType::Dgram)?),
+            Some(n) => name = Some(unix_name(n)?),
             None if !ep.has_peer() => return Err(Errno::ENOTCONN),
             None => {}
         }
@@ -592,6 +597,10 @@ fn send_inner(
     if ep.kind != SockType::Stream && asked as usize + 32 > ep.sndbuf() {
         return Err(Errno::EMSGSIZE);
     }
+    let to = match name {
+        Some(n) => Some(lookup(t, &n, SockType::Dgram)?),
+        None => None,
+    };
     let segs = segments(t, &m.iov, false)?;
     if ep.kind != SockType::Stream && (host::segs_len(&segs) as u64) < asked {
         return Err(Errno::EFAULT);
