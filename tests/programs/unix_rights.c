@@ -8,6 +8,7 @@
 #include "common.h"
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -313,6 +314,8 @@ static void socket_in_flight(void) {
     CHECK(send_fds(carrier[0], &pair[1], 1, NULL, 0) == 1);
     close(pair[1]);
     CHECK(write(pair[0], "still there", 11) == 11);
+    /* Any release of an AF_UNIX socket runs the collector: this one is reachable. */
+    close(socket(AF_UNIX, SOCK_DGRAM, 0));
     int n = recv_fds("the passed socket", carrier[1], 64, 0, got, 4);
     char b[16] = {0};
     CHECK(n == 1 && read(got[0], b, sizeof b) == 11);
@@ -327,6 +330,37 @@ static void socket_in_flight(void) {
     CHECK(send_fds(self[1], &self[0], 1, NULL, 0) == 1);
     close(self[0]);
     close(self[1]);
+    /* Unreachable sockets are collected (unix_gc) after the next release: their peers
+     * then see the end. One socket holding itself, and two holding each other. */
+    struct timeval tv = {10, 0};
+    int types[2] = {SOCK_STREAM, SOCK_SEQPACKET};
+    for (int t = 0; t < 2; t++) {
+        int a[2], b[2];
+        CHECK(socketpair(AF_UNIX, types[t], 0, a) == 0);
+        CHECK(setsockopt(a[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+        CHECK(send_fds(a[0], &a[1], 1, NULL, 0) == 1);
+        close(a[1]);
+        close(socket(AF_UNIX, SOCK_DGRAM, 0));
+        errno = 0;
+        ssize_t r = read(a[0], &z, 1);
+        printf("peer of a socket holding only itself reads %zd %s\n", r, r < 0 ? errname(errno) : "");
+        close(a[0]);
+        CHECK(socketpair(AF_UNIX, types[t], 0, a) == 0);
+        CHECK(socketpair(AF_UNIX, types[t], 0, b) == 0);
+        CHECK(setsockopt(a[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+        CHECK(setsockopt(b[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+        CHECK(send_fds(a[0], &b[1], 1, NULL, 0) == 1);
+        CHECK(send_fds(b[0], &a[1], 1, NULL, 0) == 1);
+        close(a[1]);
+        close(b[1]);
+        close(socket(AF_UNIX, SOCK_DGRAM, 0));
+        errno = 0;
+        r = read(a[0], &z, 1);
+        ssize_t r2 = read(b[0], &z, 1);
+        printf("peers of two sockets holding each other read %zd and %zd\n", r, r2);
+        close(a[0]);
+        close(b[0]);
+    }
     close(pair[0]);
     close(carrier[0]);
     close(carrier[1]);

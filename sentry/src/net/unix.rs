@@ -236,16 +236,18 @@ struct Rights {
 }
 
 impl Rights {
-    fn take(&mut self) -> Vec<Arc<FileDescription>> {
+    /// The descriptors, no longer in flight. Called without endpoint locks held (the
+    /// in-flight count's lock comes before them, see `Names::collect_garbage`).
+    fn into_fds(mut self) -> Vec<Arc<FileDescription>> {
         let fds = std::mem::take(&mut self.fds);
-        self.names.uncount_inflight(self.uid, fds.len());
+        self.names.uncount_inflight(self.uid, &fds);
         fds
     }
 }
 
 impl Drop for Rights {
     fn drop(&mut self) {
-        self.names.uncount_inflight(self.uid, self.fds.len());
+        self.names.uncount_inflight(self.uid, &self.fds);
     }
 }
 
@@ -805,7 +807,7 @@ impl Endpoint {
         if fds.is_empty() {
             return Ok(None);
         }
-        self.names.count_inflight(uid, fds.len(), limit)?;
+        self.names.count_inflight(uid, &fds, limit)?;
         Ok(Some(Rights {
             fds,
             uid,
@@ -1067,6 +1069,7 @@ impl Endpoint {
         let mut check_creds = false;
         let mut addr_done = false;
         let mut used: Vec<Message> = Vec::new();
+        let mut rights: Option<Rights> = None;
         let mut s = self.lock();
         let err = loop {
             if s.queue.is_empty() {
@@ -1121,11 +1124,9 @@ impl Endpoint {
                 size -= chunk;
                 if !f.peek {
                     m.off += chunk;
-                    let fds = m.rights.as_mut().map(|r| r.take());
-                    let had = fds.is_some();
-                    if let Some(fds) = fds {
-                        out.fds = fds;
-                        m.rights = None;
+                    let had = m.rights.is_some();
+                    if had {
+                        rights = m.rights.take();
                     }
                     if m.left() > 0 {
                         stop = true;
@@ -1160,6 +1161,9 @@ impl Endpoint {
         let passcred = s.passcred;
         drop(s);
         drop(used);
+        if let Some(r) = rights {
+            out.fds = r.into_fds();
+        }
         if copied == 0
             && let Some(e) = err
         {
@@ -1243,8 +1247,13 @@ impl Endpoint {
         if passcred {
             out.creds = Some(msg.creds.unwrap_or(Ucred::NOBODY));
         }
-        if let Some(r) = msg.rights.as_mut() {
-            out.fds = if f.peek { r.fds.clone() } else { r.take() };
+        let mut rights = None;
+        if f.peek {
+            if let Some(r) = &msg.rights {
+                out.fds = r.fds.clone();
+            }
+        } else {
+            rights = msg.rights.take();
         }
         let wakers = if taken.is_some() {
             std::mem::take(&mut s.peer_wakers)
@@ -1252,6 +1261,9 @@ impl Endpoint {
             Vec::new()
         };
         drop(s);
+        if let Some(r) = rights {
+            out.fds = r.into_fds();
+        }
         if taken.is_some() {
             drop(taken);
             self.peer_wait
@@ -1491,6 +1503,40 @@ impl Endpoint {
         Ok(())
     }
 
+    // ---- garbage collection ----
+
+    /// The in-flight descriptions (addresses) this socket's queue holds, with those of
+    /// its unaccepted connections.
+    fn inflight_refs(&self) -> Vec<usize> {
+        let (mut out, pending) = {
+            let s = self.lock();
+            let out: Vec<usize> = s
+                .queue
+                .iter()
+                .filter_map(|m| m.rights.as_ref())
+                .flat_map(|r| r.fds.iter().map(|f| Arc::as_ptr(f) as usize))
+                .collect();
+            (out, s.pending.iter().cloned().collect::<Vec<_>>())
+        };
+        for e in pending {
+            out.extend(e.inflight_refs());
+        }
+        out
+    }
+
+    /// Empties the queues of an unreachable socket (and of its unaccepted connections).
+    fn purge(&self) -> Vec<Message> {
+        let (mut out, pending) = {
+            let mut s = self.lock();
+            let q: Vec<Message> = std::mem::take(&mut s.queue).into();
+            (q, s.pending.iter().cloned().collect::<Vec<_>>())
+        };
+        for e in pending {
+            out.extend(e.purge());
+        }
+        out
+    }
+
     // ---- release ----
 
     /// The last close: the name goes, a connection's peer sees the end (ECONNRESET if
@@ -1563,8 +1609,20 @@ pub fn release(ep: &Arc<Endpoint>, embryo: bool) {
         return;
     }
     ep.do_release(embryo);
-    while let Some((e, emb)) = RELEASING.with(|r| r.borrow_mut().as_mut().and_then(Vec::pop)) {
-        e.do_release(emb);
+    let names = ep.names.clone();
+    loop {
+        while let Some((e, emb)) = RELEASING.with(|r| r.borrow_mut().as_mut().and_then(Vec::pop))
+        {
+            e.do_release(emb);
+        }
+        // A close may leave sockets that only reach each other (unix_gc). Each round
+        // that finds garbage drops messages, so this ends.
+        let garbage = names.collect_garbage();
+        let done = garbage.is_empty();
+        drop(garbage);
+        if done && RELEASING.with(|r| r.borrow().as_ref().is_none_or(Vec::is_empty)) {
+            break;
+        }
     }
     RELEASING.with(|r| *r.borrow_mut() = None);
 }
@@ -1574,12 +1632,42 @@ pub const SO_RCVTIMEO_NEW: i32 = 66;
 pub const SO_SNDTIMEO_NEW: i32 = 67;
 
 /// The sandbox's AF_UNIX names (one network namespace): abstract names (per socket type,
-/// as Linux hashes them) and filesystem bindings by node; plus the count of descriptors
-/// in flight per user.
+/// as Linux hashes them) and filesystem bindings by node; plus what is in flight.
 #[derive(Default)]
 pub struct Names {
     bindings: Mutex<HashMap<BindKey, Weak<Endpoint>>>,
-    inflight: Mutex<HashMap<u32, usize>>,
+    inflight: Mutex<Inflight>,
+}
+
+/// Descriptors inside messages (SCM_RIGHTS not yet received).
+#[derive(Default)]
+struct Inflight {
+    /// Per user, for too_many_unix_fds.
+    per_user: HashMap<u32, usize>,
+    /// Socket descriptions in flight (by address): the description and how many
+    /// messages hold it. What the garbage collector starts from.
+    sockets: HashMap<usize, (Weak<FileDescription>, usize)>,
+}
+
+/// What a collection frees: the queues of unreachable sockets (dropping them drops the
+/// descriptors in flight, and with the last of them the sockets themselves).
+pub struct Garbage {
+    queues: Vec<Message>,
+    files: Vec<Arc<FileDescription>>,
+}
+
+impl Garbage {
+    fn is_empty(&self) -> bool {
+        self.queues.is_empty()
+    }
+}
+
+impl Drop for Garbage {
+    fn drop(&mut self) {
+        // The messages first: they hold the in-flight references; our own go last.
+        drop(std::mem::take(&mut self.queues));
+        drop(std::mem::take(&mut self.files));
+    }
 }
 
 impl Names {
@@ -1628,31 +1716,123 @@ impl Names {
         self.find(&BindKey::Path(node.0, node.1))
     }
 
-    /// too_many_unix_fds: a user past RLIMIT_NOFILE descriptors in flight gets
-    /// ETOOMANYREFS unless privileged (`limit` None).
-    fn count_inflight(&self, uid: u32, n: usize, limit: Option<u64>) -> Result<(), Errno> {
-        let mut m = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        let cur = m.entry(uid).or_default();
+    fn inflight(&self) -> MutexGuard<'_, Inflight> {
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts `fds` as in flight for `uid`. too_many_unix_fds: a user already past
+    /// RLIMIT_NOFILE descriptors in flight gets ETOOMANYREFS unless privileged (`limit`
+    /// None).
+    fn count_inflight(
+        &self,
+        uid: u32,
+        fds: &[Arc<FileDescription>],
+        limit: Option<u64>,
+    ) -> Result<(), Errno> {
+        let mut m = self.inflight();
+        let cur = m.per_user.entry(uid).or_default();
         if let Some(l) = limit
             && *cur as u64 > l
         {
             return Err(Errno::ETOOMANYREFS);
         }
-        *cur += n;
+        *cur += fds.len();
+        for f in fds.iter().filter(|f| f.ops.as_socket().is_some()) {
+            m.sockets
+                .entry(Arc::as_ptr(f) as usize)
+                .or_insert_with(|| (Arc::downgrade(f), 0))
+                .1 += 1;
+        }
         Ok(())
     }
 
-    fn uncount_inflight(&self, uid: u32, n: usize) {
-        if n == 0 {
+    fn uncount_inflight(&self, uid: u32, fds: &[Arc<FileDescription>]) {
+        if fds.is_empty() {
             return;
         }
-        let mut m = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = m.get_mut(&uid) {
-            *c = c.saturating_sub(n);
+        let mut m = self.inflight();
+        if let Some(c) = m.per_user.get_mut(&uid) {
+            *c = c.saturating_sub(fds.len());
+        }
+        for f in fds.iter().filter(|f| f.ops.as_socket().is_some()) {
+            let key = Arc::as_ptr(f) as usize;
+            if let Some(e) = m.sockets.get_mut(&key) {
+                e.1 -= 1;
+                if e.1 == 0 {
+                    m.sockets.remove(&key);
+                }
+            }
         }
     }
-}
 
+    /// Finds sockets nothing can reach any more (unix_gc): every reference to their
+    /// descriptions is inside messages queued on other such sockets, as when two sockets
+    /// were sent to each other and closed. Candidates are in-flight sockets with no
+    /// reference but the in-flight ones; a candidate referenced from anywhere else (a
+    /// live socket's queue, a message being sent or received) is alive, and so is all a
+    /// live candidate's queue refers to. The rest are purged; the caller drops the
+    /// result with no locks held.
+    ///
+    /// The in-flight count's lock is held throughout, so no descriptor enters or leaves
+    /// flight meanwhile; endpoint locks are taken under it (and never the other way).
+    fn collect_garbage(&self) -> Garbage {
+        let mut g = Garbage {
+            queues: Vec::new(),
+            files: Vec::new(),
+        };
+        let inf = self.inflight();
+        if inf.sockets.is_empty() {
+            return g;
+        }
+        // Candidates: (description, endpoint, in-flight references not yet accounted).
+        let mut cand: HashMap<usize, (Arc<FileDescription>, Arc<Endpoint>, usize)> =
+            HashMap::new();
+        for (&key, (w, n)) in &inf.sockets {
+            let Some(f) = w.upgrade() else { continue };
+            // Our upgrade is one more reference.
+            if Arc::strong_count(&f) != n + 1 {
+                continue;
+            }
+            let Some(ep) = f.ops.as_socket().map(|s| s.ep.clone()) else {
+                continue;
+            };
+            cand.insert(key, (f, ep, *n));
+        }
+        if cand.is_empty() {
+            return g;
+        }
+        let mut edges: HashMap<usize, Vec<usize>> = HashMap::new();
+        let keys: Vec<usize> = cand.keys().copied().collect();
+        for k in &keys {
+            let refs = cand[k].1.inflight_refs();
+            for r in refs {
+                if let Some(c) = cand.get_mut(&r) {
+                    c.2 = c.2.saturating_sub(1);
+                    edges.entry(*k).or_default().push(r);
+                }
+            }
+        }
+        let mut alive: Vec<usize> = keys.iter().copied().filter(|k| cand[k].2 > 0).collect();
+        let mut live: std::collections::HashSet<usize> = alive.iter().copied().collect();
+        while let Some(k) = alive.pop() {
+            for r in edges.get(&k).into_iter().flatten() {
+                if live.insert(*r) {
+                    alive.push(*r);
+                }
+            }
+        }
+        for k in keys {
+            if live.contains(&k) {
+                continue;
+            }
+            let (f, ep, _) = cand.remove(&k).expect("candidate");
+            g.queues.extend(ep.purge());
+            g.files.push(f);
+        }
+        drop(inf);
+        g
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
