@@ -11,8 +11,15 @@
 //! (`wait::wait_until`/`wait_guard`): a signal ends the wait with ERESTARTSYS, or EINTR
 //! when a SO_RCVTIMEO/SO_SNDTIMEO timeout is set; the timeout itself gives EAGAIN.
 //!
-//! Locks: each endpoint's `state`; two are taken together only through `lock2` (in inode
-//! order). `addr`, the registry maps and the wait queues are leaves.
+//! Descriptors in flight are counted, and sockets reachable only through them (cycles of
+//! sockets sent to each other) are collected at each release, as Linux's unix_gc does.
+//!
+//! Locks: the in-flight count (`Names::inflight`) comes before endpoint locks; each
+//! endpoint's `state`, two taken together only through `lock2` (in inode order; a new
+//! connection's endpoint, not yet visible to anyone, is set up under both). `bound`, the
+//! registry map and the
+//! wait queues are leaves. Messages (which may hold the last reference to a socket) are
+//! never dropped with an endpoint lock held.
 
 use crate::host::{self, Seg};
 use crate::vfs::file::FileDescription;
@@ -1611,8 +1618,7 @@ pub fn release(ep: &Arc<Endpoint>, embryo: bool) {
     ep.do_release(embryo);
     let names = ep.names.clone();
     loop {
-        while let Some((e, emb)) = RELEASING.with(|r| r.borrow_mut().as_mut().and_then(Vec::pop))
-        {
+        while let Some((e, emb)) = RELEASING.with(|r| r.borrow_mut().as_mut().and_then(Vec::pop)) {
             e.do_release(emb);
         }
         // A close may leave sockets that only reach each other (unix_gc). Each round
@@ -1785,8 +1791,7 @@ impl Names {
             return g;
         }
         // Candidates: (description, endpoint, in-flight references not yet accounted).
-        let mut cand: HashMap<usize, (Arc<FileDescription>, Arc<Endpoint>, usize)> =
-            HashMap::new();
+        let mut cand: HashMap<usize, (Arc<FileDescription>, Arc<Endpoint>, usize)> = HashMap::new();
         for (&key, (w, n)) in &inf.sockets {
             let Some(f) = w.upgrade() else { continue };
             // Our upgrade is one more reference.
