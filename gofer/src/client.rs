@@ -251,7 +251,8 @@ impl Client {
         })
     }
 
-    /// A FIFO (`S_IFIFO`) or regular file (`S_IFREG` or no type); other types are `EPERM`.
+    /// A FIFO (`S_IFIFO`), socket node (`S_IFSOCK`) or regular file (`S_IFREG` or no
+    /// type); other types are `EPERM`.
     pub fn mknod(&self, dir: Handle, name: &[u8], mode: u32, owner: Owner) -> Result<Entry, Errno> {
         check_name(name)?;
         let (uid, gid) = owner.wire();

@@ -434,6 +434,9 @@ impl Gofer {
                 let ftype = match mode & libc::S_IFMT {
                     0 | libc::S_IFREG => libc::S_IFREG,
                     libc::S_IFIFO => libc::S_IFIFO,
+                    // The node an AF_UNIX socket binds to (the socket itself lives in
+                    // the sentry; on the host the node is inert).
+                    libc::S_IFSOCK => libc::S_IFSOCK,
                     _ => return Err(Errno::EPERM),
                 };
                 let perm = mode & 0o7777;

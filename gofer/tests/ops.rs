@@ -135,6 +135,13 @@ fn create_mkdir_mknod_symlink_link() {
     assert_eq!(p.stat.mode, libc::S_IFIFO | 0o600);
     let r = c.mknod(d.handle, b"reg", 0o600, Owner::default()).unwrap();
     assert_eq!(r.stat.file_type(), libc::S_IFREG);
+    // A socket node (what bind(2) of an AF_UNIX socket makes; the socket lives in the
+    // sentry) is never opened either.
+    let k = c
+        .mknod(d.handle, b"sock", libc::S_IFSOCK | 0o755, Owner::default())
+        .unwrap();
+    assert_eq!(k.stat.mode, libc::S_IFSOCK | 0o755);
+    assert!(c.open(k.handle, libc::O_RDWR).is_err());
     assert_eq!(
         c.mknod(d.handle, b"dev", libc::S_IFCHR | 0o600, Owner::default())
             .unwrap_err(),

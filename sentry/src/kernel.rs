@@ -94,6 +94,8 @@ pub struct Kernel {
     pub timers: crate::timers::TimerService,
     /// System V IPC objects.
     pub ipc: crate::ipc::Ipc,
+    /// AF_UNIX names (abstract and filesystem bindings).
+    pub unix: Arc<crate::net::unix::Names>,
     /// Host threads running tasks other than the initial one.
     live: Mutex<usize>,
     live_cv: Condvar,
@@ -426,6 +428,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         futexes: Default::default(),
         timers: Default::default(),
         ipc: Default::default(),
+        unix: Default::default(),
         live: Mutex::new(0),
         live_cv: Condvar::new(),
     });

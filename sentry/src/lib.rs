@@ -10,6 +10,7 @@ pub mod kernel;
 pub mod loader;
 pub mod log;
 pub mod mm;
+pub mod net;
 pub mod process;
 pub mod sched;
 pub mod signals;

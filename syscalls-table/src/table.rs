@@ -59,8 +59,10 @@ const SCHED_SET: Status = partial(
      but not applied: host threads keep the sentry's own scheduling (a SCHED_FIFO/SCHED_RR task is not run real-time)",
 );
 const MEM: Status = enosys("memory locking, residency and NUMA policy: not yet");
-const NET: Status = enosys("sockets come with the network stack");
-const SOCKFD: Status = partial("no descriptor is a socket yet: EBADF or ENOTSOCK");
+const UNIX_ONLY: Status = partial("AF_UNIX only (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET; SOCK_RAW is SOCK_DGRAM as on Linux), served in the sentry; every other family gives EAFNOSUPPORT: the sandbox has no network stack");
+const UNIX_SEND: Status = partial("AF_UNIX: SCM_RIGHTS (up to 253 descriptors) and SCM_CREDENTIALS; MSG_DONTWAIT, MSG_NOSIGNAL (EPIPE raises SIGPIPE on streams only, as Linux); MSG_OOB gives EOPNOTSUPP (Linux with CONFIG_AF_UNIX_OOB sends urgent data on streams); the send buffer is charged Linux's sk_buff sizes, so a socket fills after as many writes as on Linux (limits are Linux's defaults: wmem 212992, max_dgram_qlen 10, optmem 131072, not the host's sysctls); sockets reachable only through descriptors in flight (cycles) are collected at the next release of an AF_UNIX socket, as by Linux's unix_gc (synchronously here); an unprivileged user with more than RLIMIT_NOFILE descriptors in flight gets ETOOMANYREFS");
+const UNIX_RECV: Status = partial("AF_UNIX: MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_DONTWAIT, MSG_CMSG_CLOEXEC, MSG_CTRUNC with the excess descriptors closed; SO_RCVTIMEO; MSG_OOB gives EOPNOTSUPP; no SO_PEEK_OFF, SCM_TIMESTAMP or SCM_PIDFD");
+const SOCKOPT: Status = partial("SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF(FORCE), SO_RCVBUF(FORCE), SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO (kept in jiffies of HZ=250), SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, SO_DEBUG, SO_PASSSEC, SO_PRIORITY, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, SO_REUSEPORT (off); others ENOPROTOOPT (Linux also has e.g. SO_PEEK_OFF, SO_TIMESTAMP*, SO_PEERPIDFD, SO_PASSPIDFD, SO_PEERGROUPS, SO_COOKIE); other levels EOPNOTSUPP as for AF_UNIX");
 const MQ: Status = enosys("POSIX message queues (mq_overview(7)): not yet");
 const AIO: Status = enosys("asynchronous I/O (aio, io_uring): not yet");
 const SEC: Status = enosys("seccomp, Landlock and LSMs inside the sandbox: not yet");
@@ -75,7 +77,7 @@ const HEX5: &[ArgKind] = &[Hex, Hex, Hex, Hex, Hex];
 const ROWS: &[Syscall] = &[
     sc(0,   "read",                   &[Fd, OutBuf, Size], OK),
     sc(1,   "write",                  &[Fd, InBuf(2), Size], OK),
-    sc(2,   "open",                   &[CStr, OFLAGS, Mode], partial("sockets cannot be opened (network stack); fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
+    sc(2,   "open",                   &[CStr, OFLAGS, Mode], partial("fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
     sc(3,   "close",                  &[Fd], OK),
     sc(4,   "stat",                   &[CStr, Ptr], OK),
     sc(5,   "fstat",                  &[Fd, Ptr], OK),
@@ -114,21 +116,21 @@ const ROWS: &[Syscall] = &[
     sc(38,  "setitimer",              &[Enum(c::ITIMER), Ptr, Ptr], partial("ITIMER_VIRTUAL and ITIMER_PROF both count the application's whole CPU time, read every 10 ms or at syscalls; a periodic ITIMER_REAL keeps running while SIGALRM is pending")),
     sc(39,  "getpid",                 &[], OK),
     sc(40,  "sendfile",               &[Fd, Fd, Ptr, Size], OK),
-    sc(41,  "socket",                 &[AF, SOCKTYPE, Int], NET),
-    sc(42,  "connect",                &[Fd, Ptr, Int], SOCKFD),
-    sc(43,  "accept",                 &[Fd, Ptr, Ptr], SOCKFD),
-    sc(44,  "sendto",                 &[Fd, InBuf(2), Size, MSG, Ptr, Int], SOCKFD),
-    sc(45,  "recvfrom",               &[Fd, OutBuf, Size, MSG, Ptr, Ptr], SOCKFD),
-    sc(46,  "sendmsg",                &[Fd, Ptr, MSG], SOCKFD),
-    sc(47,  "recvmsg",                &[Fd, Ptr, MSG], SOCKFD),
-    sc(48,  "shutdown",               &[Fd, Enum(c::SHUTDOWN_HOW)], SOCKFD),
-    sc(49,  "bind",                   &[Fd, Ptr, Int], SOCKFD),
-    sc(50,  "listen",                 &[Fd, Int], SOCKFD),
-    sc(51,  "getsockname",            &[Fd, Ptr, Ptr], SOCKFD),
-    sc(52,  "getpeername",            &[Fd, Ptr, Ptr], SOCKFD),
-    sc(53,  "socketpair",             &[AF, SOCKTYPE, Int, Ptr], NET),
-    sc(54,  "setsockopt",             &[Fd, Int, Int, Ptr, Int], SOCKFD),
-    sc(55,  "getsockopt",             &[Fd, Int, Int, Ptr, Ptr], SOCKFD),
+    sc(41,  "socket",                 &[AF, SOCKTYPE, Int], UNIX_ONLY),
+    sc(42,  "connect",                &[Fd, Ptr, Int], OK),
+    sc(43,  "accept",                 &[Fd, Ptr, Ptr], OK),
+    sc(44,  "sendto",                 &[Fd, InBuf(2), Size, MSG, Ptr, Int], UNIX_SEND),
+    sc(45,  "recvfrom",               &[Fd, OutBuf, Size, MSG, Ptr, Ptr], UNIX_RECV),
+    sc(46,  "sendmsg",                &[Fd, Ptr, MSG], UNIX_SEND),
+    sc(47,  "recvmsg",                &[Fd, Ptr, MSG], UNIX_RECV),
+    sc(48,  "shutdown",               &[Fd, Enum(c::SHUTDOWN_HOW)], OK),
+    sc(49,  "bind",                   &[Fd, Ptr, Int], OK),
+    sc(50,  "listen",                 &[Fd, Int], OK),
+    sc(51,  "getsockname",            &[Fd, Ptr, Ptr], OK),
+    sc(52,  "getpeername",            &[Fd, Ptr, Ptr], OK),
+    sc(53,  "socketpair",             &[AF, SOCKTYPE, Int, Ptr], partial("AF_UNIX only; other families give EAFNOSUPPORT (the sandbox has none; Linux gives EOPNOTSUPP for families it has without pairs)")),
+    sc(54,  "setsockopt",             &[Fd, Int, Int, Ptr, Int], SOCKOPT),
+    sc(55,  "getsockopt",             &[Fd, Int, Int, Ptr, Ptr], SOCKOPT),
     sc(56,  "clone",                  &[CloneFlags, Ptr, Ptr, Ptr, Hex], partial("no new namespaces (EPERM)")),
     sc(57,  "fork",                   &[], OK),
     sc(58,  "vfork",                  &[], OK),
@@ -334,7 +336,7 @@ const ROWS: &[Syscall] = &[
     sc(254, "inotify_add_watch",      &[Fd, CStr, Hex], VFS),
     sc(255, "inotify_rm_watch",       &[Fd, Int], VFS),
     sc(256, "migrate_pages",          &[Pid, Size, Ptr, Ptr], MEM),
-    sc(257, "openat",                 &[DirFd, CStr, OFLAGS, Mode], partial("sockets cannot be opened (network stack); fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
+    sc(257, "openat",                 &[DirFd, CStr, OFLAGS, Mode], partial("fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
     sc(258, "mkdirat",                &[DirFd, CStr, Mode], OK),
     sc(259, "mknodat",                &[DirFd, CStr, Mode, Hex], OK),
     sc(260, "fchownat",               &[DirFd, CStr, Int, Int, AT], OK),
@@ -365,7 +367,7 @@ const ROWS: &[Syscall] = &[
     sc(285, "fallocate",              &[Fd, Flags(c::FALLOCATE), Off, Off], partial("modes 0, FALLOC_FL_KEEP_SIZE and (on tmpfs) FALLOC_FL_PUNCH_HOLE; range operations give EOPNOTSUPP")),
     sc(286, "timerfd_settime",        &[Fd, Flags(c::TFD_SETTIME), Ptr, Ptr], partial("TFD_TIMER_CANCEL_ON_SET is accepted but never cancels: the sandbox's clock cannot be set")),
     sc(287, "timerfd_gettime",        &[Fd, Ptr], OK),
-    sc(288, "accept4",                &[Fd, Ptr, Ptr, Flags(c::SOCK_FLAGS)], SOCKFD),
+    sc(288, "accept4",                &[Fd, Ptr, Ptr, Flags(c::SOCK_FLAGS)], OK),
     sc(289, "signalfd4",              &[Fd, SigSet, Size, Flags(c::SFD)], OK),
     sc(290, "eventfd2",               &[Uint, Flags(c::EFD)], OK),
     sc(291, "epoll_create1",          &[Flags(c::EPOLL_CREATE)], OK),
@@ -376,7 +378,7 @@ const ROWS: &[Syscall] = &[
     sc(296, "pwritev",                &[Fd, InIovec(2), Int, Off], OK),
     sc(297, "rt_tgsigqueueinfo",      &[Pid, Pid, Signal, Ptr], OK),
     sc(298, "perf_event_open",        &[Ptr, Pid, Int, Fd, Hex], NOPE),
-    sc(299, "recvmmsg",               &[Fd, Ptr, Uint, MSG, Timespec], SOCKFD),
+    sc(299, "recvmmsg",               &[Fd, Ptr, Uint, MSG, Timespec], UNIX_RECV),
     sc(300, "fanotify_init",          &[Hex, Hex], LATER),
     sc(301, "fanotify_mark",          &[Fd, Hex, Hex, DirFd, CStr], LATER),
     sc(302, "prlimit64",              &[Pid, RLIMIT, Ptr, Ptr], OK),
@@ -384,7 +386,7 @@ const ROWS: &[Syscall] = &[
     sc(304, "open_by_handle_at",      &[Fd, Ptr, OFLAGS], VFS),
     sc(305, "clock_adjtime",          &[CLOCK, Ptr], HOST),
     sc(306, "syncfs",                 &[Fd], OK),
-    sc(307, "sendmmsg",               &[Fd, Ptr, Uint, MSG], SOCKFD),
+    sc(307, "sendmmsg",               &[Fd, Ptr, Uint, MSG], UNIX_SEND),
     sc(308, "setns",                  &[Fd, Flags(c::CLONE)], NS),
     sc(309, "getcpu",                 &[Ptr, Ptr, Ptr], OK),
     sc(310, "process_vm_readv",       &[Pid, Ptr, Size, Ptr, Size, Hex], PROC),
@@ -430,7 +432,7 @@ const ROWS: &[Syscall] = &[
     sc(434, "pidfd_open",             &[Pid, Hex], OK),
     sc(435, "clone3",                 &[Ptr, Size], partial("no new namespaces (EPERM), set_tid (EPERM) or cgroups (EINVAL)")),
     sc(436, "close_range",            &[Uint, Uint, Flags(c::CLOSE_RANGE)], OK),
-    sc(437, "openat2",                &[DirFd, CStr, Ptr, Size], partial("sockets cannot be opened (network stack); fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
+    sc(437, "openat2",                &[DirFd, CStr, Ptr, Size], partial("fifos only on the sandbox's own filesystems (a host fifo gives ENXIO)")),
     sc(438, "pidfd_getfd",            &[Fd, Fd, Hex], OK),
     sc(439, "faccessat2",             &[DirFd, CStr, ACCESS, Flags(c::FACCESSAT)], OK),
     sc(440, "process_madvise",        &[Fd, InIovec(2), Size, MADV, Hex], MEM),

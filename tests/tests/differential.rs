@@ -252,6 +252,18 @@ differential! {
     sched_policy: "sched_policy" () => 0;
     prctl_name: "prctl_name" () => 0;
     eventfd_ops: "eventfd_ops" () => 0;
+    // AF_UNIX sockets.
+    unix_pair_types: "unix_pair_types" () => 0;
+    unix_bind_connect: "unix_bind_connect" () => 0;
+    unix_rights: "unix_rights" () => 0;
+    unix_creds: "unix_creds" () => 0;
+    unix_shutdown: "unix_shutdown" () => 0;
+    unix_blocking: "unix_blocking" () => 0;
+    unix_server_fork: "unix_server_fork" () => 0;
+    unix_pair_types_dynamic: "unix_pair_types", Dynamic () => 0;
+    // Issue-4 programs that needed sockets.
+    exec_cloexec: "exec_cloexec" () => 0;
+    rlimit_nofile: "rlimit_nofile" () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

@@ -494,7 +494,12 @@ fn make_node(t: &mut Task, dirfd: u64, path_addr: u64, mode: u32, rdev: u64) -> 
 
 /// The directory and name for a new node at (dirfd, path): EEXIST when the name is taken
 /// (or is "/", "." or ".."), ENOENT for a trailing slash unless `dir_ok` (mkdir).
-fn new_name(t: &Task, dirfd: u64, path: &[u8], dir_ok: bool) -> Result<(Path, Vec<u8>), Errno> {
+pub(crate) fn new_name(
+    t: &Task,
+    dirfd: u64,
+    path: &[u8],
+    dir_ok: bool,
+) -> Result<(Path, Vec<u8>), Errno> {
     let ctx = t.fs();
     let creds = t.vcreds();
     let start = start_dir(t, dirfd, path)?;

@@ -16,7 +16,7 @@ const UIO_MAXIOV: u64 = 1024;
 
 /// Translates application ranges into memory-file segments: the accessible prefix, or
 /// EFAULT when not even the first byte is accessible (and bytes were asked for).
-fn segments(t: &Task, ranges: &[(u64, u64)], write: bool) -> Result<Vec<Seg>, Errno> {
+pub(crate) fn segments(t: &Task, ranges: &[(u64, u64)], write: bool) -> Result<Vec<Seg>, Errno> {
     let mut segs = Vec::new();
     let mut left = MAX_RW_COUNT;
     for &(base, len) in ranges {
@@ -38,7 +38,7 @@ fn segments(t: &Task, ranges: &[(u64, u64)], write: bool) -> Result<Vec<Seg>, Er
     Ok(segs)
 }
 
-fn read_iovecs(t: &Task, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
+pub(crate) fn read_iovecs(t: &Task, iov: u64, cnt: u64) -> Result<Vec<(u64, u64)>, Errno> {
     if cnt > UIO_MAXIOV {
         return Err(Errno::EINVAL);
     }
@@ -116,7 +116,8 @@ pub(crate) fn do_write(
     }
     let segs = segments(t, ranges, false)?;
     let r = write_file(t, &f, &segs, off);
-    if r == Err(Errno::EPIPE) {
+    // A datagram or seqpacket socket's EPIPE comes without the signal.
+    if r == Err(Errno::EPIPE) && f.ops.as_socket().is_none_or(|s| s.epipe_signals()) {
         t.kernel_signal(libc::SIGPIPE);
     }
     if r == Err(Errno::EFBIG) {
@@ -131,6 +132,9 @@ fn write_file(
     segs: &[Seg],
     off: Option<i64>,
 ) -> Result<usize, Errno> {
+    if let Some(s) = f.ops.as_socket() {
+        return super::sys_socket::write_socket(t, f, s, segs);
+    }
     let regular = f.inode.stat().is_ok_and(|s| s.mode & 0o170000 == S_IFREG);
     // RLIMIT_FSIZE: a write may not grow a regular file past the limit.
     let limit = t.rlimit(libc::RLIMIT_FSIZE as usize);

@@ -326,6 +326,10 @@ pub trait FileOps: Send + Sync {
     fn as_pipe(&self) -> Option<&super::pipe::PipeEnd> {
         None
     }
+    /// The socket behind the file, for sockets.
+    fn as_socket(&self) -> Option<&crate::net::SocketFile> {
+        None
+    }
     /// Called after a read of a nonzero count through a description without O_NOATIME,
     /// for files that keep their own access time (Linux's file_accessed()).
     fn accessed(&self) {}
