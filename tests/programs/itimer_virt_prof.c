@@ -40,8 +40,11 @@ static void run(const char *what, int which, volatile int *count) {
         spin();
     long long used = cpu_us() - c0;
     CHECK(setitimer(which, &off, &old) == 0);
-    printf("%s: signals=%d, CPU used >= 30 ms: %s, old interval 20 ms: %s\n", what, *count,
-           used >= 30000 ? "yes" : "no", tv_us(old.it_interval) == 20000 ? "yes" : "no");
+    /* Two expiries of 20 ms each; Linux samples CPU time per tick for itimers, so
+     * on a loaded machine natively they can come a tick or two early: the bound
+     * is one interval. */
+    printf("%s: signals=%d, CPU used >= 20 ms: %s, old interval 20 ms: %s\n", what, *count,
+           used >= 20000 ? "yes" : "no", tv_us(old.it_interval) == 20000 ? "yes" : "no");
 }
 
 /* Start from default signal dispositions and an empty mask, whatever the
