@@ -45,6 +45,10 @@ pub struct Dentry {
 enum Cached {
     Strong(Arc<Dentry>),
     Weak(Weak<Dentry>),
+    /// The name does not exist (a negative dentry): kept, like strong entries, only in
+    /// directories whose children the sentry sees every change of (`cache_children`),
+    /// and dropped by every create, link, rename and unlink of the name through the VFS.
+    Missing,
 }
 
 impl Cached {
@@ -52,9 +56,14 @@ impl Cached {
         match self {
             Cached::Strong(d) => Some(d.clone()),
             Cached::Weak(w) => w.upgrade(),
+            Cached::Missing => None,
         }
     }
 }
+
+/// At most this many negative entries are kept per directory (an application probing
+/// endless made-up names cannot grow the cache without bound).
+const MAX_MISSING: usize = 1024;
 
 impl Dentry {
     pub fn new_root(inode: InodeRef) -> Arc<Dentry> {
@@ -101,10 +110,26 @@ impl Dentry {
     /// The child `name`, from the cache or looked up in the filesystem.
     fn child(self: &Arc<Self>, name: &[u8]) -> Result<Arc<Dentry>, Errno> {
         let mut cache = self.children.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(d) = cache.get(name).and_then(Cached::get) {
-            return Ok(d);
+        match cache.get(name) {
+            Some(Cached::Missing) => return Err(Errno::ENOENT),
+            Some(c) => {
+                if let Some(d) = c.get() {
+                    return Ok(d);
+                }
+            }
+            None => {}
         }
-        let inode = self.inode.lookup(name)?;
+        let inode = match self.inode.lookup(name) {
+            Ok(i) => i,
+            Err(Errno::ENOENT) if self.inode.cache_children() => {
+                let missing = cache.values().filter(|c| matches!(c, Cached::Missing)).count();
+                if missing < MAX_MISSING {
+                    cache.insert(name.to_vec(), Cached::Missing);
+                }
+                return Err(Errno::ENOENT);
+            }
+            Err(e) => return Err(e),
+        };
         let d = Arc::new(Dentry {
             name: Mutex::new(name.to_vec()),
             parent: Mutex::new(Some(self.clone())),
