@@ -118,6 +118,7 @@ differential! {
     hello_dynamic: "hello", Dynamic () => 0;
     image_maps: "image_maps" () => 0;
     negative_lookup: "negative_lookup" () => 0;
+    create_race: "create_race" () => 0;
     image_maps_static_pie: "image_maps", StaticPie () => 0;
     image_maps_dynamic: "image_maps", Dynamic () => 0;
     malloc_dynamic: "malloc", Dynamic () => 0;

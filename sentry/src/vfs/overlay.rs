@@ -18,6 +18,9 @@ pub struct OverlayInode {
     lower: Option<InodeRef>,
     /// The directory it was found in and its name there (for copy-up), None for the root.
     parent: Mutex<Option<(Arc<OverlayInode>, Vec<u8>)>>,
+    /// Held (on the directory) while one of its children is copied up, so that two
+    /// tasks copying up the same name, or the same directory, do not race.
+    copying: Mutex<()>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,6 +65,7 @@ impl OverlayInode {
             upper: Mutex::new(upper),
             lower,
             parent: Mutex::new(parent),
+            copying: Mutex::new(()),
         })
     }
 
@@ -111,6 +115,10 @@ impl OverlayInode {
         let lower = self.lower.clone().ok_or(Errno::ENOENT)?;
         let (parent, name) = lock(&self.parent).clone().ok_or(Errno::EIO)?;
         let pup = parent.copy_up()?;
+        let _copying = lock(&parent.copying);
+        if let Some(u) = self.upper() {
+            return Ok(u);
+        }
         // Another node for the same name may have copied it up already.
         if let Ok(existing) = pup.lookup(&name)
             && !is_whiteout(&existing)
