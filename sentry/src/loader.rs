@@ -112,22 +112,18 @@ const PHDR_SIZE: usize = 56;
 const MAX_PHDRS_SIZE: usize = 65536;
 const MAX_INTERP: u64 = 4096;
 
-fn u16_at(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes([b[o], b[o + 1]])
-}
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]])
-}
-fn u64_at(b: &[u8], o: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[o..o + 8]);
-    u64::from_le_bytes(a)
-}
-
 /// Reads `buf.len()` bytes of the file at `off`, or fewer at its end.
-pub fn read_at(path: &str, ops: &dyn FileOps, off: u64, buf: &mut [u8]) -> Result<usize, LoadError> {
+pub fn read_at(
+    path: &str,
+    ops: &dyn FileOps,
+    off: u64,
+    buf: &mut [u8],
+) -> Result<usize, LoadError> {
     let bad = || LoadError::Malformed(path.into(), "file offset out of range".into());
-    if off.checked_add(buf.len() as u64).is_none_or(|e| e > i64::MAX as u64) {
+    if off
+        .checked_add(buf.len() as u64)
+        .is_none_or(|e| e > i64::MAX as u64)
+    {
         return Err(bad());
     }
     let mut done = 0usize;
@@ -150,7 +146,7 @@ pub fn parse(path: &str, head: &[u8], ops: &dyn FileOps) -> Result<ElfInfo, Load
     if head.len() < 20 || &head[..4] != b"\x7fELF" {
         return Err(LoadError::NotElf(path.into()));
     }
-    let machine = u16_at(head, 18);
+    let machine = u16::from_le_bytes([head[18], head[19]]);
     let class = head[4];
     if machine != header::EM_X86_64 || class != header::ELFCLASS64 || head[5] != header::ELFDATA2LSB
     {
@@ -165,12 +161,14 @@ pub fn parse(path: &str, head: &[u8], ops: &dyn FileOps) -> Result<ElfInfo, Load
     if head.len() < EHDR_SIZE {
         return Err(bad("truncated ELF header"));
     }
-    let e_type = u16_at(head, 16);
+    let h = goblin::elf::Elf::parse_header(head)
+        .map_err(|e| LoadError::Malformed(path.into(), e.to_string()))?;
+    let e_type = h.e_type;
     if e_type != header::ET_EXEC && e_type != header::ET_DYN {
         return Err(LoadError::NotExecutable(path.into(), e_type));
     }
-    let (entry, phoff) = (u64_at(head, 24), u64_at(head, 32));
-    let (phentsize, phnum) = (u16_at(head, 54), u16_at(head, 56) as usize);
+    let (entry, phoff, phentsize, phnum) =
+        (h.e_entry, h.e_phoff, h.e_phentsize, h.e_phnum as usize);
     if phentsize as usize != PHDR_SIZE {
         return Err(bad("unexpected program header size"));
     }
@@ -181,15 +179,20 @@ pub fn parse(path: &str, head: &[u8], ops: &dyn FileOps) -> Result<ElfInfo, Load
     if read_at(path, ops, phoff, &mut table)? != table.len() {
         return Err(bad("program headers past the end of the file"));
     }
-    let phdrs: Vec<Phdr> = table
-        .chunks_exact(PHDR_SIZE)
-        .map(|b| Phdr {
-            p_type: u32_at(b, 0),
-            flags: u32_at(b, 4),
-            offset: u64_at(b, 8),
-            vaddr: u64_at(b, 16),
-            filesz: u64_at(b, 32),
-            memsz: u64_at(b, 40),
+    let ctx = goblin::container::Ctx::new(
+        goblin::container::Container::Big,
+        goblin::container::Endian::Little,
+    );
+    let phdrs: Vec<Phdr> = program_header::ProgramHeader::parse(&table, 0, phnum, ctx)
+        .map_err(|e| LoadError::Malformed(path.into(), e.to_string()))?
+        .into_iter()
+        .map(|p| Phdr {
+            p_type: p.p_type,
+            flags: p.p_flags,
+            offset: p.p_offset,
+            vaddr: p.p_vaddr,
+            filesz: p.p_filesz,
+            memsz: p.p_memsz,
         })
         .collect();
     let mut interp = None;
@@ -301,7 +304,11 @@ fn map_image(mm: &MemoryManager, prog: &Program, place: Placement) -> Result<Map
                 "segment offset and address disagree modulo the page size",
             ));
         }
-        if ph.offset.checked_add(ph.filesz).is_none_or(|e| e > prog.size) {
+        if ph
+            .offset
+            .checked_add(ph.filesz)
+            .is_none_or(|e| e > prog.size)
+        {
             return Err(bad("segment extends past the end of the file"));
         }
         let perms = Perms {
@@ -338,8 +345,14 @@ fn map_image(mm: &MemoryManager, prog: &Program, place: Placement) -> Result<Map
             }
             let anon_from = fpages_end.max(start);
             if end > anon_from {
-                mm.mmap(anon_args(anon_from, end - anon_from, perms, true, VmaKind::Anon))
-                    .map_err(|_| nomem())?;
+                mm.mmap(anon_args(
+                    anon_from,
+                    end - anon_from,
+                    perms,
+                    true,
+                    VmaKind::Anon,
+                ))
+                .map_err(|_| nomem())?;
             }
         }
         end_all = end_all.max(vaddr + ph.memsz);

@@ -1830,7 +1830,9 @@ impl Names {
             if live.contains(&k) {
                 continue;
             }
-            let (f, ep, _) = cand.remove(&k).expect("candidate");
+            let Some((f, ep, _)) = cand.remove(&k) else {
+                continue;
+            };
             g.queues.extend(ep.purge());
             g.files.push(f);
         }

@@ -122,8 +122,15 @@ impl Dentry {
         let inode = match self.inode.lookup(name) {
             Ok(i) => i,
             Err(Errno::ENOENT) if self.inode.cache_children() => {
-                let missing = cache.values().filter(|c| matches!(c, Cached::Missing)).count();
-                if missing < MAX_MISSING {
+                // Counted only when the directory holds that many names at all, so the
+                // lookup path does not walk every small directory's cache.
+                let full = cache.len() >= MAX_MISSING
+                    && cache
+                        .values()
+                        .filter(|c| matches!(c, Cached::Missing))
+                        .count()
+                        >= MAX_MISSING;
+                if !full {
                     cache.insert(name.to_vec(), Cached::Missing);
                 }
                 return Err(Errno::ENOENT);
