@@ -47,6 +47,7 @@ const fn enosys(note: &'static str) -> Status {
 
 // Statuses. The notes say which part of the sentry brings a syscall, or why it won't come.
 const OK: Status = Status::Supported;
+const EXEC_NOTE: Status = partial("an ELF Linux would fail only after the point of no return (a segment past the end of its file) is refused with ENOEXEC before it");
 const VFS: Status = enosys("not implemented in the VFS yet");
 const MOUNT: Status = enosys("mounting inside the sandbox is not supported yet");
 const PROC: Status = enosys("processes and signals: comes with fork/exec/wait");
@@ -134,7 +135,7 @@ const ROWS: &[Syscall] = &[
     sc(56,  "clone",                  &[CloneFlags, Ptr, Ptr, Ptr, Hex], partial("no new namespaces (EPERM)")),
     sc(57,  "fork",                   &[], OK),
     sc(58,  "vfork",                  &[], OK),
-    sc(59,  "execve",                 &[CStr, StrArray, EnvArray], OK),
+    sc(59,  "execve",                 &[CStr, StrArray, EnvArray], EXEC_NOTE),
     sc(60,  "exit",                   &[Int], OK),
     sc(61,  "wait4",                  &[Pid, Ptr, WAIT, Ptr], partial("rusage as getrusage(2) reports it: CPU time as user time")),
     sc(62,  "kill",                   &[Pid, Signal], OK),
@@ -405,7 +406,7 @@ const ROWS: &[Syscall] = &[
     sc(319, "memfd_create",           &[CStr, Flags(c::MEMFD)], partial("MFD_HUGETLB gives ordinary pages")),
     sc(320, "kexec_file_load",        &[Fd, Fd, Size, CStr, Hex], HOST),
     sc(321, "bpf",                    &[Int, Ptr, Size], NOPE),
-    sc(322, "execveat",               &[DirFd, CStr, StrArray, EnvArray, AT], OK),
+    sc(322, "execveat",               &[DirFd, CStr, StrArray, EnvArray, AT], EXEC_NOTE),
     sc(323, "userfaultfd",            &[OCLOEXEC], LATER),
     sc(324, "membarrier",             &[Int, Hex, Int], LATER),
     sc(325, "mlock2",                 &[Ptr, Size, Flags(c::MLOCK2)], MEM),
