@@ -237,6 +237,11 @@ pub trait Context: Send {
     fn cpu_time_ns(&self) -> Option<u64> {
         None
     }
+    /// Whether the last `Syscall` event came through a trap that patching its site would
+    /// avoid (seccomp with patching on, not already through a patched site).
+    fn syscall_trapped(&self) -> bool {
+        false
+    }
 }
 
 pub trait Interrupt: Send + Sync {
@@ -253,6 +258,20 @@ pub trait Platform: Send + Sync {
     /// Application mappings must lie in `[min_user_addr, max_user_addr)`.
     fn min_user_addr(&self) -> u64;
     fn max_user_addr(&self) -> u64;
+    /// Syscall-site patching: the code of a trampoline for one patched site whose
+    /// syscall is `nr` and which returns to `ret`, or `None` if the platform does not
+    /// patch. The sentry places it in the application's memory below 2 GiB and rewrites
+    /// the site to jump to it; the trampoline enters the platform without a trap.
+    fn syscall_trampoline(&self, _nr: u32, _ret: u64) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+/// Options of a platform instance.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// seccomp: patch `mov $nr,%eax; syscall` sites to enter the stub without a signal.
+    pub seccomp_patch: bool,
 }
 
 /// The platforms this build knows, by `--platform` name.
@@ -260,10 +279,10 @@ pub const PLATFORM_NAMES: &[&str] = &["ptrace", "seccomp"];
 
 /// Creates the named platform for a sandbox whose memory file is `memfd` (which stays
 /// open for the sandbox's lifetime).
-pub fn new_platform(name: &str, memfd: i32) -> Result<Arc<dyn Platform>> {
+pub fn new_platform(name: &str, memfd: i32, opts: Options) -> Result<Arc<dyn Platform>> {
     match name {
         "ptrace" => ptrace::new_platform(memfd),
-        "seccomp" => seccomp::new_platform(memfd),
+        "seccomp" => seccomp::new_platform(memfd, opts.seccomp_patch),
         other => Err(PlatformError::Unsupported(format!(
             "unknown platform {other:?} (known: {})",
             PLATFORM_NAMES.join(", ")

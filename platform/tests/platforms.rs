@@ -104,7 +104,7 @@ impl Machine {
     /// `code` mapped at CODE (r-x), a data page at DATA (rw-), rip at CODE.
     fn new(name: &str, code: &[u8]) -> Machine {
         let mem = MemFile::new(code);
-        let platform = platform::new_platform(name, mem.fd).unwrap();
+        let platform = platform::new_platform(name, mem.fd, platform::Options::default()).unwrap();
         let aspace = platform.new_address_space().unwrap();
         aspace.map(CODE, PAGE, 0, RX).unwrap();
         aspace.map(DATA, PAGE, PAGE, RW).unwrap();
@@ -374,7 +374,7 @@ struct Space {
 impl Space {
     fn new(name: &str) -> Option<Space> {
         let mem = MemFile::with_pages(&thread_programs(), 3);
-        let made = platform::new_platform(name, mem.fd)
+        let made = platform::new_platform(name, mem.fd, platform::Options::default())
             .and_then(|p| p.new_address_space().map(|a| (p, a)));
         let (platform, aspace) = match made {
             Ok(made) => made,

@@ -31,6 +31,10 @@ struct Cli {
     /// or `none` (writes reach the host tree through the gofer).
     #[arg(long, global = true, default_value = "memory")]
     overlay: String,
+    /// seccomp: rewrite `mov $nr,%eax; syscall` sites that trapped so that later calls
+    /// enter the sentry without a signal (`on` or `off`).
+    #[arg(long, global = true, default_value = "on")]
+    seccomp_patch: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -121,7 +125,16 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Do { root_dir, argv }) => {
-            run_do(&cli.platform, cli.strace, &cli.overlay, &root_dir, argv)
+            let patch = match cli.seccomp_patch.as_str() {
+                "on" => true,
+                "off" => false,
+                other => {
+                    return fail(format!(
+                        "unknown --seccomp-patch {other:?} (known: on, off)"
+                    ));
+                }
+            };
+            run_do(&cli.platform, cli.strace, patch, &cli.overlay, &root_dir, argv)
         }
         Some(Command::Gofer {
             root,
@@ -157,6 +170,7 @@ const GOFER_CHANNELS: usize = 4;
 fn run_do(
     platform: &str,
     strace: bool,
+    seccomp_patch: bool,
     overlay: &str,
     root_dir: &std::path::Path,
     argv: Vec<std::ffi::OsString>,
@@ -193,6 +207,7 @@ fn run_do(
         root: sentry::RootFs::Tmpfs,
         platform: platform.to_string(),
         strace,
+        seccomp_patch,
         program,
         argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
         envp: std::env::vars_os()

@@ -54,6 +54,8 @@ pub struct Config {
     pub platform: String,
     pub root: RootFs,
     pub strace: bool,
+    /// seccomp: patch syscall sites (`--seccomp-patch`).
+    pub seccomp_patch: bool,
     /// Host path of the program.
     pub program: String,
     pub argv: Vec<Vec<u8>>,
@@ -272,7 +274,10 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
     let memfile = MemoryFile::global()
         .cloned()
         .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;
-    let platform = platform::new_platform(&cfg.platform, memfile.fd())
+    let opts = platform::Options {
+        seccomp_patch: cfg.seccomp_patch,
+    };
+    let platform = platform::new_platform(&cfg.platform, memfile.fd(), opts)
         .map_err(|e| Error::Platform(cfg.platform.clone(), e))?;
     let perr = |e| Error::Platform(cfg.platform.clone(), e);
     let aspace = platform.new_address_space().map_err(perr)?;
@@ -471,6 +476,7 @@ pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
         aspace_owner: true,
         saved_mask: None,
         retried_fault: None,
+        patch_retries: 0,
     };
     task.run();
     task.exit_thread();

@@ -376,7 +376,7 @@ impl ProcSource for Processes {
                         (None, VmaKind::Stack) => "[stack]".to_string(),
                         (None, VmaKind::Vdso) => "[vdso]".to_string(),
                         (None, VmaKind::Image) => String::from_utf8_lossy(&p.exe).into_owned(),
-                        (None, VmaKind::Anon) => String::new(),
+                        (None, VmaKind::Anon | VmaKind::Patch) => String::new(),
                     };
                     let (maj, min) = crate::vfs::inode::split_dev(dev);
                     let line = format!(

@@ -105,7 +105,13 @@ pub struct Task {
     pub saved_mask: Option<u64>,
     /// The last fault retried as possibly stale: (address, instruction).
     pub retried_fault: Option<(u64, u64)>,
+    /// SIGILLs in a row taken as a patched site being (un)patched (bounded, so a site
+    /// the application itself broke ends in SIGILL).
+    pub patch_retries: u32,
 }
+
+/// See `Task::patch_retries`.
+const MAX_PATCH_RETRIES: u32 = 10_000;
 
 /// What restart_syscall(2) continues after a signal interrupted a sleep.
 #[derive(Clone, Copy, Debug)]
@@ -230,7 +236,18 @@ impl Task {
                 }
             };
             match ev {
-                Event::Syscall => syscalls::dispatch(self),
+                Event::Syscall => {
+                    self.patch_retries = 0;
+                    if self.ctx.syscall_trapped() && self.cpu.regs.gs_base == 0 {
+                        let platform = self.k.platform.clone();
+                        self.mm.patch_syscall(
+                            self.cpu.regs.rip,
+                            self.cpu.regs.orig_rax,
+                            |nr, ret| platform.syscall_trampoline(nr, ret),
+                        );
+                    }
+                    syscalls::dispatch(self)
+                }
                 Event::Fault {
                     addr,
                     access,
@@ -250,6 +267,24 @@ impl Task {
     }
 
     fn fault(&mut self, addr: u64, access: platform::Access, signo: i32, mut code: i32) {
+        if signo == signal::SIGILL
+            && let Some((site, inner)) = self.mm.patched_fault(addr)
+            && self.patch_retries < MAX_PATCH_RETRIES
+        {
+            // A thread that raced with the (un)patching of a syscall site, or the restart
+            // of a syscall made there (mm::patch): run the site again; a restart through
+            // restart_syscall(2) is that syscall.
+            self.patch_retries += 1;
+            if inner && self.cpu.regs.rax == libc::SYS_restart_syscall as u64 {
+                self.cpu.regs.orig_rax = self.cpu.regs.rax;
+                self.cpu.regs.rip = site + 7;
+                syscalls::dispatch(self);
+            } else {
+                self.cpu.regs.rip = site;
+            }
+            return;
+        }
+        self.patch_retries = 0;
         const SEGV_MAPERR: i32 = 1;
         const SEGV_ACCERR: i32 = 2;
         const BUS_ADRERR: i32 = 2;

@@ -266,6 +266,9 @@ differential! {
     // Issue-4 programs that needed sockets.
     exec_cloexec: "exec_cloexec" () => 0;
     rlimit_nofile: "rlimit_nofile" () => 0;
+    // Syscall-site patching (seccomp).
+    syscall_sites: "syscall_sites" () => 0;
+    syscall_sites_dynamic: "syscall_sites", Dynamic () => 0;
 }
 
 /// Every program in `tests/programs/` has a test above: a new program that is

@@ -1,4 +1,6 @@
-/* getppid_loop ITERS: times ITERS calls of syscall(SYS_getppid) with
+/* getppid_loop ITERS [wrapper]: times ITERS calls of syscall(SYS_getppid) (or, with
+ * `wrapper`, of glibc's getppid(), whose `mov $nr,%eax; syscall` site the seccomp
+ * platform can patch) with
  * clock_gettime(CLOCK_MONOTONIC) around the loop (vDSO, so not a trapped syscall
  * where a vDSO is provided) and prints
  *   iters=N ns_per_call=X checksum=S
@@ -6,13 +8,19 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: getppid_loop ITERS\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: getppid_loop ITERS [wrapper]\n");
+        return 2;
+    }
+    int wrapper = argc == 3;
+    if (wrapper && strcmp(argv[2], "wrapper") != 0) {
+        fprintf(stderr, "getppid_loop: unknown mode: %s\n", argv[2]);
         return 2;
     }
     char *end;
@@ -27,8 +35,12 @@ int main(int argc, char **argv) {
         perror("clock_gettime");
         return 1;
     }
-    for (unsigned long long i = 0; i < iters; i++)
-        sum += (unsigned long long)syscall(SYS_getppid);
+    if (wrapper)
+        for (unsigned long long i = 0; i < iters; i++)
+            sum += (unsigned long long)getppid();
+    else
+        for (unsigned long long i = 0; i < iters; i++)
+            sum += (unsigned long long)syscall(SYS_getppid);
     if (clock_gettime(CLOCK_MONOTONIC, &t1) != 0) {
         perror("clock_gettime");
         return 1;

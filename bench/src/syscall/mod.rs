@@ -72,10 +72,19 @@ impl Floor {
     }
 }
 
+/// How the program makes its getppid calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    /// `syscall(SYS_getppid)`: glibc's generic entry, a site no platform can patch.
+    Generic,
+    /// glibc's `getppid()`: `mov $110,%eax; syscall`, which seccomp patches.
+    Wrapper,
+}
+
 enum Kind {
-    Native,
+    Native(Call),
     Floor(Floor),
-    Runsc(String),
+    Runsc(String, Call),
 }
 
 struct Row {
@@ -113,17 +122,29 @@ pub fn run(args: Args) -> Result<()> {
         println!("warning: the bench is a debug build (the floor's tracer is unoptimised)");
     }
 
-    let mut rows = vec![Row::new("native", Kind::Native)];
+    let mut rows = vec![
+        Row::new("native", Kind::Native(Call::Generic)),
+        Row::new("native getppid()", Kind::Native(Call::Wrapper)),
+    ];
     for floor in [Floor::PtraceSysemu, Floor::SeccompTrap] {
         rows.push(Row::new(floor.row_name(), Kind::Floor(floor)));
     }
     for p in &platforms {
-        rows.push(Row::new(format!("runsc {p}"), Kind::Runsc(p.clone())));
+        rows.push(Row::new(
+            format!("runsc {p}"),
+            Kind::Runsc(p.clone(), Call::Generic),
+        ));
+        if p == "seccomp" {
+            rows.push(Row::new(
+                "runsc seccomp getppid() patched",
+                Kind::Runsc(p.clone(), Call::Wrapper),
+            ));
+        }
     }
 
     for row in &mut rows {
         row.iters = match (args.iters, &row.kind) {
-            (Some(m), Kind::Native) => m.saturating_mul(NATIVE_ITERS_FACTOR),
+            (Some(m), Kind::Native(_)) => m.saturating_mul(NATIVE_ITERS_FACTOR),
             (Some(m), _) => m,
             (None, _) => {
                 eprintln!("calibrating {} ...", row.name);
@@ -166,7 +187,7 @@ impl Row {
 
     fn probe_iters(&self) -> u64 {
         match self.kind {
-            Kind::Native => PROBE_ITERS_NATIVE,
+            Kind::Native(_) | Kind::Runsc(_, Call::Wrapper) => PROBE_ITERS_NATIVE,
             _ => PROBE_ITERS_TRAPPED,
         }
     }
@@ -182,9 +203,12 @@ impl Row {
 /// One run of `kind`: ns per getppid call.
 fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
     match kind {
-        Kind::Native => {
+        Kind::Native(call) => {
             let mut cmd = Command::new(&setup.program);
             cmd.arg(iters.to_string());
+            if *call == Call::Wrapper {
+                cmd.arg("wrapper");
+            }
             let out = run_with_limit(cmd, "getppid_loop", RUN_LIMIT)?;
             // Natively its parent is this process: check the loop really ran.
             let expected = u64::from(std::process::id()).wrapping_mul(iters);
@@ -198,13 +222,16 @@ fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
         }
         Kind::Floor(Floor::PtraceSysemu) => sysemu_floor::ns_per_call(iters),
         Kind::Floor(Floor::SeccompTrap) => seccomp_floor::ns_per_call(iters),
-        Kind::Runsc(platform) => {
+        Kind::Runsc(platform, call) => {
             let runsc = setup
                 .runsc
                 .as_ref()
                 .ok_or_else(|| Error::Run(Runsc::searched()))?;
             let mut cmd = runsc.do_command(platform, &setup.program);
             cmd.arg(iters.to_string());
+            if *call == Call::Wrapper {
+                cmd.arg("wrapper");
+            }
             let out = run_with_limit(cmd, "runsc", RUN_LIMIT)?;
             field(&out.stdout, "ns_per_call=")
         }
@@ -212,10 +239,11 @@ fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
 }
 
 fn print_report(rows: &[Row], platforms: &[String]) {
-    let native = rows
-        .iter()
-        .find(|r| matches!(r.kind, Kind::Native))
-        .and_then(Row::summary);
+    let native = |c: Call| {
+        rows.iter()
+            .find(|r| matches!(r.kind, Kind::Native(d) if d == c))
+            .and_then(Row::summary)
+    };
     let floor = |f: Floor| {
         rows.iter()
             .find(|r| matches!(r.kind, Kind::Floor(g) if g == f))
@@ -240,17 +268,19 @@ fn print_report(rows: &[Row], platforms: &[String]) {
             (Some(e), _) => Cells::Error(e.to_string()),
             (None, None) => Cells::Error("no samples".into()),
             (None, Some(s)) => {
-                let own_floor = match &row.kind {
-                    Kind::Native => None,
-                    Kind::Floor(f) => Some(*f),
-                    Kind::Runsc(p) => Floor::of_platform(p),
+                let (own_floor, call) = match &row.kind {
+                    Kind::Native(c) => (None, *c),
+                    Kind::Floor(f) => (Some(*f), Call::Generic),
+                    // A patched call has no trap: no floor applies.
+                    Kind::Runsc(_, Call::Wrapper) => (None, Call::Wrapper),
+                    Kind::Runsc(p, c) => (Floor::of_platform(p), *c),
                 };
                 Cells::Figures(vec![
                     row.iters.to_string(),
                     report::ns(s.median),
                     report::ns(s.min),
                     report::ns(s.max),
-                    ratio(&s, native),
+                    ratio(&s, native(call)),
                     match own_floor {
                         Some(f) => ratio(&s, floor(f)),
                         None => "-".into(),
@@ -267,7 +297,7 @@ fn print_report(rows: &[Row], platforms: &[String]) {
     for p in platforms {
         let row = rows
             .iter()
-            .find(|r| matches!(&r.kind, Kind::Runsc(q) if q == p));
+            .find(|r| matches!(&r.kind, Kind::Runsc(q, Call::Generic) if q == p));
         let line = match (row.and_then(Row::summary), Floor::of_platform(p)) {
             (_, None) => format!("n/a (no floor row for the {p} mechanism yet)"),
             (None, Some(_)) => "n/a (runsc row failed)".into(),
@@ -277,5 +307,15 @@ fn print_report(rows: &[Row], platforms: &[String]) {
             },
         };
         println!("{p}/floor = {line}");
+    }
+    let patched = rows
+        .iter()
+        .find(|r| matches!(&r.kind, Kind::Runsc(_, Call::Wrapper)))
+        .and_then(Row::summary);
+    if let (Some(s), Some(n)) = (patched, native(Call::Wrapper)) {
+        println!(
+            "seccomp patched getppid()/native getppid() = {}",
+            report::ratio(s.median / n.median)
+        );
     }
 }

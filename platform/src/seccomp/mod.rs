@@ -28,8 +28,9 @@ use crate::{
     Regs, Result, THREAD_CLONE_FLAGS, check_raw, gettid, next_id,
 };
 use shared::{
-    AREA_SIZE, CONTROL_SIZE, Frame, OFF_TID, STATE_DONE, STATE_EVENT, STATE_REQUEST, STATE_RESUME,
-    SharedMemory, ThreadArea, UContext,
+    AREA_SIZE, FAST_INTERRUPT, FAST_SYSCALL, Frame, OFF_TID, REQ_XSAVE, SIGSTACK_OFF, STATE_DONE,
+    STATE_EVENT, STATE_FAST_EVENT, STATE_REQUEST, STATE_RESUME, SharedMemory, SigContext,
+    ThreadArea, UContext,
 };
 use std::any::Any;
 use std::cell::RefCell;
@@ -61,11 +62,12 @@ const SYS_SECCOMP: i32 = 1;
 const ARCH_SET_GS: u64 = 0x1001;
 const ARCH_SET_FS: u64 = 0x1002;
 
-pub fn new_platform(memfd: i32) -> Result<Arc<dyn Platform>> {
+pub fn new_platform(memfd: i32, patch: bool) -> Result<Arc<dyn Platform>> {
     Ok(Arc::new(SeccompPlatform {
         region: Arc::new(SeccompRegion::install()?),
         memfd,
         pause_ns: calibrate_pause(),
+        patch,
     }))
 }
 
@@ -84,6 +86,9 @@ pub struct SeccompPlatform {
     region: Arc<SeccompRegion>,
     memfd: i32,
     pause_ns: f64,
+    /// Syscall-site patching is on: threads whose GS base is zero run with GS at their
+    /// area, which the trampolines of patched sites use.
+    patch: bool,
 }
 
 impl Platform for SeccompPlatform {
@@ -142,6 +147,9 @@ impl Platform for SeccompPlatform {
             frame: None,
             fs_base: None,
             gs_base: None,
+            patch: self.patch,
+            fast: false,
+            fp_shape: None,
             spin: Spin::new(),
             stub_spin: Spin::new(),
             event_at: None,
@@ -159,6 +167,20 @@ impl Platform for SeccompPlatform {
 
     fn max_user_addr(&self) -> u64 {
         self.region.start
+    }
+
+    fn syscall_trampoline(&self, nr: u32, ret: u64) -> Option<Vec<u8>> {
+        if !self.patch {
+            return None;
+        }
+        // mov $nr, %eax; movabs $ret, %rcx; jmp *%gs:OFF_FAST_ENTRY
+        let mut code = vec![0xb8];
+        code.extend_from_slice(&nr.to_le_bytes());
+        code.extend_from_slice(&[0x48, 0xb9]);
+        code.extend_from_slice(&ret.to_le_bytes());
+        code.extend_from_slice(&[0x65, 0xff, 0x24, 0x25]);
+        code.extend_from_slice(&(shared::OFF_FAST_ENTRY as u32).to_le_bytes());
+        Some(code)
     }
 }
 
@@ -274,7 +296,7 @@ impl StubProc {
     ) -> Result<i64> {
         let area = self.area(index)?;
         let s = area.state().load(Ordering::SeqCst);
-        if s != STATE_EVENT && s != STATE_DONE {
+        if s != STATE_EVENT && s != STATE_DONE && s != STATE_FAST_EVENT {
             return Err(PlatformError::Unsupported(format!(
                 "seccomp: address-space change while the stub thread runs (state {s})"
             )));
@@ -380,7 +402,7 @@ impl StubProc {
             let reaped = self.reaped();
             if !*reaped {
                 let s = area.state().load(Ordering::SeqCst);
-                if s == STATE_EVENT || s == STATE_DONE {
+                if s == STATE_EVENT || s == STATE_DONE || s == STATE_FAST_EVENT {
                     area.set_request(libc::SYS_exit, [0; 6]);
                     hand_over(area, STATE_REQUEST);
                 } else if !thread_gone(area, self.pid, tid) {
@@ -846,6 +868,13 @@ struct SeccompContext {
     /// FS and GS bases the stub thread has now.
     fs_base: Option<u64>,
     gs_base: Option<u64>,
+    /// Patching is on: GS is the thread's area while the application's GS base is zero.
+    patch: bool,
+    /// The current event came through the fast path (registers in the area, FP state
+    /// live in the thread), not a signal frame.
+    fast: bool,
+    /// Size and software bytes of the thread's XSAVE images (from its first frame).
+    fp_shape: Option<(u64, [u8; 48])>,
     /// Sentry-side spin budget (waiting for the application's next event).
     spin: Spin,
     /// Stub-side spin budget (waiting for the sentry to handle an event).
@@ -883,10 +912,12 @@ impl SeccompContext {
         if !area.init_fp(&uc) {
             return Err(proc.kill("has a bad FP frame"));
         }
+        self.fp_shape = area.fp_shape(&uc);
+        area.init_fast(proc.region.area_addr(index), proc.region.fast);
         // Its alternate stack, which rt_sigreturn installs (a cloned thread has none).
-        uc.ss_sp = proc.region.area_addr(index) + CONTROL_SIZE;
+        uc.ss_sp = proc.region.area_addr(index) + SIGSTACK_OFF;
         uc.ss_flags = 0;
-        uc.ss_size = AREA_SIZE - CONTROL_SIZE;
+        uc.ss_size = AREA_SIZE - SIGSTACK_OFF;
         area.set_ucontext(frame, &uc);
         let binding = Arc::new(Binding {
             proc_id: proc.id,
@@ -902,6 +933,7 @@ impl SeccompContext {
             binding,
         });
         self.frame = Some(frame);
+        self.fast = false;
         self.fs_base = None;
         self.gs_base = None;
         *self
@@ -914,9 +946,16 @@ impl SeccompContext {
 
     /// Sets the stub thread's FS/GS base if the sentry changed them.
     fn sync_bases(&mut self, proc: &StubProc, index: u64, tid: i32, regs: &Regs) -> Result<()> {
+        // The trampolines of patched sites find the thread's area through GS; an
+        // application that sets its own GS base gets it (and the sentry stops patching).
+        let gs = if self.patch && regs.gs_base == 0 {
+            proc.region.area_addr(index)
+        } else {
+            regs.gs_base
+        };
         for (code, want, have) in [
             (ARCH_SET_FS, regs.fs_base, &mut self.fs_base),
-            (ARCH_SET_GS, regs.gs_base, &mut self.gs_base),
+            (ARCH_SET_GS, gs, &mut self.gs_base),
         ] {
             if *have != Some(want) {
                 let mut spin = proc.lock_requests(index)?;
@@ -948,6 +987,11 @@ impl SeccompContext {
         self.frame = Some(frame);
         let info = area.siginfo(frame);
         let uc = area.ucontext(frame);
+        if (proc.region.start..proc.region.end).contains(&uc.mc.rip) {
+            // Only a fault in the fast path (the application broke its own thread state)
+            // reaches the sentry from stub code.
+            return Err(proc.kill("faulted in its stub code"));
+        }
         let ev = match info.signo {
             libc::SIGSYS if info.code == SYS_SECCOMP => {
                 if info.arch != filter::AUDIT_ARCH_X86_64 {
@@ -975,7 +1019,7 @@ impl SeccompContext {
         let prev = state.regs;
         state.regs = regs_from_frame(&uc.mc, &prev);
         state.regs.fs_base = self.fs_base.unwrap_or(prev.fs_base);
-        state.regs.gs_base = self.gs_base.unwrap_or(prev.gs_base);
+        self.fast = false;
         if ev == Event::Syscall {
             // Sign-extended, as the kernel's orig_rax holds syscall(-1).
             state.regs.orig_rax = i64::from(info.syscall) as u64;
@@ -985,6 +1029,43 @@ impl SeccompContext {
         }
         state.fp_loaded = false;
         Ok(Some(ev))
+    }
+
+    /// Reads the event the fast path handed off: the registers the application entered
+    /// it with (a syscall from a patched site), or an interrupt noted on the way back.
+    fn read_fast_event(
+        &mut self,
+        proc: &StubProc,
+        area: ThreadArea<'_>,
+        state: &mut CpuState,
+    ) -> Result<Event> {
+        let ev = match area.fast_kind() {
+            FAST_SYSCALL => Event::Syscall,
+            FAST_INTERRUPT => {
+                self.interrupter.pending.store(false, Ordering::SeqCst);
+                Event::Interrupted
+            }
+            _ => return Err(proc.kill("reported a fast-path event it cannot have")),
+        };
+        let mc = area.fast_regs();
+        let prev = state.regs;
+        state.regs = Regs {
+            cs: prev.cs,
+            ss: prev.ss,
+            ..regs_from_frame(&mc, &prev)
+        };
+        state.regs.fs_base = self.fs_base.unwrap_or(prev.fs_base);
+        if ev == Event::Syscall {
+            // The trampoline's `mov $nr, %eax` zero-extends.
+            state.regs.orig_rax = mc.rax & 0xffff_ffff;
+            state.regs.rax = -(libc::ENOSYS as i64) as u64;
+        } else {
+            state.regs.orig_rax = u64::MAX;
+        }
+        self.fast = true;
+        self.frame = None;
+        state.fp_loaded = false;
+        Ok(ev)
     }
 }
 
@@ -1001,16 +1082,22 @@ impl Context for SeccompContext {
         let proc = aspace.proc.clone();
         self.sync_bases(&proc, index, tid, &state.regs)?;
         let area = proc.area(index)?;
-        let frame = self
-            .frame
-            .ok_or_else(|| PlatformError::Unsupported("seccomp: no signal frame".into()))?;
-        let mut uc = area.ucontext(frame);
-        regs_to_frame(&state.regs, &mut uc);
-        area.set_ucontext(frame, &uc);
-        if let Some(fp) = self.pending_fp.take()
-            && !area.write_fp(&area.ucontext(frame), &fp)
-        {
-            return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
+        if self.fast {
+            let mut mc = area.fast_regs();
+            regs_to_mc(&state.regs, &mut mc);
+            area.set_fast_regs(&mc);
+        } else {
+            let frame = self
+                .frame
+                .ok_or_else(|| PlatformError::Unsupported("seccomp: no signal frame".into()))?;
+            let mut uc = area.ucontext(frame);
+            regs_to_frame(&state.regs, &mut uc);
+            area.set_ucontext(frame, &uc);
+            if let Some(fp) = self.pending_fp.take()
+                && !area.write_fp(&area.ucontext(frame), &fp)
+            {
+                return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
+            }
         }
         loop {
             // The stub spins for about twice as long as the sentry took to handle the
@@ -1020,15 +1107,22 @@ impl Context for SeccompContext {
             }
             area.set_stub_spin((self.stub_spin.budget_ns as f64 / aspace.pause_ns) as u32);
             hand_over(area, STATE_RESUME);
-            loop {
-                match wait_state(area, proc.pid, tid, |s| s == STATE_EVENT, &mut self.spin) {
-                    Ok(_) => break,
+            let want = |s| s == STATE_EVENT || s == STATE_FAST_EVENT;
+            let s = loop {
+                match wait_state(area, proc.pid, tid, want, &mut self.spin) {
+                    Ok(s) => break s,
                     Err(WaitError::Slow) => continue,
                     Err(WaitError::Gone(e)) => {
                         self.frame = None;
+                        self.fast = false;
                         return Err(e);
                     }
                 }
+            };
+            if s == STATE_FAST_EVENT {
+                let ev = self.read_fast_event(&proc, area, state)?;
+                self.event_at = Some(Instant::now());
+                return Ok(ev);
             }
             if let Some(ev) = self.read_event(&proc, area, state)? {
                 self.event_at = Some(Instant::now());
@@ -1045,6 +1139,24 @@ impl Context for SeccompContext {
         if state.fp_loaded {
             return Ok(());
         }
+        if self.fast {
+            // The FP state is live in the thread: it saves it into its FP buffer.
+            let (Some(b), Some((size, sw))) = (self.bound.as_ref(), self.fp_shape) else {
+                return Err(PlatformError::Unsupported("seccomp: no FP shape".into()));
+            };
+            let mut spin = b.proc.lock_requests(b.index)?;
+            let r = b.proc.request(&mut spin, b.index, b.tid, REQ_XSAVE, [0; 6])?;
+            if r != 0 {
+                return Err(b.proc.kill("failed an XSAVE request"));
+            }
+            state.fp = b
+                .proc
+                .area(b.index)?
+                .read_fpbuf(size, &sw)
+                .ok_or_else(|| PlatformError::Unsupported("seccomp: bad FP shape".into()))?;
+            state.fp_loaded = true;
+            return Ok(());
+        }
         let fp = self.with_frame(|area, frame| area.read_fp(&area.ucontext(frame)))?;
         state.fp = fp.ok_or_else(|| PlatformError::Unsupported("seccomp: bad FP frame".into()))?;
         state.fp_loaded = true;
@@ -1057,12 +1169,30 @@ impl Context for SeccompContext {
             state.fp_loaded = true;
             return Ok(());
         }
+        if self.fast {
+            // The fast path loads it (XRSTOR) on its way back.
+            let ok = match (self.bound.as_ref(), self.fp_shape) {
+                (Some(b), Some((size, _))) if state.fp.len() as u64 == size => {
+                    b.proc.area(b.index)?.write_fpbuf(&state.fp)
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(PlatformError::Unsupported("seccomp: bad FP image".into()));
+            }
+            state.fp_loaded = true;
+            return Ok(());
+        }
         // The frame's XSAVE area is what the stub's sigreturn restores.
         if !self.with_frame(|area, frame| area.write_fp(&area.ucontext(frame), &state.fp))? {
             return Err(PlatformError::Unsupported("seccomp: bad FP frame".into()));
         }
         state.fp_loaded = true;
         Ok(())
+    }
+
+    fn syscall_trapped(&self) -> bool {
+        self.patch && !self.fast
     }
 
     fn cpu_time_ns(&self) -> Option<u64> {
@@ -1145,10 +1275,8 @@ fn regs_from_frame(mc: &shared::SigContext, prev: &Regs) -> Regs {
     }
 }
 
-/// Writes the general registers into the frame rt_sigreturn will load. Segment
-/// selectors stay the kernel's (user code and stack); the stub's signal mask is empty.
-fn regs_to_frame(r: &Regs, uc: &mut UContext) {
-    let mc = &mut uc.mc;
+/// Writes the general registers into the fast path's register block.
+fn regs_to_mc(r: &Regs, mc: &mut SigContext) {
     mc.r15 = r.r15;
     mc.r14 = r.r14;
     mc.r13 = r.r13;
@@ -1167,7 +1295,13 @@ fn regs_to_frame(r: &Regs, uc: &mut UContext) {
     mc.rip = r.rip;
     mc.eflags = r.eflags;
     mc.rsp = r.rsp;
-    mc.cs = 0x33;
+}
+
+/// Writes the general registers into the frame rt_sigreturn will load. Segment
+/// selectors stay the kernel's (user code and stack); the stub's signal mask is empty.
+fn regs_to_frame(r: &Regs, uc: &mut UContext) {
+    regs_to_mc(r, &mut uc.mc);
+    uc.mc.cs = 0x33;
     uc.uc_sigmask = 0;
 }
 

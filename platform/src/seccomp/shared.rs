@@ -34,6 +34,28 @@ pub const OFF_REQ_RESULT: u64 = 88;
 /// the initial thread writes its own) and cleared when it exits (`CLONE_CHILD_CLEARTID`,
 /// `set_tid_address`).
 pub const OFF_TID: u64 = 96;
+/// The area's own address in the stub (the fast path finds its stack from it).
+pub const OFF_SELF: u64 = 104;
+/// Set by the handler when an interrupt reached the thread inside the fast path before
+/// it began restoring the application's registers; the fast path then reports it.
+pub const OFF_INTR: u64 = 112;
+/// The sentry stored an FP image in the FP buffer for the fast path to load.
+pub const OFF_FP_DIRTY: u64 = 116;
+/// Why the fast path handed off: `FAST_SYSCALL` or `FAST_INTERRUPT`.
+pub const OFF_FAST_KIND: u64 = 120;
+/// Where a patched syscall site's trampoline jumps (`jmp *%gs:OFF_FAST_ENTRY`).
+pub const OFF_FAST_ENTRY: u64 = 128;
+/// The application's registers while it is in the fast path, in the order of the first
+/// `FAST_REGS` fields of `SigContext` (r8 … rcx, rsp, rip, eflags).
+pub const OFF_FAST_REGS: u64 = 256;
+pub const FAST_REGS: usize = 18;
+pub const FAST_SYSCALL: u32 = 0;
+pub const FAST_INTERRUPT: u32 = 1;
+/// The FP buffer (XSAVE image of a thread in the fast path) follows the control page;
+/// the signal stack is the rest of the area.
+pub const FPBUF_OFF: u64 = CONTROL_SIZE;
+pub const FPBUF_SIZE: u64 = 0x3000;
+pub const SIGSTACK_OFF: u64 = FPBUF_OFF + FPBUF_SIZE;
 
 // Values of the state word.
 // 0: the stub has not handed off yet (the memfd starts zeroed).
@@ -45,6 +67,12 @@ pub const STATE_EVENT: u32 = 2;
 pub const STATE_REQUEST: u32 = 3;
 /// Stub → sentry: the request is done, its result is in the slot.
 pub const STATE_DONE: u32 = 4;
+/// Stub → sentry: the application entered the fast path from a patched syscall site;
+/// its registers are at `OFF_FAST_REGS` (no signal frame).
+pub const STATE_FAST_EVENT: u32 = 5;
+/// Request number (in the request slot) that makes the stub save the thread's FP state
+/// into the FP buffer with XSAVE (fast path only).
+pub const REQ_XSAVE: i64 = -2;
 
 /// The kernel's `struct ucontext` on x86-64 (uc_mcontext is `struct sigcontext`).
 #[repr(C)]
@@ -265,12 +293,133 @@ impl<'a> ThreadArea<'a> {
 
     /// Clears the control words for a new thread. Only while no thread uses the area.
     pub fn reset(&self) {
-        for off in [OFF_STATE, OFF_STUB_WAITING, OFF_SENTRY_WAITING, OFF_TID] {
+        for off in [
+            OFF_STATE,
+            OFF_STUB_WAITING,
+            OFF_SENTRY_WAITING,
+            OFF_TID,
+            OFF_INTR,
+            OFF_FP_DIRTY,
+            OFF_FAST_KIND,
+        ] {
             self.word(off).store(0, Ordering::SeqCst);
         }
         for off in [OFF_INFO, OFF_UCTX] {
             self.dword(off).store(0, Ordering::SeqCst);
         }
+    }
+
+    /// Prepares the fast path of a newly bound thread whose area lies at `stub_addr`:
+    /// its self pointer and the entry a patched site jumps to.
+    pub fn init_fast(&self, stub_addr: u64, entry: u64) {
+        self.dword(OFF_SELF).store(stub_addr, Ordering::SeqCst);
+        self.dword(OFF_FAST_ENTRY).store(entry, Ordering::SeqCst);
+        self.word(OFF_INTR).store(0, Ordering::SeqCst);
+        self.word(OFF_FP_DIRTY).store(0, Ordering::SeqCst);
+    }
+
+    pub fn fast_kind(&self) -> u32 {
+        self.word(OFF_FAST_KIND).load(Ordering::Relaxed)
+    }
+
+    /// The application's registers saved by the fast path, as a `SigContext` (fields
+    /// past `eflags` zero).
+    pub fn fast_regs(&self) -> SigContext {
+        let mut r = [0u64; FAST_REGS];
+        for (i, v) in r.iter_mut().enumerate() {
+            *v = self.dword(OFF_FAST_REGS + 8 * i as u64).load(Ordering::Relaxed);
+        }
+        SigContext {
+            r8: r[0],
+            r9: r[1],
+            r10: r[2],
+            r11: r[3],
+            r12: r[4],
+            r13: r[5],
+            r14: r[6],
+            r15: r[7],
+            rdi: r[8],
+            rsi: r[9],
+            rbp: r[10],
+            rbx: r[11],
+            rdx: r[12],
+            rax: r[13],
+            rcx: r[14],
+            rsp: r[15],
+            rip: r[16],
+            eflags: r[17],
+            cs: 0,
+            gs: 0,
+            fs: 0,
+            ss: 0,
+            err: 0,
+            trapno: 0,
+            oldmask: 0,
+            cr2: 0,
+            fpstate: 0,
+            reserved: [0; 8],
+        }
+    }
+
+    /// Sets the registers the fast path returns to the application with.
+    pub fn set_fast_regs(&self, mc: &SigContext) {
+        let r = [
+            mc.r8, mc.r9, mc.r10, mc.r11, mc.r12, mc.r13, mc.r14, mc.r15, mc.rdi, mc.rsi,
+            mc.rbp, mc.rbx, mc.rdx, mc.rax, mc.rcx, mc.rsp, mc.rip, mc.eflags,
+        ];
+        for (i, v) in r.iter().enumerate() {
+            self.dword(OFF_FAST_REGS + 8 * i as u64)
+                .store(*v, Ordering::Relaxed);
+        }
+    }
+
+    /// A copy of the FP buffer's first `size` bytes (what a REQ_XSAVE wrote), with the
+    /// software bytes `sw` (from a kernel signal frame of this thread) put back in, so
+    /// the image has the layout of a signal frame's.
+    pub fn read_fpbuf(&self, size: u64, sw: &[u8; 48]) -> Option<Vec<u8>> {
+        if !(FXSAVE_SIZE..=FPBUF_SIZE).contains(&size) {
+            return None;
+        }
+        let mut buf = vec![0u8; size as usize];
+        // SAFETY: `[FPBUF_OFF, FPBUF_OFF+size)` lies inside the area (size checked); the
+        // destination is a fresh buffer of `size` bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self.base.add(FPBUF_OFF as usize),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        buf[FPX_SW_BYTES as usize..XSAVE_HEADER as usize].copy_from_slice(sw);
+        Some(buf)
+    }
+
+    /// Puts `fp` in the FP buffer for the fast path to load (XRSTOR) on its way back.
+    pub fn write_fpbuf(&self, fp: &[u8]) -> bool {
+        if fp.len() as u64 > FPBUF_SIZE {
+            return false;
+        }
+        // SAFETY: the FP buffer lies inside the area, which is writable shared memory;
+        // the source is a slice no longer than the buffer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                fp.as_ptr(),
+                self.base.add(FPBUF_OFF as usize),
+                fp.len(),
+            )
+        };
+        self.word(OFF_FP_DIRTY).store(1, Ordering::SeqCst);
+        true
+    }
+
+    /// The frame's XSAVE size and software bytes, to give fast-path images the same shape.
+    pub fn fp_shape(&self, uc: &UContext) -> Option<(u64, [u8; 48])> {
+        let (off, size) = self.xsave(uc)?;
+        let mut sw = [0u8; 48];
+        for (i, b) in sw.iter_mut().enumerate() {
+            *b = self.read::<u8>(off + FPX_SW_BYTES + i as u64);
+        }
+        Some((size, sw))
     }
 
     pub fn set_stub_spin(&self, iters: u32) {
@@ -296,7 +445,7 @@ impl<'a> ThreadArea<'a> {
     fn stack_offset(&self, ptr: u64, len: u64, align: u64) -> Option<u64> {
         let off = ptr.checked_sub(self.stub_base)?;
         let end = off.checked_add(len)?;
-        (off >= CONTROL_SIZE && end <= AREA_SIZE && off % align == 0).then_some(off)
+        (off >= SIGSTACK_OFF && end <= AREA_SIZE && off % align == 0).then_some(off)
     }
 
     /// Locates the frame of the current event from the pointers the handler stored.

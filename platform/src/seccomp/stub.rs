@@ -66,6 +66,38 @@ global_asm!(
     "runsc_seccomp_handler:",
     "mov r12, rsp",
     "and r12, {area_mask}",
+    // A signal inside the fast path: a fault there (si_code > 0) is reported as it is
+    // (the sentry ends the application); an asynchronous one before the registers are
+    // being restored is noted (an interrupt) and dropped; one while they are being
+    // restored makes the frame the application's, as if it came a moment later.
+    // (The wait loop and the request code count as the fast path: signals are blocked
+    // there when it serves the handler.)
+    "mov rax, [rdx + {uc_rip}]",
+    "lea r13, [rip + runsc_seccomp_handler]",
+    "cmp rax, r13",
+    "jb 30f",
+    "lea r13, [rip + runsc_seccomp_fast_end]",
+    "cmp rax, r13",
+    "jae 30f",
+    "cmp dword ptr [rsi + 8], 0",
+    "jg 30f",
+    "lea r13, [rip + runsc_seccomp_fast_exit]",
+    "cmp rax, r13",
+    "jae 31f",
+    "cmp edi, {intr_sig}",
+    "jne 32f",
+    "mov dword ptr [r12 + {off_intr}], 1",
+    "32:",
+    "ret",
+    "31:",
+    "xor r13d, r13d",
+    "33:",
+    "mov rax, [r12 + r13 * 8 + {off_fregs}]",
+    "mov [rdx + r13 * 8 + {uc_mc}], rax",
+    "add r13d, 1",
+    "cmp r13d, {fast_regs}",
+    "jb 33b",
+    "30:",
     "mov [r12 + {off_info}], rsi",
     "mov [r12 + {off_uctx}], rdx",
     "mov eax, {state_event}",
@@ -78,6 +110,7 @@ global_asm!(
     "mov eax, {sys_futex}",
     "syscall",
     // Wait for RESUME or REQUEST.
+    "runsc_seccomp_wait:",
     "2:",
     "mov r13d, dword ptr [r12 + {off_stub_spin}]",
     "cmp r13d, {max_spin}",
@@ -123,6 +156,8 @@ global_asm!(
     "mov r9, [r12 + {off_req_args} + 40]",
     "cmp rax, {sys_clone}",
     "je 8f",
+    "cmp rax, {req_xsave}",
+    "je 9f",
     "syscall",
     "7:",
     "mov [r12 + {off_req_result}], rax",
@@ -150,6 +185,95 @@ global_asm!(
     "syscall",
     "int3",
     "ud2",
+    // XSAVE request (fast path): the thread's live FP state into the FP buffer.
+    "9:",
+    "mov eax, -1",
+    "mov edx, -1",
+    "xsave64 [r12 + {fpbuf}]",
+    "xor eax, eax",
+    "jmp 7b",
+    // The fast path, entered from a patched syscall site's trampoline with the syscall
+    // number in eax and the return address in rcx (as `syscall` would leave it); every
+    // other register is the application's, gs is this thread's area. The registers go
+    // to the area, the thread hands off as from the handler and waits in the same loop
+    // (requests included); RESUME returns to `runsc_seccomp_fast_resume`.
+    ".p2align 4",
+    "runsc_seccomp_fast:",
+    "mov gs:[{off_fregs} + 15 * 8], rsp",
+    "mov rsp, gs:[{off_self}]",
+    "add rsp, {area_size}",
+    "pushfq",
+    "pop qword ptr gs:[{off_fregs} + 17 * 8]",
+    "mov gs:[{off_fregs} + 0 * 8], r8",
+    "mov gs:[{off_fregs} + 1 * 8], r9",
+    "mov gs:[{off_fregs} + 2 * 8], r10",
+    "mov gs:[{off_fregs} + 4 * 8], r12",
+    "mov gs:[{off_fregs} + 5 * 8], r13",
+    "mov gs:[{off_fregs} + 6 * 8], r14",
+    "mov gs:[{off_fregs} + 7 * 8], r15",
+    "mov gs:[{off_fregs} + 8 * 8], rdi",
+    "mov gs:[{off_fregs} + 9 * 8], rsi",
+    "mov gs:[{off_fregs} + 10 * 8], rbp",
+    "mov gs:[{off_fregs} + 11 * 8], rbx",
+    "mov gs:[{off_fregs} + 12 * 8], rdx",
+    "mov gs:[{off_fregs} + 13 * 8], rax",
+    "mov gs:[{off_fregs} + 14 * 8], rcx",
+    "mov gs:[{off_fregs} + 16 * 8], rcx",
+    // r11 holds rflags after a syscall.
+    "mov r11, gs:[{off_fregs} + 17 * 8]",
+    "mov gs:[{off_fregs} + 3 * 8], r11",
+    "mov r12, gs:[{off_self}]",
+    "mov dword ptr [r12 + {off_kind}], {fast_syscall}",
+    "40:",
+    "mov eax, {state_fast}",
+    "xchg [r12 + {off_state}], eax",
+    "cmp dword ptr [r12 + {off_sentry_waiting}], 0",
+    "je 41f",
+    "lea rdi, [r12 + {off_state}]",
+    "mov esi, {futex_wake}",
+    "mov edx, 1",
+    "mov eax, {sys_futex}",
+    "syscall",
+    "41:",
+    "lea rax, [rip + runsc_seccomp_fast_resume]",
+    "push rax",
+    "jmp runsc_seccomp_wait",
+    "runsc_seccomp_fast_resume:",
+    "cmp dword ptr [r12 + {off_fp_dirty}], 0",
+    "je 42f",
+    "mov dword ptr [r12 + {off_fp_dirty}], 0",
+    "mov eax, -1",
+    "mov edx, -1",
+    "xrstor64 [r12 + {fpbuf}]",
+    "42:",
+    "cmp dword ptr [r12 + {off_intr}], 0",
+    "je runsc_seccomp_fast_exit",
+    "mov dword ptr [r12 + {off_intr}], 0",
+    "mov dword ptr [r12 + {off_kind}], {fast_interrupt}",
+    "jmp 40b",
+    // From here on only the saved registers are loaded: a signal here makes its frame
+    // the application's (see the handler).
+    "runsc_seccomp_fast_exit:",
+    "mov r8, gs:[{off_fregs} + 0 * 8]",
+    "mov r9, gs:[{off_fregs} + 1 * 8]",
+    "mov r10, gs:[{off_fregs} + 2 * 8]",
+    "mov r11, gs:[{off_fregs} + 3 * 8]",
+    "mov r12, gs:[{off_fregs} + 4 * 8]",
+    "mov r13, gs:[{off_fregs} + 5 * 8]",
+    "mov r14, gs:[{off_fregs} + 6 * 8]",
+    "mov r15, gs:[{off_fregs} + 7 * 8]",
+    "mov rdi, gs:[{off_fregs} + 8 * 8]",
+    "mov rsi, gs:[{off_fregs} + 9 * 8]",
+    "mov rbp, gs:[{off_fregs} + 10 * 8]",
+    "mov rbx, gs:[{off_fregs} + 11 * 8]",
+    "mov rdx, gs:[{off_fregs} + 12 * 8]",
+    "mov rax, gs:[{off_fregs} + 13 * 8]",
+    "mov rcx, gs:[{off_fregs} + 14 * 8]",
+    "push qword ptr gs:[{off_fregs} + 17 * 8]",
+    "popfq",
+    "mov rsp, gs:[{off_fregs} + 15 * 8]",
+    "jmp qword ptr gs:[{off_fregs} + 16 * 8]",
+    "runsc_seccomp_fast_end:",
     ".p2align 4",
     "runsc_seccomp_restorer:",
     "mov eax, {sys_rt_sigreturn}",
@@ -181,9 +305,28 @@ global_asm!(
     state_event = const shared::STATE_EVENT,
     state_request = const shared::STATE_REQUEST,
     state_done = const shared::STATE_DONE,
+    state_fast = const shared::STATE_FAST_EVENT,
+    req_xsave = const shared::REQ_XSAVE,
+    fpbuf = const shared::FPBUF_OFF,
+    off_self = const shared::OFF_SELF,
+    off_intr = const shared::OFF_INTR,
+    off_fp_dirty = const shared::OFF_FP_DIRTY,
+    off_kind = const shared::OFF_FAST_KIND,
+    off_fregs = const shared::OFF_FAST_REGS,
+    fast_regs = const shared::FAST_REGS,
+    fast_syscall = const shared::FAST_SYSCALL,
+    fast_interrupt = const shared::FAST_INTERRUPT,
+    area_size = const AREA_SIZE,
+    intr_sig = const super::INTERRUPT_SIGNAL,
+    uc_rip = const UC_MC + 16 * 8,
+    uc_mc = const UC_MC,
 );
 
+/// Offset of `uc_mcontext` in the kernel's `struct ucontext`.
+const UC_MC: u64 = 40;
+
 unsafe extern "C" {
+    static runsc_seccomp_fast: u8;
     static runsc_seccomp_begin: u8;
     static runsc_seccomp_handler: u8;
     static runsc_seccomp_restorer: u8;
@@ -208,6 +351,8 @@ pub struct SeccompRegion {
     pub end: u64,
     pub handler: u64,
     pub restorer: u64,
+    /// The fast path a patched syscall site's trampoline jumps to.
+    pub fast: u64,
     /// Where thread 0's area starts in a stub.
     pub areas: u64,
     filter: Vec<libc::sock_filter>,
@@ -234,10 +379,11 @@ impl SeccompRegion {
     /// mappings as the kernel places them) and copies the stub code to its start.
     pub fn install() -> Result<SeccompRegion> {
         // Taking the addresses of the symbols defined by the global_asm! above.
-        let (begin, handler, restorer, end) = (
+        let (begin, handler, restorer, fast, end) = (
             &raw const runsc_seccomp_begin as u64,
             &raw const runsc_seccomp_handler as u64,
             &raw const runsc_seccomp_restorer as u64,
+            &raw const runsc_seccomp_fast as u64,
             &raw const runsc_seccomp_end as u64,
         );
         let code_len = end - begin;
@@ -303,6 +449,7 @@ impl SeccompRegion {
             end: start + size,
             handler: start + (handler - begin),
             restorer: start + (restorer - begin),
+            fast: start + (fast - begin),
             areas: start + AREA_SIZE,
             filter: filter::stub_filter(code_start, code_end),
         })

@@ -11,6 +11,8 @@
 //! gone, the last one writes to it in place. Pages of shared VMAs are never copy-on-write.
 
 pub mod memfile;
+mod patch;
+use patch::Evict;
 #[cfg(test)]
 mod tests;
 
@@ -49,6 +51,8 @@ pub enum VmaKind {
     Image,
     /// The vDSO.
     Vdso,
+    /// The trampolines of patched syscall sites (not shown to the application).
+    Patch,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,6 +218,7 @@ struct State {
 /// references to the shared pages meanwhile.
 pub struct ForkedMm {
     state: State,
+    patches: patch::Patches,
     mf: Arc<MemoryFile>,
     min_addr: u64,
     max_addr: u64,
@@ -225,6 +230,7 @@ impl ForkedMm {
     pub fn attach(self, aspace: Arc<dyn AddressSpace>) -> MemoryManager {
         MemoryManager {
             state: Mutex::new(self.state),
+            patches: Mutex::new(self.patches),
             aspace,
             mf: self.mf,
             min_addr: self.min_addr,
@@ -235,6 +241,8 @@ impl ForkedMm {
 
 pub struct MemoryManager {
     state: Mutex<State>,
+    /// Patched syscall sites (taken before `state` when both are needed).
+    patches: Mutex<patch::Patches>,
     aspace: Arc<dyn AddressSpace>,
     mf: Arc<MemoryFile>,
     min_addr: u64,
@@ -272,6 +280,7 @@ impl MemoryManager {
                 stack_limit: 8 << 20,
                 arg_env: (0, 0, 0, 0),
             }),
+            patches: Mutex::new(patch::Patches::default()),
             aspace,
             mf,
             min_addr,
@@ -310,6 +319,13 @@ impl MemoryManager {
 
     /// The mappings as /proc/PID/maps lists them.
     pub fn maps(&self) -> Vec<(u64, Vma)> {
+        let mut all = self.all_maps();
+        all.retain(|(_, v)| v.kind != VmaKind::Patch);
+        all
+    }
+
+    /// Every VMA, the sentry's own trampoline region included.
+    fn all_maps(&self) -> Vec<(u64, Vma)> {
         let s = self.lock();
         s.vmas.iter().map(|(k, v)| (*k, v.clone())).collect()
     }
@@ -349,6 +365,9 @@ impl MemoryManager {
         let len = page_up(a.len).ok_or(Errno::ENOMEM)?;
         if len > self.max_addr - self.min_addr {
             return Err(Errno::ENOMEM);
+        }
+        if a.fixed || a.noreplace {
+            self.evict_patches(a.addr, a.addr.saturating_add(len), Evict::Gone);
         }
         let mut s = self.lock();
         let addr = if a.fixed || a.noreplace {
@@ -435,6 +454,7 @@ impl MemoryManager {
             return Err(Errno::EINVAL);
         }
         let end = page_up(addr + len).ok_or(Errno::EINVAL)?;
+        self.evict_patches(addr, end, Evict::Gone);
         let mut s = self.lock();
         self.remove_range(&mut s, addr, end)
     }
@@ -482,6 +502,12 @@ impl MemoryManager {
             return Ok(());
         }
         let end = page_up(addr.checked_add(len).ok_or(Errno::ENOMEM)?).ok_or(Errno::ENOMEM)?;
+        let how = if perms.write {
+            Evict::Writable
+        } else {
+            Evict::Keep
+        };
+        self.evict_patches(addr, end, how);
         let mut s = self.lock();
         if !s.covered(addr, end) {
             return Err(Errno::ENOMEM);
@@ -522,6 +548,7 @@ impl MemoryManager {
             return Ok(());
         }
         let end = page_up(addr.checked_add(len).ok_or(Errno::EINVAL)?).ok_or(Errno::EINVAL)?;
+        self.evict_patches(addr, end, Evict::Gone);
         let mut s = self.lock();
         let covered = s.covered(addr, end);
         // Private pages are dropped (they read as zero again); shared ones keep their
@@ -633,6 +660,7 @@ impl MemoryManager {
     /// those mapped writable here are re-mapped read-only first. Shared mappings stay
     /// shared; MADV_DONTFORK ranges are left out and MADV_WIPEONFORK ones left empty.
     pub fn fork(&self) -> Result<ForkedMm, Errno> {
+        let patches = self.patches().clone();
         let mut guard = self.lock();
         let s = &mut *guard;
         let mut vmas = BTreeMap::new();
@@ -662,6 +690,7 @@ impl MemoryManager {
             }
         }
         let child = ForkedMm {
+            patches,
             state: State {
                 vmas,
                 pages,
@@ -701,6 +730,10 @@ impl MemoryManager {
         let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
         if new_len == 0 {
             return Err(Errno::EINVAL);
+        }
+        self.evict_patches(old, old.saturating_add(old_len.max(new_len)), Evict::Gone);
+        if let Some(to) = fixed {
+            self.evict_patches(to, to.saturating_add(new_len), Evict::Gone);
         }
         let mut s = self.lock();
         let (vstart, vma) = s

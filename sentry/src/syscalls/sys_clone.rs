@@ -619,6 +619,7 @@ fn start_child(spec: ChildSpec) -> Result<Task, Errno> {
         aspace_owner,
         saved_mask: None,
         retried_fault: None,
+        patch_retries: 0,
     };
     if let Some(addr) = spec.child_settid {
         let _ = write_u32(&task, addr, spec.tid as u32);

@@ -26,6 +26,11 @@ pub fn arch_prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             if a[0] == SET_FS {
                 t.cpu.regs.fs_base = a[1];
             } else {
+                if a[1] != 0 {
+                    // Patched sites reach the platform through GS: the application
+                    // takes it, so they are undone first (mm::patch).
+                    t.mm.unpatch_all(false);
+                }
                 t.cpu.regs.gs_base = a[1];
             }
             Ok(0)

@@ -1,0 +1,256 @@
+//! Syscall-site patching (the seccomp platform's fast path): a `mov $nr, %eax; syscall`
+//! site that trapped is rewritten into `jmp *ABS32`, an indirect jump through a pointer
+//! in a small region below 2 GiB (the trampoline region) to a per-site trampoline the
+//! platform supplies, which enters the platform without a signal and returns after the
+//! site.
+//!
+//! The region lies at `REGION_START`, so the pointer's address has 0x06 (an invalid
+//! opcode in 64-bit mode) as its third byte: that byte of the jump overlays the first
+//! byte of the `syscall` instruction. A site is rewritten in three steps (that byte, then
+//! the rest but the first, then the first), so a thread running the site at the same
+//! time executes either the old sequence, the new jump, or faults on 0x06 (SIGILL),
+//! which `restart_at` turns into a retry of the site. The sentry's own syscall restart
+//! (`rip -= 2`) lands on that byte too and is handled the same way. Unpatching (when the
+//! application takes GS for itself, or maps over the region) runs the steps in reverse.
+//!
+//! The region is not shown in /proc/PID/maps, and any mapping operation of the
+//! application that touches it first unpatches every site and removes it, so the
+//! application sees the address space Linux would give it.
+
+use super::{MemoryManager, PAGE_SIZE, Vma, VmaKind};
+use platform::Perms;
+use std::collections::BTreeMap;
+
+/// Where the trampoline region lies, and its size: every pointer slot address is
+/// 0x0006xxxx.
+pub const REGION_START: u64 = 0x60000;
+pub const REGION_LEN: u64 = 0x10000;
+/// One site's slot: an 8-byte pointer to the trampoline that follows it.
+const SLOT: u64 = 32;
+const MAX_SITES: u64 = REGION_LEN / SLOT;
+/// `mov $imm32, %eax` and `syscall`.
+const MOV_EAX: u8 = 0xb8;
+const SYSCALL: [u8; 2] = [0x0f, 0x05];
+/// `jmp *disp32` (absolute, no base).
+const JMP_ABS: [u8; 3] = [0xff, 0x24, 0x25];
+const BAD_OPCODE: u8 = 0x06;
+/// Syscall numbers worth a trampoline (the x86-64 table and a margin).
+const MAX_NR: u64 = 1024;
+
+/// What an application mapping operation does to the code under patched sites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evict {
+    /// The mapping goes (munmap, a fixed mmap over it, mremap, discarded pages).
+    Gone,
+    /// It becomes writable.
+    Writable,
+    /// Its code stays as it is.
+    Keep,
+}
+
+/// The patching state of one address space (copied on fork).
+#[derive(Clone, Debug, Default)]
+pub struct Patches {
+    /// The trampoline region exists (at `REGION_START`).
+    region: bool,
+    /// Patched sites: address → (syscall number, slot address). Kept after unpatching,
+    /// so faults of threads that raced with it are still recognised.
+    sites: BTreeMap<u64, (u32, u64)>,
+    next_slot: u64,
+    /// No more patching here (the application uses GS, or mapped over the region).
+    disabled: bool,
+}
+
+fn jump_to(slot: u64) -> [u8; 7] {
+    let a = (slot as u32).to_le_bytes();
+    [JMP_ABS[0], JMP_ABS[1], JMP_ABS[2], a[0], a[1], a[2], a[3]]
+}
+
+fn original(nr: u32) -> [u8; 7] {
+    let n = nr.to_le_bytes();
+    [MOV_EAX, n[0], n[1], n[2], n[3], SYSCALL[0], SYSCALL[1]]
+}
+
+impl MemoryManager {
+    pub(super) fn patches(&self) -> std::sync::MutexGuard<'_, Patches> {
+        self.patches.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Patches the site of a syscall that just trapped: `ret` is the address after its
+    /// `syscall` instruction, `nr` its number; `trampoline` makes the trampoline's code
+    /// (the platform's). Does nothing unless the 7 bytes before `ret` are exactly
+    /// `mov $nr, %eax; syscall` in one private executable mapping.
+    pub fn patch_syscall(
+        &self,
+        ret: u64,
+        nr: u64,
+        trampoline: impl Fn(u32, u64) -> Option<Vec<u8>>,
+    ) {
+        if nr >= MAX_NR || ret < 7 {
+            return;
+        }
+        let site = ret - 7;
+        let nr = nr as u32;
+        let mut p = self.patches();
+        if p.disabled || p.sites.contains_key(&site) || p.next_slot >= MAX_SITES {
+            return;
+        }
+        let mut code = [0u8; 7];
+        if self.copy_in(site, &mut code).is_err() || code != original(nr) {
+            return;
+        }
+        {
+            let s = self.lock();
+            let ok = match (s.find(site), s.find(ret - 1)) {
+                (Some((a, v)), Some((b, _))) => {
+                    a == b
+                        && v.perms.exec
+                        && !v.perms.write
+                        && !v.shared
+                        && v.kind != VmaKind::Patch
+                }
+                _ => false,
+            };
+            if !ok {
+                return;
+            }
+        }
+        if !p.region && !self.make_region() {
+            p.disabled = true;
+            return;
+        }
+        p.region = true;
+        let slot = REGION_START + p.next_slot * SLOT;
+        let Some(tramp) = trampoline(nr, ret) else {
+            return;
+        };
+        if tramp.len() as u64 > SLOT - 8 {
+            return;
+        }
+        let mut entry = (slot + 8).to_le_bytes().to_vec();
+        entry.extend_from_slice(&tramp);
+        if self.write_force(slot, &entry).is_err() {
+            return;
+        }
+        p.next_slot += 1;
+        let jump = jump_to(slot);
+        debug_assert_eq!(jump[5], BAD_OPCODE);
+        // Three steps, so that a thread running the site meanwhile sees no torn
+        // instruction (module documentation).
+        let steps: [(u64, &[u8]); 3] = [
+            (site + 5, &[BAD_OPCODE]),
+            (site + 1, &jump[1..]),
+            (site, &jump[..1]),
+        ];
+        for (at, bytes) in steps {
+            if self.write_force(at, bytes).is_err() {
+                return;
+            }
+        }
+        p.sites.insert(site, (nr, slot));
+    }
+
+    /// Maps the trampoline region (private, read and execute), if the range is free.
+    fn make_region(&self) -> bool {
+        let mut s = self.lock();
+        if REGION_START < self.min_addr || s.overlaps(REGION_START, REGION_START + REGION_LEN) {
+            return false;
+        }
+        s.insert(
+            REGION_START,
+            Vma {
+                end: REGION_START + REGION_LEN,
+                perms: Perms {
+                    read: true,
+                    write: false,
+                    exec: true,
+                },
+                kind: VmaKind::Patch,
+                shared: false,
+                growsdown: false,
+                file: None,
+                dontfork: false,
+                wipeonfork: false,
+            },
+        );
+        true
+    }
+
+    /// Restores every patched site that still holds its jump and stops patching in this
+    /// address space. With `remove_region`, the trampoline region goes too.
+    pub fn unpatch_all(&self, remove_region: bool) {
+        let mut p = self.patches();
+        p.disabled = true;
+        for (&site, &(nr, slot)) in &p.sites {
+            self.restore_site(site, nr, slot);
+        }
+        if remove_region && p.region {
+            p.region = false;
+            let mut s = self.lock();
+            let _ = self.remove_range(&mut s, REGION_START, REGION_START + REGION_LEN);
+        }
+    }
+
+    /// Puts back the original bytes of `site` if it still holds the jump to `slot`.
+    fn restore_site(&self, site: u64, nr: u32, slot: u64) {
+        let mut code = [0u8; 7];
+        if self.copy_in(site, &mut code).is_err() || code != jump_to(slot) {
+            return;
+        }
+        let orig = original(nr);
+        let steps: [(u64, &[u8]); 3] = [
+            (site, &[BAD_OPCODE]),
+            (site + 1, &orig[1..]),
+            (site, &orig[..1]),
+        ];
+        for (at, bytes) in steps {
+            if self.write_force(at, bytes).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Before an application mapping operation on `[start, end)`: if it touches the
+    /// trampoline region, the sites are unpatched and the region removed first. Sites in
+    /// the range are forgotten when their code goes (`Evict::Gone`), and restored first
+    /// when it becomes writable (`Evict::Writable`: a program that rewrites its code sees
+    /// and edits the original bytes).
+    pub(super) fn evict_patches(&self, start: u64, end: u64, how: Evict) {
+        let (region, any) = {
+            let p = self.patches();
+            let lo = start.saturating_sub(6);
+            (p.region, p.sites.range(lo..end).next().is_some())
+        };
+        if region && start < REGION_START + REGION_LEN && end > REGION_START {
+            self.unpatch_all(true);
+        }
+        if !any || how == Evict::Keep {
+            return;
+        }
+        let mut p = self.patches();
+        let lo = start.saturating_sub(6);
+        let sites: Vec<(u64, (u32, u64))> =
+            p.sites.range(lo..end).map(|(k, v)| (*k, *v)).collect();
+        for (site, (nr, slot)) in sites {
+            if how == Evict::Writable {
+                self.restore_site(site, nr, slot);
+            }
+            p.sites.remove(&site);
+        }
+    }
+
+    /// A SIGILL at `addr`: if it is the first byte of a patched site (being unpatched)
+    /// or the invalid opcode inside one (a thread that raced with the patching, or a
+    /// syscall restart), the site to run again and whether `addr` was the inner byte.
+    pub fn patched_fault(&self, addr: u64) -> Option<(u64, bool)> {
+        let p = self.patches();
+        if p.sites.contains_key(&addr) {
+            return Some((addr, false));
+        }
+        let site = addr.checked_sub(5)?;
+        p.sites.contains_key(&site).then_some((site, true))
+    }
+}
+
+const _: () = assert!(REGION_START.is_multiple_of(PAGE_SIZE) && REGION_LEN.is_multiple_of(PAGE_SIZE));
+const _: () = assert!((REGION_START + REGION_LEN - 1) >> 16 == 6);
