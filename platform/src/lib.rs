@@ -206,6 +206,14 @@ pub trait AddressSpace: Send + Sync + Any {
     fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> Result<()>;
     /// Removes any mapping in `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    /// `map` for each `(addr, len, file_offset, perms)` in order, stopping at the first
+    /// failure; a platform may do them all in one round trip.
+    fn map_batch(&self, maps: &[(u64, u64, u64, Perms)]) -> Result<()> {
+        for &(addr, len, off, perms) in maps {
+            self.map(addr, len, off, perms)?;
+        }
+        Ok(())
+    }
     /// Creates one more stub thread in this address space, ready for a new context's first
     /// `switch` to bind (from any sentry thread). Called while handling a syscall of an
     /// application thread here (e.g. `clone`), by the sentry thread that owns its context.

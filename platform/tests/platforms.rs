@@ -169,6 +169,113 @@ fn syscall_stops_with_number_and_arguments_and_takes_the_result() {
     }
 }
 
+#[test]
+fn a_map_batch_maps_every_run_and_refuses_the_stub_region() {
+    // mov rax, [0x600000]; mov rbx, [0x602000]; mov rcx, [0x610000]; int3
+    let prog: &[u8] = &[
+        0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x60, 0x00, 0x48, 0x8b, 0x1c, 0x25, 0x00, 0x20, 0x60,
+        0x00, 0x48, 0x8b, 0x0c, 0x25, 0x00, 0x00, 0x61, 0x00, 0xcc,
+    ];
+    for name in PLATFORMS {
+        let mem = MemFile::with_pages(prog, 5);
+        for (page, v) in [(2u64, 0x22u64), (3, 0x33), (4, 0x44)] {
+            mem.set_u64(page * PAGE, v);
+        }
+        let platform =
+            platform::new_platform(name, mem.fd, platform::Options::default()).unwrap();
+        let aspace = platform.new_address_space().unwrap();
+        aspace
+            .map_batch(&[
+                (CODE, PAGE, 0, RX),
+                (0x60_0000, PAGE, 4 * PAGE, RW),
+                (0x60_2000, PAGE, 2 * PAGE, RW),
+                (0x61_0000, PAGE, 3 * PAGE, RW),
+            ])
+            .unwrap();
+        // (ptrace does not guard its stub region; see mappings_in_the_stub_region_...)
+        if *name == "seccomp" {
+            let bad = platform.max_user_addr();
+            assert!(
+                aspace
+                    .map_batch(&[(0x62_0000, PAGE, 0, RW), (bad, PAGE, 0, RW)])
+                    .is_err(),
+                "{name}: a batch reaching the stub region"
+            );
+        }
+        let mut ctx = platform.new_context().unwrap();
+        let mut cpu = CpuState {
+            regs: Regs {
+                rip: CODE,
+                rsp: 0x60_1000,
+                cs: 0x33,
+                ss: 0x2b,
+                eflags: 0x202,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_fault(ctx.switch(aspace.as_ref(), &mut cpu).unwrap(), libc::SIGTRAP);
+        let r = &cpu.regs;
+        assert_eq!((r.rax, r.rbx, r.rcx), (0x44, 0x22, 0x33), "{name}");
+        drop(ctx);
+        drop(aspace);
+    }
+}
+
+#[test]
+fn a_patched_site_enters_the_sentry_without_a_trap_and_keeps_fp_state() {
+    let mem = MemFile::with_pages(&[], 2);
+    let opts = platform::Options {
+        seccomp_patch: true,
+    };
+    let platform = platform::new_platform("seccomp", mem.fd, opts).unwrap();
+    // The trampoline of a getpid site returning to CODE+0x100, where the program
+    // stores rax and xmm0 (movq rcx, xmm0) and stops: int3.
+    let ret = CODE + 0x100;
+    let tramp = platform.syscall_trampoline(39, ret).expect("seccomp patches");
+    let mut code = vec![0u8; 0x110];
+    code[..tramp.len()].copy_from_slice(&tramp);
+    code[0x100..0x106].copy_from_slice(&[0x66, 0x48, 0x0f, 0x7e, 0xc1, 0xcc]);
+    mem.set_code(&code);
+    let aspace = platform.new_address_space().unwrap();
+    aspace.map(CODE, PAGE, 0, RX).unwrap();
+    aspace.map(DATA, PAGE, PAGE, RW).unwrap();
+    let mut ctx = platform.new_context().unwrap();
+    let mut cpu = CpuState {
+        regs: Regs {
+            rip: CODE,
+            rsp: DATA + PAGE - 64,
+            rdi: 7,
+            r12: 0x1212,
+            cs: 0x33,
+            ss: 0x2b,
+            eflags: 0x202,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(ctx.switch(aspace.as_ref(), &mut cpu).unwrap(), Event::Syscall);
+    assert!(!ctx.syscall_trapped(), "the event came through the fast path");
+    let (nr, args) = cpu.regs.syscall_args();
+    assert_eq!((nr, args[0], cpu.regs.rip), (39, 7, ret));
+    assert_eq!((cpu.regs.rsp, cpu.regs.r12), (DATA + PAGE - 64, 0x1212));
+    assert_eq!(cpu.regs.rcx, ret, "rcx holds the return address, as after syscall");
+    // The thread's FP state, saved on request and changed: xmm0's low half.
+    ctx.load_fp(&mut cpu).unwrap();
+    assert!(cpu.fp.len() >= 512);
+    cpu.fp[160..168].copy_from_slice(&0x5555_6666u64.to_le_bytes());
+    // XSTATE_BV: the SSE registers are not in their initial state any more.
+    cpu.fp[512] |= 2;
+    ctx.store_fp(&mut cpu).unwrap();
+    cpu.regs.rax = 0x77;
+    assert_fault(ctx.switch(aspace.as_ref(), &mut cpu).unwrap(), libc::SIGTRAP);
+    assert_eq!(cpu.regs.rax, 0x77);
+    assert_eq!(cpu.regs.rcx, 0x5555_6666, "xmm0 as the sentry stored it");
+    assert_eq!(cpu.regs.r12, 0x1212);
+    drop(ctx);
+    drop(aspace);
+}
+
 /// `mov rax, fs:[0]; mov rbx, gs:[0]; movq rcx, xmm0; int3`
 const BASES_PROG: &[u8] = &[
     0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x65, 0x48, 0x8b, 0x1c, 0x25, 0, 0, 0, 0, 0x66, 0x48,

@@ -541,6 +541,29 @@ impl AddressSpace for SeccompAddressSpace {
         check_raw("mmap in a stub", r).map(drop)
     }
 
+    fn map_batch(&self, maps: &[(u64, u64, u64, Perms)]) -> Result<()> {
+        if maps.len() == 1 {
+            let (addr, len, off, perms) = maps[0];
+            return self.map(addr, len, off, perms);
+        }
+        for &(addr, len, _, _) in maps {
+            self.check_range("mapping", addr, len)?;
+        }
+        let mut req = self.requester()?;
+        let area = self.proc.area(req.index)?;
+        for chunk in maps.chunks(shared::MAX_BATCH as usize) {
+            for (i, &(addr, len, off, perms)) in chunk.iter().enumerate() {
+                area.set_batch_entry(i as u64, addr, len, perms.to_prot() as u64, off);
+            }
+            let r = req.call(
+                shared::REQ_MAP_BATCH,
+                [chunk.len() as u64, self.memfd as u64, 0, 0, 0, 0],
+            )?;
+            check_raw("mmap in a stub", r)?;
+        }
+        Ok(())
+    }
+
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
         self.check_range("unmapping", addr, len)?;
         let r = self

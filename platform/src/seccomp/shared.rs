@@ -70,6 +70,14 @@ pub const STATE_DONE: u32 = 4;
 /// Stub → sentry: the application entered the fast path from a patched syscall site;
 /// its registers are at `OFF_FAST_REGS` (no signal frame).
 pub const STATE_FAST_EVENT: u32 = 5;
+/// Request number that makes the stub run the mmaps listed at `OFF_BATCH` (`args[0]`
+/// entries of `BATCH_ENTRY` bytes: address, length, protection, memory-file offset;
+/// `args[1]` is the memory file's descriptor): MAP_SHARED|MAP_FIXED each, stopping at
+/// the first failure, whose result is the request's.
+pub const REQ_MAP_BATCH: i64 = -3;
+pub const OFF_BATCH: u64 = 1024;
+pub const BATCH_ENTRY: u64 = 32;
+pub const MAX_BATCH: u64 = (CONTROL_SIZE - OFF_BATCH) / BATCH_ENTRY;
 /// Request number (in the request slot) that makes the stub save the thread's FP state
 /// into the FP buffer with XSAVE (fast path only).
 pub const REQ_XSAVE: i64 = -2;
@@ -433,6 +441,15 @@ impl<'a> ThreadArea<'a> {
         for (i, a) in args.iter().enumerate() {
             self.dword(OFF_REQ_ARGS + 8 * i as u64)
                 .store(*a, Ordering::Relaxed);
+        }
+    }
+
+    /// Writes entry `i` of a map batch (`i < MAX_BATCH`).
+    pub fn set_batch_entry(&self, i: u64, addr: u64, len: u64, prot: u64, off: u64) {
+        debug_assert!(i < MAX_BATCH);
+        let base = OFF_BATCH + (i % MAX_BATCH) * BATCH_ENTRY;
+        for (k, v) in [addr, len, prot, off].into_iter().enumerate() {
+            self.dword(base + 8 * k as u64).store(v, Ordering::Relaxed);
         }
     }
 

@@ -706,10 +706,8 @@ impl MemoryManager {
         };
         // On failure the child is dropped, and the pages already write-protected are
         // simply remapped writable on their next write fault.
-        for (va, off, len, perms) in runs(protect) {
-            self.map_run(s, va, off, len, perms)
-                .map_err(|_| Errno::ENOMEM)?;
-        }
+        self.map_runs(s, runs(protect))
+            .map_err(|_| Errno::ENOMEM)?;
         Ok(child)
     }
 
@@ -1058,10 +1056,30 @@ impl MemoryManager {
                 todo.push((*va, p.off(), want));
             }
         }
-        for (va, off, len, perms) in runs(todo) {
-            self.map_run(s, va, off, len, perms)?;
+        self.map_runs(s, runs(todo))
+    }
+
+    /// Maps runs `(va, off, len, perms)` in one batch.
+    fn map_runs(
+        &self,
+        s: &mut State,
+        runs: Vec<(u64, u64, u64, Perms)>,
+    ) -> Result<(), FaultError> {
+        if runs.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let maps: Vec<(u64, u64, u64, Perms)> = runs
+            .iter()
+            .map(|&(va, off, len, perms)| (va, len, off, perms))
+            .collect();
+        let r = self.aspace.map_batch(&maps);
+        for (va, _, len, perms) in runs {
+            for (_, p) in s.pages.range_mut(va..va + len) {
+                // After a failure, which of them took is unknown: stale, to be redone.
+                p.mapped = Some(if r.is_ok() { perms } else { Perms::NONE });
+            }
+        }
+        r.map_err(|_| FaultError::OutOfMemory)
     }
 
     /// Maps again the pages at `stale` (ascending) whose platform mapping went stale when
@@ -1079,23 +1097,6 @@ impl MemoryManager {
             }
             self.map_range(s, &vma, stale[i], stale[j - 1] + PAGE_SIZE, true)?;
             i = j;
-        }
-        Ok(())
-    }
-
-    fn map_run(
-        &self,
-        s: &mut State,
-        va: u64,
-        off: u64,
-        len: u64,
-        perms: Perms,
-    ) -> Result<(), FaultError> {
-        self.aspace
-            .map(va, len, off, perms)
-            .map_err(|_| FaultError::OutOfMemory)?;
-        for (_, p) in s.pages.range_mut(va..va + len) {
-            p.mapped = Some(perms);
         }
         Ok(())
     }

@@ -36,6 +36,11 @@ const JMP_ABS: [u8; 3] = [0xff, 0x24, 0x25];
 const BAD_OPCODE: u8 = 0x06;
 /// Syscall numbers worth a trampoline (the x86-64 table and a margin).
 const MAX_NR: u64 = 1024;
+/// A site is patched at its this-many-th trap: patching costs a copy of the code page
+/// and a remap, which a site a process runs once or twice (start-up) never pays back.
+const PATCH_AFTER: u32 = 3;
+/// Sites whose traps are counted (per address space).
+const MAX_SEEN: usize = 4096;
 
 /// What an application mapping operation does to the code under patched sites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +62,8 @@ pub struct Patches {
     /// so faults of threads that raced with it are still recognised.
     sites: BTreeMap<u64, (u32, u64)>,
     next_slot: u64,
+    /// Traps seen at sites not patched yet (at most `MAX_SEEN`).
+    seen: BTreeMap<u64, u32>,
     /// No more patching here (the application uses GS, or mapped over the region).
     disabled: bool,
 }
@@ -98,6 +105,23 @@ impl MemoryManager {
         let mut code = [0u8; 7];
         if self.copy_in(site, &mut code).is_err() || code != original(nr) {
             return;
+        }
+        let full = p.seen.len() >= MAX_SEEN;
+        match p.seen.get_mut(&site) {
+            Some(n) if *n + 1 >= PATCH_AFTER => {
+                p.seen.remove(&site);
+            }
+            Some(n) => {
+                *n += 1;
+                return;
+            }
+            None if full || PATCH_AFTER > 1 => {
+                if !full {
+                    p.seen.insert(site, 1);
+                }
+                return;
+            }
+            None => {}
         }
         {
             let s = self.lock();
