@@ -41,6 +41,7 @@ const MAX_NR: u64 = 1024;
 const PATCH_AFTER: u32 = 3;
 /// Sites whose traps are counted (per address space).
 const MAX_SEEN: usize = 4096;
+const NEVER: u32 = u32::MAX;
 
 /// What an application mapping operation does to the code under patched sites.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +63,8 @@ pub struct Patches {
     /// so faults of threads that raced with it are still recognised.
     sites: BTreeMap<u64, (u32, u64)>,
     next_slot: u64,
-    /// Traps seen at sites not patched yet (at most `MAX_SEEN`).
+    /// Traps seen at sites not patched yet (at most `MAX_SEEN`); `NEVER` for a site
+    /// whose code is not the pattern (glibc's `syscall()`, say), not looked at again.
     seen: BTreeMap<u64, u32>,
     /// No more patching here (the application uses GS, or mapped over the region).
     disabled: bool,
@@ -99,14 +101,25 @@ impl MemoryManager {
         let site = ret - 7;
         let nr = nr as u32;
         let mut p = self.patches();
-        if p.disabled || p.sites.contains_key(&site) || p.next_slot >= MAX_SITES {
-            return;
-        }
-        let mut code = [0u8; 7];
-        if self.copy_in(site, &mut code).is_err() || code != original(nr) {
+        if p.disabled
+            || p.sites.contains_key(&site)
+            || p.next_slot >= MAX_SITES
+            || p.seen.get(&site) == Some(&NEVER)
+        {
             return;
         }
         let full = p.seen.len() >= MAX_SEEN;
+        let mut code = [0u8; 7];
+        let read = self.copy_in(site, &mut code).is_ok();
+        if !read || code != original(nr) {
+            // Not the pattern at all: not looked at again. (The pattern with another
+            // number is a restart through restart_syscall: the site may still be.)
+            let pattern = code[0] == MOV_EAX && code[5..] == SYSCALL;
+            if !(full || read && pattern) {
+                p.seen.insert(site, NEVER);
+            }
+            return;
+        }
         match p.seen.get_mut(&site) {
             Some(n) if *n + 1 >= PATCH_AFTER => {
                 p.seen.remove(&site);
@@ -243,7 +256,9 @@ impl MemoryManager {
         let (region, any) = {
             let p = self.patches();
             let lo = start.saturating_sub(6);
-            (p.region, p.sites.range(lo..end).next().is_some())
+            let any = p.sites.range(lo..end).next().is_some()
+                || p.seen.range(lo..end).next().is_some();
+            (p.region, any)
         };
         if region && start < REGION_START + REGION_LEN && end > REGION_START {
             self.unpatch_all(true);
@@ -260,6 +275,10 @@ impl MemoryManager {
                 self.restore_site(site, nr, slot);
             }
             p.sites.remove(&site);
+        }
+        let seen: Vec<u64> = p.seen.range(lo..end).map(|(k, _)| *k).collect();
+        for site in seen {
+            p.seen.remove(&site);
         }
     }
 

@@ -564,3 +564,122 @@ fn forked_mm_crosses_threads() {
     .unwrap();
     assert_eq!(child, vec![9]);
 }
+
+/// A trampoline as a platform would give it: `mov $nr, %eax` then the return address.
+fn fake_trampoline(nr: u32, ret: u64) -> Option<Vec<u8>> {
+    let mut code = vec![0xb8];
+    code.extend_from_slice(&nr.to_le_bytes());
+    code.extend_from_slice(&ret.to_le_bytes());
+    Some(code)
+}
+
+fn bytes(mm: &MemoryManager, addr: u64, n: usize) -> Vec<u8> {
+    let mut b = vec![0u8; n];
+    mm.copy_in(addr, &mut b).unwrap();
+    b
+}
+
+const RX: Perms = Perms {
+    read: true,
+    write: false,
+    exec: true,
+};
+
+/// `mov $39, %eax; syscall` at CODE+0x10, in a read-only executable mapping.
+fn patchable() -> (Arc<MemoryFile>, Arc<FakeAs>, MemoryManager, u64) {
+    let (mf, aspace, mm) = setup();
+    let code = 0x40_0000;
+    anon(&mm, code, 1, false);
+    mm.copy_out(code + 0x10, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05]).unwrap();
+    mm.mprotect(code, PAGE_SIZE, RX).unwrap();
+    (mf, aspace, mm, code + 0x10)
+}
+
+#[test]
+fn a_site_is_patched_at_its_third_trap_and_restored_when_made_writable() {
+    let (_mf, _aspace, mm, site) = patchable();
+    let orig = bytes(&mm, site, 7);
+    for _ in 0..2 {
+        mm.patch_syscall(site + 7, 39, fake_trampoline);
+        assert_eq!(bytes(&mm, site, 7), orig, "not patched before its third trap");
+    }
+    mm.patch_syscall(site + 7, 39, fake_trampoline);
+    let jump = bytes(&mm, site, 7);
+    assert_eq!(&jump[..3], &[0xff, 0x24, 0x25], "jmp *abs32");
+    let slot = u32::from_le_bytes(jump[3..7].try_into().unwrap()) as u64;
+    assert_eq!(slot >> 16, 6, "the slot's third byte is the invalid opcode 0x06");
+    // The slot points at the trampoline right after it.
+    assert_eq!(bytes(&mm, slot, 8), (slot + 8).to_le_bytes());
+    assert_eq!(bytes(&mm, slot + 8, 13), fake_trampoline(39, site + 7).unwrap());
+    // The region is not shown to the application.
+    assert!(mm.maps().iter().all(|(start, _)| *start != patch::REGION_START));
+    // The sentry's restart (rip - 2) and threads that raced with the patching fault on
+    // the 0x06 byte: both mean "run the site again".
+    assert_eq!(mm.patched_fault(site + 5), Some((site, true)));
+    assert_eq!(mm.patched_fault(site), Some((site, false)));
+    assert_eq!(mm.patched_fault(site + 1), None);
+    // Made writable, the code is the program's again.
+    let rwx = Perms {
+        read: true,
+        write: true,
+        exec: true,
+    };
+    mm.mprotect(site & !(PAGE_SIZE - 1), PAGE_SIZE, rwx).unwrap();
+    assert_eq!(bytes(&mm, site, 7), orig);
+    assert_eq!(mm.patched_fault(site + 5), None);
+    // Writable code is never patched.
+    for _ in 0..5 {
+        mm.patch_syscall(site + 7, 39, fake_trampoline);
+    }
+    assert_eq!(bytes(&mm, site, 7), orig);
+}
+
+#[test]
+fn mapping_over_the_trampoline_region_unpatches_and_removes_it() {
+    let (_mf, _aspace, mm, site) = patchable();
+    let orig = bytes(&mm, site, 7);
+    for _ in 0..3 {
+        mm.patch_syscall(site + 7, 39, fake_trampoline);
+    }
+    assert_ne!(bytes(&mm, site, 7), orig);
+    // MAP_FIXED_NOREPLACE where the region is: the application sees a free range.
+    let a = MmapArgs {
+        fixed: false,
+        noreplace: true,
+        ..args(patch::REGION_START, 1, RW, false, None)
+    };
+    assert_eq!(mm.mmap(a), Ok(patch::REGION_START));
+    assert_eq!(bytes(&mm, site, 7), orig, "sites restored");
+    assert_eq!(bytes(&mm, patch::REGION_START, 8), [0; 8], "the new mapping is fresh");
+    // Patching stays off in this address space.
+    for _ in 0..3 {
+        mm.patch_syscall(site + 7, 39, fake_trampoline);
+    }
+    assert_eq!(bytes(&mm, site, 7), orig);
+}
+
+#[test]
+fn a_site_that_is_not_the_pattern_or_not_private_code_is_left_alone() {
+    let (_mf, _aspace, mm, site) = patchable();
+    // Wrong syscall number for the bytes.
+    for _ in 0..3 {
+        mm.patch_syscall(site + 7, 40, fake_trampoline);
+    }
+    assert_eq!(bytes(&mm, site, 2), [0xb8, 39]);
+    // A shared executable mapping (writes would reach the file or other processes).
+    let shared = 0x50_0000;
+    anon(&mm, shared, 1, true);
+    mm.copy_out(shared, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05]).unwrap();
+    mm.mprotect(shared, PAGE_SIZE, RX).unwrap();
+    for _ in 0..3 {
+        mm.patch_syscall(shared + 7, 39, fake_trampoline);
+    }
+    assert_eq!(bytes(&mm, shared, 1), [0xb8]);
+    // A fork keeps the patch state: the child's copy of the site is patched too.
+    for _ in 0..3 {
+        mm.patch_syscall(site + 7, 39, fake_trampoline);
+    }
+    let child = mm.fork().unwrap().attach(Arc::new(FakeAs::default()));
+    assert_eq!(bytes(&child, site, 3), [0xff, 0x24, 0x25]);
+    assert_eq!(child.patched_fault(site + 5), Some((site, true)));
+}
