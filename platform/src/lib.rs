@@ -266,11 +266,12 @@ pub trait Platform: Send + Sync {
     /// Application mappings must lie in `[min_user_addr, max_user_addr)`.
     fn min_user_addr(&self) -> u64;
     fn max_user_addr(&self) -> u64;
-    /// Syscall-site patching: the code of a trampoline for one patched site whose
-    /// syscall is `nr` and which returns to `ret`, or `None` if the platform does not
-    /// patch. The sentry places it in the application's memory below 2 GiB and rewrites
-    /// the site to jump to it; the trampoline enters the platform without a trap.
-    fn syscall_trampoline(&self, _nr: u32, _ret: u64) -> Option<Vec<u8>> {
+    /// Syscall-site patching: the code of a trampoline for one patched site, which runs
+    /// `setup` (the site's instruction before its `syscall`, which leaves the syscall
+    /// number in `%eax`), enters the platform as that syscall would, and returns to
+    /// `ret`; or `None` if the platform does not patch. The sentry places it in the
+    /// application's memory below 2 GiB and rewrites the site to jump to it.
+    fn syscall_trampoline(&self, _setup: &[u8], _ret: u64) -> Option<Vec<u8>> {
         None
     }
 }

@@ -232,7 +232,9 @@ fn a_patched_site_enters_the_sentry_without_a_trap_and_keeps_fp_state() {
     // The trampoline of a getpid site returning to CODE+0x100, where the program
     // stores rax and xmm0 (movq rcx, xmm0) and stops: int3.
     let ret = CODE + 0x100;
-    let tramp = platform.syscall_trampoline(39, ret).expect("seccomp patches");
+    let tramp = platform
+        .syscall_trampoline(&[0xb8, 39, 0, 0, 0], ret)
+        .expect("seccomp patches");
     let mut code = vec![0u8; 0x110];
     code[..tramp.len()].copy_from_slice(&tramp);
     code[0x100..0x106].copy_from_slice(&[0x66, 0x48, 0x0f, 0x7e, 0xc1, 0xcc]);

@@ -243,7 +243,7 @@ impl Task {
                         self.mm.patch_syscall(
                             self.cpu.regs.rip,
                             self.cpu.regs.orig_rax,
-                            |nr, ret| platform.syscall_trampoline(nr, ret),
+                            |setup, ret| platform.syscall_trampoline(setup, ret),
                         );
                     }
                     syscalls::dispatch(self)

@@ -28,6 +28,10 @@ static site_fn make_site(size_t off, unsigned nr) {
 }
 
 static site_fn getpid_site, getppid_site, read_site, nanosleep_site;
+/* getpgid(0) through `mov %edi, %eax; mov $0, %edi; syscall; ret` called as f(nr):
+ * the number comes in eax, the site's mov sets an argument (as glibc's openat does). */
+typedef long (*nr_fn)(long);
+static nr_fn pgid_site;
 
 #define THREADS 4
 #define CALLS 20000
@@ -52,6 +56,9 @@ int main(void) {
     getpid_site = make_site(0, SYS_getpid);
     read_site = make_site(64, SYS_read);
     nanosleep_site = make_site(128, SYS_nanosleep);
+    static const unsigned char pgid_code[] = {0x89, 0xf8, 0xbf, 0, 0, 0, 0, 0x0f, 0x05, 0xc3};
+    memcpy(code + 192, pgid_code, sizeof pgid_code);
+    pgid_site = (nr_fn)(void *)(code + 192);
     CHECK(mprotect(code, 4096, PROT_READ | PROT_EXEC) == 0);
 
     /* Many threads run the same site from their first call on. */
@@ -64,6 +71,12 @@ int main(void) {
         pthread_join(th[i], NULL);
         bad += thread_bad[i];
     }
+    CHECK(bad == 0);
+
+    /* The argument-register form, many times. */
+    bad = 0;
+    for (int n = 0; n < 1000; n++)
+        bad += pgid_site(SYS_getpgid) != getpgid(0);
     CHECK(bad == 0);
 
     /* A forked child runs the (now patched) site too. */

@@ -169,13 +169,12 @@ impl Platform for SeccompPlatform {
         self.region.start
     }
 
-    fn syscall_trampoline(&self, nr: u32, ret: u64) -> Option<Vec<u8>> {
+    fn syscall_trampoline(&self, setup: &[u8], ret: u64) -> Option<Vec<u8>> {
         if !self.patch {
             return None;
         }
-        // mov $nr, %eax; movabs $ret, %rcx; jmp *%gs:OFF_FAST_ENTRY
-        let mut code = vec![0xb8];
-        code.extend_from_slice(&nr.to_le_bytes());
+        // <setup>; movabs $ret, %rcx; jmp *%gs:OFF_FAST_ENTRY
+        let mut code = setup.to_vec();
         code.extend_from_slice(&[0x48, 0xb9]);
         code.extend_from_slice(&ret.to_le_bytes());
         code.extend_from_slice(&[0x65, 0xff, 0x24, 0x25]);
@@ -1079,8 +1078,8 @@ impl SeccompContext {
         };
         state.regs.fs_base = self.fs_base.unwrap_or(prev.fs_base);
         if ev == Event::Syscall {
-            // The trampoline's `mov $nr, %eax` zero-extends.
-            state.regs.orig_rax = mc.rax & 0xffff_ffff;
+            // The number is `%eax`, sign-extended (as the kernel's orig_rax for a trap).
+            state.regs.orig_rax = i64::from(mc.rax as u32 as i32) as u64;
             state.regs.rax = -(libc::ENOSYS as i64) as u64;
         } else {
             state.regs.orig_rax = u64::MAX;

@@ -21,6 +21,15 @@ pub struct MemoryFile {
 /// Pending frame releases beyond which they are returned to the host at once.
 const PENDING_BATCH: usize = 512;
 
+/// Called when the memory file is full, to drop caches that can be rebuilt (the page
+/// caches kept for read-only files).
+static PRESSURE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets the pressure hook (the first call wins).
+pub fn on_pressure(hook: fn()) {
+    let _ = PRESSURE.set(hook);
+}
+
 /// The size of the sandbox's memory file (sparse: only touched pages cost memory).
 pub const MEMORY_FILE_SIZE: u64 = 64 << 30;
 
@@ -199,15 +208,24 @@ impl MemoryFile {
     /// Allocates `pages` contiguous zeroed pages; returns their file offset, or None when
     /// the file is full.
     pub fn alloc(&self, pages: u64) -> Option<u64> {
-        let len = pages.checked_mul(PAGE_SIZE)?;
-        if !self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
-        {
+        if let Some(off) = self.try_alloc(pages) {
+            return Some(off);
+        }
+        // Pages released but not yet returned (zeroed) may make room; so may caches
+        // nothing uses (the pressure hook).
+        self.reclaim();
+        if let Some(off) = self.try_alloc(pages) {
+            return Some(off);
+        }
+        if let Some(hook) = PRESSURE.get() {
+            hook();
             self.reclaim();
         }
+        self.try_alloc(pages)
+    }
+
+    fn try_alloc(&self, pages: u64) -> Option<u64> {
+        let len = pages.checked_mul(PAGE_SIZE)?;
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
         let found = a
             .free

@@ -27,10 +27,14 @@ use syscalls_table::Errno;
 /// Linux's `TASK_SIZE` on x86-64 with 4-level paging.
 pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Pages mapped around a faulting page at once (fault-around), to save platform round trips.
-const FAULT_AROUND_PAGES: u64 = 16;
+const FAULT_AROUND_PAGES: u64 = 64;
 /// The window for file mappings, whose pages mostly come from the page cache already
 /// (mapping them costs no memory, and a fault costs a round trip to the sentry).
 const FILE_FAULT_AROUND_PAGES: u64 = 64;
+/// Pages around a file fault that are mapped if the file's page cache has them already.
+const CACHED_AROUND_PAGES: u64 = 512;
+/// Pages of a new file mapping mapped at once if the page cache has them (8 MiB).
+const MAP_CACHED_PAGES: u64 = 2048;
 /// Gap Linux keeps below a grows-down stack (`stack_guard_gap`, 256 pages).
 const STACK_GUARD_GAP: u64 = 256 * PAGE_SIZE;
 
@@ -405,6 +409,12 @@ impl MemoryManager {
                 wipeonfork: false,
             },
         );
+        if a.file.is_some() && a.perms != Perms::NONE {
+            // Pages the file's page cache holds already are mapped now: a library's or
+            // binary's segments are all touched, each VMA would fault at least once.
+            self.map_cached(&mut s, addr, addr + len)
+                .map_err(|_| Errno::ENOMEM)?;
+        }
         if a.populate && a.perms != Perms::NONE {
             let mut p = addr;
             while p < addr + len {
@@ -932,9 +942,53 @@ impl MemoryManager {
             }
             if write {
                 self.break_cow(p, shared)?;
+                self.break_cow_around(&mut s, vstart, page)?;
             }
         }
         self.populate_and_map(&mut s, page)
+    }
+
+    /// Maps the pages of the file VMA at `[start, end)` that its file's page cache holds
+    /// (at most `MAP_CACHED_PAGES` of them), without reading anything.
+    fn map_cached(&self, s: &mut State, start: u64, end: u64) -> Result<(), FaultError> {
+        let Some((vstart, vma)) = s.find(start).map(|(k, v)| (k, v.clone())) else {
+            return Ok(());
+        };
+        let Some(f) = &vma.file else {
+            return Ok(());
+        };
+        let end = end.min(vma.end).min(start + MAP_CACHED_PAGES * PAGE_SIZE);
+        let first = (f.offset + (start - vstart)) / PAGE_SIZE;
+        let frames = f.ops.cached_frames(first, (end - start) / PAGE_SIZE);
+        if frames.is_empty() {
+            return Ok(());
+        }
+        for (i, frame) in frames {
+            let va = vstart + i * PAGE_SIZE - f.offset;
+            s.pages.entry(va).or_insert_with(|| Page::new(frame));
+        }
+        self.map_range(s, &vma, start, end, false)
+    }
+
+    /// After a write broke copy-on-write on `page` of a writable private file mapping (a
+    /// data segment: relocations write most of its pages), breaks it on the other
+    /// present pages of its fault-around window too, saving their faults.
+    fn break_cow_around(&self, s: &mut State, vstart: u64, page: u64) -> Result<(), FaultError> {
+        let Some(vma) = s.vmas.get(&vstart) else {
+            return Ok(());
+        };
+        if vma.shared || vma.file.is_none() || !vma.perms.write {
+            return Ok(());
+        }
+        let win = FAULT_AROUND_PAGES * PAGE_SIZE;
+        let lo = (page & !(win - 1)).max(vstart);
+        let hi = ((page & !(win - 1)) + win).min(vma.end);
+        for (va, p) in s.pages.range_mut(lo..hi) {
+            if *va != page {
+                self.break_cow(p, false)?;
+            }
+        }
+        Ok(())
     }
 
     /// Gives page `p` (of a VMA that is `shared` or not) a frame of its own if it is
@@ -1035,6 +1089,27 @@ impl MemoryManager {
                 self.fill_from_file(&vma, vstart, va, frame.off());
                 s.pages.insert(va, Page::new(frame));
             }
+        }
+        // Around that, the file's pages already in its page cache cost no read: they are
+        // mapped too (the next exec of a binary then faults far less).
+        let (mut lo, mut hi) = (lo, hi);
+        if let Some(f) = &vma.file {
+            let wide = CACHED_AROUND_PAGES * PAGE_SIZE;
+            let (wlo, whi) = (
+                (page & !(wide - 1)).max(vstart),
+                ((page & !(wide - 1)) + wide).min(vma.end),
+            );
+            let idx = |va: u64| (f.offset + (va - vstart)) / PAGE_SIZE;
+            for (a, b) in [(wlo, lo), (hi, whi)] {
+                if a >= b {
+                    continue;
+                }
+                for (i, frame) in f.ops.cached_frames(idx(a), (b - a) / PAGE_SIZE) {
+                    let va = vstart + i * PAGE_SIZE - f.offset;
+                    s.pages.entry(va).or_insert_with(|| Page::new(frame));
+                }
+            }
+            (lo, hi) = (wlo, whi);
         }
         self.map_range(s, &vma, lo, hi, false)
     }

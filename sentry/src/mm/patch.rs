@@ -1,5 +1,6 @@
-//! Syscall-site patching (the seccomp platform's fast path): a `mov $nr, %eax; syscall`
-//! site that trapped is rewritten into `jmp *ABS32`, an indirect jump through a pointer
+//! Syscall-site patching (the seccomp platform's fast path): a `mov $imm32, %r32;
+//! syscall` site that trapped (`%eax`: the number itself, as glibc's wrappers do; or an
+//! argument register, as its `openat(AT_FDCWD, …)` does) is rewritten into `jmp *ABS32`, an indirect jump through a pointer
 //! in a small region below 2 GiB (the trampoline region) to a per-site trampoline the
 //! platform supplies, which enters the platform without a signal and returns after the
 //! site.
@@ -38,7 +39,7 @@ const BAD_OPCODE: u8 = 0x06;
 const MAX_NR: u64 = 1024;
 /// A site is patched at its this-many-th trap: patching costs a copy of the code page
 /// and a remap, which a site a process runs once or twice (start-up) never pays back.
-const PATCH_AFTER: u32 = 3;
+pub(super) const PATCH_AFTER: u32 = 1;
 /// Sites whose traps are counted (per address space).
 const MAX_SEEN: usize = 4096;
 const NEVER: u32 = u32::MAX;
@@ -59,9 +60,9 @@ pub enum Evict {
 pub struct Patches {
     /// The trampoline region exists (at `REGION_START`).
     region: bool,
-    /// Patched sites: address → (syscall number, slot address). Kept after unpatching,
+    /// Patched sites: address → (original bytes, slot address). Kept after unpatching,
     /// so faults of threads that raced with it are still recognised.
-    sites: BTreeMap<u64, (u32, u64)>,
+    sites: BTreeMap<u64, ([u8; 7], u64)>,
     next_slot: u64,
     /// Traps seen at sites not patched yet (at most `MAX_SEEN`); `NEVER` for a site
     /// whose code is not the pattern (glibc's `syscall()`, say), not looked at again.
@@ -75,9 +76,18 @@ fn jump_to(slot: u64) -> [u8; 7] {
     [JMP_ABS[0], JMP_ABS[1], JMP_ABS[2], a[0], a[1], a[2], a[3]]
 }
 
-fn original(nr: u32) -> [u8; 7] {
-    let n = nr.to_le_bytes();
-    [MOV_EAX, n[0], n[1], n[2], n[3], SYSCALL[0], SYSCALL[1]]
+/// Whether `code` is `mov $imm32, %r32; syscall` for a syscall numbered `nr`: into
+/// `%eax` (then the immediate is `nr`), or into `%edx`, `%ebx`, `%ebp`, `%esi` or `%edi`
+/// (the number came in `%eax` before). Not `%ecx` or `%esp`.
+fn patchable(code: &[u8; 7], nr: u32) -> bool {
+    if code[5..] != SYSCALL {
+        return false;
+    }
+    match code[0] {
+        MOV_EAX => code[1..5] == nr.to_le_bytes(),
+        0xba | 0xbb | 0xbd | 0xbe | 0xbf => true,
+        _ => false,
+    }
 }
 
 impl MemoryManager {
@@ -87,13 +97,14 @@ impl MemoryManager {
 
     /// Patches the site of a syscall that just trapped: `ret` is the address after its
     /// `syscall` instruction, `nr` its number; `trampoline` makes the trampoline's code
-    /// (the platform's). Does nothing unless the 7 bytes before `ret` are exactly
-    /// `mov $nr, %eax; syscall` in one private executable mapping.
+    /// (the platform's) from the instruction to run first and the return address. Does
+    /// nothing unless the 7 bytes before `ret` are a patchable `mov $imm32, %r32;
+    /// syscall` in one private, executable, read-only mapping.
     pub fn patch_syscall(
         &self,
         ret: u64,
         nr: u64,
-        trampoline: impl Fn(u32, u64) -> Option<Vec<u8>>,
+        trampoline: impl Fn(&[u8], u64) -> Option<Vec<u8>>,
     ) {
         if nr >= MAX_NR || ret < 7 {
             return;
@@ -111,7 +122,7 @@ impl MemoryManager {
         let full = p.seen.len() >= MAX_SEEN;
         let mut code = [0u8; 7];
         let read = self.copy_in(site, &mut code).is_ok();
-        if !read || code != original(nr) {
+        if !read || !patchable(&code, nr) {
             // Not the pattern at all: not looked at again. (The pattern with another
             // number is a restart through restart_syscall: the site may still be.)
             let pattern = code[0] == MOV_EAX && code[5..] == SYSCALL;
@@ -158,7 +169,8 @@ impl MemoryManager {
         }
         p.region = true;
         let slot = REGION_START + p.next_slot * SLOT;
-        let Some(tramp) = trampoline(nr, ret) else {
+        // The trampoline runs the site's `mov` itself, then enters the platform.
+        let Some(tramp) = trampoline(&code[..5], ret) else {
             return;
         };
         if tramp.len() as u64 > SLOT - 8 {
@@ -184,7 +196,7 @@ impl MemoryManager {
                 return;
             }
         }
-        p.sites.insert(site, (nr, slot));
+        p.sites.insert(site, (code, slot));
     }
 
     /// Maps the trampoline region (private, read and execute), if the range is free.
@@ -218,8 +230,8 @@ impl MemoryManager {
     pub fn unpatch_all(&self, remove_region: bool) {
         let mut p = self.patches();
         p.disabled = true;
-        for (&site, &(nr, slot)) in &p.sites {
-            self.restore_site(site, nr, slot);
+        for (&site, &(orig, slot)) in &p.sites {
+            self.restore_site(site, orig, slot);
         }
         if remove_region && p.region {
             p.region = false;
@@ -229,12 +241,11 @@ impl MemoryManager {
     }
 
     /// Puts back the original bytes of `site` if it still holds the jump to `slot`.
-    fn restore_site(&self, site: u64, nr: u32, slot: u64) {
+    fn restore_site(&self, site: u64, orig: [u8; 7], slot: u64) {
         let mut code = [0u8; 7];
         if self.copy_in(site, &mut code).is_err() || code != jump_to(slot) {
             return;
         }
-        let orig = original(nr);
         let steps: [(u64, &[u8]); 3] = [
             (site, &[BAD_OPCODE]),
             (site + 1, &orig[1..]),
@@ -268,11 +279,11 @@ impl MemoryManager {
         }
         let mut p = self.patches();
         let lo = start.saturating_sub(6);
-        let sites: Vec<(u64, (u32, u64))> =
+        let sites: Vec<(u64, ([u8; 7], u64))> =
             p.sites.range(lo..end).map(|(k, v)| (*k, *v)).collect();
-        for (site, (nr, slot)) in sites {
+        for (site, (orig, slot)) in sites {
             if how == Evict::Writable {
-                self.restore_site(site, nr, slot);
+                self.restore_site(site, orig, slot);
             }
             p.sites.remove(&site);
         }

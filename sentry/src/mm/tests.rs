@@ -565,10 +565,9 @@ fn forked_mm_crosses_threads() {
     assert_eq!(child, vec![9]);
 }
 
-/// A trampoline as a platform would give it: `mov $nr, %eax` then the return address.
-fn fake_trampoline(nr: u32, ret: u64) -> Option<Vec<u8>> {
-    let mut code = vec![0xb8];
-    code.extend_from_slice(&nr.to_le_bytes());
+/// A trampoline as a platform would give it: the site's `mov`, then the return address.
+fn fake_trampoline(setup: &[u8], ret: u64) -> Option<Vec<u8>> {
+    let mut code = setup.to_vec();
     code.extend_from_slice(&ret.to_le_bytes());
     Some(code)
 }
@@ -596,12 +595,14 @@ fn patchable() -> (Arc<MemoryFile>, Arc<FakeAs>, MemoryManager, u64) {
 }
 
 #[test]
-fn a_site_is_patched_at_its_third_trap_and_restored_when_made_writable() {
+fn a_site_is_patched_after_its_traps_and_restored_when_made_writable() {
     let (_mf, _aspace, mm, site) = patchable();
     let orig = bytes(&mm, site, 7);
-    for _ in 0..2 {
+    let mut traps = 1;
+    while traps < patch::PATCH_AFTER {
         mm.patch_syscall(site + 7, 39, fake_trampoline);
-        assert_eq!(bytes(&mm, site, 7), orig, "not patched before its third trap");
+        assert_eq!(bytes(&mm, site, 7), orig, "not patched before PATCH_AFTER traps");
+        traps += 1;
     }
     mm.patch_syscall(site + 7, 39, fake_trampoline);
     let jump = bytes(&mm, site, 7);
@@ -610,7 +611,10 @@ fn a_site_is_patched_at_its_third_trap_and_restored_when_made_writable() {
     assert_eq!(slot >> 16, 6, "the slot's third byte is the invalid opcode 0x06");
     // The slot points at the trampoline right after it.
     assert_eq!(bytes(&mm, slot, 8), (slot + 8).to_le_bytes());
-    assert_eq!(bytes(&mm, slot + 8, 13), fake_trampoline(39, site + 7).unwrap());
+    assert_eq!(
+        bytes(&mm, slot + 8, 13),
+        fake_trampoline(&[0xb8, 39, 0, 0, 0], site + 7).unwrap()
+    );
     // The region is not shown to the application.
     assert!(mm.maps().iter().all(|(start, _)| *start != patch::REGION_START));
     // The sentry's restart (rip - 2) and threads that raced with the patching fault on
@@ -638,7 +642,7 @@ fn a_site_is_patched_at_its_third_trap_and_restored_when_made_writable() {
 fn mapping_over_the_trampoline_region_unpatches_and_removes_it() {
     let (_mf, _aspace, mm, site) = patchable();
     let orig = bytes(&mm, site, 7);
-    for _ in 0..3 {
+    for _ in 0..patch::PATCH_AFTER {
         mm.patch_syscall(site + 7, 39, fake_trampoline);
     }
     assert_ne!(bytes(&mm, site, 7), orig);
@@ -652,7 +656,7 @@ fn mapping_over_the_trampoline_region_unpatches_and_removes_it() {
     assert_eq!(bytes(&mm, site, 7), orig, "sites restored");
     assert_eq!(bytes(&mm, patch::REGION_START, 8), [0; 8], "the new mapping is fresh");
     // Patching stays off in this address space.
-    for _ in 0..3 {
+    for _ in 0..patch::PATCH_AFTER {
         mm.patch_syscall(site + 7, 39, fake_trampoline);
     }
     assert_eq!(bytes(&mm, site, 7), orig);
@@ -662,7 +666,7 @@ fn mapping_over_the_trampoline_region_unpatches_and_removes_it() {
 fn a_site_that_is_not_the_pattern_or_not_private_code_is_left_alone() {
     let (_mf, _aspace, mm, site) = patchable();
     // Wrong syscall number for the bytes.
-    for _ in 0..3 {
+    for _ in 0..patch::PATCH_AFTER {
         mm.patch_syscall(site + 7, 40, fake_trampoline);
     }
     assert_eq!(bytes(&mm, site, 2), [0xb8, 39]);
@@ -671,15 +675,40 @@ fn a_site_that_is_not_the_pattern_or_not_private_code_is_left_alone() {
     anon(&mm, shared, 1, true);
     mm.copy_out(shared, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05]).unwrap();
     mm.mprotect(shared, PAGE_SIZE, RX).unwrap();
-    for _ in 0..3 {
+    for _ in 0..patch::PATCH_AFTER {
         mm.patch_syscall(shared + 7, 39, fake_trampoline);
     }
     assert_eq!(bytes(&mm, shared, 1), [0xb8]);
     // A fork keeps the patch state: the child's copy of the site is patched too.
-    for _ in 0..3 {
+    for _ in 0..patch::PATCH_AFTER {
         mm.patch_syscall(site + 7, 39, fake_trampoline);
     }
     let child = mm.fork().unwrap().attach(Arc::new(FakeAs::default()));
     assert_eq!(bytes(&child, site, 3), [0xff, 0x24, 0x25]);
     assert_eq!(child.patched_fault(site + 5), Some((site, true)));
+}
+
+#[test]
+fn a_mov_into_an_argument_register_before_syscall_is_patched_too() {
+    let (_mf, _aspace, mm) = setup();
+    let code = 0x40_0000;
+    anon(&mm, code, 1, false);
+    // mov $-100, %edi; syscall (openat(AT_FDCWD, ...) with the number in eax before),
+    // then mov $5, %ecx; syscall and mov $5, %esp; syscall, which are never patched.
+    mm.copy_out(code, &[0xbf, 0x9c, 0xff, 0xff, 0xff, 0x0f, 0x05]).unwrap();
+    mm.copy_out(code + 0x20, &[0xb9, 5, 0, 0, 0, 0x0f, 0x05]).unwrap();
+    mm.copy_out(code + 0x40, &[0xbc, 5, 0, 0, 0, 0x0f, 0x05]).unwrap();
+    mm.mprotect(code, PAGE_SIZE, RX).unwrap();
+    for _ in 0..patch::PATCH_AFTER {
+        for at in [code, code + 0x20, code + 0x40] {
+            mm.patch_syscall(at + 7, 257, fake_trampoline);
+        }
+    }
+    let jump = bytes(&mm, code, 7);
+    assert_eq!(&jump[..3], &[0xff, 0x24, 0x25]);
+    let slot = u32::from_le_bytes(jump[3..7].try_into().unwrap()) as u64;
+    // The trampoline runs the site's own mov.
+    assert_eq!(bytes(&mm, slot + 8, 5), [0xbf, 0x9c, 0xff, 0xff, 0xff]);
+    assert_eq!(bytes(&mm, code + 0x20, 1), [0xb9]);
+    assert_eq!(bytes(&mm, code + 0x40, 1), [0xbc]);
 }

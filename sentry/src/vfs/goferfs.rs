@@ -29,6 +29,7 @@ pub struct GoferFs {
 impl GoferFs {
     /// Attaches to the gofer's root; returns the root inode.
     pub fn mount(client: Client, read_only: bool) -> Result<Arc<GoferInode>, Errno> {
+        crate::mm::memfile::on_pressure(drop_retained);
         let fs = Arc::new(GoferFs { client, read_only });
         let e = fs.client.mount()?;
         Ok(Arc::new(GoferInode {
@@ -394,7 +395,73 @@ impl Drop for GoferFile {
         if let Err(e) = c.write_back() {
             crate::log::warn(&format!("writing back a shared mapping's pages: {e:?}"));
         }
-        c.trim();
+        if !self.inode.fs.read_only {
+            c.trim();
+            return;
+        }
+        // A read-only tree never changes under the sandbox: its pages are kept for the
+        // next open (the next exec of the same binary), within a sandbox-wide budget.
+        let pages = c.pages.len();
+        drop(c);
+        retain(&self.inode, pages);
+    }
+}
+
+/// Page-cache pages of read-only trees kept after the last open file of theirs closes
+/// (the oldest files' unused pages are dropped beyond this): 128 MiB.
+const RETAINED_PAGES: usize = 32768;
+
+/// Files whose page caches are kept, oldest first, with the pages each had then; and
+/// the total.
+type Retained = (std::collections::VecDeque<(std::sync::Weak<GoferInode>, usize)>, usize);
+static RETAINED: Mutex<Retained> = Mutex::new((std::collections::VecDeque::new(), 0));
+
+/// Drops every kept page nothing maps (the memory file is full).
+fn drop_retained() {
+    let list = std::mem::take(&mut *RETAINED.lock().unwrap_or_else(|e| e.into_inner()));
+    for (w, _) in list.0 {
+        // The allocation that ran out may be for a page cache whose lock its caller
+        // holds: that one is skipped, not waited for.
+        if let Some(i) = w.upgrade()
+            && let Ok(mut c) = i.cache.try_lock()
+        {
+            c.trim();
+        }
+    }
+}
+
+/// Records that `inode`'s cache (`pages` pages) is kept, and trims the oldest kept
+/// caches while the total is over budget. Called without any page-cache lock held.
+fn retain(inode: &Arc<GoferInode>, pages: usize) {
+    let mut evict = Vec::new();
+    {
+        let mut r = RETAINED.lock().unwrap_or_else(|e| e.into_inner());
+        let (list, total) = &mut *r;
+        if let Some(i) = list
+            .iter()
+            .position(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(inode)))
+        {
+            let (_, n) = list.remove(i).unwrap_or_default();
+            *total -= n;
+        }
+        if pages == 0 {
+            return;
+        }
+        list.push_back((Arc::downgrade(inode), pages));
+        *total += pages;
+        while *total > RETAINED_PAGES {
+            let Some((w, n)) = list.pop_front() else {
+                break;
+            };
+            *total -= n;
+            evict.push(w);
+        }
+    }
+    // Pages still mapped somewhere stay (they belong to those mappings).
+    for w in evict {
+        if let Some(i) = w.upgrade() {
+            i.cache().trim();
+        }
     }
 }
 
@@ -468,6 +535,14 @@ impl FileOps for GoferFile {
             return Err(Errno::EFAULT);
         }
         Ok(v)
+    }
+
+    fn cached_frames(&self, first: u64, n: u64) -> Vec<(u64, Arc<Frame>)> {
+        let c = self.inode.cache();
+        c.pages
+            .range(first..first.saturating_add(n))
+            .map(|(i, f)| (*i, f.clone()))
+            .collect()
     }
 
     fn size(&self) -> Result<u64, Errno> {

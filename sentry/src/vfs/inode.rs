@@ -360,6 +360,11 @@ pub trait FileOps: Send + Sync {
         }
         Ok(v)
     }
+    /// The pages among `first..first + n` that the file's page cache holds already, with
+    /// their indices: what a mapping can take without reading (fault-around).
+    fn cached_frames(&self, _first: u64, _n: u64) -> Vec<(u64, Arc<crate::mm::memfile::Frame>)> {
+        Vec::new()
+    }
     /// The poll(2) events that hold now (POLLIN, POLLOUT, POLLHUP, …). Files that never
     /// block are always readable and writable.
     fn poll(&self) -> u32 {
