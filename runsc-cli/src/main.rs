@@ -204,6 +204,9 @@ fn run_do(
             })
             .collect(),
         cwd,
+        user: None,
+        hostname: None,
+        rlimits: Vec::new(),
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,

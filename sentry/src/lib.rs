@@ -21,4 +21,4 @@ pub mod timers;
 pub mod vfs;
 pub mod wait;
 
-pub use kernel::{Config, Error, ExitStatus, RootFs, run};
+pub use kernel::{Config, Control, Error, ExitStatus, ProcessEntry, RootFs, Sandbox, User, run};
