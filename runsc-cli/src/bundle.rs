@@ -1,0 +1,195 @@
+//! An OCI bundle: its `config.json` read with `oci-spec`, checked, and mapped onto what
+//! the sentry runs (`sentry::Config` without the root, which the gofer serves).
+
+use crate::logging::Logger;
+use oci_spec::runtime::{PosixRlimitType, Spec};
+use std::path::{Path, PathBuf};
+
+/// A checked bundle.
+pub struct Bundle {
+    /// The bundle directory, absolute.
+    pub dir: PathBuf,
+    pub spec: Spec,
+    /// The container's root filesystem on the host, absolute.
+    pub rootfs: PathBuf,
+    pub readonly: bool,
+}
+
+/// Reads and checks `<dir>/config.json`: every error is one line that names the field.
+pub fn load(dir: &Path) -> Result<Bundle, String> {
+    let dir = std::path::absolute(dir).map_err(|e| format!("bundle {}: {e}", dir.display()))?;
+    let path = dir.join("config.json");
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let spec: Spec = serde_json::from_slice(&text)
+        .map_err(|e| format!("{}: invalid config: {e}", path.display()))?;
+    let root = spec
+        .root()
+        .as_ref()
+        .ok_or_else(|| format!("{}: no root", path.display()))?;
+    let rootfs = if root.path().is_absolute() {
+        root.path().clone()
+    } else {
+        dir.join(root.path())
+    };
+    match std::fs::metadata(&rootfs) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(format!("root.path {}: not a directory", rootfs.display())),
+        Err(e) => return Err(format!("root.path {}: {e}", rootfs.display())),
+    }
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| format!("{}: no process", path.display()))?;
+    check_process(process)?;
+    if let Some(hooks) = spec.hooks() {
+        for h in all_hooks(hooks) {
+            if !h.path().is_absolute() {
+                return Err(format!(
+                    "hook path {:?} must be absolute",
+                    h.path().display()
+                ));
+            }
+        }
+    }
+    Ok(Bundle {
+        readonly: root.readonly().unwrap_or(false),
+        dir,
+        spec,
+        rootfs,
+    })
+}
+
+/// The checks of `process` that `create` and `exec` share.
+pub fn check_process(process: &oci_spec::runtime::Process) -> Result<(), String> {
+    if process.terminal().unwrap_or(false) {
+        return Err("process.terminal: terminal not supported yet".into());
+    }
+    match process.args() {
+        Some(a) if !a.is_empty() && !a[0].is_empty() => {}
+        _ => return Err("process.args must not be empty".into()),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(format!(
+            "process.cwd {:?} must be an absolute path",
+            process.cwd().display()
+        ));
+    }
+    Ok(())
+}
+
+fn all_hooks(h: &oci_spec::runtime::Hooks) -> impl Iterator<Item = &oci_spec::runtime::Hook> {
+    #[allow(deprecated)]
+    let prestart = h.prestart();
+    [
+        prestart,
+        h.create_runtime(),
+        h.create_container(),
+        h.start_container(),
+        h.poststart(),
+        h.poststop(),
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+}
+
+/// The Linux resource number of an OCI rlimit type.
+fn rlimit_resource(t: PosixRlimitType) -> u32 {
+    use PosixRlimitType::*;
+    match t {
+        RlimitCpu => libc::RLIMIT_CPU,
+        RlimitFsize => libc::RLIMIT_FSIZE,
+        RlimitData => libc::RLIMIT_DATA,
+        RlimitStack => libc::RLIMIT_STACK,
+        RlimitCore => libc::RLIMIT_CORE,
+        RlimitRss => libc::RLIMIT_RSS,
+        RlimitNproc => libc::RLIMIT_NPROC,
+        RlimitNofile => libc::RLIMIT_NOFILE,
+        RlimitMemlock => libc::RLIMIT_MEMLOCK,
+        RlimitAs => libc::RLIMIT_AS,
+        RlimitLocks => libc::RLIMIT_LOCKS,
+        RlimitSigpending => libc::RLIMIT_SIGPENDING,
+        RlimitMsgqueue => libc::RLIMIT_MSGQUEUE,
+        RlimitNice => libc::RLIMIT_NICE,
+        RlimitRtprio => libc::RLIMIT_RTPRIO,
+        RlimitRttime => libc::RLIMIT_RTTIME,
+    }
+}
+
+/// The sentry's configuration for the bundle's process (the root is set by the caller).
+pub fn sentry_config(
+    b: &Bundle,
+    platform: &str,
+    strace: bool,
+    log: &Logger,
+) -> Result<sentry::Config, String> {
+    let process = b.spec.process().as_ref().ok_or("config.json: no process")?;
+    check_process(process)?;
+    let args = process.args().clone().unwrap_or_default();
+    let user = process.user();
+    let mut rlimits = Vec::new();
+    for r in process.rlimits().iter().flatten() {
+        if r.soft() > r.hard() {
+            return Err(format!(
+                "process.rlimits {:?}: soft limit {} above hard limit {}",
+                r.typ(),
+                r.soft(),
+                r.hard()
+            ));
+        }
+        rlimits.push((rlimit_resource(r.typ()), r.soft(), r.hard()));
+    }
+    for m in b.spec.mounts().iter().flatten() {
+        let dest = m.destination().display().to_string();
+        let typ = m.typ().as_deref().unwrap_or("bind");
+        match (typ, dest.as_str()) {
+            ("proc", "/proc") | ("sysfs", "/sys") | ("tmpfs", "/dev") | ("tmpfs", "/tmp") => {
+                log.info(&format!(
+                    "mount {typ} on {dest}: the sentry's own {dest} serves it"
+                ));
+            }
+            ("devpts" | "mqueue" | "tmpfs" | "cgroup" | "cgroup2" | "proc" | "sysfs", _) => {
+                log.info(&format!(
+                    "mount {typ} on {dest}: ignored (the sentry has no such mount yet)"
+                ));
+            }
+            _ => log.info(&format!(
+                "mount {typ} of {} on {dest}: ignored (bind mounts are not served yet)",
+                m.source()
+                    .as_ref()
+                    .map(|s| s.display().to_string())
+                    .unwrap_or_default()
+            )),
+        }
+    }
+    Ok(sentry::Config {
+        platform: platform.to_string(),
+        root: sentry::RootFs::Tmpfs,
+        strace,
+        program: args[0].clone(),
+        argv: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        envp: process
+            .env()
+            .iter()
+            .flatten()
+            .map(|e| e.as_bytes().to_vec())
+            .collect(),
+        cwd: process.cwd().as_os_str().as_encoded_bytes().to_vec(),
+        user: Some(sentry::User {
+            uid: user.uid(),
+            gid: user.gid(),
+            groups: user.additional_gids().clone().unwrap_or_default(),
+        }),
+        hostname: b.spec.hostname().clone(),
+        rlimits,
+    })
+}
+
+/// The default `config.json` that `runsc spec` writes: oci-spec's defaults, which
+/// follow runc's (`sh` in `rootfs`, a terminal, the usual mounts and namespaces).
+pub fn default_spec() -> Spec {
+    Spec::default()
+}
