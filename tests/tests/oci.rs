@@ -1,0 +1,696 @@
+//! The OCI lifecycle against `runsc` directly, as containerd's shim and podman drive
+//! runc (runtime-spec runtime.md): spec, create → state → start → kill → wait → delete,
+//! run with an exit status, ps, pause/resume, and the errors of a bad bundle or a wrong
+//! state — each one line on stderr and a JSON line in the `--log` file, with nothing
+//! left behind. The bundles' root filesystem is a tiny busybox tree made per test.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::{Outcome, TIMEOUT, TempDir, available_platforms, busybox, run, runsc, skip};
+
+/// One test's world: a state root, a log file and bundles, under a temp dir.
+struct Oci {
+    dir: TempDir,
+    platform: String,
+}
+
+impl Oci {
+    /// None (with a printed reason) when the test cannot run here.
+    fn new(test: &str) -> Option<Oci> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            skip(&format!(
+                "{test}: needs root (the sandbox runs as the caller)"
+            ));
+            return None;
+        }
+        let platform = available_platforms(test).into_iter().next()?;
+        let dir = TempDir::new(&format!("oci-{test}"));
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        Some(Oci { dir, platform })
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("log.json")
+    }
+
+    /// `runsc` with the global flags a containerd shim passes.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(runsc());
+        c.arg(format!("--platform={}", self.platform))
+            .arg("--root")
+            .arg(self.root())
+            .arg("--log")
+            .arg(self.log())
+            .arg("--log-format")
+            .arg("json")
+            .args(args);
+        c
+    }
+
+    /// Runs a command that starts no sandbox (its output is read to the end).
+    fn runsc(&self, args: &[&str]) -> Outcome {
+        run(self.cmd(args), b"", TIMEOUT)
+    }
+
+    /// Runs `create`/`run --detach`: the sandbox keeps the stdio it is given, so the
+    /// command's output goes to files, read once it has exited.
+    fn detached(&self, args: &[&str]) -> Outcome {
+        let out = self.dir.path().join("detached.out");
+        let err = self.dir.path().join("detached.err");
+        let mut c = self.cmd(args);
+        c.stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap());
+        let mut child = c.spawn().expect("spawning runsc");
+        let status = tests::wait_timeout(&mut child, TIMEOUT).unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("runsc {args:?} did not finish");
+        });
+        Outcome {
+            status: tests::status_code(status),
+            stdout: std::fs::read(&out).unwrap(),
+            stderr: std::fs::read(&err).unwrap(),
+        }
+    }
+
+    /// A bundle named `name` whose process runs `args`; `edit` changes its config.
+    fn bundle(
+        &self,
+        name: &str,
+        args: &[&str],
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> PathBuf {
+        let b = self.dir.path().join(name);
+        let rootfs = b.join("rootfs");
+        for d in ["bin", "proc", "dev", "sys", "tmp"] {
+            std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
+        for l in ["sh", "echo", "sleep", "true", "cat"] {
+            symlink("busybox", rootfs.join("bin").join(l)).unwrap();
+        }
+        let out = run(
+            {
+                let mut c = Command::new(runsc());
+                c.arg("spec").arg("--bundle").arg(&b);
+                c
+            },
+            b"",
+            TIMEOUT,
+        );
+        assert_eq!(out.status, 0, "runsc spec: {}", out.stderr_str());
+        let path = b.join("config.json");
+        let mut cfg: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        cfg["process"]["terminal"] = false.into();
+        cfg["process"]["args"] = args.into();
+        edit(&mut cfg);
+        std::fs::write(&path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+        b
+    }
+
+    fn state(&self, id: &str) -> serde_json::Value {
+        let out = self.runsc(&["state", id]);
+        assert_eq!(out.status, 0, "state {id}: {}", out.stderr_str());
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("state {id}: bad JSON ({e}): {}", out.stdout_str()))
+    }
+
+    fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Creates container `id` from `bundle` and checks it is `created`; returns the
+    /// sandbox pid from the pid file.
+    fn create(&self, bundle: &Path, id: &str) -> i32 {
+        let pid_file = self.dir.path().join(format!("{id}.pid"));
+        let out = self.detached(&[
+            "create",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            id,
+        ]);
+        assert_eq!(out.status, 0, "create {id}: {}", out.stderr_str());
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("create writes the pid file")
+            .trim()
+            .parse()
+            .expect("the pid file holds a number");
+        let st = self.state(id);
+        assert_eq!(st["status"], "created", "{st}");
+        assert_eq!(
+            st["pid"], pid,
+            "the state's pid is the sandbox process: {st}"
+        );
+        assert_eq!(st["id"], id);
+        assert!(st["ociVersion"].is_string(), "{st}");
+        assert_eq!(st["bundle"], bundle.to_str().unwrap());
+        pid
+    }
+
+    /// Removes every container left by a failed test (the sandboxes would outlive it).
+    fn cleanup(&self) {
+        if let Ok(rd) = std::fs::read_dir(self.root()) {
+            for e in rd.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let _ = self.runsc(&["delete", "--force", &id]);
+            }
+        }
+    }
+
+    fn assert_no_container(&self, what: &str) {
+        let left: Vec<_> = std::fs::read_dir(self.root())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "{what}: state left behind: {left:?}");
+    }
+
+    /// The last line of the log file, which must be JSON with a `msg`.
+    fn last_log_msg(&self) -> String {
+        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let line = text
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("empty log file"));
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+        assert_eq!(v["level"], "error", "{line}");
+        assert!(v["time"].is_string(), "{line}");
+        v["msg"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no msg: {line}"))
+            .to_string()
+    }
+}
+
+impl Drop for Oci {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Whether process `pid` is gone (or a zombie waiting for its reaper).
+fn gone(pid: i32) -> bool {
+    tests::procs::stat(pid).is_none_or(|(s, _)| s == 'Z' || s == 'X')
+}
+
+/// A shell that exits 3 on SIGTERM and 5 on SIGUSR1 (handled, so the test does not
+/// depend on how the sandbox's init treats default actions), once its child runs.
+const TRAP_TERM: &str = "trap 'exit 3' TERM; trap 'exit 5' USR1; sleep 1000 & wait";
+
+/// Waits until the container has `n` processes (its shell has set its traps).
+fn wait_for_processes(o: &Oci, id: &str, n: usize) {
+    eventually(&format!("{id} has {n} processes"), || {
+        let out = o.runsc(&["ps", "--format", "json", id]);
+        assert_eq!(out.status, 0, "ps: {}", out.stderr_str());
+        serde_json::from_slice::<Vec<i32>>(&out.stdout).is_ok_and(|p| p.len() == n)
+    });
+}
+
+/// Polls `cond` (a generous bound only against hangs).
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still not so after {TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One line on stderr starting `runsc: ` and naming `mention`, a non-zero exit
+/// without a signal, and the same message as the last JSON line of the log.
+fn assert_error(o: &Oci, what: &str, out: &Outcome, mention: &str) {
+    let stderr = out.stderr_str();
+    assert!(
+        out.status != 0 && out.status < 128,
+        "{what}: want a plain non-zero exit, got {}; stderr: {stderr}",
+        out.status
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: want one stderr line: {stderr}");
+    assert!(lines[0].starts_with("runsc: "), "{what}: {stderr}");
+    assert!(
+        lines[0].contains(mention),
+        "{what}: should mention {mention:?}: {stderr}"
+    );
+    let msg = o.last_log_msg();
+    assert_eq!(
+        format!("runsc: {msg}"),
+        lines[0],
+        "{what}: log and stderr differ"
+    );
+}
+
+#[test]
+fn spec_writes_a_default_config() {
+    let dir = TempDir::new("oci-spec");
+    let out = run(
+        {
+            let mut c = Command::new(runsc());
+            c.arg("spec").current_dir(dir.path());
+            c
+        },
+        b"",
+        TIMEOUT,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap()).unwrap();
+    assert!(cfg["ociVersion"].is_string(), "{cfg}");
+    assert_eq!(cfg["root"]["path"], "rootfs");
+    assert_eq!(cfg["process"]["args"][0], "sh");
+    assert_eq!(cfg["process"]["cwd"], "/");
+    // A second spec does not overwrite it.
+    let again = run(
+        {
+            let mut c = Command::new(runsc());
+            c.arg("spec").arg("--bundle").arg(dir.path());
+            c
+        },
+        b"",
+        TIMEOUT,
+    );
+    assert_ne!(again.status, 0);
+    assert!(
+        again.stderr_str().contains("exists"),
+        "{}",
+        again.stderr_str()
+    );
+}
+
+#[test]
+fn lifecycle_create_start_kill_delete() {
+    let Some(o) = Oci::new("lifecycle") else {
+        return;
+    };
+    let b = o.bundle("b", &["sh", "-c", TRAP_TERM], |_| {});
+    let pid = o.create(&b, "c1");
+    assert!(!gone(pid), "the sandbox process runs after create");
+    let out = o.runsc(&["start", "c1"]);
+    assert_eq!(out.status, 0, "start: {}", out.stderr_str());
+    assert_eq!(o.status("c1"), "running");
+    wait_for_processes(&o, "c1", 2);
+    let out = o.runsc(&["kill", "c1", "15"]);
+    assert_eq!(out.status, 0, "kill: {}", out.stderr_str());
+    let out = o.runsc(&["wait", "c1"]);
+    assert_eq!(out.stdout_str().trim(), "3", "the TERM trap exits 3");
+    assert_eq!(out.status, 3);
+    eventually("the sandbox process exits", || gone(pid));
+    assert_eq!(o.status("c1"), "stopped");
+    let out = o.runsc(&["delete", "c1"]);
+    assert_eq!(out.status, 0, "delete: {}", out.stderr_str());
+    o.assert_no_container("after delete");
+    let out = o.runsc(&["state", "c1"]);
+    assert_ne!(out.status, 0, "a deleted container has no state");
+}
+
+#[test]
+fn run_exits_with_the_container_status() {
+    let Some(o) = Oci::new("run42") else { return };
+    let b = o.bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "echo out $HOSTNAME $(cat /proc/sys/kernel/hostname); echo err >&2; exit 42",
+        ],
+        |c| {
+            c["hostname"] = "box42".into();
+            c["process"]["env"] = serde_json::json!(["PATH=/bin", "HOSTNAME=h"]);
+        },
+    );
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "r1"]);
+    assert_eq!(out.status, 42, "stderr: {}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "out h box42\n");
+    assert_eq!(out.stderr_str(), "err\n");
+    o.assert_no_container("run deletes the container after it exits");
+}
+
+#[test]
+fn kill_with_a_named_signal() {
+    let Some(o) = Oci::new("killname") else {
+        return;
+    };
+    let b = o.bundle("b", &["sh", "-c", TRAP_TERM], |_| {});
+    let pid = o.create(&b, "k1");
+    assert_eq!(o.runsc(&["start", "k1"]).status, 0);
+    wait_for_processes(&o, "k1", 2);
+    let out = o.runsc(&["kill", "k1", "SIGUSR1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let out = o.runsc(&["wait", "k1"]);
+    assert_eq!(out.stdout_str().trim(), "5", "the USR1 trap exits 5");
+    eventually("the sandbox exits", || gone(pid));
+    // KILL without the SIG prefix, on a created container.
+    let pid = o.create(&b, "k2");
+    let out = o.runsc(&["kill", "k2", "KILL"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    eventually("the sandbox exits", || gone(pid));
+    assert_eq!(o.status("k2"), "stopped");
+    let out = o.runsc(&["kill", "k2", "NOSUCHSIG"]);
+    assert_ne!(out.status, 0);
+}
+
+#[test]
+fn ps_lists_the_sandbox_processes() {
+    let Some(o) = Oci::new("ps") else { return };
+    let b = o.bundle("b", &["sh", "-c", "sleep 1000 & sleep 1000; true"], |_| {});
+    o.create(&b, "p1");
+    assert_eq!(o.runsc(&["start", "p1"]).status, 0);
+    let mut pids = Vec::new();
+    eventually("three processes: sh and two sleeps", || {
+        let out = o.runsc(&["ps", "--format", "json", "p1"]);
+        assert_eq!(out.status, 0, "{}", out.stderr_str());
+        pids = serde_json::from_slice::<Vec<i32>>(&out.stdout)
+            .unwrap_or_else(|e| panic!("ps json ({e}): {}", out.stdout_str()));
+        pids.len() == 3
+    });
+    assert_eq!(pids[0], 1, "init is pid 1 in the sandbox: {pids:?}");
+    let table = o.runsc(&["ps", "p1"]).stdout_str();
+    assert_eq!(
+        table.lines().count(),
+        4,
+        "a header and three rows:\n{table}"
+    );
+    assert!(table.contains("sleep"), "{table}");
+    let out = o.runsc(&["delete", "--force", "p1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+}
+
+#[test]
+fn pause_and_resume() {
+    let Some(o) = Oci::new("pause") else { return };
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    let pid = o.create(&b, "z1");
+    assert_eq!(o.runsc(&["start", "z1"]).status, 0);
+    let out = o.runsc(&["pause", "z1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(o.status("z1"), "paused");
+    assert!(!gone(pid), "a paused sandbox stays");
+    let out = o.runsc(&["pause", "z1"]);
+    assert_ne!(out.status, 0, "pausing a paused container is an error");
+    let out = o.runsc(&["resume", "z1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(o.status("z1"), "running");
+    let out = o.runsc(&["events", "--stats", "z1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["data"]["pids"]["current"], 1, "{ev}");
+    // A paused container is killed by SIGKILL.
+    assert_eq!(o.runsc(&["pause", "z1"]).status, 0);
+    assert_eq!(o.runsc(&["kill", "z1", "9"]).status, 0);
+    let out = o.runsc(&["wait", "z1"]);
+    assert_eq!(out.status, 137, "{}", out.stderr_str());
+}
+
+#[test]
+fn a_paused_container_makes_no_progress() {
+    let Some(o) = Oci::new("frozen") else { return };
+    // It counts into a file on the host (the root is written through).
+    let b = o.bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo $i > /data/n; done",
+        ],
+        |c| {
+            c["root"]["readonly"] = false.into();
+        },
+    );
+    std::fs::create_dir(b.join("rootfs/data")).unwrap();
+    let counter = b.join("rootfs/data/n");
+    let out = {
+        let mut c = Command::new(runsc());
+        c.arg(format!("--platform={}", o.platform))
+            .arg("--overlay=none")
+            .arg("--root")
+            .arg(o.root())
+            .arg("run")
+            .arg("--detach")
+            .arg("--bundle")
+            .arg(&b)
+            .arg("f1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut ch = c.spawn().unwrap();
+        tests::wait_timeout(&mut ch, TIMEOUT).expect("run --detach returns")
+    };
+    assert!(out.success());
+    let read = || std::fs::read_to_string(&counter).unwrap_or_default();
+    eventually("the loop counts", || !read().trim().is_empty());
+    assert_eq!(o.runsc(&["pause", "f1"]).status, 0);
+    // Writes already under way finish; after that the count holds still.
+    std::thread::sleep(Duration::from_millis(200));
+    let a = read();
+    std::thread::sleep(Duration::from_millis(500));
+    let b2 = read();
+    assert_eq!(a, b2, "the count moved while paused");
+    assert_eq!(o.runsc(&["resume", "f1"]).status, 0);
+    eventually("the count moves again", || {
+        read() != b2 && !read().is_empty()
+    });
+    assert_eq!(o.runsc(&["delete", "--force", "f1"]).status, 0);
+}
+
+#[test]
+fn delete_force_leaves_no_process() {
+    let Some(o) = Oci::new("delforce") else {
+        return;
+    };
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    let pid = o.create(&b, "d1");
+    assert_eq!(o.runsc(&["start", "d1"]).status, 0);
+    let out = o.runsc(&["delete", "d1"]);
+    assert_error(&o, "delete of a running container", &out, "not stopped");
+    assert_eq!(o.status("d1"), "running");
+    let out = o.runsc(&["delete", "--force", "d1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert!(gone(pid), "the sandbox process {pid} is still there");
+    o.assert_no_container("after delete --force");
+}
+
+#[test]
+fn bad_bundles_are_one_line_errors_and_leave_nothing() {
+    let Some(o) = Oci::new("badbundle") else {
+        return;
+    };
+    let create = |b: &Path, id: &str| o.detached(&["create", "--bundle", b.to_str().unwrap(), id]);
+    // No config.json.
+    let empty = o.dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_error(
+        &o,
+        "missing config.json",
+        &create(&empty, "e1"),
+        "config.json",
+    );
+    // Invalid JSON.
+    let b = o.bundle("badjson", &["true"], |_| {});
+    std::fs::write(b.join("config.json"), b"{\"ociVersion\": ").unwrap();
+    assert_error(&o, "invalid JSON", &create(&b, "e2"), "config");
+    // A rootfs that does not exist.
+    let b = o.bundle("noroot", &["true"], |c| {
+        c["root"]["path"] = "nowhere".into()
+    });
+    assert_error(&o, "missing rootfs", &create(&b, "e3"), "nowhere");
+    // Empty args.
+    let b = o.bundle("noargs", &[], |_| {});
+    assert_error(&o, "empty args", &create(&b, "e4"), "args");
+    // A relative cwd.
+    let b = o.bundle("relcwd", &["true"], |c| c["process"]["cwd"] = "tmp".into());
+    assert_error(&o, "relative cwd", &create(&b, "e5"), "cwd");
+    // A terminal.
+    let b = o.bundle("tty", &["true"], |c| c["process"]["terminal"] = true.into());
+    assert_error(
+        &o,
+        "terminal",
+        &create(&b, "e6"),
+        "terminal not supported yet",
+    );
+    // A program that is not in the rootfs: the sandbox fails while it is created.
+    let b = o.bundle("noprog", &["/bin/nosuch"], |_| {});
+    let out = create(&b, "e7");
+    assert_error(&o, "missing program", &out, "nosuch");
+    o.assert_no_container("after failed creates");
+    let out = o.runsc(&["list", "--format", "json"]);
+    assert_eq!(out.stdout_str().trim(), "[]");
+}
+
+#[test]
+fn wrong_states_and_ids_are_errors() {
+    let Some(o) = Oci::new("wrongstate") else {
+        return;
+    };
+    for (what, args) in [
+        ("state", vec!["state", "nosuch"]),
+        ("start", vec!["start", "nosuch"]),
+        ("kill", vec!["kill", "nosuch", "9"]),
+        ("delete", vec!["delete", "nosuch"]),
+        ("ps", vec!["ps", "nosuch"]),
+        ("pause", vec!["pause", "nosuch"]),
+    ] {
+        assert_error(
+            &o,
+            &format!("{what} of an unknown id"),
+            &o.runsc(&args),
+            "does not exist",
+        );
+    }
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    o.create(&b, "w1");
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "w1"]);
+    assert_error(&o, "a second create", &out, "already exists");
+    assert_eq!(
+        o.status("w1"),
+        "created",
+        "the first container is untouched"
+    );
+    assert_eq!(o.runsc(&["start", "w1"]).status, 0);
+    assert_error(
+        &o,
+        "start of a running container",
+        &o.runsc(&["start", "w1"]),
+        "running",
+    );
+    let out = o.runsc(&["list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["id"], "w1", "{list}");
+    assert_eq!(list[0]["status"], "running", "{list}");
+    assert_eq!(o.runsc(&["delete", "--force", "w1"]).status, 0);
+}
+
+#[test]
+fn state_during_create_is_never_corrupt() {
+    let Some(o) = Oci::new("concurrent") else {
+        return;
+    };
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut seen = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = o.runsc(&["state", "s1"]);
+                if out.status == 0 {
+                    let st: serde_json::Value =
+                        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                            panic!("corrupt state JSON ({e}): {}", out.stdout_str())
+                        });
+                    let status = st["status"].as_str().unwrap_or_default().to_string();
+                    assert!(
+                        ["creating", "created"].contains(&status.as_str()),
+                        "status {status} during create"
+                    );
+                    seen += 1;
+                } else {
+                    assert!(
+                        out.stderr_str().contains("does not exist"),
+                        "{}",
+                        out.stderr_str()
+                    );
+                }
+            }
+            seen
+        });
+        o.create(&b, "s1");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let seen = reader.join().unwrap();
+        tests::note(&format!(
+            "state read {seen} times with a state file during create"
+        ));
+    });
+    // Concurrent commands on one container: one start wins, the others see it running.
+    let outs: Vec<Outcome> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| o.runsc(&["start", "s1"])))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = outs.iter().filter(|x| x.status == 0).count();
+    assert_eq!(ok, 1, "exactly one start succeeds: {outs:?}");
+    assert_eq!(o.status("s1"), "running");
+    assert_eq!(o.runsc(&["delete", "--force", "s1"]).status, 0);
+}
+
+#[test]
+fn hooks_get_the_state_on_stdin() {
+    let Some(o) = Oci::new("hooks") else { return };
+    let out_dir = o.dir.path().join("hookout");
+    std::fs::create_dir(&out_dir).unwrap();
+    let hook = |name: &str| {
+        serde_json::json!({
+            "path": "/bin/busybox",
+            "args": ["sh", "-c", format!("cat > {}/{name}", out_dir.display())],
+        })
+    };
+    let b = o.bundle("b", &["true"], |c| {
+        c["hooks"] = serde_json::json!({
+            "prestart": [hook("prestart")],
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")],
+        });
+        c["annotations"] = serde_json::json!({"org.example.key": "value"});
+    });
+    let pid = o.create(&b, "h1");
+    for h in ["prestart", "createRuntime"] {
+        let st: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join(h)).unwrap()).unwrap();
+        assert_eq!(st["id"], "h1", "{h}: {st}");
+        assert_eq!(st["pid"], pid, "{h}: {st}");
+        assert_eq!(st["annotations"]["org.example.key"], "value", "{h}: {st}");
+    }
+    assert!(!out_dir.join("poststart").exists());
+    assert_eq!(o.runsc(&["start", "h1"]).status, 0);
+    assert!(out_dir.join("poststart").exists());
+    assert_eq!(o.runsc(&["wait", "h1"]).status, 0);
+    assert_eq!(o.runsc(&["delete", "h1"]).status, 0);
+    let st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("poststop")).unwrap()).unwrap();
+    assert_eq!(st["status"], "stopped", "{st}");
+    // A failing createRuntime hook fails the create and leaves nothing.
+    let b = o.bundle("bad", &["true"], |c| {
+        c["hooks"] = serde_json::json!({
+            "createRuntime": [{"path": "/bin/busybox", "args": ["false"]}],
+        });
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "h2"]);
+    assert_error(&o, "failing hook", &out, "createRuntime");
+    o.assert_no_container("after a failed hook");
+}
+
+#[test]
+fn features_and_list() {
+    let out = run(
+        {
+            let mut c = Command::new(runsc());
+            c.arg("features");
+            c
+        },
+        b"",
+        TIMEOUT,
+    );
+    assert_eq!(out.status, 0);
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(f["ociVersionMax"].is_string(), "{f}");
+    assert!(
+        f["hooks"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|x| x == "poststop")),
+        "{f}"
+    );
+}
