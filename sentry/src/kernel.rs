@@ -297,11 +297,12 @@ fn build_vfs(
     Ok((vfs, cur))
 }
 
-/// FDs 0–2 of the application: the sandbox's own stdio, as host-FD files.
-fn stdio_table() -> FdTable {
+/// FDs 0–2 of the application: host FDs `from` (the sandbox's own stdio for init, the
+/// caller's for an exec), duplicated, as host-FD files.
+pub(crate) fn stdio_table(from: [i32; 3]) -> FdTable {
     let mut t = FdTable::default();
-    for fd in 0..3 {
-        let Some(h) = HostFd::dup_of(fd) else {
+    for (fd, src) in from.into_iter().enumerate() {
+        let Some(h) = HostFd::dup_of(src) else {
             continue;
         };
         let access = match host::fcntl(h.fd(), libc::F_GETFL, 0) {
@@ -314,7 +315,7 @@ fn stdio_table() -> FdTable {
                 }
             }
         };
-        let name = host::describe_fd(fd);
+        let name = host::describe_fd(src);
         let file = FileDescription::anonymous(h.clone(), h, access, name);
         let _ = t.install_at(file, fd as u64, false, u64::MAX);
     }
@@ -441,6 +442,11 @@ impl Control {
         self.k.thaw_check();
     }
 
+    /// Starts a new process in the running sandbox (OCI `exec`); see `crate::spawn`.
+    pub fn exec(&self, spec: crate::spawn::ExecSpec) -> Result<crate::spawn::Spawned, Error> {
+        crate::spawn::spawn(&self.k, spec)
+    }
+
     /// Whether the initial process has exited or is exiting (so the sandbox ends once
     /// it is let run).
     pub fn init_exiting(&self) -> bool {
@@ -539,7 +545,7 @@ impl Sandbox {
         drop(exe);
 
         let fs = Arc::new(Mutex::new(fs_ctx));
-        let fds = Arc::new(Mutex::new(stdio_table()));
+        let fds = Arc::new(Mutex::new(stdio_table([0, 1, 2])));
         let comm: Vec<u8> = {
             let base = exe_name.as_slice();
             let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);

@@ -14,6 +14,7 @@ pub mod net;
 pub mod process;
 pub mod sched;
 pub mod signals;
+pub mod spawn;
 pub mod syscalls;
 pub mod task;
 pub mod tasks;
@@ -22,3 +23,4 @@ pub mod vfs;
 pub mod wait;
 
 pub use kernel::{Config, Control, Error, ExitStatus, ProcessEntry, RootFs, Sandbox, User, run};
+pub use spawn::{ExecSpec, Spawned};
