@@ -8,7 +8,7 @@ use crate::control::{self, Proc, Request, Response};
 use crate::oci::Globals;
 use crate::state::{self, BOOT_ERROR, CONTROL_SOCKET, EXIT_STATUS};
 use crate::{GOFER_CHANNELS, bundle};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,8 +73,8 @@ fn prepare(
     let started = Arc::new(AtomicBool::new(false));
     let start_flag = started.clone();
     std::thread::spawn(move || {
-        control::serve(listener, move |req| {
-            handle(&ctl, &start_flag, &start_tx, req)
+        control::serve(listener, move |req, stream| {
+            handle(&ctl, &start_flag, &start_tx, req, stream)
         })
     });
     // Until `start` (or a signal that ends the initial process before it ran).
@@ -89,6 +89,7 @@ fn handle(
     started: &AtomicBool,
     start: &mpsc::Sender<()>,
     req: Request,
+    stream: &mut UnixStream,
 ) -> Response {
     let err = |msg: String| Response::Error { msg };
     match req {
@@ -133,6 +134,7 @@ fn handle(
             ctl.resume();
             Response::Ok
         }
+        Request::Exec(p) => exec(ctl, started, p, stream),
         Request::Stats => {
             let ps = ctl.processes();
             Response::Stats {
@@ -140,6 +142,51 @@ fn handle(
                 threads: ps.iter().map(|p| p.threads).sum(),
             }
         }
+    }
+}
+
+/// `exec`: starts the process with the caller's stdio, answers `Started`, and returns
+/// `Exited` once it has ended.
+fn exec(
+    ctl: &sentry::Control,
+    started: &AtomicBool,
+    p: control::ExecProcess,
+    stream: &mut UnixStream,
+) -> Response {
+    let err = |msg: String| Response::Error { msg };
+    // The FDs come first, whatever happens next.
+    let stdio = match control::recv_stdio(stream) {
+        Ok(s) => s,
+        Err(e) => return err(e),
+    };
+    if !started.load(Ordering::SeqCst) {
+        return err("the container is not running (not started)".into());
+    }
+    let Some(program) = p.args.first().filter(|a| !a.is_empty()).cloned() else {
+        return err("process.args must not be empty".into());
+    };
+    let spec = sentry::ExecSpec {
+        program,
+        argv: p.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        envp: p.env.iter().map(|e| e.as_bytes().to_vec()).collect(),
+        cwd: p.cwd.into_bytes(),
+        user: sentry::User {
+            uid: p.uid,
+            gid: p.gid,
+            groups: p.groups,
+        },
+        stdio,
+    };
+    let proc = match ctl.exec(spec) {
+        Ok(x) => x,
+        Err(e) => return err(e.to_string()),
+    };
+    if control::send(stream, &Response::Started { pid: proc.pid }).is_err() {
+        // The caller is gone; the process runs on.
+        return Response::Ok;
+    }
+    Response::Exited {
+        status: proc.wait().code(),
     }
 }
 

@@ -29,6 +29,21 @@ pub enum Request {
     Pause,
     Resume,
     Stats,
+    /// A new process in the running sandbox. Its stdin, stdout and stderr follow the
+    /// request as three one-byte messages carrying one FD each (`send_stdio`). The
+    /// answer is `Started`, then `Exited` when it ends.
+    Exec(ExecProcess),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecProcess {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +63,8 @@ pub enum Response {
     Error { msg: String },
     Ps { processes: Vec<Proc> },
     Stats { pids: usize, threads: usize },
+    Started { pid: i32 },
+    Exited { status: i32 },
 }
 
 pub fn send<T: Serialize>(s: &mut UnixStream, msg: &T) -> Result<(), String> {
@@ -61,7 +78,7 @@ pub fn send<T: Serialize>(s: &mut UnixStream, msg: &T) -> Result<(), String> {
         .map_err(|e| format!("control socket: {e}"))
 }
 
-pub fn recv<T: for<'de> Deserialize<'de>>(s: &mut UnixStream) -> Result<T, String> {
+pub fn recv<T: for<'de> Deserialize<'de>>(s: &mut impl Read) -> Result<T, String> {
     let mut len = [0u8; 4];
     s.read_exact(&mut len)
         .map_err(|e| format!("control socket: {e}"))?;
@@ -75,30 +92,100 @@ pub fn recv<T: for<'de> Deserialize<'de>>(s: &mut UnixStream) -> Result<T, Strin
     serde_json::from_slice(&body).map_err(|e| format!("bad control message: {e}"))
 }
 
-/// Sends one request to the sandbox listening at `path` and returns its answer.
-pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
-    let mut s = UnixStream::connect(path).map_err(|e| format!("sandbox not reachable: {e}"))?;
+/// Connects to the sandbox listening at `path`.
+pub fn connect(path: &Path) -> Result<UnixStream, String> {
+    let s = UnixStream::connect(path).map_err(|e| format!("sandbox not reachable: {e}"))?;
     s.set_read_timeout(Some(IO_TIMEOUT)).ok();
     s.set_write_timeout(Some(IO_TIMEOUT)).ok();
+    Ok(s)
+}
+
+/// Sends one request to the sandbox listening at `path` and returns its answer.
+pub fn call(path: &Path, req: &Request) -> Result<Response, String> {
+    let mut s = connect(path)?;
     send(&mut s, req)?;
-    match recv(&mut s)? {
+    answer(&mut s)
+}
+
+/// The next answer on `s`; an `Error` answer is the error.
+pub fn answer(s: &mut impl Read) -> Result<Response, String> {
+    match recv(s)? {
         Response::Error { msg } => Err(msg),
         r => Ok(r),
     }
 }
 
-/// Serves requests on `listener` with `handle` until the process exits; a connection
-/// that misbehaves is dropped.
-pub fn serve(listener: UnixListener, handle: impl Fn(Request) -> Response + Send + 'static) {
+/// Sends our stdin, stdout and stderr after an `Exec` request.
+pub fn send_stdio(s: &UnixStream) -> Result<(), String> {
+    use std::os::fd::AsFd;
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
+        gofer::fdpass::send_msg(s.as_fd(), &[0], Some(fd))
+            .map_err(|e| format!("control socket: passing stdio: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// Receives the three stdio FDs of an `Exec` request: exactly one FD per one-byte
+/// message, or an error.
+pub fn recv_stdio(s: &UnixStream) -> Result<[std::os::fd::OwnedFd; 3], String> {
+    use std::os::fd::AsFd;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let mut b = [0u8; 1];
+        let r = gofer::fdpass::recv_msg(s.as_fd(), &mut b)
+            .map_err(|e| format!("control socket: receiving stdio: {e:?}"))?;
+        let n = r.fds.len();
+        if r.len != 1 || r.truncated || n != 1 {
+            return Err(format!(
+                "control socket: want one FD per stdio message, got {n} in {} bytes",
+                r.len
+            ));
+        }
+        got.extend(r.fds);
+    }
+    got.try_into()
+        .map_err(|_| "control socket: stdio FDs missing".to_string())
+}
+
+/// Connections served at once; more wait to be accepted.
+const MAX_CONNECTIONS: usize = 64;
+
+/// Serves requests on `listener` with `handle` (which may answer more than once on the
+/// stream, and returns the final answer) until the process exits, one thread per
+/// connection; a connection that misbehaves is dropped.
+pub fn serve(
+    listener: UnixListener,
+    handle: impl Fn(Request, &mut UnixStream) -> Response + Send + Sync + 'static,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let handle = Arc::new(handle);
+    let live = Arc::new(AtomicUsize::new(0));
     for conn in listener.incoming() {
         let Ok(mut s) = conn else { continue };
+        while live.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         s.set_read_timeout(Some(IO_TIMEOUT)).ok();
         s.set_write_timeout(Some(IO_TIMEOUT)).ok();
-        let resp = match recv::<Request>(&mut s) {
-            Ok(req) => handle(req),
-            Err(e) => Response::Error { msg: e },
-        };
-        let _ = send(&mut s, &resp);
+        let (handle, live2) = (handle.clone(), live.clone());
+        live.fetch_add(1, Ordering::SeqCst);
+        let spawned = std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || {
+                let resp = match recv::<Request>(&mut s) {
+                    Ok(req) => handle(req, &mut s),
+                    Err(e) => Response::Error { msg: e },
+                };
+                let _ = send(&mut s, &resp);
+                live2.fetch_sub(1, Ordering::SeqCst);
+            });
+        if spawned.is_err() {
+            live.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 

@@ -152,6 +152,34 @@ enum Command {
         interval: u64,
         id: String,
     },
+    /// Run a new process in a running container.
+    Exec {
+        /// The process as OCI process JSON (instead of the arguments).
+        #[arg(long, short = 'p')]
+        process: Option<PathBuf>,
+        #[arg(long, short = 'd')]
+        detach: bool,
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+        #[arg(long)]
+        console_socket: Option<PathBuf>,
+        #[arg(long, short = 't')]
+        tty: bool,
+        #[arg(long)]
+        cwd: Option<String>,
+        /// KEY=VALUE, repeatable.
+        #[arg(long, short = 'e')]
+        env: Vec<String>,
+        /// UID[:GID].
+        #[arg(long, short = 'u')]
+        user: Option<String>,
+        id: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Waits on an exec's connection (its stdin) and exits with the process's status.
+    #[command(hide = true)]
+    ExecWait,
     /// Print the OCI runtime features this runtime has.
     Features,
     /// The sandbox process of one container (started by `create`).
@@ -302,6 +330,33 @@ fn main() -> ExitCode {
             stats,
             std::time::Duration::from_secs(interval),
         )),
+        Some(Command::Exec {
+            process,
+            detach,
+            pid_file,
+            console_socket,
+            tty,
+            cwd,
+            env,
+            user,
+            id,
+            args,
+        }) => report_code(oci::exec(
+            &g,
+            &id,
+            &oci::ExecArgs {
+                process: process.as_deref(),
+                args,
+                cwd,
+                env,
+                user,
+                tty,
+                console_socket: console_socket.as_deref(),
+                detach,
+                pid_file: pid_file.as_deref(),
+            },
+        )),
+        Some(Command::ExecWait) => report_code(oci::exec_wait(&mut std::io::stdin().lock())),
         Some(Command::Features) => {
             println!("{:#}", oci::features());
             ExitCode::SUCCESS

@@ -472,3 +472,152 @@ pub fn features() -> serde_json::Value {
         },
     })
 }
+
+/// What `exec` was asked to run, before it is resolved against the container.
+pub struct ExecArgs<'a> {
+    pub process: Option<&'a Path>,
+    pub args: Vec<String>,
+    pub cwd: Option<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub tty: bool,
+    pub console_socket: Option<&'a Path>,
+    pub detach: bool,
+    pub pid_file: Option<&'a Path>,
+}
+
+/// The largest `--process` file read.
+const MAX_PROCESS_FILE: u64 = 1 << 20;
+
+/// The process an `exec` runs: `--process` as given, else the arguments with the
+/// container's own process (env, cwd, user) as defaults, changed by the flags.
+fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
+    if a.tty || a.console_socket.is_some() {
+        return Err("exec: terminal not supported yet".into());
+    }
+    if let Some(path) = a.process {
+        use std::io::Read;
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PROCESS_FILE + 1).read_to_end(&mut text))
+            .map_err(|e| format!("--process {}: {e}", path.display()))?;
+        if text.len() as u64 > MAX_PROCESS_FILE {
+            return Err(format!("--process {}: too large", path.display()));
+        }
+        let p: oci_spec::runtime::Process = serde_json::from_slice(&text)
+            .map_err(|e| format!("--process {}: invalid: {e}", path.display()))?;
+        bundle::check_process(&p)?;
+        return Ok(control::ExecProcess {
+            args: p.args().clone().unwrap_or_default(),
+            env: p.env().clone().unwrap_or_default(),
+            cwd: p.cwd().to_string_lossy().into_owned(),
+            uid: p.user().uid(),
+            gid: p.user().gid(),
+            groups: p.user().additional_gids().clone().unwrap_or_default(),
+        });
+    }
+    if a.args.is_empty() {
+        return Err("exec: no command given (arguments or --process)".into());
+    }
+    // Defaults from the container's own process, when its bundle is still readable.
+    let base = bundle::load(&c.bundle)
+        .ok()
+        .and_then(|b| b.spec.process().clone());
+    let mut p = control::ExecProcess {
+        args: a.args.clone(),
+        env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
+        cwd: "/".into(),
+        uid: 0,
+        gid: 0,
+        groups: Vec::new(),
+    };
+    if let Some(b) = &base {
+        p.env = b.env().clone().unwrap_or_default();
+        p.cwd = b.cwd().to_string_lossy().into_owned();
+        p.uid = b.user().uid();
+        p.gid = b.user().gid();
+        p.groups = b.user().additional_gids().clone().unwrap_or_default();
+    }
+    for e in &a.env {
+        let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+        p.env
+            .retain(|x| x.split_once('=').map_or(x.as_str(), |(k, _)| k) != key);
+        p.env.push(e.clone());
+    }
+    if let Some(cwd) = &a.cwd {
+        if !cwd.starts_with('/') {
+            return Err(format!("--cwd {cwd:?} must be an absolute path"));
+        }
+        p.cwd = cwd.clone();
+    }
+    if let Some(u) = &a.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (u.as_str(), None),
+        };
+        let num = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| format!("--user {u:?}: want UID[:GID] as numbers"))
+        };
+        p.uid = num(uid)?;
+        p.gid = match gid {
+            Some(g) => num(g)?,
+            None => p.uid,
+        };
+        p.groups.clear();
+    }
+    Ok(p)
+}
+
+/// `exec`: a new process in a running container with our stdio. Without `--detach` it
+/// waits and exits with the process's status; with it, a waiter process (whose pid goes
+/// to `--pid-file`) does that, as container engines expect.
+pub fn exec(g: &Globals, id: &str, a: &ExecArgs) -> Result<ExitCode> {
+    let root = g.root()?;
+    let c = root.peek(id)?;
+    let status = c.status();
+    if status != "running" {
+        return Err(format!("cannot exec in container {id:?}: it is {status}"));
+    }
+    let p = exec_process(&c, a)?;
+    let mut s = control::connect(&root.container_dir(id).join(CONTROL_SOCKET))?;
+    control::send(&mut s, &Request::Exec(p))?;
+    control::send_stdio(&s)?;
+    let Response::Started { .. } = control::answer(&mut s)? else {
+        return Err("unexpected answer from the sandbox".into());
+    };
+    // The process may run for as long as it likes.
+    s.set_read_timeout(None).ok();
+    if a.detach {
+        use std::os::unix::process::CommandExt;
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find runsc: {e}"))?;
+        let waiter = Command::new(exe)
+            .arg("exec-wait")
+            .stdin(std::process::Stdio::from(std::os::fd::OwnedFd::from(s)))
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("starting the exec waiter: {e}"))?;
+        if let Some(pf) = a.pid_file {
+            let pf = std::path::absolute(pf).map_err(|e| format!("--pid-file: {e}"))?;
+            state::write_atomic(&pf, waiter.id().to_string().as_bytes())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(pf) = a.pid_file {
+        let pf = std::path::absolute(pf).map_err(|e| format!("--pid-file: {e}"))?;
+        state::write_atomic(&pf, std::process::id().to_string().as_bytes())?;
+    }
+    exec_wait(&mut s)
+}
+
+/// Waits on an exec's connection (our stdin for `exec-wait`) for its exit status.
+/// A connection that ends without an answer means the sandbox is gone, and the process
+/// with it: 128+SIGKILL, as a shell reports a killed process.
+pub fn exec_wait(s: &mut impl std::io::Read) -> Result<ExitCode> {
+    match control::answer(s) {
+        Ok(Response::Exited { status }) => Ok(ExitCode::from(status as u8)),
+        Ok(_) => Err("unexpected answer from the sandbox".into()),
+        Err(e) if e.starts_with("control socket:") => Ok(ExitCode::from(128 + 9)),
+        Err(e) => Err(e),
+    }
+}

@@ -694,3 +694,91 @@ fn features_and_list() {
         "{f}"
     );
 }
+
+#[test]
+fn exec_runs_a_process_in_the_container() {
+    let Some(o) = Oci::new("exec") else { return };
+    let b = o.bundle("b", &["sleep", "1000"], |c| {
+        c["process"]["env"] = serde_json::json!(["PATH=/bin", "FOO=bar"]);
+    });
+    o.create(&b, "x1");
+    // Not before start.
+    let out = o.runsc(&["exec", "x1", "true"]);
+    assert_error(&o, "exec in a created container", &out, "created");
+    assert_eq!(o.runsc(&["start", "x1"]).status, 0);
+    // The container's env and cwd by default; our stdio; its exit status.
+    let out = run(
+        o.cmd(&[
+            "exec",
+            "x1",
+            "sh",
+            "-c",
+            "read l; echo $l $FOO $(pwd); echo e >&2; exit 7",
+        ]),
+        b"input\n",
+        TIMEOUT,
+    );
+    assert_eq!(out.status, 7, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "input bar /\n");
+    assert_eq!(out.stderr_str(), "e\n");
+    // --env, --cwd.
+    let out = o.runsc(&[
+        "exec",
+        "--env",
+        "FOO=baz",
+        "--cwd",
+        "/tmp",
+        "x1",
+        "sh",
+        "-c",
+        "echo $FOO $(pwd)",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "baz /tmp\n");
+    // --process, as containerd's shim passes it.
+    let pj = o.dir.path().join("process.json");
+    std::fs::write(
+        &pj,
+        serde_json::to_vec(&serde_json::json!({
+            "args": ["sh", "-c", "echo from json; exit 3"],
+            "cwd": "/",
+            "env": ["PATH=/bin"],
+            "user": {"uid": 0, "gid": 0},
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = o.runsc(&["exec", "--process", pj.to_str().unwrap(), "x1"]);
+    assert_eq!(out.status, 3, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "from json\n");
+    // --detach: the pid file names a waiter that lives as long as the process.
+    let pid_file = o.dir.path().join("exec.pid");
+    let out = o.detached(&[
+        "exec",
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "x1",
+        "sh",
+        "-c",
+        "sleep 1000",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let waiter: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!gone(waiter), "the exec waiter runs");
+    wait_for_processes(&o, "x1", 2);
+    // Errors: a program that is not there, a relative --cwd.
+    let out = o.runsc(&["exec", "x1", "/bin/nosuch"]);
+    assert_error(&o, "exec of a missing program", &out, "nosuch");
+    let out = o.runsc(&["exec", "--cwd", "rel", "x1", "true"]);
+    assert_error(&o, "exec with a relative cwd", &out, "absolute");
+    // The waiter ends with the container.
+    assert_eq!(o.runsc(&["kill", "x1", "KILL"]).status, 0);
+    eventually("the exec waiter exits", || gone(waiter));
+    assert_eq!(o.runsc(&["wait", "x1"]).status, 137);
+    assert_eq!(o.runsc(&["delete", "x1"]).status, 0);
+}
