@@ -133,9 +133,12 @@ pub fn sentry_config(
     let mut rlimits = Vec::new();
     for r in process.rlimits().iter().flatten() {
         if r.soft() > r.hard() {
+            let name = serde_json::to_value(r.typ())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
             return Err(format!(
-                "process.rlimits {:?}: soft limit {} above hard limit {}",
-                r.typ(),
+                "process.rlimits {name}: soft limit {} above hard limit {}",
                 r.soft(),
                 r.hard()
             ));

@@ -93,7 +93,7 @@ impl Oci {
             std::fs::create_dir_all(rootfs.join(d)).unwrap();
         }
         std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
-        for l in ["sh", "echo", "sleep", "true", "cat"] {
+        for l in ["sh", "echo", "sleep", "true", "cat", "id"] {
             symlink("busybox", rootfs.join("bin").join(l)).unwrap();
         }
         let out = run(
@@ -781,4 +781,66 @@ fn exec_runs_a_process_in_the_container() {
     eventually("the exec waiter exits", || gone(waiter));
     assert_eq!(o.runsc(&["wait", "x1"]).status, 137);
     assert_eq!(o.runsc(&["delete", "x1"]).status, 0);
+}
+
+#[test]
+fn the_process_runs_as_the_bundle_user_with_its_rlimits() {
+    let Some(o) = Oci::new("user") else { return };
+    let b = o.bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "echo $(id -u) $(id -g) $(id -G); ulimit -n; ulimit -Hn",
+        ],
+        |c| {
+            c["process"]["user"] =
+                serde_json::json!({"uid": 1234, "gid": 567, "additionalGids": [89, 1011]});
+            c["process"]["rlimits"] =
+                serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]);
+        },
+    );
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "u1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let lines: Vec<String> = out.stdout_str().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let ids: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(&ids[..2], &["1234", "567"], "{lines:?}");
+    let mut groups: Vec<&str> = ids[2..].to_vec();
+    groups.sort_unstable();
+    assert_eq!(groups, ["1011", "567", "89"], "id -G: {lines:?}");
+    assert_eq!(lines[1], "321", "soft RLIMIT_NOFILE");
+    assert_eq!(lines[2], "654", "hard RLIMIT_NOFILE");
+    // A soft limit above the hard one is a bad bundle.
+    let b = o.bundle("bad", &["true"], |c| {
+        c["process"]["rlimits"] =
+            serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 5}]);
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "u2"]);
+    assert_error(&o, "soft above hard", &out, "RLIMIT_NOFILE");
+    o.assert_no_container("after a bad rlimit");
+}
+
+#[test]
+fn kill_all_reaches_every_process() {
+    let Some(o) = Oci::new("killall") else { return };
+    // Init notes a TERM (t=1) and waits on for its child, a subshell that exits 6 on
+    // TERM; so the status is 16 only if both got it.
+    let script = "trap 't=1' TERM; (trap 'exit 6' TERM; sleep 1000 & wait) & c=$!; \
+                  while :; do wait $c; s=$?; [ $s -lt 128 ] && break; done; \
+                  exit $((s + 10 * ${t:-0}))";
+    let b = o.bundle("b", &["sh", "-c", script], |_| {});
+    o.create(&b, "a1");
+    assert_eq!(o.runsc(&["start", "a1"]).status, 0);
+    wait_for_processes(&o, "a1", 3);
+    let out = o.runsc(&["kill", "--all", "a1", "TERM"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let out = o.runsc(&["wait", "a1"]);
+    assert_eq!(
+        out.status,
+        16,
+        "init and its child both got TERM: {}",
+        out.stdout_str()
+    );
+    assert_eq!(o.runsc(&["delete", "a1"]).status, 0);
 }
