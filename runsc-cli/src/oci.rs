@@ -229,8 +229,15 @@ pub fn start(g: &Globals, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// `run`: create and start; without `--detach`, wait for the container, delete it and
-/// exit with its status.
+/// The signals a foreground `run` passes on to the container's init (the sandbox is in
+/// a session of its own, so a terminal's ^C reaches only us), as runc does.
+const FORWARDED: [nix::sys::signal::Signal; 6] = {
+    use nix::sys::signal::Signal::*;
+    [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2]
+};
+
+/// `run`: create and start; without `--detach`, wait for the container (passing on the
+/// signals we get), delete it and exit with its status.
 pub fn run(
     g: &Globals,
     bundle_dir: &Path,
@@ -239,6 +246,14 @@ pub fn run(
     detach: bool,
     id: &str,
 ) -> Result<ExitCode> {
+    // Blocked before any thread exists, so that only the forwarder takes them; the
+    // sandbox process starts with an empty mask (std resets it in children).
+    let forwarded: nix::sys::signal::SigSet = FORWARDED.into_iter().collect();
+    if !detach {
+        forwarded
+            .thread_block()
+            .map_err(|e| format!("blocking signals: {e}"))?;
+    }
     let mut created = create(g, bundle_dir, pid_file, console_socket, id)?;
     if let Err(e) = start(g, id) {
         let _ = delete(g, id, true);
@@ -248,6 +263,13 @@ pub fn run(
     if detach {
         return Ok(ExitCode::SUCCESS);
     }
+    let sock = g.root()?.container_dir(id).join(CONTROL_SOCKET);
+    std::thread::spawn(move || {
+        while let Ok(sig) = forwarded.wait() {
+            let signo = sig as i32;
+            let _ = control::call(&sock, &Request::Signal { signo, all: false });
+        }
+    });
     let st = created
         .child
         .wait()

@@ -844,3 +844,31 @@ fn kill_all_reaches_every_process() {
     );
     assert_eq!(o.runsc(&["delete", "a1"]).status, 0);
 }
+
+#[test]
+fn run_passes_signals_on_to_the_container() {
+    let Some(o) = Oci::new("runsig") else { return };
+    let b = o.bundle("b", &["sh", "-c", TRAP_TERM], |_| {});
+    let mut c = o.cmd(&["run", "--bundle", b.to_str().unwrap(), "g1"]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawning runsc run");
+    eventually("g1 runs", || {
+        let out = o.runsc(&["state", "g1"]);
+        out.status == 0 && out.stdout_str().contains("\"running\"")
+    });
+    wait_for_processes(&o, "g1", 2);
+    // SAFETY: kill only sends a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = tests::wait_timeout(&mut child, TIMEOUT).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("runsc run did not end after SIGTERM");
+    });
+    assert_eq!(
+        tests::status_code(st),
+        3,
+        "the container's TERM trap ran (exit 3)"
+    );
+    o.assert_no_container("run deletes the container");
+}
