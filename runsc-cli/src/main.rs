@@ -459,6 +459,7 @@ fn run_do(
         user: None,
         hostname: None,
         rlimits: Vec::new(),
+        mounts: Vec::new(),
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,

@@ -51,6 +51,29 @@ pub enum RootFs {
     },
 }
 
+/// A filesystem mounted on the root's tree after the sandbox's own (an OCI bundle's
+/// `mounts`), in order, so a later one may sit on an earlier one.
+pub struct Mount {
+    /// An absolute path in the sandbox; missing directories on the way are made (in a
+    /// writable root).
+    pub destination: Vec<u8>,
+    pub fs: MountFs,
+    /// Mounted read-only (MS_RDONLY).
+    pub read_only: bool,
+}
+
+pub enum MountFs {
+    /// A fresh in-memory filesystem whose root has this mode.
+    Tmpfs { mode: u32 },
+    /// A gofer's tree over these channels (a bind mount of a host directory, served by
+    /// a gofer of its own, read-only when the mount is).
+    Gofer {
+        channels: Vec<std::os::fd::OwnedFd>,
+        /// How the mount is named in /proc/mounts (the host source path).
+        source: String,
+    },
+}
+
 /// The identity the initial process runs with (an OCI bundle's `process.user`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -76,6 +99,8 @@ pub struct Config {
     /// Resource limits `(resource, soft, hard)` that replace, for the initial process,
     /// the sentry's own (which it otherwise inherits).
     pub rlimits: Vec<(u32, u64, u64)>,
+    /// Mounts on top of the sandbox's own `/dev`, `/tmp`, `/proc` and `/sys`.
+    pub mounts: Vec<Mount>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +208,7 @@ fn build_vfs(
     cwd: &[u8],
     processes: &Arc<Processes>,
     rootfs: RootFs,
+    mounts: Vec<Mount>,
 ) -> Result<(Arc<Vfs>, Path), syscalls_table::Errno> {
     let root_cred = Cred { uid: 0, gid: 0 };
     let vcreds = crate::vfs::Creds { uid: 0, gid: 0 };
@@ -275,6 +301,33 @@ fn build_vfs(
             "sysfs",
             false,
         )?;
+    }
+    for m in mounts {
+        let name = String::from_utf8_lossy(&m.destination).into_owned();
+        // Its directory, made where it is missing (as for the working directory).
+        let mut at = vfs.root();
+        for comp in m.destination.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            at = match lookup(&at, comp) {
+                Ok(p) => p,
+                Err(_) => vfs.create(&at, comp, S_IFDIR | 0o755, 0, vcreds)?,
+            };
+        }
+        let (inode, fstype, source): (InodeRef, _, String) = match m.fs {
+            MountFs::Tmpfs { mode } => (
+                Tmpfs::new_root(anon_dev(), mode & 0o7777, root_cred),
+                "tmpfs",
+                "tmpfs".into(),
+            ),
+            MountFs::Gofer { channels, source } => (
+                GoferFs::mount(gofer::client::Client::new(channels), m.read_only)?,
+                "9p",
+                source,
+            ),
+        };
+        if let Err(e) = vfs.mount(&at, inode, fstype, &source, m.read_only) {
+            log::warn(&format!("mount on {name}: {e:?}"));
+            return Err(e);
+        }
     }
     processes.set_vfs(&vfs);
     // The working directory is preserved: its directories are made where they do not
@@ -510,7 +563,7 @@ impl Sandbox {
         if let Some(h) = &cfg.hostname {
             let _ = processes.hostname.set(h.clone());
         }
-        let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes, cfg.root)
+        let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes, cfg.root, cfg.mounts)
             .map_err(|e| Error::Setup(format!("building the mount tree: {e:?}")))?;
         let fs_ctx = FsContext {
             root: vfs.root(),

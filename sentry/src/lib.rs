@@ -22,5 +22,7 @@ pub mod timers;
 pub mod vfs;
 pub mod wait;
 
-pub use kernel::{Config, Control, Error, ExitStatus, ProcessEntry, RootFs, Sandbox, User, run};
+pub use kernel::{
+    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, RootFs, Sandbox, User, run,
+};
 pub use spawn::{ExecSpec, Spawned};
