@@ -17,11 +17,11 @@ use std::sync::{Arc, mpsc};
 pub fn boot(g: &Globals, bundle_dir: &Path, id: &str) -> ExitCode {
     let dir = g.root.join(id);
     match prepare(g, bundle_dir, &dir) {
-        Ok((sandbox, mut gofer)) => {
+        Ok((sandbox, mut gofers)) => {
             let status = sandbox.run();
             let code = status.code();
             let _ = state::write_atomic(&dir.join(EXIT_STATUS), code.to_string().as_bytes());
-            stop_gofer(&mut gofer);
+            gofers.iter_mut().for_each(stop_gofer);
             ExitCode::from(code as u8)
         }
         Err(e) => {
@@ -39,12 +39,12 @@ fn prepare(
     g: &Globals,
     bundle_dir: &Path,
     dir: &Path,
-) -> Result<(sentry::Sandbox, std::process::Child), String> {
+) -> Result<(sentry::Sandbox, Vec<std::process::Child>), String> {
     // Detached from the caller's session: the engine's signals to its own process group
     // do not reach the container, which is signalled through the control socket.
     nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
     let b = bundle::load(bundle_dir)?;
-    let mut cfg = bundle::sentry_config(&b, &g.platform, g.strace, &g.logger)?;
+    let cfg = bundle::sentry_config(&b, &g.platform, g.strace)?;
     // A read-only root is served read-only without an upper layer; else `--overlay`.
     let (read_only, overlay) = if b.readonly {
         (true, false)
@@ -56,14 +56,12 @@ fn prepare(
         }
     };
     let exe = std::env::current_exe().map_err(|e| format!("cannot find runsc: {e}"))?;
-    let (mut gofer, channels) = gofer::launch::spawn(&exe, &b.rootfs, read_only, GOFER_CHANNELS)
-        .map_err(|e| format!("starting the gofer: {e}"))?;
-    cfg.root = sentry::RootFs::Gofer { channels, overlay };
-    let sandbox = match sentry::Sandbox::new(cfg) {
+    let mut gofers = Vec::new();
+    let sandbox = match build(g, &b, &exe, (read_only, overlay), cfg, &mut gofers) {
         Ok(s) => s,
         Err(e) => {
-            stop_gofer(&mut gofer);
-            return Err(e.to_string());
+            gofers.iter_mut().for_each(stop_gofer);
+            return Err(e);
         }
     };
     let listener =
@@ -81,7 +79,58 @@ fn prepare(
     if start_rx.recv().is_err() {
         return Err("control socket closed before start".into());
     }
-    Ok((sandbox, gofer))
+    Ok((sandbox, gofers))
+}
+
+/// Channels of the gofer of a bind mount (less traffic than the root's).
+const BIND_CHANNELS: usize = 2;
+
+/// Starts the gofers (the root's, one per bind mount; into `gofers`, which the caller
+/// stops on failure) and builds the sandbox on them.
+fn build(
+    g: &Globals,
+    b: &bundle::Bundle,
+    exe: &Path,
+    (read_only, overlay): (bool, bool),
+    mut cfg: sentry::Config,
+    gofers: &mut Vec<std::process::Child>,
+) -> Result<sentry::Sandbox, String> {
+    let (gofer, channels) = gofer::launch::spawn(exe, &b.rootfs, read_only, GOFER_CHANNELS)
+        .map_err(|e| format!("starting the gofer: {e}"))?;
+    gofers.push(gofer);
+    cfg.root = sentry::RootFs::Gofer { channels, overlay };
+    for m in bundle::plan_mounts(b, &g.logger)? {
+        cfg.mounts.push(match m {
+            bundle::Planned::Tmpfs {
+                destination,
+                mode,
+                read_only,
+            } => sentry::Mount {
+                destination: destination.into_bytes(),
+                fs: sentry::MountFs::Tmpfs { mode },
+                read_only,
+            },
+            bundle::Planned::Bind {
+                destination,
+                source,
+                read_only,
+            } => {
+                let (gofer, channels) =
+                    gofer::launch::spawn(exe, &source, read_only, BIND_CHANNELS)
+                        .map_err(|e| format!("starting the gofer of {destination}: {e}"))?;
+                gofers.push(gofer);
+                sentry::Mount {
+                    destination: destination.into_bytes(),
+                    fs: sentry::MountFs::Gofer {
+                        channels,
+                        source: source.display().to_string(),
+                    },
+                    read_only,
+                }
+            }
+        });
+    }
+    sentry::Sandbox::new(cfg).map_err(|e| e.to_string())
 }
 
 fn handle(

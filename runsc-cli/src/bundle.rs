@@ -120,12 +120,7 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
 }
 
 /// The sentry's configuration for the bundle's process (the root is set by the caller).
-pub fn sentry_config(
-    b: &Bundle,
-    platform: &str,
-    strace: bool,
-    log: &Logger,
-) -> Result<sentry::Config, String> {
+pub fn sentry_config(b: &Bundle, platform: &str, strace: bool) -> Result<sentry::Config, String> {
     let process = b.spec.process().as_ref().ok_or("config.json: no process")?;
     check_process(process)?;
     let args = process.args().clone().unwrap_or_default();
@@ -144,29 +139,6 @@ pub fn sentry_config(
             ));
         }
         rlimits.push((rlimit_resource(r.typ()), r.soft(), r.hard()));
-    }
-    for m in b.spec.mounts().iter().flatten() {
-        let dest = m.destination().display().to_string();
-        let typ = m.typ().as_deref().unwrap_or("bind");
-        match (typ, dest.as_str()) {
-            ("proc", "/proc") | ("sysfs", "/sys") | ("tmpfs", "/dev") | ("tmpfs", "/tmp") => {
-                log.info(&format!(
-                    "mount {typ} on {dest}: the sentry's own {dest} serves it"
-                ));
-            }
-            ("devpts" | "mqueue" | "tmpfs" | "cgroup" | "cgroup2" | "proc" | "sysfs", _) => {
-                log.info(&format!(
-                    "mount {typ} on {dest}: ignored (the sentry has no such mount yet)"
-                ));
-            }
-            _ => log.info(&format!(
-                "mount {typ} of {} on {dest}: ignored (bind mounts are not served yet)",
-                m.source()
-                    .as_ref()
-                    .map(|s| s.display().to_string())
-                    .unwrap_or_default()
-            )),
-        }
     }
     Ok(sentry::Config {
         platform: platform.to_string(),
@@ -188,7 +160,106 @@ pub fn sentry_config(
         }),
         hostname: b.spec.hostname().clone(),
         rlimits,
+        // Set by the sandbox process from `plan_mounts` (a bind mount needs a gofer).
+        mounts: Vec::new(),
     })
+}
+
+/// A bundle mount the sandbox serves itself (the others are the sentry's own `/proc`,
+/// `/sys`, `/dev`, `/tmp`, `/dev/shm`, or ignored with a log line: devpts, mqueue,
+/// cgroup, bind mounts of single files).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Planned {
+    Tmpfs {
+        destination: String,
+        mode: u32,
+        read_only: bool,
+    },
+    /// A host directory, served by a gofer of its own.
+    Bind {
+        destination: String,
+        source: PathBuf,
+        read_only: bool,
+    },
+}
+
+/// The sandbox's own mounts, which bundle mounts on them stand for.
+const OWN_MOUNTS: &[(&str, &str)] = &[
+    ("proc", "/proc"),
+    ("sysfs", "/sys"),
+    ("tmpfs", "/dev"),
+    ("tmpfs", "/tmp"),
+    ("tmpfs", "/dev/shm"),
+];
+
+/// The bundle's mounts in order: what the sandbox serves, checked (absolute
+/// destinations, existing bind sources).
+pub fn plan_mounts(b: &Bundle, log: &Logger) -> Result<Vec<Planned>, String> {
+    let mut out = Vec::new();
+    for m in b.spec.mounts().iter().flatten() {
+        let dest = m.destination().display().to_string();
+        if !m.destination().is_absolute() {
+            return Err(format!(
+                "mount destination {dest:?} must be an absolute path"
+            ));
+        }
+        let options = m.options().clone().unwrap_or_default();
+        let read_only = options.iter().any(|o| o == "ro");
+        let bind = options.iter().any(|o| o == "bind" || o == "rbind");
+        let typ = m
+            .typ()
+            .as_deref()
+            .unwrap_or(if bind { "bind" } else { "none" });
+        let dest_clean = dest.trim_end_matches('/');
+        if OWN_MOUNTS.contains(&(typ, dest_clean)) {
+            log.info(&format!(
+                "mount {typ} on {dest}: the sentry's own {dest} serves it"
+            ));
+            continue;
+        }
+        match typ {
+            "tmpfs" => {
+                let mode = options
+                    .iter()
+                    .find_map(|o| o.strip_prefix("mode="))
+                    .map(|m| u32::from_str_radix(m, 8))
+                    .transpose()
+                    .map_err(|_| format!("mount tmpfs on {dest}: bad mode option"))?
+                    .unwrap_or(0o1777);
+                out.push(Planned::Tmpfs {
+                    destination: dest,
+                    mode,
+                    read_only,
+                });
+            }
+            "bind" | "none" if bind || typ == "bind" => {
+                let source = m.source().clone().unwrap_or_default();
+                let source = if source.is_absolute() {
+                    source
+                } else {
+                    b.dir.join(source)
+                };
+                match std::fs::metadata(&source) {
+                    Ok(md) if md.is_dir() => out.push(Planned::Bind {
+                        destination: dest,
+                        source,
+                        read_only,
+                    }),
+                    Ok(_) => log.info(&format!(
+                        "bind mount of the file {} on {dest}: ignored (only directories are served yet)",
+                        source.display()
+                    )),
+                    Err(e) => {
+                        return Err(format!("mount source {}: {e}", source.display()));
+                    }
+                }
+            }
+            _ => log.info(&format!(
+                "mount {typ} on {dest}: ignored (the sentry has no such filesystem yet)"
+            )),
+        }
+    }
+    Ok(out)
 }
 
 /// The default `config.json` that `runsc spec` writes: oci-spec's defaults, which

@@ -84,8 +84,15 @@ pub fn create(
         return Err("--console-socket: terminal not supported yet".into());
     }
     let b = bundle::load(bundle_dir)?;
-    // Checked now, so that a bad bundle leaves no state at all.
-    bundle::sentry_config(&b, &g.platform, g.strace, &g.logger)?;
+    // Checked now, so that a bad bundle leaves no state at all (the sandbox process
+    // logs what it does with the mounts).
+    bundle::sentry_config(&b, &g.platform, g.strace)?;
+    let quiet = Logger {
+        file: None,
+        format: g.logger.format,
+        debug: false,
+    };
+    bundle::plan_mounts(&b, &quiet)?;
     if !platform::PLATFORM_NAMES.contains(&g.platform.as_str()) {
         return Err(format!(
             "unknown platform {:?} (known: {})",

@@ -872,3 +872,78 @@ fn run_passes_signals_on_to_the_container() {
     );
     o.assert_no_container("run deletes the container");
 }
+
+#[test]
+fn tmpfs_and_directory_bind_mounts() {
+    let Some(o) = Oci::new("mounts") else { return };
+    let rw = o.dir.path().join("rw");
+    let ro = o.dir.path().join("ro");
+    std::fs::create_dir_all(&rw).unwrap();
+    std::fs::create_dir_all(&ro).unwrap();
+    std::fs::write(ro.join("f"), "from the host\n").unwrap();
+    let file = o.dir.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let script = "echo written > /data/out; cat /ro/f; \
+                  if echo no > /ro/g; then echo ro-written; fi; \
+                  echo t > /run/x && cat /run/x; ls -ld /run | cut -c1-10";
+    let (rw2, ro2, file2) = (rw.clone(), ro.clone(), file.clone());
+    let b = o.bundle("b", &["sh", "-c", script], move |c| {
+        c["root"]["readonly"] = false.into();
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.push(serde_json::json!({"destination": "/run", "type": "tmpfs",
+            "source": "tmpfs", "options": ["nosuid", "mode=755"]}));
+        mounts.push(serde_json::json!({"destination": "/data", "type": "bind",
+            "source": rw2, "options": ["rbind", "rw"]}));
+        mounts.push(serde_json::json!({"destination": "/ro", "type": "bind",
+            "source": ro2, "options": ["rbind", "ro"]}));
+        mounts.push(serde_json::json!({"destination": "/etc/f", "type": "bind",
+            "source": file2, "options": ["rbind", "ro"]}));
+    });
+    for d in ["cut", "ls"] {
+        symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
+    }
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m1"]);
+    assert_eq!(
+        out.stdout_str(),
+        "from the host\nt\ndrwxr-xr-x\n",
+        "stderr: {}",
+        out.stderr_str()
+    );
+    assert!(
+        out.stderr_str().contains("Read-only file system"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(out.status, 0);
+    // The read-write bind writes through to the host even under the memory overlay.
+    assert_eq!(
+        std::fs::read_to_string(rw.join("out")).unwrap(),
+        "written\n"
+    );
+    assert!(!ro.join("g").exists());
+    let log = std::fs::read_to_string(o.log()).unwrap();
+    assert!(
+        log.contains("afile") && log.contains("ignored"),
+        "the file bind is logged: {log}"
+    );
+    // A missing source and a relative destination are bad bundles.
+    let b = o.bundle("nosrc", &["true"], |c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"destination": "/x",
+            "type": "bind", "source": "/nonexistent/src", "options": ["rbind"]}));
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "m2"]);
+    assert_error(&o, "missing bind source", &out, "/nonexistent/src");
+    let b = o.bundle("reldest", &["true"], |c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"destination": "x",
+            "type": "tmpfs", "source": "tmpfs"}));
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "m3"]);
+    assert_error(&o, "relative mount destination", &out, "absolute");
+    o.assert_no_container("after the mounts");
+}
