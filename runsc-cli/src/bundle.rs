@@ -267,3 +267,75 @@ pub fn plan_mounts(b: &Bundle, log: &Logger) -> Result<Vec<Planned>, String> {
 pub fn default_spec() -> Spec {
     Spec::default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(mounts: serde_json::Value) -> Bundle {
+        let mut spec = serde_json::to_value(default_spec()).unwrap();
+        spec["mounts"] = mounts;
+        Bundle {
+            dir: "/b".into(),
+            spec: serde_json::from_value(spec).unwrap(),
+            rootfs: "/b/rootfs".into(),
+            readonly: false,
+        }
+    }
+
+    fn quiet() -> Logger {
+        Logger {
+            file: None,
+            format: crate::logging::Format::Text,
+            debug: false,
+        }
+    }
+
+    #[test]
+    fn mounts_are_planned_in_order() {
+        let tmp = std::env::temp_dir();
+        let b = bundle(serde_json::json!([
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm"},
+            {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755", "ro"]},
+            {"destination": "/data", "type": "bind", "source": tmp, "options": ["rbind"]},
+            {"destination": "/data2", "source": tmp, "options": ["bind", "ro"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue"},
+        ]));
+        let plan = plan_mounts(&b, &quiet()).unwrap();
+        assert_eq!(
+            plan,
+            [
+                Planned::Tmpfs {
+                    destination: "/run".into(),
+                    mode: 0o755,
+                    read_only: true
+                },
+                Planned::Bind {
+                    destination: "/data".into(),
+                    source: tmp.clone(),
+                    read_only: false
+                },
+                Planned::Bind {
+                    destination: "/data2".into(),
+                    source: tmp,
+                    read_only: true
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_mounts_are_errors() {
+        for m in [
+            serde_json::json!({"destination": "rel", "type": "tmpfs"}),
+            serde_json::json!({"destination": "/x", "type": "tmpfs", "options": ["mode=9z"]}),
+            serde_json::json!({"destination": "/x", "type": "bind", "source": "/nonexistent/runsc"}),
+        ] {
+            assert!(
+                plan_mounts(&bundle(serde_json::json!([m])), &quiet()).is_err(),
+                "{m}"
+            );
+        }
+    }
+}

@@ -210,6 +210,25 @@ mod tests {
     }
 
     #[test]
+    fn exec_stdio_must_be_one_fd_per_message() {
+        // Bytes without FDs.
+        let (mut a, b) = UnixStream::pair().unwrap();
+        a.write_all(&[0, 0, 0]).unwrap();
+        assert!(recv_stdio(&b).unwrap_err().contains("one FD"));
+        // The caller hangs up half-way.
+        let (a, b) = UnixStream::pair().unwrap();
+        use std::os::fd::AsFd;
+        let stdin = std::io::stdin();
+        gofer::fdpass::send_msg(a.as_fd(), &[0], Some(stdin.as_fd())).unwrap();
+        drop(a);
+        assert!(recv_stdio(&b).is_err());
+        // Three FDs as sent by send_stdio.
+        let (a, b) = UnixStream::pair().unwrap();
+        send_stdio(&a).unwrap();
+        assert_eq!(recv_stdio(&b).unwrap().len(), 3);
+    }
+
+    #[test]
     fn round_trip() {
         let (mut a, mut b) = UnixStream::pair().unwrap();
         let r = Request::Signal {

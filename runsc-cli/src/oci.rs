@@ -650,3 +650,20 @@ pub fn exec_wait(s: &mut impl std::io::Read) -> Result<ExitCode> {
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_number_and_name() {
+        assert_eq!(parse_signal("15"), Ok(15));
+        assert_eq!(parse_signal("TERM"), Ok(15));
+        assert_eq!(parse_signal("SIGTERM"), Ok(15));
+        assert_eq!(parse_signal("sigkill"), Ok(9));
+        assert_eq!(parse_signal("64"), Ok(64));
+        for bad in ["0", "65", "-1", "NOPE", "", "SIG"] {
+            assert!(parse_signal(bad).is_err(), "{bad:?}");
+        }
+    }
+}

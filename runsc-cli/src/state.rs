@@ -219,3 +219,73 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         format!("{}: {e}", path.display())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_one_safe_path_component() {
+        for ok in ["a", "abc-1_2.3+x", "0123456789abcdef"] {
+            assert!(check_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", "a b", "x\n", "é"] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn liveness_checks_the_start_time() {
+        let me = std::process::id() as i32;
+        let start = start_time(me).expect("our own stat");
+        assert!(alive(me, start));
+        assert!(!alive(me, start + 1), "a reused pid is not the sandbox");
+        assert!(!alive(i32::MAX, 0));
+    }
+
+    fn container(status: &str, pid: i32) -> Container {
+        Container {
+            oci_version: OCI_VERSION.into(),
+            id: "c".into(),
+            status: status.into(),
+            pid,
+            pid_start: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            annotations: Default::default(),
+            hooks: None,
+        }
+    }
+
+    #[test]
+    fn status_is_stopped_once_the_sandbox_is_gone() {
+        assert_eq!(container("creating", 0).status(), "creating");
+        assert_eq!(container("running", 0).status(), "stopped");
+        assert_eq!(container("running", i32::MAX).status(), "stopped");
+        let me = std::process::id() as i32;
+        assert_eq!(container("paused", me).status(), "paused");
+        let st = container("running", i32::MAX).oci_state();
+        assert_eq!(st["status"], "stopped");
+        assert_eq!(st["pid"], 0);
+    }
+
+    #[test]
+    fn state_files_are_replaced_whole() {
+        let dir = std::env::temp_dir().join(format!("runsc-state-unit-{}", std::process::id()));
+        let root = Root::new(&dir).unwrap();
+        let l = root.create("c1").unwrap();
+        assert!(root.create("c1").err().unwrap().contains("already exists"));
+        l.save(&container("created", 0)).unwrap();
+        assert_eq!(root.peek("c1").unwrap().status, "created");
+        assert_eq!(root.ids(), ["c1"]);
+        let left: Vec<_> = std::fs::read_dir(dir.join("c1"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+        l.remove().unwrap();
+        assert!(root.peek("c1").unwrap_err().contains("does not exist"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
