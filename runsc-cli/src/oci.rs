@@ -154,6 +154,11 @@ fn create_sandbox(
             .map_err(|e| format!("starting the sandbox: {e}"))?,
     );
     let pid = ch.id() as i32;
+    // Recorded at once: if this command dies before the sandbox is ready, `delete`
+    // still finds the sandbox process to kill.
+    c.pid = pid;
+    c.pid_start = state::start_time(pid).unwrap_or(0);
+    locked.save(c)?;
     let deadline = Instant::now() + BOOT_TIMEOUT;
     loop {
         if let Ok(msg) = std::fs::read_to_string(locked.dir.join(BOOT_ERROR)) {
@@ -174,8 +179,6 @@ fn create_sandbox(
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    c.pid = pid;
-    c.pid_start = state::start_time(pid).unwrap_or(0);
     c.status = "created".into();
     locked.save(c)?;
     if let Some(p) = pid_file {
