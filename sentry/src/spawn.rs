@@ -160,8 +160,10 @@ fn build(k: &Arc<Kernel>, spec: ExecSpec) -> Result<Task, Error> {
     )));
     // stdio_table took duplicates.
     drop(spec.stdio);
+    // Named as execve(2) names it: the last component of the path asked for (a
+    // symlink's own name, a script's), not of the file it resolved to.
     let comm: Vec<u8> = {
-        let base = exe_name.as_slice();
+        let base = spec.program.as_bytes();
         let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);
         base.iter().copied().take(15).collect()
     };
