@@ -456,8 +456,13 @@ fn a_paused_container_makes_no_progress() {
     let read = || std::fs::read_to_string(&counter).unwrap_or_default();
     eventually("the loop counts", || !read().trim().is_empty());
     assert_eq!(o.runsc(&["pause", "f1"]).status, 0);
-    // Writes already under way finish; after that the count holds still.
-    std::thread::sleep(Duration::from_millis(200));
+    // A task is stopped at its next return to application code, so the count may move
+    // a little after pause returns; once it held for a moment, it must hold on.
+    eventually("the count settles", || {
+        let a = read();
+        std::thread::sleep(Duration::from_millis(100));
+        a == read()
+    });
     let a = read();
     std::thread::sleep(Duration::from_millis(500));
     let b2 = read();
