@@ -8,7 +8,7 @@ use crate::control::{self, Proc, Request, Response};
 use crate::oci::Globals;
 use crate::state::{self, BOOT_ERROR, CONTROL_SOCKET, EXIT_STATUS};
 use crate::{GOFER_CHANNELS, bundle};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,8 +64,7 @@ fn prepare(
             return Err(e);
         }
     };
-    let listener =
-        UnixListener::bind(dir.join(CONTROL_SOCKET)).map_err(|e| format!("control socket: {e}"))?;
+    let listener = control::bind(&dir.join(CONTROL_SOCKET))?;
     let ctl = sandbox.control();
     let (start_tx, start_rx) = mpsc::channel::<()>();
     let started = Arc::new(AtomicBool::new(false));

@@ -92,9 +92,34 @@ pub fn recv<T: for<'de> Deserialize<'de>>(s: &mut impl Read) -> Result<T, String
     serde_json::from_slice(&body).map_err(|e| format!("bad control message: {e}"))
 }
 
+/// Listens at `path` (the sandbox side).
+pub fn bind(path: &Path) -> Result<UnixListener, String> {
+    via_short_path(path, |p| UnixListener::bind(p)).map_err(|e| format!("control socket: {e}"))
+}
+
+/// Runs `op` on `path`, or, when `path` is too long for a socket address (108 bytes:
+/// an engine's state root plus a 64-character id can pass it), on the same file named
+/// through an open FD of its directory (`/proc/self/fd/N/NAME`).
+fn via_short_path<T>(path: &Path, op: impl Fn(&Path) -> std::io::Result<T>) -> std::io::Result<T> {
+    const SUN_PATH_MAX: usize = 107;
+    if path.as_os_str().len() <= SUN_PATH_MAX {
+        return op(path);
+    }
+    use std::os::fd::AsRawFd;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return op(path);
+    };
+    let d = std::fs::File::open(dir)?;
+    let short = Path::new("/proc/self/fd")
+        .join(d.as_raw_fd().to_string())
+        .join(name);
+    op(&short)
+}
+
 /// Connects to the sandbox listening at `path`.
 pub fn connect(path: &Path) -> Result<UnixStream, String> {
-    let s = UnixStream::connect(path).map_err(|e| format!("sandbox not reachable: {e}"))?;
+    let s = via_short_path(path, |p| UnixStream::connect(p))
+        .map_err(|e| format!("sandbox not reachable: {e}"))?;
     s.set_read_timeout(Some(IO_TIMEOUT)).ok();
     s.set_write_timeout(Some(IO_TIMEOUT)).ok();
     Ok(s)
@@ -226,6 +251,26 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         send_stdio(&a).unwrap();
         assert_eq!(recv_stdio(&b).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn long_socket_paths_work() {
+        let base = std::env::temp_dir().join(format!("runsc-ctl-{}", std::process::id()));
+        let dir = base.join("x".repeat(60)).join("y".repeat(60));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("control.sock");
+        assert!(path.as_os_str().len() > 108);
+        let l = bind(&path).unwrap();
+        assert!(path.exists(), "the socket is made in the real directory");
+        let t = std::thread::spawn(move || {
+            serve(l, |req, _| match req {
+                Request::Ping => Response::Ok,
+                _ => Response::Error { msg: "no".into() },
+            })
+        });
+        assert_eq!(call(&path, &Request::Ping), Ok(Response::Ok));
+        drop(t);
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]

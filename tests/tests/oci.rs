@@ -965,3 +965,18 @@ fn tmpfs_and_directory_bind_mounts() {
     assert_error(&o, "relative mount destination", &out, "absolute");
     o.assert_no_container("after the mounts");
 }
+
+#[test]
+fn a_long_id_under_a_long_root() {
+    let Some(o) = Oci::new("longid") else { return };
+    // As Docker names them: 64 hex digits, under /var/run/docker/runtime-runc/moby.
+    let id = "0123456789abcdef".repeat(4);
+    assert!(o.root().join(&id).join("control.sock").as_os_str().len() > 108);
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    o.create(&b, &id);
+    assert_eq!(o.runsc(&["start", &id]).status, 0);
+    assert_eq!(o.status(&id), "running");
+    let out = o.runsc(&["ps", "--format", "json", &id]);
+    assert_eq!(out.stdout_str().trim(), "[1]", "{}", out.stderr_str());
+    assert_eq!(o.runsc(&["delete", "--force", &id]).status, 0);
+}
