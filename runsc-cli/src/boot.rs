@@ -157,7 +157,7 @@ fn handle(
                 }
                 Response::Ok
             }
-            Err(syscalls_table::Errno::ESRCH) => err("the container is not running".into()),
+            Err(syscalls_table::Errno::ESRCH) => err("container not running (its init has exited)".into()),
             Err(_) => err(format!("invalid signal {signo}")),
         },
         Request::Ps => Response::Ps {
@@ -208,7 +208,7 @@ fn exec(
         Err(e) => return err(e),
     };
     if !started.load(Ordering::SeqCst) {
-        return err("the container is not running (not started)".into());
+        return err("container not running (not started)".into());
     }
     let Some(program) = p.args.first().filter(|a| !a.is_empty()).cloned() else {
         return err("process.args must not be empty".into());

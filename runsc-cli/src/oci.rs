@@ -318,7 +318,8 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 fn live(c: &Container, locked_dir: &Path) -> Result<PathBuf> {
     match c.status() {
         "created" | "running" | "paused" => Ok(locked_dir.join(CONTROL_SOCKET)),
-        s => Err(format!("container {:?} is not running: it is {s}", c.id)),
+        // Engines match this phrase (runc's) to tell "already gone" from a failure.
+        s => Err(format!("container not running ({:?} is {s})", c.id)),
     }
 }
 
@@ -331,8 +332,13 @@ pub fn kill(g: &Globals, id: &str, signal: &str, all: bool) -> Result<()> {
 }
 
 /// `delete`: removes a stopped (or created) container; `--force` kills a running one.
+/// With `--force`, an unknown id is no error (engines delete --force to be sure).
 pub fn delete(g: &Globals, id: &str, force: bool) -> Result<()> {
-    let (locked, c) = g.root()?.open(id)?;
+    let root = g.root()?;
+    if force && state::check_id(id).is_ok() && !root.container_dir(id).exists() {
+        return Ok(());
+    }
+    let (locked, c) = root.open(id)?;
     let status = c.status();
     match status {
         "stopped" | "created" | "creating" => {}

@@ -361,6 +361,18 @@ fn kill_with_a_named_signal() {
     assert_eq!(o.status("k2"), "stopped");
     let out = o.runsc(&["kill", "k2", "NOSUCHSIG"]);
     assert_ne!(out.status, 0);
+    // A stopped container: runc's phrase, which container engines look for.
+    let out = o.runsc(&["kill", "k2", "9"]);
+    assert_error(
+        &o,
+        "kill of a stopped container",
+        &out,
+        "container not running",
+    );
+    assert_eq!(o.runsc(&["delete", "k2"]).status, 0);
+    // delete --force of an id that is gone is no error.
+    let out = o.runsc(&["delete", "--force", "k2"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
 }
 
 #[test]
