@@ -253,7 +253,8 @@ fn main() -> ExitCode {
         logger.info("--systemd-cgroup: ignored (cgroups are not managed yet)");
     }
     let g = oci::Globals {
-        root: cli.state_root.clone(),
+        // Absolute, so the sandbox process and hooks see the same directory.
+        root: std::path::absolute(&cli.state_root).unwrap_or(cli.state_root.clone()),
         logger: logger.clone(),
         platform: cli.platform.clone(),
         strace: cli.strace,

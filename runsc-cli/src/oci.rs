@@ -93,6 +93,12 @@ pub fn create(
         debug: false,
     };
     bundle::plan_mounts(&b, &quiet)?;
+    if !["memory", "none"].contains(&g.overlay.as_str()) {
+        return Err(format!(
+            "unknown --overlay {:?} (known: memory, none)",
+            g.overlay
+        ));
+    }
     if !platform::PLATFORM_NAMES.contains(&g.platform.as_str()) {
         return Err(format!(
             "unknown platform {:?} (known: {})",
