@@ -779,9 +779,8 @@ fn exec_runs_a_process_in_the_container() {
         "--pid-file",
         pid_file.to_str().unwrap(),
         "x1",
-        "sh",
-        "-c",
-        "sleep 1000",
+        "sleep",
+        "1000",
     ]);
     assert_eq!(out.status, 0, "{}", out.stderr_str());
     let waiter: i32 = std::fs::read_to_string(&pid_file)
