@@ -10,6 +10,12 @@ pub mod server;
 mod sys;
 
 pub use client::Client;
+
+/// Passing host FDs over a Unix socket with `SCM_RIGHTS`, as the gofer channels do; also
+/// used by runsc's control socket (`exec` hands the sandbox its caller's stdio).
+pub mod fdpass {
+    pub use crate::sys::{Received, recv_msg, send_msg};
+}
 pub use protocol::{Dirent, Entry, Handle, SetStat, SetTime, Stat, Statfs, Timespec};
 pub use sys::channel_pair;
 pub use syscalls_table::Errno;

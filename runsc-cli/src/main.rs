@@ -1,8 +1,17 @@
 //! `runsc`: parses the command line and dispatches (DESIGN.md §7). Commands stay thin;
 //! the sandbox logic lives in the `sentry` library.
 
+mod boot;
+mod bundle;
+mod control;
+mod hooks;
+mod logging;
+mod oci;
+mod state;
+
 use clap::{Parser, Subcommand};
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -31,10 +40,19 @@ struct Cli {
     /// or `none` (writes reach the host tree through the gofer).
     #[arg(long, global = true, default_value = "memory")]
     overlay: String,
-    /// seccomp: rewrite `mov $nr,%eax; syscall` sites that trapped so that later calls
-    /// enter the sentry without a signal (`on` or `off`).
+    /// seccomp: rewrite `mov $imm32,%r32; syscall` sites that trapped so that later
+    /// calls enter the sentry without a signal (`on` or `off`).
     #[arg(long, global = true, default_value = "on")]
     seccomp_patch: String,
+    /// Where container state lives (runc's --root; given before the command).
+    #[arg(long = "root", default_value = "/run/runsc")]
+    state_root: PathBuf,
+    /// The --log file's format: text or json.
+    #[arg(long, default_value = "text")]
+    log_format: String,
+    /// Accepted for runc compatibility; cgroups are not managed yet.
+    #[arg(long)]
+    systemd_cgroup: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -62,6 +80,119 @@ enum Command {
         /// The inherited channel FDs, comma-separated.
         #[arg(long, value_delimiter = ',', required = true)]
         fds: Vec<i32>,
+    },
+    /// Write a default OCI config.json into the bundle directory.
+    Spec {
+        #[arg(long, short = 'b', default_value = ".")]
+        bundle: PathBuf,
+    },
+    /// Create a container: the sandbox is ready, its process waits for `start`.
+    Create {
+        #[arg(long, short = 'b', default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+        #[arg(long)]
+        console_socket: Option<PathBuf>,
+        id: String,
+    },
+    /// Let a created container's process run.
+    Start { id: String },
+    /// Create and start a container; wait for it unless --detach.
+    Run {
+        #[arg(long, short = 'b', default_value = ".")]
+        bundle: PathBuf,
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+        #[arg(long)]
+        console_socket: Option<PathBuf>,
+        #[arg(long, short = 'd')]
+        detach: bool,
+        id: String,
+    },
+    /// Print a container's OCI state.
+    State { id: String },
+    /// Send a signal (number or name; default TERM) to a container's process.
+    Kill {
+        /// To every process of the container.
+        #[arg(long, short = 'a')]
+        all: bool,
+        id: String,
+        #[arg(default_value = "TERM")]
+        signal: String,
+    },
+    /// Remove a container (--force: also a running one).
+    Delete {
+        #[arg(long, short = 'f')]
+        force: bool,
+        id: String,
+    },
+    /// List the containers.
+    List {
+        #[arg(long, short = 'f', default_value = "table")]
+        format: String,
+        /// Only the ids.
+        #[arg(long, short = 'q')]
+        quiet: bool,
+    },
+    /// Wait for a container to end; print and exit with its status.
+    Wait { id: String },
+    /// List a container's processes.
+    Ps {
+        #[arg(long, short = 'f', default_value = "table")]
+        format: String,
+        id: String,
+    },
+    /// Stop every process of a container.
+    Pause { id: String },
+    /// Continue a paused container.
+    Resume { id: String },
+    /// Print a container's statistics (once with --stats).
+    Events {
+        #[arg(long)]
+        stats: bool,
+        /// Seconds between two reports.
+        #[arg(long, default_value = "5")]
+        interval: u64,
+        id: String,
+    },
+    /// Run a new process in a running container.
+    Exec {
+        /// The process as OCI process JSON (instead of the arguments).
+        #[arg(long, short = 'p')]
+        process: Option<PathBuf>,
+        #[arg(long, short = 'd')]
+        detach: bool,
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+        #[arg(long)]
+        console_socket: Option<PathBuf>,
+        #[arg(long, short = 't')]
+        tty: bool,
+        #[arg(long)]
+        cwd: Option<String>,
+        /// KEY=VALUE, repeatable.
+        #[arg(long, short = 'e')]
+        env: Vec<String>,
+        /// UID[:GID].
+        #[arg(long, short = 'u')]
+        user: Option<String>,
+        id: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Waits on an exec's connection (its stdin) and exits with the process's status.
+    #[command(hide = true)]
+    ExecWait,
+    /// Print the OCI runtime features this runtime has.
+    Features,
+    /// The sandbox process of one container (started by `create`).
+    #[command(hide = true)]
+    Boot {
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        id: String,
     },
     /// Print the syscall support report.
     Syscalls {
@@ -101,19 +232,147 @@ fn main() -> ExitCode {
         println!("spec: 1.1.0");
         return ExitCode::SUCCESS;
     }
+    let log_format = match cli.log_format.parse::<logging::Format>() {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let seccomp_patch = match cli.seccomp_patch.as_str() {
+        "on" => true,
+        "off" => false,
+        other => return fail(format!("unknown --seccomp-patch {other:?} (known: on, off)")),
+    };
+    let logger = logging::Logger {
+        file: cli.log.clone(),
+        format: log_format,
+        debug: cli.debug,
+    };
     if let Some(path) = &cli.log {
-        match std::fs::OpenOptions::new()
+        if let Err(e) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
         {
-            Ok(f) => sentry::log::set_sink(Box::new(f)),
-            Err(e) => return fail(format!("--log {}: {e}", path.display())),
+            return fail(format!("--log {}: {e}", path.display()));
         }
+        sentry::log::set_sink(logger.sentry_sink());
     } else if cli.debug {
         sentry::log::set_sink(Box::new(std::io::stderr()));
     }
+    if cli.systemd_cgroup {
+        logger.info("--systemd-cgroup: ignored (cgroups are not managed yet)");
+    }
+    let g = oci::Globals {
+        // Absolute, so the sandbox process and hooks see the same directory.
+        root: std::path::absolute(&cli.state_root).unwrap_or(cli.state_root.clone()),
+        logger: logger.clone(),
+        platform: cli.platform.clone(),
+        strace: cli.strace,
+        seccomp_patch,
+        overlay: cli.overlay.clone(),
+        log_format: cli.log_format.clone(),
+    };
+    let report = |r: Result<(), String>| match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            logger.error(&e);
+            ExitCode::from(1)
+        }
+    };
+    let report_code = |r: Result<ExitCode, String>| match r {
+        Ok(c) => c,
+        Err(e) => {
+            logger.error(&e);
+            ExitCode::from(1)
+        }
+    };
     match cli.command {
+        Some(Command::Spec { bundle }) => report(oci::spec(&bundle)),
+        Some(Command::Create {
+            bundle,
+            pid_file,
+            console_socket,
+            id,
+        }) => report(
+            oci::create(
+                &g,
+                &bundle,
+                pid_file.as_deref(),
+                console_socket.as_deref(),
+                &id,
+            )
+            .map(|_| ()),
+        ),
+        Some(Command::Start { id }) => report(oci::start(&g, &id)),
+        Some(Command::Run {
+            bundle,
+            pid_file,
+            console_socket,
+            detach,
+            id,
+        }) => report_code(oci::run(
+            &g,
+            &bundle,
+            pid_file.as_deref(),
+            console_socket.as_deref(),
+            detach,
+            &id,
+        )),
+        Some(Command::State { id }) => report(oci::state(&g, &id)),
+        Some(Command::Kill { all, id, signal }) => report(oci::kill(&g, &id, &signal, all)),
+        Some(Command::Delete { force, id }) => report(oci::delete(&g, &id, force)),
+        Some(Command::List { format, quiet }) => {
+            if quiet {
+                report(oci::list(&g, "quiet"))
+            } else {
+                report(oci::list(&g, &format))
+            }
+        }
+        Some(Command::Wait { id }) => report_code(oci::wait(&g, &id)),
+        Some(Command::Ps { format, id }) => report(oci::ps(&g, &id, &format)),
+        Some(Command::Pause { id }) => report(oci::pause(&g, &id, false)),
+        Some(Command::Resume { id }) => report(oci::pause(&g, &id, true)),
+        Some(Command::Events {
+            stats,
+            interval,
+            id,
+        }) => report(oci::events(
+            &g,
+            &id,
+            stats,
+            std::time::Duration::from_secs(interval),
+        )),
+        Some(Command::Exec {
+            process,
+            detach,
+            pid_file,
+            console_socket,
+            tty,
+            cwd,
+            env,
+            user,
+            id,
+            args,
+        }) => report_code(oci::exec(
+            &g,
+            &id,
+            &oci::ExecArgs {
+                process: process.as_deref(),
+                args,
+                cwd,
+                env,
+                user,
+                tty,
+                console_socket: console_socket.as_deref(),
+                detach,
+                pid_file: pid_file.as_deref(),
+            },
+        )),
+        Some(Command::ExecWait) => report_code(oci::exec_wait(&mut std::io::stdin().lock())),
+        Some(Command::Features) => {
+            println!("{:#}", oci::features());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Boot { bundle, id }) => boot::boot(&g, &bundle, &id),
         None => fail("no command given (see runsc --help)"),
         Some(Command::Syscalls { format }) => {
             match format.parse::<syscalls_table::report::Format>() {
@@ -124,18 +383,14 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Some(Command::Do { root_dir, argv }) => {
-            let patch = match cli.seccomp_patch.as_str() {
-                "on" => true,
-                "off" => false,
-                other => {
-                    return fail(format!(
-                        "unknown --seccomp-patch {other:?} (known: on, off)"
-                    ));
-                }
-            };
-            run_do(&cli.platform, cli.strace, patch, &cli.overlay, &root_dir, argv)
-        }
+        Some(Command::Do { root_dir, argv }) => run_do(
+            &cli.platform,
+            cli.strace,
+            seccomp_patch,
+            &cli.overlay,
+            &root_dir,
+            argv,
+        ),
         Some(Command::Gofer {
             root,
             read_only,
@@ -165,7 +420,7 @@ fn run_gofer(root: &std::path::Path, read_only: bool, fds: &[i32]) -> ExitCode {
 }
 
 /// Number of gofer channels: sentry threads do not serialise on one socket.
-const GOFER_CHANNELS: usize = 4;
+pub(crate) const GOFER_CHANNELS: usize = 4;
 
 fn run_do(
     platform: &str,
@@ -219,6 +474,10 @@ fn run_do(
             })
             .collect(),
         cwd,
+        user: None,
+        hostname: None,
+        rlimits: Vec::new(),
+        mounts: Vec::new(),
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,

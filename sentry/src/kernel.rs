@@ -1,5 +1,6 @@
 //! The sandbox kernel: state shared by all tasks of one sandbox (platform, memory file,
-//! options) and `run`, which loads the initial program and runs it to its exit.
+//! options); `Sandbox`, which loads the initial program and runs it to its exit, and
+//! `Control`, what a runtime outside may do to a running sandbox (signal, list, freeze).
 
 use crate::loader::{self, Image, LoadError};
 use crate::mm::memfile::MemoryFile;
@@ -18,7 +19,7 @@ use crate::vfs::{FsContext, Path, Vfs, devfs};
 use crate::{host, log};
 use platform::{CpuState, Platform, PlatformError, Regs};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// How a thread group ended.
@@ -50,6 +51,38 @@ pub enum RootFs {
     },
 }
 
+/// A filesystem mounted on the root's tree after the sandbox's own (an OCI bundle's
+/// `mounts`), in order, so a later one may sit on an earlier one.
+pub struct Mount {
+    /// An absolute path in the sandbox; missing directories on the way are made (in a
+    /// writable root).
+    pub destination: Vec<u8>,
+    pub fs: MountFs,
+    /// Mounted read-only (MS_RDONLY).
+    pub read_only: bool,
+}
+
+pub enum MountFs {
+    /// A fresh in-memory filesystem whose root has this mode.
+    Tmpfs { mode: u32 },
+    /// A gofer's tree over these channels (a bind mount of a host directory, served by
+    /// a gofer of its own, read-only when the mount is).
+    Gofer {
+        channels: Vec<std::os::fd::OwnedFd>,
+        /// How the mount is named in /proc/mounts (the host source path).
+        source: String,
+    },
+}
+
+/// The identity the initial process runs with (an OCI bundle's `process.user`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
+}
+
 pub struct Config {
     pub platform: String,
     pub root: RootFs,
@@ -61,6 +94,15 @@ pub struct Config {
     pub argv: Vec<Vec<u8>>,
     pub envp: Vec<Vec<u8>>,
     pub cwd: Vec<u8>,
+    /// The initial process's credentials; None: the sentry's own (as `runsc do`).
+    pub user: Option<User>,
+    /// The hostname uname(2) shows; None: the host's.
+    pub hostname: Option<String>,
+    /// Resource limits `(resource, soft, hard)` that replace, for the initial process,
+    /// the sentry's own (which it otherwise inherits).
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// Mounts on top of the sandbox's own `/dev`, `/tmp`, `/proc` and `/sys`.
+    pub mounts: Vec<Mount>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +143,11 @@ pub struct Kernel {
     /// Host threads running tasks other than the initial one.
     live: Mutex<usize>,
     live_cv: Condvar,
+    /// Set while the sandbox is paused: no task runs application code. Read on every
+    /// return to application code, so a flag; `freeze_lock` and `frozen_cv` park tasks.
+    frozen: AtomicBool,
+    freeze_lock: Mutex<()>,
+    frozen_cv: Condvar,
 }
 
 impl Kernel {
@@ -112,6 +159,39 @@ impl Kernel {
         let mut n = self.live.lock().unwrap_or_else(|e| e.into_inner());
         *n = n.saturating_sub(1);
         self.live_cv.notify_all();
+    }
+
+    /// Parks the calling task while the sandbox is paused (`Control::pause`), until it
+    /// is resumed or the task's group must exit (a SIGKILL ends a paused sandbox).
+    /// Returns whether it parked.
+    pub fn freeze_point(&self, tgid: i32) -> bool {
+        if !self.frozen.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut f = self.freeze_lock.lock().unwrap_or_else(|e| e.into_inner());
+        while self.frozen.load(Ordering::SeqCst) {
+            if crate::tasks::lock(&self.tree)
+                .groups
+                .get(&tgid)
+                .is_none_or(|g| g.exit.is_some())
+            {
+                break;
+            }
+            // `Control` notifies after every signal; the timeout covers exits that
+            // start inside the sandbox (init's end kills every task).
+            f = self
+                .frozen_cv
+                .wait_timeout(f, std::time::Duration::from_millis(200))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Wakes the tasks parked in `freeze_point` to look again.
+    fn thaw_check(&self) {
+        let _g = self.freeze_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.frozen_cv.notify_all();
     }
 
     /// Waits until every task thread has ended.
@@ -130,6 +210,7 @@ fn build_vfs(
     cwd: &[u8],
     processes: &Arc<Processes>,
     rootfs: RootFs,
+    mounts: Vec<Mount>,
 ) -> Result<(Arc<Vfs>, Path), syscalls_table::Errno> {
     let root_cred = Cred { uid: 0, gid: 0 };
     let vcreds = crate::vfs::Creds { uid: 0, gid: 0 };
@@ -223,6 +304,33 @@ fn build_vfs(
             false,
         )?;
     }
+    for m in mounts {
+        let name = String::from_utf8_lossy(&m.destination).into_owned();
+        // Its directory, made where it is missing (as for the working directory).
+        let mut at = vfs.root();
+        for comp in m.destination.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            at = match lookup(&at, comp) {
+                Ok(p) => p,
+                Err(_) => vfs.create(&at, comp, S_IFDIR | 0o755, 0, vcreds)?,
+            };
+        }
+        let (inode, fstype, source): (InodeRef, _, String) = match m.fs {
+            MountFs::Tmpfs { mode } => (
+                Tmpfs::new_root(anon_dev(), mode & 0o7777, root_cred),
+                "tmpfs",
+                "tmpfs".into(),
+            ),
+            MountFs::Gofer { channels, source } => (
+                GoferFs::mount(gofer::client::Client::new(channels), m.read_only)?,
+                "9p",
+                source,
+            ),
+        };
+        if let Err(e) = vfs.mount(&at, inode, fstype, &source, m.read_only) {
+            log::warn(&format!("mount on {name}: {e:?}"));
+            return Err(e);
+        }
+    }
     processes.set_vfs(&vfs);
     // The working directory is preserved: its directories are made where they do not
     // exist (e.g. below the fresh tmpfs on /tmp); `/` when that cannot be done.
@@ -244,11 +352,12 @@ fn build_vfs(
     Ok((vfs, cur))
 }
 
-/// FDs 0–2 of the application: the sandbox's own stdio, as host-FD files.
-fn stdio_table() -> FdTable {
+/// FDs 0–2 of the application: host FDs `from` (the sandbox's own stdio for init, the
+/// caller's for an exec), duplicated, as host-FD files.
+pub(crate) fn stdio_table(from: [i32; 3]) -> FdTable {
     let mut t = FdTable::default();
-    for fd in 0..3 {
-        let Some(h) = HostFd::dup_of(fd) else {
+    for (fd, src) in from.into_iter().enumerate() {
+        let Some(h) = HostFd::dup_of(src) else {
             continue;
         };
         let access = match host::fcntl(h.fd(), libc::F_GETFL, 0) {
@@ -261,7 +370,7 @@ fn stdio_table() -> FdTable {
                 }
             }
         };
-        let name = host::describe_fd(fd);
+        let name = host::describe_fd(src);
         let file = FileDescription::anonymous(h.clone(), h, access, name);
         let _ = t.install_at(file, fd as u64, false, u64::MAX);
     }
@@ -271,234 +380,415 @@ fn stdio_table() -> FdTable {
 /// Loads and runs `cfg.program` in a new sandbox on the calling thread; returns how it
 /// ended.
 pub fn run(cfg: Config) -> Result<ExitStatus, Error> {
-    let memfile = MemoryFile::global()
-        .cloned()
-        .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;
-    let opts = platform::Options {
-        seccomp_patch: cfg.seccomp_patch,
-    };
-    let platform = platform::new_platform(&cfg.platform, memfile.fd(), opts)
-        .map_err(|e| Error::Platform(cfg.platform.clone(), e))?;
-    let perr = |e| Error::Platform(cfg.platform.clone(), e);
-    let aspace = platform.new_address_space().map_err(perr)?;
-    let ctx = platform.new_context().map_err(perr)?;
-    let mm = Arc::new(MemoryManager::new(
-        aspace,
-        memfile.clone(),
-        platform.min_user_addr(),
-        platform.max_user_addr(),
-    ));
+    Ok(Sandbox::new(cfg)?.run())
+}
 
-    let ids = host::ids();
-    // Read the host's auxiliary vector now, while the sentry may still open files.
-    host::getauxval(0);
-    crate::sched::init_host();
-    let mut rlimits = [(0u64, 0u64); 16];
-    for (i, r) in rlimits.iter_mut().enumerate() {
-        *r = host::getrlimit(i as u32);
+/// A sandbox whose initial process is loaded but has not run an instruction yet. The
+/// OCI runtime makes one at `create` and runs it at `start`; `Control` reaches it from
+/// other threads meanwhile. It runs on the thread that made it (the platform context of
+/// the initial task belongs to that thread).
+pub struct Sandbox {
+    kernel: Arc<Kernel>,
+    task: Task,
+}
+
+/// One process as `Control::processes` lists it (what `ps` shows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessEntry {
+    pub pid: i32,
+    pub ppid: i32,
+    pub uid: u32,
+    /// R, S, T or Z, as /proc/PID/stat shows it.
+    pub state: char,
+    pub comm: String,
+    pub threads: usize,
+}
+
+/// What a runtime outside the sandbox may do to it while it runs (OCI `kill`, `ps`,
+/// `pause`, `resume`). Cheap to clone; usable from any thread.
+#[derive(Clone)]
+pub struct Control {
+    k: Arc<Kernel>,
+}
+
+impl Control {
+    /// Sends `signo` to the initial process, or with `all` to every process, as kill(2)
+    /// from outside the sandbox does (SI_USER, sender pid 0). ESRCH once the initial
+    /// process is exiting; EINVAL for a number that is no signal.
+    pub fn signal(&self, signo: i32, all: bool) -> Result<(), syscalls_table::Errno> {
+        use syscalls_table::Errno;
+        if !(1..=64).contains(&signo) {
+            return Err(Errno::EINVAL);
+        }
+        {
+            let mut t = crate::tasks::lock(&self.k.tree);
+            let alive = |g: &Group| g.exit.is_none() && !g.zombie;
+            if t.shutdown || !t.groups.get(&1).is_some_and(alive) {
+                return Err(Errno::ESRCH);
+            }
+            let targets: Vec<i32> = if all {
+                t.groups
+                    .values()
+                    .filter(|g| alive(g))
+                    .map(|g| g.tgid)
+                    .collect()
+            } else {
+                vec![1]
+            };
+            for tgid in targets {
+                let info =
+                    crate::signals::SigInfo::from_process(signo, crate::signals::SI_USER, 0, 0);
+                t.send(tgid, None, info);
+            }
+        }
+        // A paused task that must now exit leaves its freeze point.
+        self.k.thaw_check();
+        Ok(())
     }
-    let stack_limit = rlimits[libc::RLIMIT_STACK as usize]
-        .0
-        .clamp(128 << 10, 1 << 30);
 
-    let processes = Arc::new(Processes::default());
-    let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes, cfg.root)
-        .map_err(|e| Error::Setup(format!("building the mount tree: {e:?}")))?;
-    let fs_ctx = FsContext {
-        root: vfs.root(),
-        cwd: cwd_path,
-        umask: 0o022,
-    };
-
-    // The program, found and read inside the sandbox.
-    let vcreds = crate::vfs::Creds {
-        uid: ids.uid,
-        gid: ids.gid,
-    };
-    let mut argv = cfg.argv.clone();
-    let (exe, exe_name, exe_path) = crate::exec::find(
-        &vfs,
-        &fs_ctx,
-        vcreds,
-        cfg.program.as_bytes(),
-        &mut argv,
-        &cfg.envp,
-    )?;
-    let img = Image {
-        argv: &argv,
-        envp: &cfg.envp,
-        execfn: exe.program.path.as_bytes(),
-        uid: ids.uid,
-        gid: ids.gid,
-        stack_limit,
-    };
-    let stack_top = page_down(platform.max_user_addr()) - 0x1000;
-    let loaded = loader::load(&mm, &exe, &img, stack_top)?;
-    drop(exe);
-
-    let fs = Arc::new(Mutex::new(fs_ctx));
-    let fds = Arc::new(Mutex::new(stdio_table()));
-    let comm: Vec<u8> = {
-        let base = exe_name.as_slice();
-        let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);
-        base.iter().copied().take(15).collect()
-    };
-    let process = Arc::new(ProcessInfo {
-        fds: fds.clone(),
-        fs: fs.clone(),
-        exe: exe_name.clone(),
-        exe_path: Some(exe_path),
-        mm: Mutex::new(Some(mm.clone())),
-        comm: Mutex::new(comm),
-        rlimits: Mutex::new(rlimits),
-        auxv: loaded.auxv.clone(),
-        creds: (ids.uid, ids.gid),
-        ppid: AtomicI32::new(0),
-        pgid: AtomicI32::new(1),
-        sid: AtomicI32::new(1),
-        state: AtomicU8::new(b'R'),
-        reaped: AtomicBool::new(false),
-        timers: Default::default(),
-    });
-    processes.insert(1, process.clone());
-    let tree: TreeRef = Arc::new(Mutex::new(Tree::default()));
-    let shared = Tree::new_shared(&tree, 1);
-    let actions = Arc::new(Mutex::new([SigAction::default(); 64]));
-    {
-        let mut t = crate::tasks::lock(&tree);
-        t.registry = Some(processes.clone());
-        let _ = processes.tree.set(Arc::downgrade(&tree));
-        let pid = t.alloc_pid().map_err(|e| Error::Setup(format!("pid 1: {e:?}")))?;
-        debug_assert_eq!(pid, 1);
-        t.tasks.insert(
-            1,
-            TaskEntry {
-                shared: shared.clone(),
-                tgid: 1,
-                mask: 0,
-                pending: Default::default(),
-                killed: false,
-                stopped: false,
-                sigwait: 0,
-                mm_id: Arc::as_ptr(&mm) as usize,
-                sched: crate::sched::host().initial,
-                comm: process.comm.lock().unwrap_or_else(|e| e.into_inner()).clone(),
-            },
-        );
-        t.groups.insert(
-            1,
-            Group {
-                tgid: 1,
-                threads: vec![1],
-                parent: 0,
-                children: Default::default(),
-                pgid: 1,
-                sid: 1,
-                shared_pending: Default::default(),
-                actions: actions.clone(),
-                exit: None,
-                zombie: false,
-                stopped: None,
-                stop_notify: None,
-                report: None,
-                exit_signal: libc::SIGCHLD,
-                execed: false,
-                subreaper: false,
-                info: process.clone(),
-                child_wq: Default::default(),
-                uid: ids.uid,
-                suid: ids.uid,
-                pdeathsig: 0,
-                parent_tid: 0,
-                adopted: false,
-                dumpable: 1,
-                no_new_privs: false,
-                prctl: Default::default(),
-                euid: ids.uid,
-                leader_sched: None,
-            },
-        );
+    /// Every process of the sandbox, by pid.
+    pub fn processes(&self) -> Vec<ProcessEntry> {
+        let t = crate::tasks::lock(&self.k.tree);
+        t.groups
+            .values()
+            .map(|g| {
+                let state = if g.zombie {
+                    'Z'
+                } else if g.stopped.is_some() {
+                    'T'
+                } else {
+                    g.info.state.load(Ordering::Relaxed) as char
+                };
+                let comm = g.info.comm.lock().unwrap_or_else(|e| e.into_inner());
+                ProcessEntry {
+                    pid: g.tgid,
+                    ppid: g.parent,
+                    uid: g.uid,
+                    state,
+                    comm: String::from_utf8_lossy(&comm).into_owned(),
+                    threads: g.threads.len(),
+                }
+            })
+            .collect()
     }
-    let kernel = Arc::new(Kernel {
-        platform,
-        memfile,
-        strace: cfg.strace,
-        exe: exe_name,
-        unsupported_logged: Mutex::new(HashSet::new()),
-        vfs,
-        processes,
-        memfd_root: Tmpfs::new_root(make_dev(0, 39), 0o1777, Cred { uid: 0, gid: 0 }),
-        memfd_seq: std::sync::atomic::AtomicU64::new(0),
-        tree,
-        futexes: Default::default(),
-        timers: Default::default(),
-        ipc: Default::default(),
-        unix: Default::default(),
-        live: Mutex::new(0),
-        live_cv: Condvar::new(),
-    });
-    let regs = Regs {
-        rip: loaded.entry,
-        rsp: loaded.sp,
-        cs: 0x33,
-        ss: 0x2b,
-        eflags: 0x202,
-        ..Default::default()
-    };
-    let mut task = Task {
-        k: kernel.clone(),
-        cpu: CpuState {
-            regs,
+
+    /// Pauses the sandbox: every task stops before its next instruction of application
+    /// code (one running it is interrupted) until `resume`. Unlike SIGSTOP, the
+    /// application cannot see it (no job-control stop, no SIGCHLD to the parent).
+    pub fn pause(&self) {
+        self.k.frozen.store(true, Ordering::SeqCst);
+        let t = crate::tasks::lock(&self.k.tree);
+        for e in t.tasks.values() {
+            if let Some(i) = e
+                .shared
+                .interrupter
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+            {
+                i.interrupt();
+            }
+        }
+    }
+
+    /// Lets the tasks of a paused sandbox run again.
+    pub fn resume(&self) {
+        self.k.frozen.store(false, Ordering::SeqCst);
+        self.k.thaw_check();
+    }
+
+    /// Starts a new process in the running sandbox (OCI `exec`); see `crate::spawn`.
+    pub fn exec(&self, spec: crate::spawn::ExecSpec) -> Result<crate::spawn::Spawned, Error> {
+        crate::spawn::spawn(&self.k, spec)
+    }
+
+    /// Whether the initial process has exited or is exiting (so the sandbox ends once
+    /// it is let run).
+    pub fn init_exiting(&self) -> bool {
+        let t = crate::tasks::lock(&self.k.tree);
+        t.shutdown || t.groups.get(&1).is_none_or(|g| g.exit.is_some())
+    }
+
+    pub fn paused(&self) -> bool {
+        self.k.frozen.load(Ordering::SeqCst)
+    }
+}
+
+impl Sandbox {
+    /// Builds the kernel and the mount tree, finds and loads `cfg.program` as pid 1.
+    pub fn new(cfg: Config) -> Result<Sandbox, Error> {
+        let memfile = MemoryFile::global()
+            .cloned()
+            .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;
+        let opts = platform::Options {
+            seccomp_patch: cfg.seccomp_patch,
+        };
+        let platform = platform::new_platform(&cfg.platform, memfile.fd(), opts)
+            .map_err(|e| Error::Platform(cfg.platform.clone(), e))?;
+        let perr = |e| Error::Platform(cfg.platform.clone(), e);
+        let aspace = platform.new_address_space().map_err(perr)?;
+        let ctx = platform.new_context().map_err(perr)?;
+        let mm = Arc::new(MemoryManager::new(
+            aspace,
+            memfile.clone(),
+            platform.min_user_addr(),
+            platform.max_user_addr(),
+        ));
+
+        let ids = match &cfg.user {
+            Some(u) => host::Ids {
+                uid: u.uid,
+                gid: u.gid,
+                groups: u.groups.clone(),
+            },
+            None => host::ids(),
+        };
+        // Read the host's auxiliary vector now, while the sentry may still open files.
+        host::getauxval(0);
+        crate::sched::init_host();
+        let mut rlimits = [(0u64, 0u64); 16];
+        for (i, r) in rlimits.iter_mut().enumerate() {
+            *r = host::getrlimit(i as u32);
+        }
+        for &(res, soft, hard) in &cfg.rlimits {
+            match rlimits.get_mut(res as usize) {
+                Some(r) if soft <= hard => *r = (soft, hard),
+                _ => {
+                    return Err(Error::Setup(format!(
+                        "rlimit {res}: soft {soft} above hard {hard} or no such resource"
+                    )));
+                }
+            }
+        }
+        let stack_limit = rlimits[libc::RLIMIT_STACK as usize]
+            .0
+            .clamp(128 << 10, 1 << 30);
+
+        let processes = Arc::new(Processes::default());
+        if let Some(h) = &cfg.hostname {
+            let _ = processes.hostname.set(h.clone());
+        }
+        let (vfs, cwd_path) = build_vfs(&cfg.cwd, &processes, cfg.root, cfg.mounts)
+            .map_err(|e| Error::Setup(format!("building the mount tree: {e:?}")))?;
+        let fs_ctx = FsContext {
+            root: vfs.root(),
+            cwd: cwd_path,
+            umask: 0o022,
+        };
+
+        // The program, found and read inside the sandbox.
+        let vcreds = crate::vfs::Creds {
+            uid: ids.uid,
+            gid: ids.gid,
+        };
+        let mut argv = cfg.argv.clone();
+        let (exe, exe_name, exe_path) = crate::exec::find(
+            &vfs,
+            &fs_ctx,
+            vcreds,
+            cfg.program.as_bytes(),
+            &mut argv,
+            &cfg.envp,
+        )?;
+        let img = Image {
+            argv: &argv,
+            envp: &cfg.envp,
+            execfn: exe.program.path.as_bytes(),
+            uid: ids.uid,
+            gid: ids.gid,
+            stack_limit,
+        };
+        let stack_top = page_down(platform.max_user_addr()) - 0x1000;
+        let loaded = loader::load(&mm, &exe, &img, stack_top)?;
+        drop(exe);
+
+        let fs = Arc::new(Mutex::new(fs_ctx));
+        let fds = Arc::new(Mutex::new(stdio_table([0, 1, 2])));
+        let comm: Vec<u8> = {
+            let base = exe_name.as_slice();
+            let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);
+            base.iter().copied().take(15).collect()
+        };
+        let process = Arc::new(ProcessInfo {
+            fds: fds.clone(),
+            fs: fs.clone(),
+            exe: exe_name.clone(),
+            exe_path: Some(exe_path),
+            mm: Mutex::new(Some(mm.clone())),
+            comm: Mutex::new(comm),
+            rlimits: Mutex::new(rlimits),
+            auxv: loaded.auxv.clone(),
+            creds: (ids.uid, ids.gid),
+            ppid: AtomicI32::new(0),
+            pgid: AtomicI32::new(1),
+            sid: AtomicI32::new(1),
+            state: AtomicU8::new(b'R'),
+            reaped: AtomicBool::new(false),
+            timers: Default::default(),
+        });
+        processes.insert(1, process.clone());
+        let tree: TreeRef = Arc::new(Mutex::new(Tree::default()));
+        let shared = Tree::new_shared(&tree, 1);
+        let actions = Arc::new(Mutex::new([SigAction::default(); 64]));
+        {
+            let mut t = crate::tasks::lock(&tree);
+            t.registry = Some(processes.clone());
+            let _ = processes.tree.set(Arc::downgrade(&tree));
+            let pid = t
+                .alloc_pid()
+                .map_err(|e| Error::Setup(format!("pid 1: {e:?}")))?;
+            debug_assert_eq!(pid, 1);
+            t.tasks.insert(
+                1,
+                TaskEntry {
+                    shared: shared.clone(),
+                    tgid: 1,
+                    mask: 0,
+                    pending: Default::default(),
+                    killed: false,
+                    stopped: false,
+                    sigwait: 0,
+                    mm_id: Arc::as_ptr(&mm) as usize,
+                    sched: crate::sched::host().initial,
+                    comm: process
+                        .comm
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone(),
+                },
+            );
+            t.groups.insert(
+                1,
+                Group {
+                    tgid: 1,
+                    threads: vec![1],
+                    parent: 0,
+                    children: Default::default(),
+                    pgid: 1,
+                    sid: 1,
+                    shared_pending: Default::default(),
+                    actions: actions.clone(),
+                    exit: None,
+                    zombie: false,
+                    stopped: None,
+                    stop_notify: None,
+                    report: None,
+                    exit_signal: libc::SIGCHLD,
+                    execed: false,
+                    subreaper: false,
+                    info: process.clone(),
+                    child_wq: Default::default(),
+                    uid: ids.uid,
+                    suid: ids.uid,
+                    pdeathsig: 0,
+                    parent_tid: 0,
+                    adopted: false,
+                    dumpable: 1,
+                    no_new_privs: false,
+                    prctl: Default::default(),
+                    euid: ids.uid,
+                    leader_sched: None,
+                },
+            );
+        }
+        let kernel = Arc::new(Kernel {
+            platform,
+            memfile,
+            strace: cfg.strace,
+            exe: exe_name,
+            unsupported_logged: Mutex::new(HashSet::new()),
+            vfs,
+            processes,
+            memfd_root: Tmpfs::new_root(make_dev(0, 39), 0o1777, Cred { uid: 0, gid: 0 }),
+            memfd_seq: std::sync::atomic::AtomicU64::new(0),
+            tree,
+            futexes: Default::default(),
+            timers: Default::default(),
+            ipc: Default::default(),
+            unix: Default::default(),
+            live: Mutex::new(0),
+            live_cv: Condvar::new(),
+            frozen: AtomicBool::new(false),
+            freeze_lock: Mutex::new(()),
+            frozen_cv: Condvar::new(),
+        });
+        let regs = Regs {
+            rip: loaded.entry,
+            rsp: loaded.sp,
+            cs: 0x33,
+            ss: 0x2b,
+            eflags: 0x202,
             ..Default::default()
-        },
-        ctx,
-        mm,
-        tid: 1,
-        tgid: 1,
-        shared,
-        fds,
-        fs,
-        sig: SignalState {
-            actions,
-            mask: 0,
-            altstack: (0, libc::SS_DISABLE as u32, 0),
-        },
-        process,
-        creds: Creds::new(ids.uid, ids.gid, ids.groups),
-        affinity: host::sched_getaffinity(),
-        clear_child_tid: 0,
-        robust_list: (0, 0),
-        rseq: None,
-        exit: None,
-        restart: None,
-        restart_block: None,
-        vfork_done: None,
-        aspace_owner: true,
-        saved_mask: None,
-        retried_fault: None,
-        patch_retries: 0,
-    };
-    task.run();
-    task.exit_thread();
-    drop(task);
-    crate::wait::set_current(None);
-    // Init is gone: every other task was killed with it; wait for their threads.
-    kernel.wait_threads();
-    kernel.timers.shutdown();
-    let status = crate::tasks::lock(&kernel.tree)
-        .groups
-        .get(&1)
-        .and_then(|g| g.exit)
-        .unwrap_or(ExitStatus::Exited(0));
-    // Release the file tree (and so the gofer's channels) and the process registry,
-    // which refer to each other through /proc.
-    kernel.vfs.shutdown();
-    kernel.processes.clear();
-    {
-        let mut t = crate::tasks::lock(&kernel.tree);
-        t.registry = None;
-        t.groups.clear();
-        t.tasks.clear();
+        };
+        let task = Task {
+            k: kernel.clone(),
+            cpu: CpuState {
+                regs,
+                ..Default::default()
+            },
+            ctx,
+            mm,
+            tid: 1,
+            tgid: 1,
+            shared,
+            fds,
+            fs,
+            sig: SignalState {
+                actions,
+                mask: 0,
+                altstack: (0, libc::SS_DISABLE as u32, 0),
+            },
+            process,
+            creds: Creds::new(ids.uid, ids.gid, ids.groups),
+            affinity: host::sched_getaffinity(),
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            rseq: None,
+            exit: None,
+            restart: None,
+            restart_block: None,
+            vfork_done: None,
+            aspace_owner: true,
+            saved_mask: None,
+            retried_fault: None,
+            patch_retries: 0,
+        };
+        Ok(Sandbox { kernel, task })
     }
-    Ok(status)
+
+    /// A handle to signal, list and pause the sandbox from other threads.
+    pub fn control(&self) -> Control {
+        Control {
+            k: self.kernel.clone(),
+        }
+    }
+
+    /// Runs the initial process on the calling thread until it exits (every other task
+    /// is killed with it); returns how it ended.
+    pub fn run(self) -> ExitStatus {
+        let Sandbox { kernel, mut task } = self;
+        task.run();
+        task.exit_thread();
+        drop(task);
+        crate::wait::set_current(None);
+        // Init is gone: every other task was killed with it; wait for their threads.
+        kernel.wait_threads();
+        kernel.timers.shutdown();
+        let status = crate::tasks::lock(&kernel.tree)
+            .groups
+            .get(&1)
+            .and_then(|g| g.exit)
+            .unwrap_or(ExitStatus::Exited(0));
+        // Release the file tree (and so the gofer's channels) and the process registry,
+        // which refer to each other through /proc.
+        kernel.vfs.shutdown();
+        kernel.processes.clear();
+        {
+            let mut t = crate::tasks::lock(&kernel.tree);
+            t.registry = None;
+            t.groups.clear();
+            t.tasks.clear();
+        }
+        status
+    }
 }

@@ -14,6 +14,7 @@ pub mod net;
 pub mod process;
 pub mod sched;
 pub mod signals;
+pub mod spawn;
 pub mod syscalls;
 pub mod task;
 pub mod tasks;
@@ -21,4 +22,7 @@ pub mod timers;
 pub mod vfs;
 pub mod wait;
 
-pub use kernel::{Config, Error, ExitStatus, RootFs, run};
+pub use kernel::{
+    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, RootFs, Sandbox, User, run,
+};
+pub use spawn::{ExecSpec, Spawned};

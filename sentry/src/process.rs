@@ -64,6 +64,8 @@ pub struct Processes {
     /// The task tree (thread lists).
     pub tree: OnceLock<Weak<Mutex<crate::tasks::Tree>>>,
     cpuinfo: OnceLock<Vec<u8>>,
+    /// The sandbox's hostname (an OCI bundle's `hostname`); unset: the host's.
+    pub hostname: OnceLock<String>,
 }
 
 /// A random version-4 UUID, as /proc/sys/kernel/random/uuid gives.
@@ -170,6 +172,14 @@ impl Processes {
             (None, None) => {}
         }
         Ok(v)
+    }
+
+    /// The hostname uname(2) and /proc/sys/kernel/hostname show.
+    pub fn nodename(&self) -> String {
+        self.hostname
+            .get()
+            .cloned()
+            .unwrap_or_else(|| uname_field(1))
     }
 
     pub fn set_vfs(&self, vfs: &Arc<Vfs>) {
@@ -544,7 +554,7 @@ impl ProcSource for Processes {
                 uname_field(3)
             ),
             "sys/kernel/ostype" => format!("{}\n", uname_field(0)),
-            "sys/kernel/hostname" => format!("{}\n", uname_field(1)),
+            "sys/kernel/hostname" => format!("{}\n", self.nodename()),
             "sys/kernel/osrelease" => format!("{}\n", uname_field(2)),
             "sys/kernel/version" => format!("{}\n", uname_field(3)),
             "sys/kernel/pid_max" => "4194304\n".to_string(),

@@ -224,6 +224,12 @@ impl Task {
         // A signal may have arrived between the clone and now.
         self.deliver_signals();
         while self.exit.is_none() {
+            // A paused sandbox runs no application code (OCI `pause`); what arrived
+            // meanwhile (a SIGKILL) is handled before it runs again.
+            if self.k.freeze_point(self.tgid) {
+                self.deliver_signals();
+                continue;
+            }
             let aspace = self.mm.aspace();
             let ev = match self.ctx.switch(aspace.as_ref(), &mut self.cpu) {
                 Ok(ev) => ev,

@@ -262,9 +262,18 @@ pub fn rseq(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// uname(2): the host's identification (the sandbox has no UTS namespace of its own yet).
+/// uname(2): the host's identification, with the sandbox's hostname when it was given
+/// one (an OCI bundle's `hostname`); there is no sethostname(2) yet.
 pub fn uname(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
-    t.mm.copy_out(a[0], &host::uname()).map(|_| 0)
+    let mut u = host::uname();
+    if let Some(h) = t.k.processes.hostname.get() {
+        // Field 1 (nodename) is 65 bytes, NUL-terminated.
+        let f = &mut u[65..130];
+        f.fill(0);
+        let n = h.len().min(64);
+        f[..n].copy_from_slice(&h.as_bytes()[..n]);
+    }
+    t.mm.copy_out(a[0], &u).map(|_| 0)
 }
 
 /// sysinfo(2): the host's figures, with the sandbox's process count.

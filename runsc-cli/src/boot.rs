@@ -1,0 +1,257 @@
+//! `runsc boot`: the sandbox process of one container (DESIGN.md §2, §7). Started
+//! detached by `create`, it starts the gofer on the bundle's rootfs, builds the sentry
+//! with the initial process loaded, listens on the control socket, and lets the process
+//! run when `start` asks. It exits with the container's exit status, which it also
+//! leaves in the state directory for `wait`.
+
+use crate::control::{self, Proc, Request, Response};
+use crate::oci::Globals;
+use crate::state::{self, BOOT_ERROR, CONTROL_SOCKET, EXIT_STATUS};
+use crate::{GOFER_CHANNELS, bundle};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+
+pub fn boot(g: &Globals, bundle_dir: &Path, id: &str) -> ExitCode {
+    let dir = g.root.join(id);
+    match prepare(g, bundle_dir, &dir) {
+        Ok((sandbox, mut gofers)) => {
+            let status = sandbox.run();
+            let code = status.code();
+            let _ = state::write_atomic(&dir.join(EXIT_STATUS), code.to_string().as_bytes());
+            gofers.iter_mut().for_each(stop_gofer);
+            ExitCode::from(code as u8)
+        }
+        Err(e) => {
+            // `create` reports it (one line, in the log format it was asked for).
+            if state::write_atomic(&dir.join(BOOT_ERROR), e.as_bytes()).is_err() {
+                eprintln!("runsc: {e}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Everything up to the initial process's first instruction.
+fn prepare(
+    g: &Globals,
+    bundle_dir: &Path,
+    dir: &Path,
+) -> Result<(sentry::Sandbox, Vec<std::process::Child>), String> {
+    // Detached from the caller's session: the engine's signals to its own process group
+    // do not reach the container, which is signalled through the control socket.
+    nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
+    let b = bundle::load(bundle_dir)?;
+    let cfg = bundle::sentry_config(&b, &g.platform, g.strace, g.seccomp_patch)?;
+    // A read-only root is served read-only without an upper layer; else `--overlay`.
+    let (read_only, overlay) = if b.readonly {
+        (true, false)
+    } else {
+        match g.overlay.as_str() {
+            "memory" => (true, true),
+            "none" => (false, false),
+            other => return Err(format!("unknown --overlay {other:?} (known: memory, none)")),
+        }
+    };
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find runsc: {e}"))?;
+    let mut gofers = Vec::new();
+    let sandbox = match build(g, &b, &exe, (read_only, overlay), cfg, &mut gofers) {
+        Ok(s) => s,
+        Err(e) => {
+            gofers.iter_mut().for_each(stop_gofer);
+            return Err(e);
+        }
+    };
+    let listener = control::bind(&dir.join(CONTROL_SOCKET))?;
+    let ctl = sandbox.control();
+    let (start_tx, start_rx) = mpsc::channel::<()>();
+    let started = Arc::new(AtomicBool::new(false));
+    let start_flag = started.clone();
+    std::thread::spawn(move || {
+        control::serve(listener, move |req, stream| {
+            handle(&ctl, &start_flag, &start_tx, req, stream)
+        })
+    });
+    // Until `start` (or a signal that ends the initial process before it ran).
+    if start_rx.recv().is_err() {
+        return Err("control socket closed before start".into());
+    }
+    Ok((sandbox, gofers))
+}
+
+/// Channels of the gofer of a bind mount (less traffic than the root's).
+const BIND_CHANNELS: usize = 2;
+
+/// Starts the gofers (the root's, one per bind mount; into `gofers`, which the caller
+/// stops on failure) and builds the sandbox on them.
+fn build(
+    g: &Globals,
+    b: &bundle::Bundle,
+    exe: &Path,
+    (read_only, overlay): (bool, bool),
+    mut cfg: sentry::Config,
+    gofers: &mut Vec<std::process::Child>,
+) -> Result<sentry::Sandbox, String> {
+    let (gofer, channels) = gofer::launch::spawn(exe, &b.rootfs, read_only, GOFER_CHANNELS)
+        .map_err(|e| format!("starting the gofer: {e}"))?;
+    gofers.push(gofer);
+    cfg.root = sentry::RootFs::Gofer { channels, overlay };
+    for m in bundle::plan_mounts(b, &g.logger)? {
+        cfg.mounts.push(match m {
+            bundle::Planned::Tmpfs {
+                destination,
+                mode,
+                read_only,
+            } => sentry::Mount {
+                destination: destination.into_bytes(),
+                fs: sentry::MountFs::Tmpfs { mode },
+                read_only,
+            },
+            bundle::Planned::Bind {
+                destination,
+                source,
+                read_only,
+            } => {
+                let (gofer, channels) =
+                    gofer::launch::spawn(exe, &source, read_only, BIND_CHANNELS)
+                        .map_err(|e| format!("starting the gofer of {destination}: {e}"))?;
+                gofers.push(gofer);
+                sentry::Mount {
+                    destination: destination.into_bytes(),
+                    fs: sentry::MountFs::Gofer {
+                        channels,
+                        source: source.display().to_string(),
+                    },
+                    read_only,
+                }
+            }
+        });
+    }
+    sentry::Sandbox::new(cfg).map_err(|e| e.to_string())
+}
+
+fn handle(
+    ctl: &sentry::Control,
+    started: &AtomicBool,
+    start: &mpsc::Sender<()>,
+    req: Request,
+    stream: &mut UnixStream,
+) -> Response {
+    let err = |msg: String| Response::Error { msg };
+    match req {
+        Request::Ping => Response::Ok,
+        Request::Start => {
+            if started.swap(true, Ordering::SeqCst) {
+                return err("the container was already started".into());
+            }
+            let _ = start.send(());
+            Response::Ok
+        }
+        Request::Signal { signo, all } => match ctl.signal(signo, all) {
+            Ok(()) => {
+                // A created container killed before it ran: let it run to its end.
+                if ctl.init_exiting() && !started.swap(true, Ordering::SeqCst) {
+                    let _ = start.send(());
+                }
+                Response::Ok
+            }
+            Err(syscalls_table::Errno::ESRCH) => err("container not running (its init has exited)".into()),
+            Err(_) => err(format!("invalid signal {signo}")),
+        },
+        Request::Ps => Response::Ps {
+            processes: ctl
+                .processes()
+                .into_iter()
+                .map(|p| Proc {
+                    pid: p.pid,
+                    ppid: p.ppid,
+                    uid: p.uid,
+                    state: p.state.to_string(),
+                    comm: p.comm,
+                    threads: p.threads,
+                })
+                .collect(),
+        },
+        Request::Pause => {
+            ctl.pause();
+            Response::Ok
+        }
+        Request::Resume => {
+            ctl.resume();
+            Response::Ok
+        }
+        Request::Exec(p) => exec(ctl, started, p, stream),
+        Request::Stats => {
+            let ps = ctl.processes();
+            Response::Stats {
+                pids: ps.iter().filter(|p| p.state != 'Z').count(),
+                threads: ps.iter().map(|p| p.threads).sum(),
+            }
+        }
+    }
+}
+
+/// `exec`: starts the process with the caller's stdio, answers `Started`, and returns
+/// `Exited` once it has ended.
+fn exec(
+    ctl: &sentry::Control,
+    started: &AtomicBool,
+    p: control::ExecProcess,
+    stream: &mut UnixStream,
+) -> Response {
+    let err = |msg: String| Response::Error { msg };
+    // The FDs come first, whatever happens next.
+    let stdio = match control::recv_stdio(stream) {
+        Ok(s) => s,
+        Err(e) => return err(e),
+    };
+    if !started.load(Ordering::SeqCst) {
+        return err("container not running (not started)".into());
+    }
+    let Some(program) = p.args.first().filter(|a| !a.is_empty()).cloned() else {
+        return err("process.args must not be empty".into());
+    };
+    let spec = sentry::ExecSpec {
+        program,
+        argv: p.args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        envp: p.env.iter().map(|e| e.as_bytes().to_vec()).collect(),
+        cwd: p.cwd.into_bytes(),
+        user: sentry::User {
+            uid: p.uid,
+            gid: p.gid,
+            groups: p.groups,
+        },
+        stdio,
+    };
+    let proc = match ctl.exec(spec) {
+        Ok(x) => x,
+        Err(e) => return err(e.to_string()),
+    };
+    if control::send(stream, &Response::Started { pid: proc.pid }).is_err() {
+        // The caller is gone; the process runs on.
+        return Response::Ok;
+    }
+    Response::Exited {
+        status: proc.wait().code(),
+    }
+}
+
+/// The gofer exits when the sentry's channels close; one that lingers is ended.
+pub fn stop_gofer(gofer: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match gofer.try_wait() {
+            Ok(Some(_)) | Err(_) => return,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            Ok(None) => {
+                let _ = gofer.kill();
+                let _ = gofer.wait();
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,993 @@
+//! The OCI lifecycle against `runsc` directly, as containerd's shim and podman drive
+//! runc (runtime-spec runtime.md): spec, create → state → start → kill → wait → delete,
+//! run with an exit status, ps, pause/resume, and the errors of a bad bundle or a wrong
+//! state — each one line on stderr and a JSON line in the `--log` file, with nothing
+//! left behind. The bundles' root filesystem is a tiny busybox tree made per test.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::{Outcome, TIMEOUT, TempDir, available_platforms, busybox, run, runsc, skip};
+
+/// One test's world: a state root, a log file and bundles, under a temp dir.
+struct Oci {
+    dir: TempDir,
+    platform: String,
+}
+
+impl Oci {
+    /// None (with a printed reason) when the test cannot run here.
+    fn new(test: &str) -> Option<Oci> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            skip(&format!(
+                "{test}: needs root (the sandbox runs as the caller)"
+            ));
+            return None;
+        }
+        let platform = available_platforms(test).into_iter().next()?;
+        let dir = TempDir::new(&format!("oci-{test}"));
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        Some(Oci { dir, platform })
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("log.json")
+    }
+
+    /// `runsc` with the global flags a containerd shim passes.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(runsc());
+        c.arg(format!("--platform={}", self.platform))
+            .arg("--root")
+            .arg(self.root())
+            .arg("--log")
+            .arg(self.log())
+            .arg("--log-format")
+            .arg("json")
+            .args(args);
+        c
+    }
+
+    /// Runs a command that starts no sandbox (its output is read to the end).
+    fn runsc(&self, args: &[&str]) -> Outcome {
+        run(self.cmd(args), b"", TIMEOUT)
+    }
+
+    /// Runs `create`/`run --detach`: the sandbox keeps the stdio it is given, so the
+    /// command's output goes to files, read once it has exited.
+    fn detached(&self, args: &[&str]) -> Outcome {
+        let out = self.dir.path().join("detached.out");
+        let err = self.dir.path().join("detached.err");
+        let mut c = self.cmd(args);
+        c.stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap());
+        let mut child = c.spawn().expect("spawning runsc");
+        let status = tests::wait_timeout(&mut child, TIMEOUT).unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("runsc {args:?} did not finish");
+        });
+        Outcome {
+            status: tests::status_code(status),
+            stdout: std::fs::read(&out).unwrap(),
+            stderr: std::fs::read(&err).unwrap(),
+        }
+    }
+
+    /// A bundle named `name` whose process runs `args`; `edit` changes its config.
+    fn bundle(
+        &self,
+        name: &str,
+        args: &[&str],
+        edit: impl FnOnce(&mut serde_json::Value),
+    ) -> PathBuf {
+        let b = self.dir.path().join(name);
+        let rootfs = b.join("rootfs");
+        for d in ["bin", "proc", "dev", "sys", "tmp"] {
+            std::fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        std::fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
+        for l in ["sh", "echo", "sleep", "true", "cat", "id"] {
+            symlink("busybox", rootfs.join("bin").join(l)).unwrap();
+        }
+        let out = run(
+            {
+                let mut c = Command::new(runsc());
+                c.arg("spec").arg("--bundle").arg(&b);
+                c
+            },
+            b"",
+            TIMEOUT,
+        );
+        assert_eq!(out.status, 0, "runsc spec: {}", out.stderr_str());
+        let path = b.join("config.json");
+        let mut cfg: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        cfg["process"]["terminal"] = false.into();
+        cfg["process"]["args"] = args.into();
+        edit(&mut cfg);
+        std::fs::write(&path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+        b
+    }
+
+    fn state(&self, id: &str) -> serde_json::Value {
+        let out = self.runsc(&["state", id]);
+        assert_eq!(out.status, 0, "state {id}: {}", out.stderr_str());
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("state {id}: bad JSON ({e}): {}", out.stdout_str()))
+    }
+
+    fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap_or("").to_string()
+    }
+
+    /// Creates container `id` from `bundle` and checks it is `created`; returns the
+    /// sandbox pid from the pid file.
+    fn create(&self, bundle: &Path, id: &str) -> i32 {
+        let pid_file = self.dir.path().join(format!("{id}.pid"));
+        let out = self.detached(&[
+            "create",
+            "--bundle",
+            bundle.to_str().unwrap(),
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            id,
+        ]);
+        assert_eq!(out.status, 0, "create {id}: {}", out.stderr_str());
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("create writes the pid file")
+            .trim()
+            .parse()
+            .expect("the pid file holds a number");
+        let st = self.state(id);
+        assert_eq!(st["status"], "created", "{st}");
+        assert_eq!(
+            st["pid"], pid,
+            "the state's pid is the sandbox process: {st}"
+        );
+        assert_eq!(st["id"], id);
+        assert!(st["ociVersion"].is_string(), "{st}");
+        assert_eq!(st["bundle"], bundle.to_str().unwrap());
+        pid
+    }
+
+    /// Removes every container left by a failed test (the sandboxes would outlive it).
+    fn cleanup(&self) {
+        if let Ok(rd) = std::fs::read_dir(self.root()) {
+            for e in rd.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let _ = self.runsc(&["delete", "--force", &id]);
+            }
+        }
+    }
+
+    fn assert_no_container(&self, what: &str) {
+        let left: Vec<_> = std::fs::read_dir(self.root())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "{what}: state left behind: {left:?}");
+    }
+
+    /// The last line of the log file, which must be JSON with a `msg`.
+    fn last_log_msg(&self) -> String {
+        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
+        let line = text
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("empty log file"));
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("log line is not JSON ({e}): {line}"));
+        assert_eq!(v["level"], "error", "{line}");
+        assert!(v["time"].is_string(), "{line}");
+        v["msg"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no msg: {line}"))
+            .to_string()
+    }
+}
+
+impl Drop for Oci {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// Whether process `pid` is gone (or a zombie waiting for its reaper).
+fn gone(pid: i32) -> bool {
+    tests::procs::stat(pid).is_none_or(|(s, _)| s == 'Z' || s == 'X')
+}
+
+/// A shell that exits 3 on SIGTERM and 5 on SIGUSR1 (handled, so the test does not
+/// depend on how the sandbox's init treats default actions), once its child runs.
+const TRAP_TERM: &str = "trap 'exit 3' TERM; trap 'exit 5' USR1; sleep 1000 & wait";
+
+/// Waits until the container has `n` processes (its shell has set its traps).
+fn wait_for_processes(o: &Oci, id: &str, n: usize) {
+    eventually(&format!("{id} has {n} processes"), || {
+        let out = o.runsc(&["ps", "--format", "json", id]);
+        assert_eq!(out.status, 0, "ps: {}", out.stderr_str());
+        serde_json::from_slice::<Vec<i32>>(&out.stdout).is_ok_and(|p| p.len() == n)
+    });
+}
+
+/// Polls `cond` (a generous bound only against hangs).
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still not so after {TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One line on stderr starting `runsc: ` and naming `mention`, a non-zero exit
+/// without a signal, and the same message as the last JSON line of the log.
+fn assert_error(o: &Oci, what: &str, out: &Outcome, mention: &str) {
+    let stderr = out.stderr_str();
+    assert!(
+        out.status != 0 && out.status < 128,
+        "{what}: want a plain non-zero exit, got {}; stderr: {stderr}",
+        out.status
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: want one stderr line: {stderr}");
+    assert!(lines[0].starts_with("runsc: "), "{what}: {stderr}");
+    assert!(
+        lines[0].contains(mention),
+        "{what}: should mention {mention:?}: {stderr}"
+    );
+    let msg = o.last_log_msg();
+    assert_eq!(
+        format!("runsc: {msg}"),
+        lines[0],
+        "{what}: log and stderr differ"
+    );
+}
+
+#[test]
+fn spec_writes_a_default_config() {
+    let dir = TempDir::new("oci-spec");
+    let out = run(
+        {
+            let mut c = Command::new(runsc());
+            c.arg("spec").current_dir(dir.path());
+            c
+        },
+        b"",
+        TIMEOUT,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap()).unwrap();
+    assert!(cfg["ociVersion"].is_string(), "{cfg}");
+    assert_eq!(cfg["root"]["path"], "rootfs");
+    assert_eq!(cfg["process"]["args"][0], "sh");
+    assert_eq!(cfg["process"]["cwd"], "/");
+    // A second spec does not overwrite it.
+    let again = run(
+        {
+            let mut c = Command::new(runsc());
+            c.arg("spec").arg("--bundle").arg(dir.path());
+            c
+        },
+        b"",
+        TIMEOUT,
+    );
+    assert_ne!(again.status, 0);
+    assert!(
+        again.stderr_str().contains("exists"),
+        "{}",
+        again.stderr_str()
+    );
+}
+
+#[test]
+fn lifecycle_create_start_kill_delete() {
+    let Some(o) = Oci::new("lifecycle") else {
+        return;
+    };
+    let b = o.bundle("b", &["sh", "-c", TRAP_TERM], |_| {});
+    let pid = o.create(&b, "c1");
+    assert!(!gone(pid), "the sandbox process runs after create");
+    let out = o.runsc(&["start", "c1"]);
+    assert_eq!(out.status, 0, "start: {}", out.stderr_str());
+    assert_eq!(o.status("c1"), "running");
+    wait_for_processes(&o, "c1", 2);
+    let out = o.runsc(&["kill", "c1", "15"]);
+    assert_eq!(out.status, 0, "kill: {}", out.stderr_str());
+    let out = o.runsc(&["wait", "c1"]);
+    assert_eq!(out.stdout_str().trim(), "3", "the TERM trap exits 3");
+    assert_eq!(out.status, 3);
+    eventually("the sandbox process exits", || gone(pid));
+    assert_eq!(o.status("c1"), "stopped");
+    let out = o.runsc(&["delete", "c1"]);
+    assert_eq!(out.status, 0, "delete: {}", out.stderr_str());
+    o.assert_no_container("after delete");
+    let out = o.runsc(&["state", "c1"]);
+    assert_ne!(out.status, 0, "a deleted container has no state");
+}
+
+#[test]
+fn run_exits_with_the_container_status() {
+    let Some(o) = Oci::new("run42") else { return };
+    let b = o.bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "echo out $HOSTNAME $(cat /proc/sys/kernel/hostname); echo err >&2; exit 42",
+        ],
+        |c| {
+            c["hostname"] = "box42".into();
+            c["process"]["env"] = serde_json::json!(["PATH=/bin", "HOSTNAME=h"]);
+        },
+    );
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "r1"]);
+    assert_eq!(out.status, 42, "stderr: {}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "out h box42\n");
+    assert_eq!(out.stderr_str(), "err\n");
+    o.assert_no_container("run deletes the container after it exits");
+}
+
+#[test]
+fn kill_with_a_named_signal() {
+    let Some(o) = Oci::new("killname") else {
+        return;
+    };
+    let b = o.bundle("b", &["sh", "-c", TRAP_TERM], |_| {});
+    let pid = o.create(&b, "k1");
+    assert_eq!(o.runsc(&["start", "k1"]).status, 0);
+    wait_for_processes(&o, "k1", 2);
+    let out = o.runsc(&["kill", "k1", "SIGUSR1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let out = o.runsc(&["wait", "k1"]);
+    assert_eq!(out.stdout_str().trim(), "5", "the USR1 trap exits 5");
+    eventually("the sandbox exits", || gone(pid));
+    // KILL without the SIG prefix, on a created container.
+    let pid = o.create(&b, "k2");
+    let out = o.runsc(&["kill", "k2", "KILL"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    eventually("the sandbox exits", || gone(pid));
+    assert_eq!(o.status("k2"), "stopped");
+    let out = o.runsc(&["kill", "k2", "NOSUCHSIG"]);
+    assert_ne!(out.status, 0);
+    // A stopped container: runc's phrase, which container engines look for.
+    let out = o.runsc(&["kill", "k2", "9"]);
+    assert_error(
+        &o,
+        "kill of a stopped container",
+        &out,
+        "container not running",
+    );
+    assert_eq!(o.runsc(&["delete", "k2"]).status, 0);
+    // delete --force of an id that is gone is no error.
+    let out = o.runsc(&["delete", "--force", "k2"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+}
+
+#[test]
+fn ps_lists_the_sandbox_processes() {
+    let Some(o) = Oci::new("ps") else { return };
+    let b = o.bundle("b", &["sh", "-c", "sleep 1000 & sleep 1000; true"], |_| {});
+    o.create(&b, "p1");
+    assert_eq!(o.runsc(&["start", "p1"]).status, 0);
+    // Both children have exec'd sleep (a child shows sh between its fork and exec).
+    let mut pids = Vec::new();
+    let mut table = String::new();
+    eventually("three processes: sh and two sleeps", || {
+        let out = o.runsc(&["ps", "--format", "json", "p1"]);
+        assert_eq!(out.status, 0, "{}", out.stderr_str());
+        pids = serde_json::from_slice::<Vec<i32>>(&out.stdout)
+            .unwrap_or_else(|e| panic!("ps json ({e}): {}", out.stdout_str()));
+        let out = o.runsc(&["ps", "p1"]);
+        assert_eq!(out.status, 0, "{}", out.stderr_str());
+        table = out.stdout_str();
+        pids.len() == 3 && table.lines().filter(|l| l.ends_with(" sleep")).count() == 2
+    });
+    assert_eq!(pids[0], 1, "init is pid 1 in the sandbox: {pids:?}");
+    assert_eq!(
+        table.lines().count(),
+        4,
+        "a header and three rows:\n{table}"
+    );
+    let out = o.runsc(&["delete", "--force", "p1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+}
+
+#[test]
+fn pause_and_resume() {
+    let Some(o) = Oci::new("pause") else { return };
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    let pid = o.create(&b, "z1");
+    assert_eq!(o.runsc(&["start", "z1"]).status, 0);
+    let out = o.runsc(&["pause", "z1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(o.status("z1"), "paused");
+    assert!(!gone(pid), "a paused sandbox stays");
+    let out = o.runsc(&["pause", "z1"]);
+    assert_ne!(out.status, 0, "pausing a paused container is an error");
+    let out = o.runsc(&["resume", "z1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(o.status("z1"), "running");
+    let out = o.runsc(&["events", "--stats", "z1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["data"]["pids"]["current"], 1, "{ev}");
+    // A paused container is killed by SIGKILL.
+    assert_eq!(o.runsc(&["pause", "z1"]).status, 0);
+    assert_eq!(o.runsc(&["kill", "z1", "9"]).status, 0);
+    let out = o.runsc(&["wait", "z1"]);
+    assert_eq!(out.status, 137, "{}", out.stderr_str());
+}
+
+#[test]
+fn a_paused_container_makes_no_progress() {
+    let Some(o) = Oci::new("frozen") else { return };
+    // It counts into a file on the host (the root is written through).
+    let b = o.bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "i=0; while true; do i=$((i+1)); echo $i > /data/n; done",
+        ],
+        |c| {
+            c["root"]["readonly"] = false.into();
+        },
+    );
+    std::fs::create_dir(b.join("rootfs/data")).unwrap();
+    let counter = b.join("rootfs/data/n");
+    let out = {
+        let mut c = Command::new(runsc());
+        c.arg(format!("--platform={}", o.platform))
+            .arg("--overlay=none")
+            .arg("--root")
+            .arg(o.root())
+            .arg("run")
+            .arg("--detach")
+            .arg("--bundle")
+            .arg(&b)
+            .arg("f1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut ch = c.spawn().unwrap();
+        tests::wait_timeout(&mut ch, TIMEOUT).expect("run --detach returns")
+    };
+    assert!(out.success());
+    let read = || std::fs::read_to_string(&counter).unwrap_or_default();
+    eventually("the loop counts", || !read().trim().is_empty());
+    assert_eq!(o.runsc(&["pause", "f1"]).status, 0);
+    // A task is stopped at its next return to application code, so the count may move
+    // a little after pause returns; once it held for a moment, it must hold on.
+    eventually("the count settles", || {
+        let a = read();
+        std::thread::sleep(Duration::from_millis(100));
+        a == read()
+    });
+    let a = read();
+    std::thread::sleep(Duration::from_millis(500));
+    let b2 = read();
+    assert_eq!(a, b2, "the count moved while paused");
+    assert_eq!(o.runsc(&["resume", "f1"]).status, 0);
+    eventually("the count moves again", || {
+        read() != b2 && !read().is_empty()
+    });
+    assert_eq!(o.runsc(&["delete", "--force", "f1"]).status, 0);
+}
+
+#[test]
+fn delete_force_leaves_no_process() {
+    let Some(o) = Oci::new("delforce") else {
+        return;
+    };
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    let pid = o.create(&b, "d1");
+    assert_eq!(o.runsc(&["start", "d1"]).status, 0);
+    let out = o.runsc(&["delete", "d1"]);
+    assert_error(&o, "delete of a running container", &out, "not stopped");
+    assert_eq!(o.status("d1"), "running");
+    let out = o.runsc(&["delete", "--force", "d1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert!(gone(pid), "the sandbox process {pid} is still there");
+    o.assert_no_container("after delete --force");
+}
+
+#[test]
+fn bad_bundles_are_one_line_errors_and_leave_nothing() {
+    let Some(o) = Oci::new("badbundle") else {
+        return;
+    };
+    let create = |b: &Path, id: &str| o.detached(&["create", "--bundle", b.to_str().unwrap(), id]);
+    // No config.json.
+    let empty = o.dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_error(
+        &o,
+        "missing config.json",
+        &create(&empty, "e1"),
+        "config.json",
+    );
+    // Invalid JSON.
+    let b = o.bundle("badjson", &["true"], |_| {});
+    std::fs::write(b.join("config.json"), b"{\"ociVersion\": ").unwrap();
+    assert_error(&o, "invalid JSON", &create(&b, "e2"), "config");
+    // A rootfs that does not exist.
+    let b = o.bundle("noroot", &["true"], |c| {
+        c["root"]["path"] = "nowhere".into()
+    });
+    assert_error(&o, "missing rootfs", &create(&b, "e3"), "nowhere");
+    // Empty args.
+    let b = o.bundle("noargs", &[], |_| {});
+    assert_error(&o, "empty args", &create(&b, "e4"), "args");
+    // A relative cwd.
+    let b = o.bundle("relcwd", &["true"], |c| c["process"]["cwd"] = "tmp".into());
+    assert_error(&o, "relative cwd", &create(&b, "e5"), "cwd");
+    // A terminal.
+    let b = o.bundle("tty", &["true"], |c| c["process"]["terminal"] = true.into());
+    assert_error(
+        &o,
+        "terminal",
+        &create(&b, "e6"),
+        "terminal not supported yet",
+    );
+    // A program that is not in the rootfs: the sandbox fails while it is created.
+    let b = o.bundle("noprog", &["/bin/nosuch"], |_| {});
+    let out = create(&b, "e7");
+    assert_error(&o, "missing program", &out, "nosuch");
+    o.assert_no_container("after failed creates");
+    let out = o.runsc(&["list", "--format", "json"]);
+    assert_eq!(out.stdout_str().trim(), "[]");
+}
+
+#[test]
+fn wrong_states_and_ids_are_errors() {
+    let Some(o) = Oci::new("wrongstate") else {
+        return;
+    };
+    for (what, args) in [
+        ("state", vec!["state", "nosuch"]),
+        ("start", vec!["start", "nosuch"]),
+        ("kill", vec!["kill", "nosuch", "9"]),
+        ("delete", vec!["delete", "nosuch"]),
+        ("ps", vec!["ps", "nosuch"]),
+        ("pause", vec!["pause", "nosuch"]),
+    ] {
+        assert_error(
+            &o,
+            &format!("{what} of an unknown id"),
+            &o.runsc(&args),
+            "does not exist",
+        );
+    }
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    o.create(&b, "w1");
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "w1"]);
+    assert_error(&o, "a second create", &out, "already exists");
+    assert_eq!(
+        o.status("w1"),
+        "created",
+        "the first container is untouched"
+    );
+    assert_eq!(o.runsc(&["start", "w1"]).status, 0);
+    assert_error(
+        &o,
+        "start of a running container",
+        &o.runsc(&["start", "w1"]),
+        "running",
+    );
+    let out = o.runsc(&["list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["id"], "w1", "{list}");
+    assert_eq!(list[0]["status"], "running", "{list}");
+    assert_eq!(o.runsc(&["delete", "--force", "w1"]).status, 0);
+}
+
+#[test]
+fn state_during_create_is_never_corrupt() {
+    let Some(o) = Oci::new("concurrent") else {
+        return;
+    };
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut seen = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let out = o.runsc(&["state", "s1"]);
+                if out.status == 0 {
+                    let st: serde_json::Value =
+                        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                            panic!("corrupt state JSON ({e}): {}", out.stdout_str())
+                        });
+                    let status = st["status"].as_str().unwrap_or_default().to_string();
+                    assert!(
+                        ["creating", "created"].contains(&status.as_str()),
+                        "status {status} during create"
+                    );
+                    seen += 1;
+                } else {
+                    assert!(
+                        out.stderr_str().contains("does not exist"),
+                        "{}",
+                        out.stderr_str()
+                    );
+                }
+            }
+            seen
+        });
+        o.create(&b, "s1");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let seen = reader.join().unwrap();
+        tests::note(&format!(
+            "state read {seen} times with a state file during create"
+        ));
+    });
+    // Concurrent commands on one container: one start wins, the others see it running.
+    let outs: Vec<Outcome> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| o.runsc(&["start", "s1"])))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = outs.iter().filter(|x| x.status == 0).count();
+    assert_eq!(ok, 1, "exactly one start succeeds: {outs:?}");
+    assert_eq!(o.status("s1"), "running");
+    assert_eq!(o.runsc(&["delete", "--force", "s1"]).status, 0);
+}
+
+#[test]
+fn hooks_get_the_state_on_stdin() {
+    let Some(o) = Oci::new("hooks") else { return };
+    let out_dir = o.dir.path().join("hookout");
+    std::fs::create_dir(&out_dir).unwrap();
+    let hook = |name: &str| {
+        serde_json::json!({
+            "path": "/bin/busybox",
+            "args": ["sh", "-c", format!("cat > {}/{name}", out_dir.display())],
+        })
+    };
+    let b = o.bundle("b", &["true"], |c| {
+        c["hooks"] = serde_json::json!({
+            "prestart": [hook("prestart")],
+            "createRuntime": [hook("createRuntime")],
+            "poststart": [hook("poststart")],
+            "poststop": [hook("poststop")],
+        });
+        c["annotations"] = serde_json::json!({"org.example.key": "value"});
+    });
+    let pid = o.create(&b, "h1");
+    for h in ["prestart", "createRuntime"] {
+        let st: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join(h)).unwrap()).unwrap();
+        assert_eq!(st["id"], "h1", "{h}: {st}");
+        assert_eq!(st["pid"], pid, "{h}: {st}");
+        assert_eq!(st["annotations"]["org.example.key"], "value", "{h}: {st}");
+    }
+    assert!(!out_dir.join("poststart").exists());
+    assert_eq!(o.runsc(&["start", "h1"]).status, 0);
+    assert!(out_dir.join("poststart").exists());
+    assert_eq!(o.runsc(&["wait", "h1"]).status, 0);
+    assert_eq!(o.runsc(&["delete", "h1"]).status, 0);
+    let st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("poststop")).unwrap()).unwrap();
+    assert_eq!(st["status"], "stopped", "{st}");
+    // A failing createRuntime hook fails the create and leaves nothing.
+    let b = o.bundle("bad", &["true"], |c| {
+        c["hooks"] = serde_json::json!({
+            "createRuntime": [{"path": "/bin/busybox", "args": ["false"]}],
+        });
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "h2"]);
+    assert_error(&o, "failing hook", &out, "createRuntime");
+    o.assert_no_container("after a failed hook");
+}
+
+#[test]
+fn features_and_list() {
+    let out = run(
+        {
+            let mut c = Command::new(runsc());
+            c.arg("features");
+            c
+        },
+        b"",
+        TIMEOUT,
+    );
+    assert_eq!(out.status, 0);
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(f["ociVersionMax"].is_string(), "{f}");
+    assert!(
+        f["hooks"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|x| x == "poststop")),
+        "{f}"
+    );
+}
+
+#[test]
+fn exec_runs_a_process_in_the_container() {
+    let Some(o) = Oci::new("exec") else { return };
+    let b = o.bundle("b", &["sleep", "1000"], |c| {
+        c["process"]["env"] = serde_json::json!(["PATH=/bin", "FOO=bar"]);
+    });
+    o.create(&b, "x1");
+    // Not before start.
+    let out = o.runsc(&["exec", "x1", "true"]);
+    assert_error(&o, "exec in a created container", &out, "created");
+    assert_eq!(o.runsc(&["start", "x1"]).status, 0);
+    // The container's env and cwd by default; our stdio; its exit status.
+    let out = run(
+        o.cmd(&[
+            "exec",
+            "x1",
+            "sh",
+            "-c",
+            "read l; echo $l $FOO $(pwd); echo e >&2; exit 7",
+        ]),
+        b"input\n",
+        TIMEOUT,
+    );
+    assert_eq!(out.status, 7, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "input bar /\n");
+    assert_eq!(out.stderr_str(), "e\n");
+    // --env, --cwd.
+    let out = o.runsc(&[
+        "exec",
+        "--env",
+        "FOO=baz",
+        "--cwd",
+        "/tmp",
+        "x1",
+        "sh",
+        "-c",
+        "echo $FOO $(pwd)",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "baz /tmp\n");
+    // --process, as containerd's shim passes it.
+    let pj = o.dir.path().join("process.json");
+    std::fs::write(
+        &pj,
+        serde_json::to_vec(&serde_json::json!({
+            "args": ["sh", "-c", "echo from json; exit 3"],
+            "cwd": "/",
+            "env": ["PATH=/bin"],
+            "user": {"uid": 0, "gid": 0},
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let out = o.runsc(&["exec", "--process", pj.to_str().unwrap(), "x1"]);
+    assert_eq!(out.status, 3, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "from json\n");
+    // --detach: the pid file names a waiter that lives as long as the process.
+    let pid_file = o.dir.path().join("exec.pid");
+    let out = o.detached(&[
+        "exec",
+        "--detach",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "x1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let waiter: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!gone(waiter), "the exec waiter runs");
+    wait_for_processes(&o, "x1", 2);
+    // It has no parent in the sandbox and is named as execve(2) names it.
+    let table = o.runsc(&["ps", "x1"]).stdout_str();
+    let row = table.lines().nth(2).unwrap_or_default().to_string();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        cols.get(2),
+        Some(&"0"),
+        "ppid of the exec'd process: {table}"
+    );
+    assert_eq!(cols.last(), Some(&"sleep"), "{table}");
+    // Errors: a program that is not there, a relative --cwd.
+    let out = o.runsc(&["exec", "x1", "/bin/nosuch"]);
+    assert_error(&o, "exec of a missing program", &out, "nosuch");
+    let out = o.runsc(&["exec", "--cwd", "rel", "x1", "true"]);
+    assert_error(&o, "exec with a relative cwd", &out, "absolute");
+    // The waiter ends with the container.
+    assert_eq!(o.runsc(&["kill", "x1", "KILL"]).status, 0);
+    eventually("the exec waiter exits", || gone(waiter));
+    assert_eq!(o.runsc(&["wait", "x1"]).status, 137);
+    assert_eq!(o.runsc(&["delete", "x1"]).status, 0);
+}
+
+#[test]
+fn the_process_runs_as_the_bundle_user_with_its_rlimits() {
+    let Some(o) = Oci::new("user") else { return };
+    let b = o.bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "echo $(id -u) $(id -g) $(id -G); ulimit -n; ulimit -Hn",
+        ],
+        |c| {
+            c["process"]["user"] =
+                serde_json::json!({"uid": 1234, "gid": 567, "additionalGids": [89, 1011]});
+            c["process"]["rlimits"] =
+                serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]);
+        },
+    );
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "u1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let lines: Vec<String> = out.stdout_str().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let ids: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(&ids[..2], &["1234", "567"], "{lines:?}");
+    let mut groups: Vec<&str> = ids[2..].to_vec();
+    groups.sort_unstable();
+    assert_eq!(groups, ["1011", "567", "89"], "id -G: {lines:?}");
+    assert_eq!(lines[1], "321", "soft RLIMIT_NOFILE");
+    assert_eq!(lines[2], "654", "hard RLIMIT_NOFILE");
+    // A soft limit above the hard one is a bad bundle.
+    let b = o.bundle("bad", &["true"], |c| {
+        c["process"]["rlimits"] =
+            serde_json::json!([{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 5}]);
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "u2"]);
+    assert_error(&o, "soft above hard", &out, "RLIMIT_NOFILE");
+    o.assert_no_container("after a bad rlimit");
+}
+
+#[test]
+fn kill_all_reaches_every_process() {
+    let Some(o) = Oci::new("killall") else { return };
+    // Init notes a TERM (t=1) and waits on for its child, a subshell that exits 6 on
+    // TERM; so the status is 16 only if both got it.
+    let script = "trap 't=1' TERM; (trap 'exit 6' TERM; sleep 1000 & wait) & c=$!; \
+                  while :; do wait $c; s=$?; [ $s -lt 128 ] && break; done; \
+                  exit $((s + 10 * ${t:-0}))";
+    let b = o.bundle("b", &["sh", "-c", script], |_| {});
+    o.create(&b, "a1");
+    assert_eq!(o.runsc(&["start", "a1"]).status, 0);
+    wait_for_processes(&o, "a1", 3);
+    let out = o.runsc(&["kill", "--all", "a1", "TERM"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let out = o.runsc(&["wait", "a1"]);
+    assert_eq!(
+        out.status,
+        16,
+        "init and its child both got TERM: {}",
+        out.stdout_str()
+    );
+    assert_eq!(o.runsc(&["delete", "a1"]).status, 0);
+}
+
+#[test]
+fn run_passes_signals_on_to_the_container() {
+    let Some(o) = Oci::new("runsig") else { return };
+    let b = o.bundle("b", &["sh", "-c", TRAP_TERM], |_| {});
+    let mut c = o.cmd(&["run", "--bundle", b.to_str().unwrap(), "g1"]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().expect("spawning runsc run");
+    eventually("g1 runs", || {
+        let out = o.runsc(&["state", "g1"]);
+        out.status == 0 && out.stdout_str().contains("\"running\"")
+    });
+    wait_for_processes(&o, "g1", 2);
+    // SAFETY: kill only sends a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let st = tests::wait_timeout(&mut child, TIMEOUT).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("runsc run did not end after SIGTERM");
+    });
+    assert_eq!(
+        tests::status_code(st),
+        3,
+        "the container's TERM trap ran (exit 3)"
+    );
+    o.assert_no_container("run deletes the container");
+}
+
+#[test]
+fn tmpfs_and_directory_bind_mounts() {
+    let Some(o) = Oci::new("mounts") else { return };
+    let rw = o.dir.path().join("rw");
+    let ro = o.dir.path().join("ro");
+    std::fs::create_dir_all(&rw).unwrap();
+    std::fs::create_dir_all(&ro).unwrap();
+    std::fs::write(ro.join("f"), "from the host\n").unwrap();
+    let file = o.dir.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let script = "echo written > /data/out; cat /ro/f; \
+                  if echo no > /ro/g; then echo ro-written; fi; \
+                  echo t > /run/x && cat /run/x; ls -ld /run | cut -c1-10";
+    let (rw2, ro2, file2) = (rw.clone(), ro.clone(), file.clone());
+    let b = o.bundle("b", &["sh", "-c", script], move |c| {
+        c["root"]["readonly"] = false.into();
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.push(serde_json::json!({"destination": "/run", "type": "tmpfs",
+            "source": "tmpfs", "options": ["nosuid", "mode=755"]}));
+        mounts.push(serde_json::json!({"destination": "/data", "type": "bind",
+            "source": rw2, "options": ["rbind", "rw"]}));
+        mounts.push(serde_json::json!({"destination": "/ro", "type": "bind",
+            "source": ro2, "options": ["rbind", "ro"]}));
+        mounts.push(serde_json::json!({"destination": "/etc/f", "type": "bind",
+            "source": file2, "options": ["rbind", "ro"]}));
+    });
+    for d in ["cut", "ls"] {
+        symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
+    }
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m1"]);
+    assert_eq!(
+        out.stdout_str(),
+        "from the host\nt\ndrwxr-xr-x\n",
+        "stderr: {}",
+        out.stderr_str()
+    );
+    assert!(
+        out.stderr_str().contains("Read-only file system"),
+        "{}",
+        out.stderr_str()
+    );
+    assert_eq!(out.status, 0);
+    // The read-write bind writes through to the host even under the memory overlay.
+    assert_eq!(
+        std::fs::read_to_string(rw.join("out")).unwrap(),
+        "written\n"
+    );
+    assert!(!ro.join("g").exists());
+    let log = std::fs::read_to_string(o.log()).unwrap();
+    assert!(
+        log.contains("afile") && log.contains("ignored"),
+        "the file bind is logged: {log}"
+    );
+    // A missing source and a relative destination are bad bundles.
+    let b = o.bundle("nosrc", &["true"], |c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"destination": "/x",
+            "type": "bind", "source": "/nonexistent/src", "options": ["rbind"]}));
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "m2"]);
+    assert_error(&o, "missing bind source", &out, "/nonexistent/src");
+    let b = o.bundle("reldest", &["true"], |c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"destination": "x",
+            "type": "tmpfs", "source": "tmpfs"}));
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "m3"]);
+    assert_error(&o, "relative mount destination", &out, "absolute");
+    o.assert_no_container("after the mounts");
+}
+
+#[test]
+fn a_long_id_under_a_long_root() {
+    let Some(o) = Oci::new("longid") else { return };
+    // As Docker names them: 64 hex digits, under /var/run/docker/runtime-runc/moby.
+    let id = "0123456789abcdef".repeat(4);
+    assert!(o.root().join(&id).join("control.sock").as_os_str().len() > 108);
+    let b = o.bundle("b", &["sleep", "1000"], |_| {});
+    o.create(&b, &id);
+    assert_eq!(o.runsc(&["start", &id]).status, 0);
+    assert_eq!(o.status(&id), "running");
+    let out = o.runsc(&["ps", "--format", "json", &id]);
+    assert_eq!(out.stdout_str().trim(), "[1]", "{}", out.stderr_str());
+    assert_eq!(o.runsc(&["delete", "--force", &id]).status, 0);
+}
