@@ -355,6 +355,20 @@ struct Vcpu {
     /// Sent to the stub's `syscall` gadget to come back from user mode; the next
     /// syscall exit from there is that, not the application's.
     via_gadget: bool,
+    /// What the stub was told to load on the current entry (address space, FS and GS
+    /// bases); it holds them once the stub has run its resume path.
+    loading: Option<(Arc<AsTables>, u64, u64)>,
+}
+
+impl Vcpu {
+    /// The stub has run its resume path: what it was told to load is loaded.
+    fn loaded(&mut self) {
+        if let Some((tables, fs, gs)) = self.loading.take() {
+            self.cur = tables;
+            self.fs_base = fs;
+            self.gs_base = gs;
+        }
+    }
 }
 
 impl Vm {
@@ -499,6 +513,7 @@ impl Vm {
             gs_base: 0,
             in_user: false,
             via_gadget: false,
+            loading: None,
         })
     }
 
@@ -665,6 +680,7 @@ impl KvmContext {
         let r = vcpu.fd.get_regs().map_err(host_err("kvm: KVM_GET_REGS"))?;
         if r.rip == code.resume || r.rip == code.start {
             // Not entered (or stopped right at the resume point): nothing ran.
+            vcpu.loading = None;
             return Ok(true);
         }
         let in_trampoline = (code.trampoline.0..code.trampoline.1).contains(&r.rip);
@@ -698,13 +714,20 @@ impl KvmContext {
             }
             vcpu.in_user = true;
             vcpu.via_gadget = false;
+            vcpu.loaded();
             return Ok(true);
         }
-        // Inside the stub: let it reach its exit, stopping it before user mode.
-        let root = vcpu.cur.root(vcpu.id)?;
-        self.vm
-            .mem
-            .write_region(root.data + stub::OFF_KICK as u64, &[1])?;
+        // Inside the stub: let it reach its exit, stopping it before user mode. The flag
+        // goes to the save area of the root it is on, before and after a CR3 load.
+        let mut roots = vec![vcpu.cur.root(vcpu.id)?];
+        if let Some((t, _, _)) = &vcpu.loading {
+            roots.push(t.root(vcpu.id)?);
+        }
+        for root in roots {
+            self.vm
+                .mem
+                .write_region(root.data + stub::OFF_KICK as u64, &[1])?;
+        }
         Ok(false)
     }
 
@@ -787,7 +810,11 @@ impl Context for KvmContext {
             let mut draining = false;
             loop {
                 match self.run_once(draining)? {
-                    Exit::Stub => break,
+                    Exit::Stub => {
+                        let vcpu = self.vcpu.as_mut().ok_or_else(no_vcpu)?;
+                        vcpu.loaded();
+                        break;
+                    }
                     Exit::Interrupted => {
                         if self.stop_point(state)? {
                             if self.interrupter.pending.swap(false, Ordering::SeqCst) {
@@ -951,10 +978,8 @@ impl KvmContext {
             let old = vcpu.cur.root(vcpu.id)?;
             vm.mem
                 .write_region(old.data + stub::OFF_CTL as u64, &bytes[stub::OFF_CTL..])?;
-            vcpu.cur = tables.clone();
         }
-        vcpu.fs_base = regs.fs_base;
-        vcpu.gs_base = regs.gs_base;
+        vcpu.loading = Some((tables.clone(), regs.fs_base, regs.gs_base));
         Ok(())
     }
 

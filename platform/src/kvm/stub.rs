@@ -216,7 +216,13 @@ std::arch::global_asm!(
     "2:",
     "  test $4, %bl",
     "  jz 3f",
+    // The user's GS base: MSR_GS_BASE on hardware; PVM swaps in MSR_KERNEL_GS_BASE when
+    // it switches to user mode (as `swapgs` would). Both get it.
     "  mov $0xc0000101, %ecx",
+    "  mov D+0xd8(%rip), %eax",
+    "  mov D+0xdc(%rip), %edx",
+    "  wrmsr",
+    "  mov $0xc0000102, %ecx",
     "  mov D+0xd8(%rip), %eax",
     "  mov D+0xdc(%rip), %edx",
     "  wrmsr",
