@@ -201,12 +201,12 @@ pub fn new_platform(memfd: i32) -> Result<Arc<dyn Platform>> {
             xcr0,
             xsave_size,
             max_vcpus,
-            pool: Mutex::new(Pool {
-                free: Vec::new(),
-                created: 0,
-            }),
             _kvm: kvm,
         }),
+        pool: Arc::new(Mutex::new(Pool {
+            free: Vec::new(),
+            created: 0,
+        })),
     }))
 }
 
@@ -258,10 +258,11 @@ struct Vm {
     xcr0: u64,
     xsave_size: usize,
     max_vcpus: u32,
-    pool: Mutex<Pool>,
     _kvm: Kvm,
 }
 
+/// The vCPUs of dropped contexts, for reuse. Held by the platform and its contexts,
+/// not by the VM: the vCPUs keep address spaces alive, which keep the VM.
 struct Pool {
     free: Vec<Vcpu>,
     created: u32,
@@ -269,6 +270,7 @@ struct Pool {
 
 pub struct KvmPlatform {
     vm: Arc<Vm>,
+    pool: Arc<Mutex<Pool>>,
 }
 
 impl Platform for KvmPlatform {
@@ -285,6 +287,7 @@ impl Platform for KvmPlatform {
     fn new_context(&self) -> Result<Box<dyn Context>> {
         Ok(Box::new(KvmContext {
             vm: self.vm.clone(),
+            pool: self.pool.clone(),
             vcpu: None,
             pending_fp: None,
             interrupter: Arc::new(KvmInterrupter {
@@ -372,8 +375,8 @@ impl Vcpu {
 }
 
 impl Vm {
-    fn take_vcpu(self: &Arc<Self>, tables: &Arc<AsTables>) -> Result<Vcpu> {
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+    fn take_vcpu(&self, pool: &Mutex<Pool>, tables: &Arc<AsTables>) -> Result<Vcpu> {
+        let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = pool.free.pop() {
             return Ok(v);
         }
@@ -607,6 +610,7 @@ impl Drop for TargetGuard<'_> {
 
 struct KvmContext {
     vm: Arc<Vm>,
+    pool: Arc<Mutex<Pool>>,
     vcpu: Option<Vcpu>,
     /// FP state stored before the first switch, applied when a vCPU is bound.
     pending_fp: Option<Vec<u8>>,
@@ -632,7 +636,7 @@ impl KvmContext {
         if self.vcpu.is_some() {
             return Ok(());
         }
-        let v = self.vm.take_vcpu(tables)?;
+        let v = self.vm.take_vcpu(&self.pool, tables)?;
         let fp = match self.pending_fp.take() {
             Some(fp) => fp,
             None => self.vm.clean_fp(),
@@ -904,8 +908,7 @@ impl Drop for KvmContext {
                 }
             }
             v.via_gadget = false;
-            self.vm
-                .pool
+            self.pool
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .free
