@@ -320,8 +320,10 @@ fn scribbling_at_the_stub_region_is_contained() {
             .collect();
         assert_eq!(nums.len(), 4, "{platform}: {stdout}");
         let (refused, efault, other) = (nums[1], nums[2], nums[3]);
+        // kvm keeps its stub above the user range (in the upper half, scribbled on by
+        // tests/kvm.rs), so the whole probed range is the application's to map.
         assert!(
-            refused > 0,
+            refused > 0 || platform == "kvm",
             "{platform}: no mapping was refused near the top: {stdout}"
         );
         assert_eq!(

@@ -98,7 +98,7 @@ impl AsTables {
             leaf[base + i as usize].store(gpa | P | U | A, Ordering::SeqCst);
         }
         let sys = slot(stub::SYS_VA, 12);
-        leaf[sys].store(self.vm.sys_gpa | P | W | U | A | D | NX, Ordering::SeqCst);
+        leaf[sys].store(self.vm.sys_gpa | P | U | A | NX, Ordering::SeqCst);
         let d = slot(stub::DATA_VA, 12);
         leaf[d].store(data | P | W | U | A | D | NX, Ordering::SeqCst);
         let root = Root {
