@@ -120,3 +120,66 @@ fn syscall_and_fault_events() {
     );
     assert_eq!(st.regs.rip, CODE + 17);
 }
+
+/// Every register the thread is given reaches user mode (rcx and r11 too, which the
+/// stub's `sysretq` uses), and an interrupt stops a thread spinning in user mode with
+/// its registers, from which it resumes.
+#[test]
+fn registers_and_interrupts() {
+    let fd = memfd(1 << 30);
+    let Some(p) = platform_or_skip(fd) else {
+        return;
+    };
+    // 0: mov %rcx,%rdi; mov %r11,%rsi; syscall; 9: jmp 9 (spin); 11: syscall
+    let code = [
+        0x48, 0x89, 0xcf, 0x4c, 0x89, 0xde, 0x0f, 0x05, 0x90, 0xeb, 0xfe, 0x0f, 0x05,
+    ];
+    write_file(fd, 0, &code);
+    let aspace = p.new_address_space().unwrap();
+    let rx = Perms {
+        read: true,
+        write: false,
+        exec: true,
+    };
+    aspace.map(CODE, 0x1000, 0, rx).unwrap();
+    let mut ctx = p.new_context().unwrap();
+    let mut st = CpuState::default();
+    st.regs.rip = CODE;
+    st.regs.eflags = 0x202;
+    st.regs.rcx = 0x1111_2222_3333;
+    st.regs.r11 = 0x4444;
+    st.regs.r12 = 0x5555_6666;
+    st.regs.fs_base = 0x7000_0000;
+    let ev = ctx.switch(aspace.as_ref(), &mut st).unwrap();
+    assert_eq!(ev, Event::Syscall);
+    assert_eq!((st.regs.rdi, st.regs.rsi), (0x1111_2222_3333, 0x4444));
+    assert_eq!(st.regs.r12, 0x5555_6666);
+    assert_eq!(st.regs.fs_base, 0x7000_0000);
+    // Spin until interrupted from another thread.
+    let kick = ctx.interrupter();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        kick.interrupt();
+    });
+    let ev = ctx.switch(aspace.as_ref(), &mut st).unwrap();
+    t.join().unwrap();
+    assert_eq!(ev, Event::Interrupted);
+    assert!(
+        (CODE + 8..CODE + 11).contains(&st.regs.rip),
+        "{:#x}",
+        st.regs.rip
+    );
+    assert_eq!(st.regs.r12, 0x5555_6666);
+    // Resume elsewhere: the registers given now count, not where it stopped.
+    st.regs.rip = CODE + 11;
+    st.regs.r12 = 77;
+    let ev = ctx.switch(aspace.as_ref(), &mut st).unwrap();
+    assert_eq!(ev, Event::Syscall);
+    assert_eq!((st.regs.rip, st.regs.r12), (CODE + 13, 77));
+    // An interrupt before the switch is honoured at once.
+    ctx.interrupter().interrupt();
+    assert_eq!(
+        ctx.switch(aspace.as_ref(), &mut st).unwrap(),
+        Event::Interrupted
+    );
+}

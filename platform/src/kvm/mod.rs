@@ -599,6 +599,26 @@ fn set_immediate_exit(run: usize, v: u8) {
     }
 }
 
+/// Makes sure the calling thread can receive the kick signal (once per thread).
+fn unblock_kick() {
+    thread_local! {
+        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    let _ = DONE.try_with(|done| {
+        if !done.get() {
+            // SAFETY: plain signal-set manipulation on a local set, then unblocking one
+            // signal for this thread.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigaddset(&mut set, kick_signal());
+                libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            }
+            done.set(true);
+        }
+    });
+}
+
 /// Clears the interrupter's target when `switch` returns.
 struct TargetGuard<'a>(&'a KvmInterrupter);
 
@@ -764,6 +784,7 @@ impl Context for KvmContext {
             .ok_or_else(|| PlatformError::Unsupported("kvm: foreign address space".into()))?;
         let tables = aspace.tables.clone();
         self.bind(&tables)?;
+        unblock_kick();
         let run_addr = {
             let vcpu = self.vcpu.as_mut().ok_or_else(no_vcpu)?;
             vcpu.fd.get_kvm_run() as *mut kvm_bindings::kvm_run as usize

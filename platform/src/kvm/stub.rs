@@ -247,7 +247,16 @@ std::arch::global_asm!(
     "  mov D+0x60(%rip), %rdx",
     "  mov D+0x68(%rip), %rsi",
     "  mov D+0x70(%rip), %rdi",
+    // Straight to the thread's rip when rcx and r11 already hold what sysretq leaves
+    // there (the usual return from a syscall); else through the trampoline.
+    "  mov D+0x58(%rip), %rcx",
+    "  cmp D+0x80(%rip), %rcx",
+    "  jne 5f",
+    "  cmp D+0x30(%rip), %r11",
+    "  je 6f",
+    "5:",
     "  lea runsc_kvm_trampoline(%rip), %rcx",
+    "6:",
     // The host's kick (an interrupt that arrived while the stub ran) stops it here; the
     // save area still holds the thread's registers.
     "  cmpb $0, D+0xe0(%rip)",
