@@ -183,3 +183,41 @@ fn registers_and_interrupts() {
         Event::Interrupted
     );
 }
+
+/// Privileged instructions in user mode fault (#GP → SIGSEGV): in particular the
+/// stub's own `out` cannot be used to fake an exit, nor its code entered to run them.
+#[test]
+fn privileged_instructions_fault_in_user_mode() {
+    let fd = memfd(1 << 30);
+    let Some(p) = platform_or_skip(fd) else {
+        return;
+    };
+    // out %al,$0x5a; hlt; mov %rax,%cr3; wrmsr; cli
+    let code = [0xe6, 0x5a, 0xf4, 0x0f, 0x22, 0xd8, 0x0f, 0x30, 0xfa];
+    write_file(fd, 0, &code);
+    let aspace = p.new_address_space().unwrap();
+    let rx = Perms {
+        read: true,
+        write: false,
+        exec: true,
+    };
+    aspace.map(CODE, 0x1000, 0, rx).unwrap();
+    let mut ctx = p.new_context().unwrap();
+    let mut st = CpuState::default();
+    st.regs.eflags = 0x202;
+    for (off, len) in [(0, 2), (2, 1), (3, 3), (6, 2), (8, 1)] {
+        st.regs.rip = CODE + off;
+        let ev = ctx.switch(aspace.as_ref(), &mut st).unwrap();
+        assert!(
+            matches!(
+                ev,
+                Event::Fault {
+                    signo: libc::SIGSEGV,
+                    ..
+                }
+            ),
+            "instruction at +{off}: {ev:?}"
+        );
+        assert_eq!(st.regs.rip, CODE + off, "len {len}");
+    }
+}

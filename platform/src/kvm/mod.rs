@@ -702,13 +702,18 @@ impl KvmContext {
         let code = &self.vm.code;
         let vcpu = self.vcpu.as_mut().ok_or_else(no_vcpu)?;
         let r = vcpu.fd.get_regs().map_err(host_err("kvm: KVM_GET_REGS"))?;
-        if r.rip == code.resume || r.rip == code.start {
+        // IF tells the modes apart: the stub runs with interrupts off (FMASK and the
+        // interrupt gates clear IF), user mode always with IF set (sysretq sets it, and
+        // user code cannot clear it). The rip alone would not do: user code may jump
+        // into the stub's (user-accessible) code.
+        let user = r.rflags & X86_EFLAGS_IF != 0;
+        if !user && (r.rip == code.resume || r.rip == code.start) {
             // Not entered (or stopped right at the resume point): nothing ran.
             vcpu.loading = None;
             return Ok(true);
         }
-        let in_trampoline = (code.trampoline.0..code.trampoline.1).contains(&r.rip);
-        if user_canonical(r.rip) || in_trampoline || (vcpu.via_gadget && r.rip == code.gadget) {
+        if user {
+            let in_trampoline = (code.trampoline.0..code.trampoline.1).contains(&r.rip);
             // In the trampoline the thread's registers are still those it was given.
             if !vcpu.via_gadget && !in_trampoline {
                 state.regs = Regs {
@@ -940,6 +945,7 @@ impl Drop for KvmContext {
 
 // si_code values (siginfo.h).
 const SI_KERNEL: i32 = 0x80;
+const X86_EFLAGS_IF: u64 = 0x200;
 const FPE_INTDIV: i32 = 1;
 const FPE_FLTINV: i32 = 7;
 const ILL_ILLOPN: i32 = 2;
