@@ -91,6 +91,12 @@ impl GuestMemory {
         })
     }
 
+    /// How many memslots the VM may need at most.
+    pub fn slots_needed(&self) -> usize {
+        let st = self.state();
+        st.file_slots.len() + st.region_slots.len()
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -11,6 +11,9 @@
 //!
 //! On PVM hosts (shared/kvm/NOTES.md) the stub's first act on a vCPU is the activation
 //! write, after which the vCPU runs natively.
+//!
+//! The device is `/dev/kvm`, or `$RUNSC_KVM_DEVICE` (for tests of the start-up error:
+//! as root, a missing or forbidden device cannot be had otherwise).
 
 mod memory;
 mod stub;
@@ -172,6 +175,13 @@ pub fn new_platform(memfd: i32) -> Result<Arc<dyn Platform>> {
     }
     let max_vcpus = kvm.get_max_vcpus().min(1024) as u32;
     let mem = GuestMemory::new(memfd)?;
+    let slots = kvm.get_nr_memslots();
+    if slots < mem.slots_needed() {
+        return Err(unavailable(format!(
+            "KVM offers {slots} memslots, the memory file and platform region need {}",
+            mem.slots_needed()
+        )));
+    }
     let code = StubCode::get();
     if code.bytes.len() as u64 > stub::CODE_PAGES * PAGE {
         return Err(PlatformError::Unsupported(
