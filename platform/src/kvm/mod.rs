@@ -41,8 +41,6 @@ use tables::AsTables;
 const MIN_USER_ADDR: u64 = 0x10000;
 /// The top of the user address space (47-bit, last page excluded, as Linux).
 const MAX_USER_ADDR: u64 = crate::stub::TASK_SIZE;
-/// The MSR whose write by the guest switches a PVM vCPU to native execution.
-const MSR_PVM_ACTIVATE: u32 = 0x4b56_4d10;
 const MSR_STAR: u32 = 0xc000_0081;
 const MSR_LSTAR: u32 = 0xc000_0082;
 const MSR_CSTAR: u32 = 0xc000_0083;
@@ -199,7 +197,7 @@ pub fn new_platform(memfd: i32) -> Result<Arc<dyn Platform>> {
     let sys_gpa = mem.alloc_page(&vm)?;
     mem.write_region(sys_gpa, &code.sys_page())?;
     install_kick_handler();
-    Ok(Arc::new(KvmPlatform {
+    let platform = KvmPlatform {
         vm: Arc::new(Vm {
             fd: vm,
             mem,
@@ -217,7 +215,65 @@ pub fn new_platform(memfd: i32) -> Result<Arc<dyn Platform>> {
             free: Vec::new(),
             created: 0,
         })),
-    }))
+    };
+    probe(&platform)?;
+    Ok(Arc::new(platform))
+}
+
+/// Runs a first vCPU through the stub's start (on PVM: the signature read and the
+/// activation) and resume path, stopped before user mode, so that a KVM that cannot
+/// run the platform is a start-up error. The vCPU goes to the pool.
+fn probe(p: &KvmPlatform) -> Result<()> {
+    const LIMIT: Duration = Duration::from_secs(5);
+    let vm = &p.vm;
+    let tables = Arc::new(AsTables::new(vm.clone())?);
+    let mut v = vm.take_vcpu(&p.pool, &tables)?;
+    let root = tables.root(v.id)?;
+    let mut save = [0u8; stub::SAVE_SIZE];
+    save[stub::OFF_KICK] = 1;
+    vm.mem.write_region(root.data, &save)?;
+    let timer = Rekick::arm();
+    timer.rearm_after(LIMIT);
+    let exit = match v.fd.run() {
+        Ok(VcpuExit::IoOut(stub::EXIT_PORT, _)) => Ok(()),
+        Ok(other) => Err(format!("its first entry ended with {other:?}")),
+        Err(e) if e.errno() == libc::EINTR => Err(format!("its first entry hung for {LIMIT:?}")),
+        Err(e) => Err(format!("KVM_RUN: {e}")),
+    };
+    drop(timer);
+    exit.map_err(|why| unavailable(format!("a vCPU does not run the stub: {why}")))?;
+    let p_save = vm
+        .mem
+        .region_ptr(root.data, stub::SAVE_SIZE as u64)
+        .ok_or_else(no_vcpu)?;
+    let mut words = [0u64; stub::SAVE_SIZE / 8];
+    // SAFETY: `p_save` covers SAVE_SIZE bytes of the region; the vCPU is stopped.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p_save, words.as_mut_ptr().cast::<u8>(), stub::SAVE_SIZE)
+    };
+    let vector = words[stub::OFF_VECTOR / 8];
+    let signature = words[stub::OFF_PROBE / 8];
+    if vm.flavour == Flavour::Pvm && vector == 13 {
+        return Err(unavailable(
+            "the PVM signature MSR faults: /dev/kvm is not the PVM it seemed",
+        ));
+    }
+    if vector != stub::VEC_KICK {
+        return Err(unavailable(format!(
+            "the stub's first entry ended with exception {vector}"
+        )));
+    }
+    if vm.flavour == Flavour::Pvm && signature != stub::PVM_SIGNATURE {
+        return Err(unavailable(format!(
+            "the PVM signature MSR reads {signature:#x}, not \"PVM\""
+        )));
+    }
+    p.pool
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .free
+        .push(v);
+    Ok(())
 }
 
 /// The host's XCR0 (which XSAVE components are enabled), which the guest gets too so
@@ -504,15 +560,15 @@ impl Vm {
         xcrs.xcrs[0].value = self.xcr0;
         fd.set_xcrs(&xcrs).map_err(host_err("kvm: KVM_SET_XCRS"))?;
         // The activation page: any page of ours the guest never maps.
-        let (act_msr, act_page) = match self.flavour {
-            Flavour::Pvm => (MSR_PVM_ACTIVATE, self.mem.alloc_page(&self.fd)?),
+        let (pvm, act_page) = match self.flavour {
+            Flavour::Pvm => (1, self.mem.alloc_page(&self.fd)?),
             Flavour::Hardware => (0, 0),
         };
         let regs = kvm_regs {
             rip: self.code.start,
             rflags: 2,
             rsp: stub::STACK_TOP,
-            rcx: u64::from(act_msr),
+            rcx: pvm,
             rax: act_page & 0xffff_ffff,
             rdx: act_page >> 32,
             ..Default::default()
@@ -1162,6 +1218,10 @@ impl Rekick {
     }
 
     fn rearm(&self) {
+        self.rearm_after(REKICK);
+    }
+
+    fn rearm_after(&self, after: Duration) {
         let Some(t) = self.timer else { return };
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
@@ -1169,8 +1229,8 @@ impl Rekick {
                 tv_nsec: 0,
             },
             it_value: libc::timespec {
-                tv_sec: 0,
-                tv_nsec: REKICK.as_nanos() as i64,
+                tv_sec: after.as_secs() as i64,
+                tv_nsec: i64::from(after.subsec_nanos()),
             },
         };
         // SAFETY: arming our own timer with a valid spec.

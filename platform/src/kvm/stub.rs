@@ -44,8 +44,12 @@ pub const OFF_CR3: usize = 0xc8;
 pub const OFF_FS_BASE: usize = 0xd0;
 pub const OFF_GS_BASE: usize = 0xd8;
 pub const OFF_KICK: usize = 0xe0;
+/// What the PVM signature MSR read on the vCPU's first entry (PVM only).
+pub const OFF_PROBE: usize = 0xe8;
 /// Bytes of the save area the host reads and writes.
-pub const SAVE_SIZE: usize = 0xe8;
+pub const SAVE_SIZE: usize = 0xf0;
+/// The value PVM's signature MSR holds ("PVM").
+pub const PVM_SIGNATURE: u64 = 0x4d_5650;
 
 /// `OFF_CTL` bits: what the stub loads before entering user mode.
 pub const CTL_CR3: u64 = 1;
@@ -84,11 +88,21 @@ std::arch::global_asm!(
     ".globl runsc_kvm_trampoline, runsc_kvm_trampoline_end",
     ".set D, runsc_kvm_stub_begin + 0x3000",
     "runsc_kvm_stub_begin:",
-    // First entry of a vCPU: ecx = the PVM activation MSR (0 on hardware KVM),
-    // edx:eax = the page it gets.
+    // First entry of a vCPU: ecx != 0 on PVM, edx:eax = the page for the activation.
+    // On PVM it first reads the PVM signature MSR into the save area (the host checks
+    // it: a #GP there means no PVM after all).
     "runsc_kvm_start:",
     "  test %ecx, %ecx",
     "  jz 1f",
+    "  mov %eax, %esi",
+    "  mov %edx, %edi",
+    "  mov $0x4b564d11, %ecx",
+    "  rdmsr",
+    "  mov %eax, D+0xe8(%rip)",
+    "  mov %edx, D+0xec(%rip)",
+    "  mov %esi, %eax",
+    "  mov %edi, %edx",
+    "  mov $0x4b564d10, %ecx",
     "  wrmsr",
     "1:",
     "  jmp runsc_kvm_resume",
