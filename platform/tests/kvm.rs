@@ -221,3 +221,51 @@ fn privileged_instructions_fault_in_user_mode() {
         assert_eq!(st.regs.rip, CODE + off, "len {len}");
     }
 }
+
+/// Each thread keeps its FP state when vCPUs change hands: two contexts alternate on
+/// the pool's vCPUs, each reading its XMM0 in user mode.
+#[test]
+fn fp_state_follows_the_thread() {
+    let fd = memfd(1 << 30);
+    let Some(p) = platform_or_skip(fd) else {
+        return;
+    };
+    // 0: movq %xmm0,%rax; syscall; jmp 0
+    let code = [0x66, 0x48, 0x0f, 0x7e, 0xc0, 0x0f, 0x05, 0xeb, 0xf7];
+    write_file(fd, 0, &code);
+    let aspace = p.new_address_space().unwrap();
+    let rx = Perms {
+        read: true,
+        write: false,
+        exec: true,
+    };
+    aspace.map(CODE, 0x1000, 0, rx).unwrap();
+    let start = || {
+        let mut st = CpuState::default();
+        st.regs.rip = CODE;
+        st.regs.eflags = 0x202;
+        st
+    };
+    const XMM0: usize = 160;
+    let value = 0x1122_3344_5566_7788u64;
+    let (mut a, mut sa) = (p.new_context().unwrap(), start());
+    let (mut b, mut sb) = (p.new_context().unwrap(), start());
+    a.load_fp(&mut sa).unwrap();
+    sa.fp[XMM0..XMM0 + 8].copy_from_slice(&value.to_le_bytes());
+    sa.fp[512] |= 2; // XSTATE_BV: the SSE registers are in the image
+    a.store_fp(&mut sa).unwrap();
+    for round in 0..3 {
+        assert_eq!(a.switch(aspace.as_ref(), &mut sa).unwrap(), Event::Syscall);
+        assert_eq!(sa.regs.orig_rax, value, "round {round}");
+        assert_eq!(b.switch(aspace.as_ref(), &mut sb).unwrap(), Event::Syscall);
+        assert_eq!(sb.regs.orig_rax, 0, "round {round}");
+    }
+    a.load_fp(&mut sa).unwrap();
+    assert_eq!(sa.fp[XMM0..XMM0 + 8], value.to_le_bytes());
+    // Held by another thread meanwhile: b's switch on another thread.
+    let t = std::thread::spawn(move || {
+        let r = b.switch(aspace.as_ref(), &mut sb).unwrap();
+        (r, sb.regs.orig_rax)
+    });
+    assert_eq!(t.join().unwrap(), (Event::Syscall, 0));
+}

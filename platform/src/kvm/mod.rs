@@ -4,10 +4,12 @@
 //! ring-0 stub ([`stub`]) saves the registers on `syscall` or any exception and exits
 //! with `out`, and the host reads them from guest memory.
 //!
-//! Threads: a context binds a vCPU on its first `switch` and keeps it until it is
-//! dropped (its FP state lives there, so it never moves); vCPUs of dropped contexts are
-//! reused. Address-space changes need no thread of the application, so any sentry thread
-//! may make them; a new thread needs nothing but a context.
+//! Threads: each `switch` borrows a vCPU from the platform's pool (made on demand, so
+//! there are as many as threads switching at once) and returns it after, preferring the
+//! one the thread ran on last, where its FP state still is; a vCPU that changes hands
+//! first saves its previous thread's FP state for it (`FpHome`). Address-space changes
+//! need no thread of the application, so any sentry thread may make them; a new thread
+//! needs nothing but a context.
 //!
 //! On PVM hosts (shared/kvm/NOTES.md) the stub's first act on a vCPU is the activation
 //! write, after which the vCPU runs natively.
@@ -227,7 +229,8 @@ fn probe(p: &KvmPlatform) -> Result<()> {
     const LIMIT: Duration = Duration::from_secs(5);
     let vm = &p.vm;
     let tables = Arc::new(AsTables::new(vm.clone())?);
-    let mut v = vm.take_vcpu(&p.pool, &tables)?;
+    let mut v = vm.create_vcpu(0, &tables)?;
+    lock(&p.pool).created = 1;
     let root = tables.root(v.id)?;
     let mut save = [0u8; stub::SAVE_SIZE];
     save[stub::OFF_KICK] = 1;
@@ -355,7 +358,8 @@ impl Platform for KvmPlatform {
             vm: self.vm.clone(),
             pool: self.pool.clone(),
             vcpu: None,
-            pending_fp: None,
+            last: None,
+            home: Arc::new(Mutex::new(FpHome::default())),
             interrupter: Arc::new(KvmInterrupter {
                 pending: AtomicBool::new(false),
                 target: Mutex::new(None),
@@ -427,6 +431,21 @@ struct Vcpu {
     /// What the stub was told to load on the current entry (address space, FS and GS
     /// bases); it holds them once the stub has run its resume path.
     loading: Option<(Arc<AsTables>, u64, u64)>,
+    /// The context whose FP state it holds (see `FpHome`).
+    owner: Option<Arc<Mutex<FpHome>>>,
+}
+
+/// Where a context's FP state is while it holds no vCPU: still in the vCPU it last ran
+/// on (`in_vcpu`, until another context takes that vCPU and saves it here), or in `img`
+/// (None: the clean state of a new thread).
+#[derive(Default)]
+struct FpHome {
+    img: Option<Vec<u8>>,
+    in_vcpu: Option<u32>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Vcpu {
@@ -441,23 +460,6 @@ impl Vcpu {
 }
 
 impl Vm {
-    fn take_vcpu(&self, pool: &Mutex<Pool>, tables: &Arc<AsTables>) -> Result<Vcpu> {
-        let mut pool = pool.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(v) = pool.free.pop() {
-            return Ok(v);
-        }
-        if pool.created >= self.max_vcpus {
-            return Err(PlatformError::Unsupported(format!(
-                "kvm: at most {} threads run at once",
-                self.max_vcpus
-            )));
-        }
-        let id = pool.created;
-        let v = self.create_vcpu(id, tables)?;
-        pool.created += 1;
-        Ok(v)
-    }
-
     fn create_vcpu(&self, id: u32, tables: &Arc<AsTables>) -> Result<Vcpu> {
         let fd = self
             .fd
@@ -583,6 +585,7 @@ impl Vm {
             in_user: false,
             via_gadget: false,
             loading: None,
+            owner: None,
         })
     }
 
@@ -697,9 +700,12 @@ impl Drop for TargetGuard<'_> {
 struct KvmContext {
     vm: Arc<Vm>,
     pool: Arc<Mutex<Pool>>,
+    /// The vCPU it runs on: borrowed from the pool for each `switch` (kept between
+    /// switches only while stopped in user mode).
     vcpu: Option<Vcpu>,
-    /// FP state stored before the first switch, applied when a vCPU is bound.
-    pending_fp: Option<Vec<u8>>,
+    /// The vCPU it ran on last, taken again if free (its FP state is still there).
+    last: Option<u32>,
+    home: Arc<Mutex<FpHome>>,
     interrupter: Arc<KvmInterrupter>,
 }
 
@@ -718,18 +724,86 @@ enum Exit {
 }
 
 impl KvmContext {
+    /// Borrows a vCPU for a switch: the one it ran on last if free, else any free one,
+    /// else a new one; and makes the thread's FP state its own.
     fn bind(&mut self, tables: &Arc<AsTables>) -> Result<()> {
         if self.vcpu.is_some() {
             return Ok(());
         }
-        let v = self.vm.take_vcpu(&self.pool, tables)?;
-        let fp = match self.pending_fp.take() {
-            Some(fp) => fp,
-            None => self.vm.clean_fp(),
+        let mut pool = lock(&self.pool);
+        let pos = pool
+            .free
+            .iter()
+            .position(|v| Some(v.id) == self.last)
+            .or_else(|| pool.free.len().checked_sub(1));
+        let mut v = match pos {
+            Some(i) => pool.free.swap_remove(i),
+            None => {
+                if pool.created >= self.vm.max_vcpus {
+                    return Err(PlatformError::Unsupported(format!(
+                        "kvm: at most {} threads run at once",
+                        self.vm.max_vcpus
+                    )));
+                }
+                let v = self.vm.create_vcpu(pool.created, tables)?;
+                pool.created += 1;
+                v
+            }
         };
-        let r = self.vm.set_fp(&v.fd, &fp);
+        let r = self.adopt_fp(&mut v, &pool.free);
+        drop(pool);
+        self.last = Some(v.id);
         self.vcpu = Some(v);
         r
+    }
+
+    /// Moves the thread's FP state into `v` (taken from the pool, whose lock the caller
+    /// holds; `free` is the rest of it), saving the state of the context that owned it
+    /// first.
+    fn adopt_fp(&self, v: &mut Vcpu, free: &[Vcpu]) -> Result<()> {
+        if let Some(o) = v.owner.take()
+            && !Arc::ptr_eq(&o, &self.home)
+        {
+            let mut oh = lock(&o);
+            if oh.in_vcpu == Some(v.id) {
+                let x = v.fd.get_xsave().map_err(host_err("kvm: KVM_GET_XSAVE"))?;
+                oh.img = Some(self.vm.fp_image(&x));
+                oh.in_vcpu = None;
+            }
+        }
+        let mut h = lock(&self.home);
+        if h.in_vcpu != Some(v.id) {
+            let img = match h.in_vcpu.and_then(|id| free.iter().find(|w| w.id == id)) {
+                Some(w) => {
+                    let x = w.fd.get_xsave().map_err(host_err("kvm: KVM_GET_XSAVE"))?;
+                    self.vm.fp_image(&x)
+                }
+                None => h.img.take().unwrap_or_else(|| self.vm.clean_fp()),
+            };
+            h.in_vcpu = None;
+            if let Err(e) = self.vm.set_fp(&v.fd, &img) {
+                h.img = Some(img);
+                return Err(e);
+            }
+            h.in_vcpu = Some(v.id);
+        }
+        v.owner = Some(self.home.clone());
+        Ok(())
+    }
+
+    /// Returns the vCPU to the pool after a switch, unless it is stopped in user mode
+    /// (it stays with the thread until brought back into the stub). One that failed is
+    /// not reused.
+    fn release(&mut self, failed: bool) {
+        let Some(v) = self.vcpu.take() else { return };
+        if failed {
+            return;
+        }
+        if v.in_user {
+            self.vcpu = Some(v);
+            return;
+        }
+        lock(&self.pool).free.push(v);
     }
 
     /// Runs the vCPU until the stub exits or a kick. `draining`: the stub was stopped
@@ -849,6 +923,69 @@ fn no_vcpu() -> PlatformError {
 
 impl Context for KvmContext {
     fn switch(&mut self, aspace: &dyn AddressSpace, state: &mut CpuState) -> Result<Event> {
+        let r = self.run_switch(aspace, state);
+        self.release(r.is_err());
+        r
+    }
+
+    fn interrupter(&self) -> Arc<dyn Interrupt> {
+        self.interrupter.clone()
+    }
+
+    fn load_fp(&mut self, state: &mut CpuState) -> Result<()> {
+        if state.fp_loaded {
+            return Ok(());
+        }
+        state.fp = match &self.vcpu {
+            Some(v) => {
+                let x = v.fd.get_xsave().map_err(host_err("kvm: KVM_GET_XSAVE"))?;
+                self.vm.fp_image(&x)
+            }
+            None => {
+                let pool = lock(&self.pool);
+                let h = lock(&self.home);
+                match h
+                    .in_vcpu
+                    .and_then(|id| pool.free.iter().find(|w| w.id == id))
+                {
+                    Some(w) => {
+                        let x = w.fd.get_xsave().map_err(host_err("kvm: KVM_GET_XSAVE"))?;
+                        self.vm.fp_image(&x)
+                    }
+                    None => h.img.clone().unwrap_or_else(|| self.vm.clean_fp()),
+                }
+            }
+        };
+        state.fp_loaded = true;
+        Ok(())
+    }
+
+    fn store_fp(&mut self, state: &mut CpuState) -> Result<()> {
+        if state.fp.len() != self.vm.xsave_size {
+            return Err(PlatformError::Unsupported(
+                "kvm: an FP image of the wrong size".into(),
+            ));
+        }
+        match &self.vcpu {
+            Some(v) => self.vm.set_fp(&v.fd, &state.fp)?,
+            None => {
+                let _pool = lock(&self.pool);
+                let mut h = lock(&self.home);
+                h.img = Some(state.fp.clone());
+                h.in_vcpu = None;
+            }
+        }
+        state.fp_loaded = true;
+        Ok(())
+    }
+
+    fn cpu_time_ns(&self) -> Option<u64> {
+        crate::cputime::thread_cpu_time_ns(std::process::id() as i32, gettid())
+    }
+}
+
+impl KvmContext {
+    fn run_switch(&mut self, aspace: &dyn AddressSpace, state: &mut CpuState) -> Result<Event> {
         let aspace = aspace
             .as_any()
             .downcast_ref::<KvmAddressSpace>()
@@ -931,46 +1068,6 @@ impl Context for KvmContext {
             }
         }
     }
-
-    fn interrupter(&self) -> Arc<dyn Interrupt> {
-        self.interrupter.clone()
-    }
-
-    fn load_fp(&mut self, state: &mut CpuState) -> Result<()> {
-        if state.fp_loaded {
-            return Ok(());
-        }
-        state.fp = match (&self.vcpu, &self.pending_fp) {
-            (Some(v), _) => {
-                let x = v.fd.get_xsave().map_err(host_err("kvm: KVM_GET_XSAVE"))?;
-                self.vm.fp_image(&x)
-            }
-            (None, Some(fp)) => fp.clone(),
-            (None, None) => self.vm.clean_fp(),
-        };
-        state.fp_loaded = true;
-        Ok(())
-    }
-
-    fn store_fp(&mut self, state: &mut CpuState) -> Result<()> {
-        match &self.vcpu {
-            Some(v) => self.vm.set_fp(&v.fd, &state.fp)?,
-            None => {
-                if state.fp.len() != self.vm.xsave_size {
-                    return Err(PlatformError::Unsupported(
-                        "kvm: an FP image of the wrong size".into(),
-                    ));
-                }
-                self.pending_fp = Some(state.fp.clone());
-            }
-        }
-        state.fp_loaded = true;
-        Ok(())
-    }
-
-    fn cpu_time_ns(&self) -> Option<u64> {
-        crate::cputime::thread_cpu_time_ns(std::process::id() as i32, gettid())
-    }
 }
 
 impl Drop for KvmContext {
@@ -1000,11 +1097,14 @@ impl Drop for KvmContext {
                 }
             }
             v.via_gadget = false;
-            self.pool
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .free
-                .push(v);
+            v.owner = None;
+            lock(&self.pool).free.push(v);
+        }
+        // The thread's FP state need not be saved from a vCPU for anyone any more.
+        for v in &mut lock(&self.pool).free {
+            if v.owner.as_ref().is_some_and(|o| Arc::ptr_eq(o, &self.home)) {
+                v.owner = None;
+            }
         }
     }
 }
