@@ -59,5 +59,6 @@ set +e
 out=$("$tcg" "$cache/tcg" "$payload" ./check.sh 2>&1)
 rc=$?
 set -e
-echo "$out" | grep -E '^(PASS|FAIL|TCG-EXIT|insmod|no /dev/kvm)|^[<>-]' || echo "$out" | tail -30
+# The console may run a line of its own into the first one printed.
+echo "$out" | grep -oE '(PASS|FAIL) .*|TCG-EXIT .*|insmod .*|no /dev/kvm.*|^[<>-].*' || echo "$out" | tail -30
 exit $rc
