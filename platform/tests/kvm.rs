@@ -230,8 +230,8 @@ fn fp_state_follows_the_thread() {
     let Some(p) = platform_or_skip(fd) else {
         return;
     };
-    // 0: movq %xmm0,%rax; syscall; jmp 0
-    let code = [0x66, 0x48, 0x0f, 0x7e, 0xc0, 0x0f, 0x05, 0xeb, 0xf7];
+    // 0: movq %xmm0,%rdi; syscall; jmp 0
+    let code = [0x66, 0x48, 0x0f, 0x7e, 0xc7, 0x0f, 0x05, 0xeb, 0xf7];
     write_file(fd, 0, &code);
     let aspace = p.new_address_space().unwrap();
     let rx = Perms {
@@ -256,16 +256,16 @@ fn fp_state_follows_the_thread() {
     a.store_fp(&mut sa).unwrap();
     for round in 0..3 {
         assert_eq!(a.switch(aspace.as_ref(), &mut sa).unwrap(), Event::Syscall);
-        assert_eq!(sa.regs.orig_rax, value, "round {round}");
+        assert_eq!(sa.regs.rdi, value, "round {round}");
         assert_eq!(b.switch(aspace.as_ref(), &mut sb).unwrap(), Event::Syscall);
-        assert_eq!(sb.regs.orig_rax, 0, "round {round}");
+        assert_eq!(sb.regs.rdi, 0, "round {round}");
     }
     a.load_fp(&mut sa).unwrap();
     assert_eq!(sa.fp[XMM0..XMM0 + 8], value.to_le_bytes());
     // Held by another thread meanwhile: b's switch on another thread.
     let t = std::thread::spawn(move || {
         let r = b.switch(aspace.as_ref(), &mut sb).unwrap();
-        (r, sb.regs.orig_rax)
+        (r, sb.regs.rdi)
     });
     assert_eq!(t.join().unwrap(), (Event::Syscall, 0));
 }

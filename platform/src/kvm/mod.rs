@@ -1167,7 +1167,10 @@ impl KvmContext {
         save[stub::OFF_FS_BASE / 8] = regs.fs_base;
         save[stub::OFF_GS_BASE / 8] = regs.gs_base;
         save[stub::OFF_KICK / 8] = 0;
-        let bytes: Vec<u8> = save.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut bytes = [0u8; stub::SAVE_SIZE];
+        for (chunk, w) in bytes.chunks_exact_mut(8).zip(save) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
         vm.mem.write_region(new_root.data, &bytes)?;
         if switch_as {
             // The stub reads the control words through the root it is on now.
@@ -1244,7 +1247,8 @@ impl KvmContext {
         };
         let ev = match vector {
             stub::VEC_SYSCALL => {
-                state.regs.orig_rax = state.regs.rax;
+                // Linux takes the number from eax (sign-extended, as seccomp reports it).
+                state.regs.orig_rax = i64::from(state.regs.rax as u32 as i32) as u64;
                 state.regs.rax = -(libc::ENOSYS as i64) as u64;
                 Event::Syscall
             }
