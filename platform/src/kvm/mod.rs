@@ -15,7 +15,7 @@
 //! write, after which the vCPU runs natively.
 //!
 //! The device is `/dev/kvm`, or `$RUNSC_KVM_DEVICE` (for tests of the start-up error:
-//! as root, a missing or forbidden device cannot be had otherwise).
+//! a missing device cannot be had otherwise).
 
 mod memory;
 mod stub;
@@ -144,8 +144,15 @@ pub fn new_platform(memfd: i32) -> Result<Arc<dyn Platform>> {
     })?;
     // SAFETY: a fresh descriptor of a KVM device, owned from here on.
     let kvm = unsafe { Kvm::from_raw_fd(kvm_fd) };
-    if kvm.get_api_version() != 12 {
-        return Err(unavailable("/dev/kvm speaks an unknown API version"));
+    match kvm.get_api_version() {
+        12 => {}
+        v if v < 0 => {
+            return Err(unavailable(format!(
+                "{} is not a KVM device",
+                device.display()
+            )));
+        }
+        v => return Err(unavailable(format!("KVM API version {v}, not 12"))),
     }
     let flavour = detect_flavour(&kvm)?;
     let vm = kvm
