@@ -11,8 +11,15 @@
 //! need no thread of the application, so any sentry thread may make them; a new thread
 //! needs nothing but a context.
 //!
+//! Interrupts: `interrupt()` sets a flag and `kvm_run.immediate_exit` and sends the kick
+//! signal to the thread inside `switch`, whose KVM_RUN returns EINTR. Where the vCPU
+//! stopped is told by IF: in user mode its registers are read with KVM_GET_REGS (the
+//! only use of it, off the hot path) and before its next entry it is brought back into
+//! the stub through a `syscall` gadget; inside the stub a kick flag stops it at the end
+//! of its resume path (the signal is repeated by a timer until it gets there).
+//!
 //! On PVM hosts (shared/kvm/NOTES.md) the stub's first act on a vCPU is the activation
-//! write, after which the vCPU runs natively.
+//! write, after which the vCPU runs natively. A probe vCPU runs through it at start-up.
 //!
 //! The device is `/dev/kvm`, or `$RUNSC_KVM_DEVICE` (for tests of the start-up error:
 //! a missing device cannot be had otherwise).
