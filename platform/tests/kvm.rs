@@ -269,3 +269,47 @@ fn fp_state_follows_the_thread() {
     });
     assert_eq!(t.join().unwrap(), (Event::Syscall, 0));
 }
+
+/// A thread entered with the trap flag set single-steps its own first instruction, even
+/// when rcx/r11 differ from what `sysretq` leaves (the stub's trampoline path).
+#[test]
+fn single_step_starts_at_the_thread() {
+    let fd = memfd(1 << 30);
+    let Some(p) = platform_or_skip(fd) else {
+        return;
+    };
+    // nop; nop; syscall
+    write_file(fd, 0, &[0x90, 0x90, 0x0f, 0x05]);
+    let aspace = p.new_address_space().unwrap();
+    let rx = Perms {
+        read: true,
+        write: false,
+        exec: true,
+    };
+    aspace.map(CODE, 0x1000, 0, rx).unwrap();
+    let mut ctx = p.new_context().unwrap();
+    let mut st = CpuState::default();
+    st.regs.rip = CODE;
+    st.regs.eflags = 0x302; // TF
+    st.regs.rcx = 0x1234;
+    st.regs.r11 = 0x5678;
+    let ev = ctx.switch(aspace.as_ref(), &mut st).unwrap();
+    assert!(
+        matches!(
+            ev,
+            Event::Fault {
+                signo: libc::SIGTRAP,
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
+    assert_eq!(st.regs.rip, CODE + 1);
+    assert_eq!((st.regs.rcx, st.regs.r11), (0x1234, 0x5678));
+    st.regs.eflags = 0x202;
+    assert_eq!(
+        ctx.switch(aspace.as_ref(), &mut st).unwrap(),
+        Event::Syscall
+    );
+    assert_eq!(st.regs.rip, CODE + 4);
+}

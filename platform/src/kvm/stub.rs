@@ -30,7 +30,8 @@ pub const STACK_TOP: u64 = DATA_VA + 0x1000;
 /// The port the stub's `out` uses.
 pub const EXIT_PORT: u16 = 0x5a;
 
-// Offsets in the save area page. The first 21 words are `Regs` r15..ss in order.
+// Offsets in the save area page. The first 21 words are `Regs` r15..ss in order; the
+// stub alone uses 0x100..0x128 (the trampoline's iretq frame) and the top (its stack).
 pub const OFF_RIP: usize = 0x80;
 pub const OFF_CS: usize = 0x88;
 pub const OFF_RFLAGS: usize = 0x90;
@@ -241,9 +242,9 @@ std::arch::global_asm!(
     "  mov D+0xdc(%rip), %edx",
     "  wrmsr",
     "3:",
-    // PVM's iretq does not leave ring 0: user mode is entered with sysretq, at the
-    // trampoline below, which loads the two registers sysretq uses (rcx, r11) and jumps
-    // to the thread's rip. r11 = the user's flags (CF PF AF ZF SF TF DF OF AC ID) with
+    // PVM's iretq does not leave ring 0: user mode is entered with sysretq, straight to
+    // the thread's rip or at the trampoline below, which loads the two registers sysretq
+    // uses (rcx, r11) and returns to the thread's rip with a user-mode iretq. r11 = the user's flags (CF PF AF ZF SF TF DF OF AC ID) with
     // IF set and IOPL 0.
     "  mov D+0x90(%rip), %r11",
     "  and $0x240dd5, %r11",
@@ -268,7 +269,17 @@ std::arch::global_asm!(
     "  jne 5f",
     "  cmp D+0x30(%rip), %r11",
     "  je 6f",
+    // The trampoline's frame: rip, cs, rflags, rsp, ss at D+0x100. sysretq itself
+    // leaves TF off, so a single-step begins at the thread's first instruction.
     "5:",
+    "  mov D+0x80(%rip), %rcx",
+    "  mov %rcx, D+0x100(%rip)",
+    "  movq $0x33, D+0x108(%rip)",
+    "  mov %r11, D+0x110(%rip)",
+    "  mov D+0x98(%rip), %rcx",
+    "  mov %rcx, D+0x118(%rip)",
+    "  movq $0x2b, D+0x120(%rip)",
+    "  and $-257, %r11",
     "  lea runsc_kvm_trampoline(%rip), %rcx",
     "6:",
     // The host's kick (an interrupt that arrived while the stub ran) stops it here; the
@@ -280,11 +291,13 @@ std::arch::global_asm!(
     "4:",
     "  movq $257, D+0xa8(%rip)",
     "  jmp runsc_kvm_exit",
-    // User mode, in the stub's page (user-accessible, as PVM needs).
+    // User mode, in the stub's page (user-accessible, as PVM needs): rcx and r11, then
+    // an iretq that stays in user mode (natively executed) loads rip, rflags and rsp.
     "runsc_kvm_trampoline:",
     "  mov D+0x58(%rip), %rcx",
     "  mov D+0x30(%rip), %r11",
-    "  jmp *D+0x80(%rip)",
+    "  lea D+0x100(%rip), %rsp",
+    "  iretq",
     "runsc_kvm_trampoline_end:",
     // A `syscall` user mode can be pointed at to come back into the stub.
     "runsc_kvm_gadget:",
