@@ -1,6 +1,6 @@
 //! The platform contract of DESIGN.md §4: run application code until it does something the
 //! sentry must handle. Owns `CpuState`, the `Platform`/`AddressSpace`/`Context` traits and
-//! their implementations (`ptrace`, `seccomp`; `kvm` later).
+//! their implementations (`ptrace`, `seccomp`, `kvm`).
 //!
 //! # Threads
 //!
@@ -38,6 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod cputime;
+pub mod kvm;
 pub mod ptrace;
 pub mod seccomp;
 mod stub;
@@ -284,7 +285,7 @@ pub struct Options {
 }
 
 /// The platforms this build knows, by `--platform` name.
-pub const PLATFORM_NAMES: &[&str] = &["ptrace", "seccomp"];
+pub const PLATFORM_NAMES: &[&str] = &["ptrace", "seccomp", "kvm"];
 
 /// Creates the named platform for a sandbox whose memory file is `memfd` (which stays
 /// open for the sandbox's lifetime).
@@ -292,6 +293,7 @@ pub fn new_platform(name: &str, memfd: i32, opts: Options) -> Result<Arc<dyn Pla
     match name {
         "ptrace" => ptrace::new_platform(memfd),
         "seccomp" => seccomp::new_platform(memfd, opts.seccomp_patch),
+        "kvm" => kvm::new_platform(memfd),
         other => Err(PlatformError::Unsupported(format!(
             "unknown platform {other:?} (known: {})",
             PLATFORM_NAMES.join(", ")

@@ -24,7 +24,7 @@ struct Cli {
     /// Print the version and the commit it was built from.
     #[arg(long, short = 'v')]
     version: bool,
-    /// How application code runs: seccomp (the default) or ptrace.
+    /// How application code runs: seccomp (the default), ptrace or kvm.
     #[arg(long, global = true, default_value = "seccomp")]
     platform: String,
     /// Log every application syscall to stderr, like `strace -f`.

@@ -213,10 +213,11 @@ pub fn runsc() -> PathBuf {
         })
 }
 
-/// The platforms to test: `$RUNSC_TEST_PLATFORMS` (comma-separated) or `ptrace,seccomp`.
+/// The platforms to test: `$RUNSC_TEST_PLATFORMS` (comma-separated) or
+/// `ptrace,seccomp,kvm` (kvm skips, with a printed reason, where `/dev/kvm` is unusable).
 pub fn platforms() -> Vec<String> {
     std::env::var("RUNSC_TEST_PLATFORMS")
-        .unwrap_or_else(|_| "ptrace,seccomp".to_string())
+        .unwrap_or_else(|_| "ptrace,seccomp,kvm".to_string())
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())

@@ -156,9 +156,10 @@ fn no_leftovers_after_runsc_is_killed_with_processes_and_threads() {
             128 + libc::SIGKILL,
             "platform {platform}: runsc should have been killed"
         );
-        // The init process, two children and a thread: at least three stub processes.
+        // The init process, two children and a thread: at least three stub processes
+        // (kvm has none: application code runs in vCPUs of the runsc process).
         assert!(
-            seen.len() >= 3,
+            seen.len() >= 3 || platform == "kvm",
             "platform {platform}: expected the children's stubs among {} descendants",
             seen.len()
         );

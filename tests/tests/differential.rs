@@ -276,7 +276,8 @@ differential! {
 #[test]
 fn every_program_is_tested() {
     // "raw_syscalls" runs only in the sandbox (tests/cli.rs), as do "overlay_writes",
-    // "escape_fd", "open_loop", "scribble" and "huge_sizes" (tests/real_programs.rs):
+    // "escape_fd", "open_loop", "scribble" and "huge_sizes" (tests/real_programs.rs)
+    // and "kvm_scribble" (tests/kvm.rs):
     // natively they would change or read the host, or behave as the host's disk does.
     let listed = include_str!("differential.rs");
     let mut missing = Vec::new();

@@ -259,26 +259,34 @@ fn symlink_swap_race_never_escapes() {
         })
     };
     for platform in available_platforms("symlink_swap_race_never_escapes") {
-        let mut cmd = Command::new(runsc());
-        cmd.arg(format!("--platform={platform}"))
-            .arg("--overlay=none")
-            .arg("do")
-            .arg("--root-dir")
-            .arg(&root)
-            .arg("--")
-            .args(["/bin/open_loop", "/a/file", "3000", "SECRET"]);
-        let out = run(cmd, b"", TIMEOUT);
-        let stdout = out.stdout_str();
-        assert_eq!(out.status, 0, "{platform}: {stdout}{}", out.stderr_str());
-        assert!(stdout.contains(" leaked 0\n"), "{platform}: {stdout}");
+        // The swapper can starve every open of a run (the directory is gone or a symlink
+        // each time): such a run proves nothing, so it is repeated, a few times at most.
+        let mut opened = 0;
+        for _ in 0..5 {
+            let mut cmd = Command::new(runsc());
+            cmd.arg(format!("--platform={platform}"))
+                .arg("--overlay=none")
+                .arg("do")
+                .arg("--root-dir")
+                .arg(&root)
+                .arg("--")
+                .args(["/bin/open_loop", "/a/file", "3000", "SECRET"]);
+            let out = run(cmd, b"", TIMEOUT);
+            let stdout = out.stdout_str();
+            assert_eq!(out.status, 0, "{platform}: {stdout}{}", out.stderr_str());
+            assert!(stdout.contains(" leaked 0\n"), "{platform}: {stdout}");
+            opened = stdout
+                .split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0u64);
+            eprintln!("{platform}: {}", stdout.trim());
+            if opened > 0 {
+                break;
+            }
+        }
         // The loop really opened files (the race was run, not skipped).
-        let opened: u64 = stdout
-            .split_whitespace()
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(opened > 0, "{platform}: nothing was opened: {stdout}");
-        eprintln!("{platform}: {}", stdout.trim());
+        assert!(opened > 0, "{platform}: nothing was opened in 5 runs");
     }
     stop.store(true, Ordering::Relaxed);
     let _ = swapper.join();
@@ -320,8 +328,10 @@ fn scribbling_at_the_stub_region_is_contained() {
             .collect();
         assert_eq!(nums.len(), 4, "{platform}: {stdout}");
         let (refused, efault, other) = (nums[1], nums[2], nums[3]);
+        // kvm keeps its stub above the user range (in the upper half, scribbled on by
+        // tests/kvm.rs), so the whole probed range is the application's to map.
         assert!(
-            refused > 0,
+            refused > 0 || platform == "kvm",
             "{platform}: no mapping was refused near the top: {stdout}"
         );
         assert_eq!(

@@ -1,8 +1,10 @@
 //! `bench syscall`: the cost of one trapped system call. Times getppid natively, under
 //! the bare trapping mechanisms (PTRACE_SYSEMU, the floor any ptrace platform pays; a
-//! seccomp SIGSYS trap handed off through shared memory, the seccomp platform's), and
+//! seccomp SIGSYS trap handed off through shared memory, the seccomp platform's; with
+//! `--platform kvm`, the kvm platform's own stub exit round trip), and
 //! under `runsc do` on each platform, all in one run, interleaved, reported as ratios.
 
+mod kvm_floor;
 mod seccomp_floor;
 mod sysemu_floor;
 
@@ -53,6 +55,7 @@ pub struct Args {
 enum Floor {
     PtraceSysemu,
     SeccompTrap,
+    KvmExit,
 }
 
 impl Floor {
@@ -60,6 +63,7 @@ impl Floor {
         match platform {
             "ptrace" => Some(Floor::PtraceSysemu),
             "seccomp" => Some(Floor::SeccompTrap),
+            "kvm" => Some(Floor::KvmExit),
             _ => None,
         }
     }
@@ -68,6 +72,7 @@ impl Floor {
         match self {
             Floor::PtraceSysemu => "floor: PTRACE_SYSEMU",
             Floor::SeccompTrap => "floor: seccomp trap",
+            Floor::KvmExit => "floor: kvm stub exit",
         }
     }
 }
@@ -128,6 +133,13 @@ pub fn run(args: Args) -> Result<()> {
     ];
     for floor in [Floor::PtraceSysemu, Floor::SeccompTrap] {
         rows.push(Row::new(floor.row_name(), Kind::Floor(floor)));
+    }
+    // The kvm floor needs /dev/kvm: measured only beside the kvm platform.
+    if platforms.iter().any(|p| p == "kvm") {
+        rows.push(Row::new(
+            Floor::KvmExit.row_name(),
+            Kind::Floor(Floor::KvmExit),
+        ));
     }
     for p in &platforms {
         rows.push(Row::new(
@@ -222,6 +234,7 @@ fn measure(setup: &Setup, kind: &Kind, iters: u64) -> Result<f64> {
         }
         Kind::Floor(Floor::PtraceSysemu) => sysemu_floor::ns_per_call(iters),
         Kind::Floor(Floor::SeccompTrap) => seccomp_floor::ns_per_call(iters),
+        Kind::Floor(Floor::KvmExit) => kvm_floor::ns_per_call(iters),
         Kind::Runsc(platform, call) => {
             let runsc = setup
                 .runsc
