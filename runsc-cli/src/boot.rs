@@ -127,6 +127,24 @@ fn build(
                     read_only,
                 }
             }
+            // One channel: a single file sees little traffic.
+            bundle::Planned::BindFile {
+                destination,
+                source,
+                read_only,
+            } => {
+                let (gofer, channels) = gofer::launch::spawn_file(exe, &source, read_only, 1)
+                    .map_err(|e| format!("starting the gofer of {destination}: {e}"))?;
+                gofers.push(gofer);
+                sentry::Mount {
+                    destination: destination.into_bytes(),
+                    fs: sentry::MountFs::Gofer {
+                        channels,
+                        source: source.display().to_string(),
+                    },
+                    read_only,
+                }
+            }
         });
     }
     sentry::Sandbox::new(cfg).map_err(|e| e.to_string())
@@ -157,7 +175,9 @@ fn handle(
                 }
                 Response::Ok
             }
-            Err(syscalls_table::Errno::ESRCH) => err("container not running (its init has exited)".into()),
+            Err(syscalls_table::Errno::ESRCH) => {
+                err("container not running (its init has exited)".into())
+            }
             Err(_) => err(format!("invalid signal {signo}")),
         },
         Request::Ps => Response::Ps {

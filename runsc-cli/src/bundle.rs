@@ -173,7 +173,7 @@ pub fn sentry_config(
 
 /// A bundle mount the sandbox serves itself (the others are the sentry's own `/proc`,
 /// `/sys`, `/dev`, `/tmp`, `/dev/shm`, or ignored with a log line: devpts, mqueue,
-/// cgroup, bind mounts of single files).
+/// cgroup, bind mounts of devices, sockets and FIFOs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Planned {
     Tmpfs {
@@ -183,6 +183,13 @@ pub enum Planned {
     },
     /// A host directory, served by a gofer of its own.
     Bind {
+        destination: String,
+        source: PathBuf,
+        read_only: bool,
+    },
+    /// A host regular file (Docker's `/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`),
+    /// served by a gofer of its own whose root is the file, mounted over a file.
+    BindFile {
         destination: String,
         source: PathBuf,
         read_only: bool,
@@ -251,8 +258,13 @@ pub fn plan_mounts(b: &Bundle, log: &Logger) -> Result<Vec<Planned>, String> {
                         source,
                         read_only,
                     }),
+                    Ok(md) if md.is_file() => out.push(Planned::BindFile {
+                        destination: dest,
+                        source,
+                        read_only,
+                    }),
                     Ok(_) => log.info(&format!(
-                        "bind mount of the file {} on {dest}: ignored (only directories are served yet)",
+                        "bind mount of {} on {dest}: ignored (only directories and regular files are served)",
                         source.display()
                     )),
                     Err(e) => {

@@ -903,19 +903,26 @@ fn run_passes_signals_on_to_the_container() {
 }
 
 #[test]
-fn tmpfs_and_directory_bind_mounts() {
+fn tmpfs_and_bind_mounts() {
     let Some(o) = Oci::new("mounts") else { return };
     let rw = o.dir.path().join("rw");
     let ro = o.dir.path().join("ro");
     std::fs::create_dir_all(&rw).unwrap();
     std::fs::create_dir_all(&ro).unwrap();
     std::fs::write(ro.join("f"), "from the host\n").unwrap();
+    // Single files, as Docker bind-mounts /etc/hosts and /etc/hostname: one read-only,
+    // one read-write (written through to the host).
     let file = o.dir.path().join("afile");
-    std::fs::write(&file, "x").unwrap();
+    std::fs::write(&file, "a file\n").unwrap();
+    let hosts = o.dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
     let script = "echo written > /data/out; cat /ro/f; \
                   if echo no > /ro/g; then echo ro-written; fi; \
-                  echo t > /run/x && cat /run/x; ls -ld /run | cut -c1-10";
-    let (rw2, ro2, file2) = (rw.clone(), ro.clone(), file.clone());
+                  echo t > /run/x && cat /run/x; ls -ld /run | cut -c1-10; \
+                  cat /etc/f; if echo no > /etc/f; then echo ro-file-written; fi; \
+                  echo '10.0.0.2 c1' >> /etc/hosts; cat /etc/hosts; \
+                  ls /etc/f/x 2>/dev/null || echo not-a-dir";
+    let (rw2, ro2, file2, hosts2) = (rw.clone(), ro.clone(), file.clone(), hosts.clone());
     let b = o.bundle("b", &["sh", "-c", script], move |c| {
         c["root"]["readonly"] = false.into();
         let mounts = c["mounts"].as_array_mut().unwrap();
@@ -927,6 +934,8 @@ fn tmpfs_and_directory_bind_mounts() {
             "source": ro2, "options": ["rbind", "ro"]}));
         mounts.push(serde_json::json!({"destination": "/etc/f", "type": "bind",
             "source": file2, "options": ["rbind", "ro"]}));
+        mounts.push(serde_json::json!({"destination": "/etc/hosts", "type": "bind",
+            "source": hosts2, "options": ["rbind", "rprivate"]}));
     });
     for d in ["cut", "ls"] {
         symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
@@ -934,7 +943,7 @@ fn tmpfs_and_directory_bind_mounts() {
     let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m1"]);
     assert_eq!(
         out.stdout_str(),
-        "from the host\nt\ndrwxr-xr-x\n",
+        "from the host\nt\ndrwxr-xr-x\na file\n127.0.0.1 localhost\n10.0.0.2 c1\nnot-a-dir\n",
         "stderr: {}",
         out.stderr_str()
     );
@@ -944,17 +953,17 @@ fn tmpfs_and_directory_bind_mounts() {
         out.stderr_str()
     );
     assert_eq!(out.status, 0);
-    // The read-write bind writes through to the host even under the memory overlay.
+    // The read-write binds write through to the host even under the memory overlay.
     assert_eq!(
         std::fs::read_to_string(rw.join("out")).unwrap(),
         "written\n"
     );
-    assert!(!ro.join("g").exists());
-    let log = std::fs::read_to_string(o.log()).unwrap();
-    assert!(
-        log.contains("afile") && log.contains("ignored"),
-        "the file bind is logged: {log}"
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        "127.0.0.1 localhost\n10.0.0.2 c1\n"
     );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a file\n");
+    assert!(!ro.join("g").exists());
     // A missing source and a relative destination are bad bundles.
     let b = o.bundle("nosrc", &["true"], |c| {
         c["mounts"]
