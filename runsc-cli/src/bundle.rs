@@ -64,9 +64,6 @@ pub fn load(dir: &Path) -> Result<Bundle, String> {
 
 /// The checks of `process` that `create` and `exec` share.
 pub fn check_process(process: &oci_spec::runtime::Process) -> Result<(), String> {
-    if process.terminal().unwrap_or(false) {
-        return Err("process.terminal: terminal not supported yet".into());
-    }
     match process.args() {
         Some(a) if !a.is_empty() && !a[0].is_empty() => {}
         _ => return Err("process.args must not be empty".into()),

@@ -3,6 +3,7 @@
 
 mod boot;
 mod bundle;
+mod console;
 mod control;
 mod hooks;
 mod logging;

@@ -934,8 +934,10 @@ fn tmpfs_and_bind_mounts() {
             "source": ro2, "options": ["rbind", "ro"]}));
         mounts.push(serde_json::json!({"destination": "/etc/f", "type": "bind",
             "source": file2, "options": ["rbind", "ro"]}));
-        mounts.push(serde_json::json!({"destination": "/etc/hosts", "type": "bind",
-            "source": hosts2, "options": ["rbind", "rprivate"]}));
+        mounts.push(
+            serde_json::json!({"destination": "/etc/hosts", "type": "bind",
+            "source": hosts2, "options": ["rbind", "rprivate"]}),
+        );
     });
     for d in ["cut", "ls"] {
         symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
@@ -999,4 +1001,128 @@ fn a_long_id_under_a_long_root() {
     let out = o.runsc(&["ps", "--format", "json", &id]);
     assert_eq!(out.stdout_str().trim(), "[1]", "{}", out.stderr_str());
     assert_eq!(o.runsc(&["delete", "--force", &id]).status, 0);
+}
+
+/// A console socket as an engine listens on one: the pty master that arrives on it.
+fn console_master(path: &Path) -> std::thread::JoinHandle<std::fs::File> {
+    let l = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        use std::os::fd::AsFd;
+        let (c, _) = l.accept().unwrap();
+        let mut b = [0u8; 4096];
+        let r = gofer::fdpass::recv_msg(c.as_fd(), &mut b).unwrap();
+        assert!(b[..r.len].starts_with(b"/dev/pts/"), "the slave's name");
+        std::fs::File::from(r.fds.into_iter().next().expect("one FD"))
+    })
+}
+
+/// Everything read from a pty master, by a thread, with `\r` dropped.
+struct Reader(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Reader {
+    fn new(mut master: std::fs::File) -> Reader {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let b = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 1024];
+            // EIO once every slave is closed.
+            while let Ok(n @ 1..) = std::io::Read::read(&mut master, &mut chunk) {
+                b.lock()
+                    .unwrap()
+                    .extend(chunk[..n].iter().filter(|&&c| c != b'\r'));
+            }
+        });
+        Reader(buf)
+    }
+
+    /// Waits until the text read contains `want`; returns it all.
+    fn until(&self, want: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+            if text.contains(want) || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn a_terminal_through_the_console_socket() {
+    let Some(o) = Oci::new("console") else { return };
+    // Init sees a terminal, sets its size and modes (on the host pty), reads a line
+    // typed on the master with echo off.
+    let script = "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo isatty; \
+                  stty rows 30 cols 100; stty size; \
+                  stty -echo; stty -a | tr ' ' '\\n' | grep -x -- -echo; \
+                  echo ready; read x; echo got-$x; sleep 1000";
+    let b = o.bundle("b", &["sh", "-c", script], |c| {
+        c["process"]["terminal"] = true.into();
+    });
+    for d in ["stty", "tr", "grep"] {
+        symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
+    }
+    let sock = o.dir.path().join("console.sock");
+    let master = console_master(&sock);
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "t1",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let master = master.join().unwrap();
+    let mut input = master.try_clone().unwrap();
+    let reader = Reader::new(master);
+    assert_eq!(o.runsc(&["start", "t1"]).status, 0);
+    let text = reader.until("ready\n");
+    assert_eq!(text, "isatty\n30 100\n-echo\nready\n");
+    std::io::Write::write_all(&mut input, b"hello\n").unwrap();
+    let text = reader.until("got-hello\n");
+    assert!(text.ends_with("ready\ngot-hello\n"), "{text:?}");
+    // exec with a terminal of its own.
+    let sock2 = o.dir.path().join("console2.sock");
+    let master2 = console_master(&sock2);
+    let out = o.detached(&[
+        "exec",
+        "--tty",
+        "--console-socket",
+        sock2.to_str().unwrap(),
+        "t1",
+        "sh",
+        "-c",
+        "[ -t 0 ] && echo exec-tty; stty rows 5 cols 7; stty size",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let text = Reader::new(master2.join().unwrap()).until("5 7\n");
+    assert_eq!(text, "exec-tty\n5 7\n");
+    assert_eq!(o.runsc(&["delete", "--force", "t1"]).status, 0);
+    // A console socket without process.terminal, or one that is not there, is an error.
+    let b = o.bundle("noterm", &["true"], |_| {});
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "t2",
+    ]);
+    assert_error(&o, "console socket without a terminal", &out, "terminal");
+    let b = o.bundle("term", &["true"], |c| {
+        c["process"]["terminal"] = true.into();
+    });
+    let missing = o.dir.path().join("nothing.sock");
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        missing.to_str().unwrap(),
+        "t3",
+    ]);
+    assert_error(&o, "a missing console socket", &out, "nothing.sock");
+    o.assert_no_container("after the terminals");
 }
