@@ -465,8 +465,11 @@ pub fn ps(g: &Globals, id: &str, format: &str) -> Result<()> {
         return Err("unexpected answer from the sandbox".into());
     };
     if format == "json" {
-        let pids: Vec<i32> = processes.iter().map(|p| p.pid).collect();
-        println!("{}", serde_json::Value::from(pids));
+        // Host pids, as engines read them: `docker top` runs the host's `ps` and keeps
+        // the rows of these pids. The container's only host process is the sandbox
+        // (its processes' pids are the sentry's, which would name unrelated host
+        // processes); the table shows the sandbox's own view.
+        println!("{}", serde_json::Value::from(vec![c.pid]));
     } else {
         println!("{:>6} {:>6} {:>6} STAT CMD", "UID", "PID", "PPID");
         for p in &processes {
