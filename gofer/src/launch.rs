@@ -15,6 +15,33 @@ pub fn spawn(
     read_only: bool,
     channels: usize,
 ) -> io::Result<(Child, Vec<OwnedFd>)> {
+    spawn_with(exe, root, None, read_only, channels)
+}
+
+/// `spawn` for a gofer that serves the one regular file `file` (`--root` its directory,
+/// `--file` its name; see `server::serve_file`).
+pub fn spawn_file(
+    exe: &Path,
+    file: &Path,
+    read_only: bool,
+    channels: usize,
+) -> io::Result<(Child, Vec<OwnedFd>)> {
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name()) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", file.display()),
+        ));
+    };
+    spawn_with(exe, dir, Some(name), read_only, channels)
+}
+
+fn spawn_with(
+    exe: &Path,
+    root: &Path,
+    file: Option<&std::ffi::OsStr>,
+    read_only: bool,
+    channels: usize,
+) -> io::Result<(Child, Vec<OwnedFd>)> {
     let mut ours = Vec::new();
     let mut theirs = Vec::new();
     for _ in 0..channels.max(1) {
@@ -34,6 +61,9 @@ pub fn spawn(
         .arg(root)
         .arg("--fds")
         .arg(fds.join(","));
+    if let Some(name) = file {
+        cmd.arg("--file").arg(name);
+    }
     if read_only {
         cmd.arg("--read-only");
     }

@@ -23,6 +23,11 @@
 //!   Only regular files and directories are opened; other types are `EPERM` (the sentry
 //!   emulates FIFOs and devices).
 //! - Read-only mode refuses every mutating request with `EROFS`.
+//! - A gofer may serve one regular file instead of a tree (`serve_file`, for an OCI bind
+//!   mount of a file such as Docker's `/etc/hosts`): its root handle is that file, found
+//!   by name in its parent directory, which the gofer holds for reopening the file (as
+//!   for any regular file) but never hands out: walks from the root are `ENOTDIR` and
+//!   every request that names a child needs a directory handle.
 //!
 //! Sandboxing the gofer process itself (mount namespace, seccomp) is the caller's job:
 //! `serve` only needs the root FD and the channel FDs, so it can be called after those
@@ -73,17 +78,42 @@ pub fn serve(root: OwnedFd, channels: Vec<OwnedFd>, read_only: bool) -> io::Resu
 /// `serve` with every setting given.
 pub fn serve_with(root: OwnedFd, channels: Vec<OwnedFd>, config: Config) -> io::Result<()> {
     let gofer = Gofer::new(root, config)?;
-    std::thread::scope(|s| {
-        for (i, ch) in channels.into_iter().enumerate() {
-            let g = &gofer;
-            let spawned = std::thread::Builder::new()
-                .name(format!("gofer-ch{i}"))
-                .spawn_scoped(s, move || g.serve_channel(i, ch));
-            if let Err(e) = spawned {
-                eprintln!("gofer: channel {i}: cannot start its thread: {e}; closing it");
+    gofer.serve_all(channels);
+    Ok(())
+}
+
+impl Gofer {
+    /// One thread per channel, until each has closed.
+    fn serve_all(&self, channels: Vec<OwnedFd>) {
+        let gofer = self;
+        std::thread::scope(|s| {
+            for (i, ch) in channels.into_iter().enumerate() {
+                let g = &gofer;
+                let spawned = std::thread::Builder::new()
+                    .name(format!("gofer-ch{i}"))
+                    .spawn_scoped(s, move || g.serve_channel(i, ch));
+                if let Err(e) = spawned {
+                    eprintln!("gofer: channel {i}: cannot start its thread: {e}; closing it");
+                }
             }
-        }
-    });
+        });
+    }
+}
+
+/// Serves `channels` with one regular file as the root: `name` (one component) in the
+/// directory `dir` (an `O_PATH` FD from `open_root`). See the module comment.
+pub fn serve_file(
+    dir: OwnedFd,
+    name: &[u8],
+    channels: Vec<OwnedFd>,
+    read_only: bool,
+) -> io::Result<()> {
+    let config = Config {
+        read_only,
+        ..Config::default()
+    };
+    let gofer = Gofer::new_file(dir, name, config)?;
+    gofer.serve_all(channels);
     Ok(())
 }
 
@@ -230,14 +260,37 @@ impl Gofer {
         if !node.is_dir() {
             return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
         }
-        Ok(Gofer {
-            root: Arc::new(node),
+        Ok(Gofer::with_root(Arc::new(node), config))
+    }
+
+    /// A gofer whose root is the regular file `name` in the directory `dir`.
+    fn new_file(dir: OwnedFd, name: &[u8], config: Config) -> io::Result<Gofer> {
+        let os = |e: Errno| io::Error::from_raw_os_error(e.0);
+        check_name(name).map_err(os)?;
+        let (parent, _) = Node::new(dir, None).map_err(os)?;
+        if !parent.is_dir() {
+            return Err(os(Errno::ENOTDIR));
+        }
+        let fd = sys::open_beneath(parent.fd.as_fd(), name, libc::O_PATH, 0).map_err(os)?;
+        let (node, _) = Node::new(fd, Some((Arc::new(parent), name.to_vec()))).map_err(os)?;
+        if node.ftype != libc::S_IFREG {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        Ok(Gofer::with_root(Arc::new(node), config))
+    }
+
+    fn with_root(root: Arc<Node>, config: Config) -> Gofer {
+        Gofer {
+            root,
             handles: Mutex::new(Handles {
                 map: HashMap::new(),
                 next: 1,
             }),
             config,
-        })
+        }
     }
 
     /// Receives, executes and answers requests on one channel until its peer closes it

@@ -127,6 +127,24 @@ fn build(
                     read_only,
                 }
             }
+            // One channel: a single file sees little traffic.
+            bundle::Planned::BindFile {
+                destination,
+                source,
+                read_only,
+            } => {
+                let (gofer, channels) = gofer::launch::spawn_file(exe, &source, read_only, 1)
+                    .map_err(|e| format!("starting the gofer of {destination}: {e}"))?;
+                gofers.push(gofer);
+                sentry::Mount {
+                    destination: destination.into_bytes(),
+                    fs: sentry::MountFs::Gofer {
+                        channels,
+                        source: source.display().to_string(),
+                    },
+                    read_only,
+                }
+            }
         });
     }
     sentry::Sandbox::new(cfg).map_err(|e| e.to_string())
@@ -157,7 +175,9 @@ fn handle(
                 }
                 Response::Ok
             }
-            Err(syscalls_table::Errno::ESRCH) => err("container not running (its init has exited)".into()),
+            Err(syscalls_table::Errno::ESRCH) => {
+                err("container not running (its init has exited)".into())
+            }
             Err(_) => err(format!("invalid signal {signo}")),
         },
         Request::Ps => Response::Ps {
@@ -238,20 +258,14 @@ fn exec(
     }
 }
 
-/// The gofer exits when the sentry's channels close; one that lingers is ended.
+/// Ends a gofer the sandbox is done with, and reaps it. It would exit by itself once the
+/// sentry's channels close, but the control socket's thread keeps the sentry's file
+/// system (and so the channels) until this process exits: waiting for that held every
+/// container's end by a fixed delay. The sentry makes no request once it has ended (its
+/// writes go through donated FDs), so nothing is lost.
 pub fn stop_gofer(gofer: &mut std::process::Child) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
-        match gofer.try_wait() {
-            Ok(Some(_)) | Err(_) => return,
-            Ok(None) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(5))
-            }
-            Ok(None) => {
-                let _ = gofer.kill();
-                let _ = gofer.wait();
-                return;
-            }
-        }
+    if let Ok(None) = gofer.try_wait() {
+        let _ = gofer.kill();
     }
+    let _ = gofer.wait();
 }

@@ -64,9 +64,6 @@ pub fn load(dir: &Path) -> Result<Bundle, String> {
 
 /// The checks of `process` that `create` and `exec` share.
 pub fn check_process(process: &oci_spec::runtime::Process) -> Result<(), String> {
-    if process.terminal().unwrap_or(false) {
-        return Err("process.terminal: terminal not supported yet".into());
-    }
     match process.args() {
         Some(a) if !a.is_empty() && !a[0].is_empty() => {}
         _ => return Err("process.args must not be empty".into()),
@@ -173,7 +170,7 @@ pub fn sentry_config(
 
 /// A bundle mount the sandbox serves itself (the others are the sentry's own `/proc`,
 /// `/sys`, `/dev`, `/tmp`, `/dev/shm`, or ignored with a log line: devpts, mqueue,
-/// cgroup, bind mounts of single files).
+/// cgroup, bind mounts of devices, sockets and FIFOs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Planned {
     Tmpfs {
@@ -183,6 +180,13 @@ pub enum Planned {
     },
     /// A host directory, served by a gofer of its own.
     Bind {
+        destination: String,
+        source: PathBuf,
+        read_only: bool,
+    },
+    /// A host regular file (Docker's `/etc/hosts`, `/etc/resolv.conf`, `/etc/hostname`),
+    /// served by a gofer of its own whose root is the file, mounted over a file.
+    BindFile {
         destination: String,
         source: PathBuf,
         read_only: bool,
@@ -251,8 +255,13 @@ pub fn plan_mounts(b: &Bundle, log: &Logger) -> Result<Vec<Planned>, String> {
                         source,
                         read_only,
                     }),
+                    Ok(md) if md.is_file() => out.push(Planned::BindFile {
+                        destination: dest,
+                        source,
+                        read_only,
+                    }),
                     Ok(_) => log.info(&format!(
-                        "bind mount of the file {} on {dest}: ignored (only directories are served yet)",
+                        "bind mount of {} on {dest}: ignored (only directories and regular files are served)",
                         source.display()
                     )),
                     Err(e) => {

@@ -140,13 +140,10 @@ pub fn answer(s: &mut impl Read) -> Result<Response, String> {
     }
 }
 
-/// Sends our stdin, stdout and stderr after an `Exec` request.
-pub fn send_stdio(s: &UnixStream) -> Result<(), String> {
+/// Sends the stdin, stdout and stderr of an `Exec` request, after it.
+pub fn send_stdio(s: &UnixStream, stdio: [std::os::fd::BorrowedFd<'_>; 3]) -> Result<(), String> {
     use std::os::fd::AsFd;
-    let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    for fd in [stdin.as_fd(), stdout.as_fd(), stderr.as_fd()] {
+    for fd in stdio {
         gofer::fdpass::send_msg(s.as_fd(), &[0], Some(fd))
             .map_err(|e| format!("control socket: passing stdio: {e:?}"))?;
     }
@@ -249,7 +246,8 @@ mod tests {
         assert!(recv_stdio(&b).is_err());
         // Three FDs as sent by send_stdio.
         let (a, b) = UnixStream::pair().unwrap();
-        send_stdio(&a).unwrap();
+        let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+        send_stdio(&a, [i.as_fd(), o.as_fd(), e.as_fd()]).unwrap();
         assert_eq!(recv_stdio(&b).unwrap().len(), 3);
     }
 

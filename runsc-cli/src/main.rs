@@ -3,6 +3,7 @@
 
 mod boot;
 mod bundle;
+mod console;
 mod control;
 mod hooks;
 mod logging;
@@ -74,6 +75,9 @@ enum Command {
         /// The directory to serve.
         #[arg(long)]
         root: std::path::PathBuf,
+        /// Serve only this regular file of `--root` (one name; a bind mount of a file).
+        #[arg(long)]
+        file: Option<std::ffi::OsString>,
         /// Refuse every mutating request with EROFS.
         #[arg(long)]
         read_only: bool,
@@ -239,7 +243,11 @@ fn main() -> ExitCode {
     let seccomp_patch = match cli.seccomp_patch.as_str() {
         "on" => true,
         "off" => false,
-        other => return fail(format!("unknown --seccomp-patch {other:?} (known: on, off)")),
+        other => {
+            return fail(format!(
+                "unknown --seccomp-patch {other:?} (known: on, off)"
+            ));
+        }
     };
     let logger = logging::Logger {
         file: cli.log.clone(),
@@ -393,14 +401,20 @@ fn main() -> ExitCode {
         ),
         Some(Command::Gofer {
             root,
+            file,
             read_only,
             fds,
-        }) => run_gofer(&root, read_only, &fds),
+        }) => run_gofer(&root, file.as_deref(), read_only, &fds),
     }
 }
 
 /// `runsc gofer`: open the root, take the channels, serve until they all close.
-fn run_gofer(root: &std::path::Path, read_only: bool, fds: &[i32]) -> ExitCode {
+fn run_gofer(
+    root: &std::path::Path,
+    file: Option<&std::ffi::OsStr>,
+    read_only: bool,
+    fds: &[i32],
+) -> ExitCode {
     let dir = match gofer::server::open_root(root) {
         Ok(d) => d,
         Err(e) => return fail(format!("gofer: --root {}: {e}", root.display())),
@@ -413,7 +427,14 @@ fn run_gofer(root: &std::path::Path, read_only: bool, fds: &[i32]) -> ExitCode {
         }
     }
     gofer::launch::die_with_parent();
-    match gofer::server::serve(dir, channels, read_only) {
+    let served = match file {
+        Some(name) => {
+            use std::os::unix::ffi::OsStrExt;
+            gofer::server::serve_file(dir, name.as_bytes(), channels, read_only)
+        }
+        None => gofer::server::serve(dir, channels, read_only),
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("gofer: {e}")),
     }

@@ -5,7 +5,8 @@
 use crate::control::{self, Request, Response};
 use crate::logging::{Logger, rfc3339};
 use crate::state::{self, BOOT_ERROR, CONTROL_SOCKET, Container, EXIT_STATUS, Locked, Root};
-use crate::{bundle, hooks};
+use crate::{bundle, console, hooks};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::time::{Duration, Instant, SystemTime};
@@ -85,10 +86,21 @@ pub fn create(
     console_socket: Option<&Path>,
     id: &str,
 ) -> Result<Created> {
-    if console_socket.is_some() {
-        return Err("--console-socket: terminal not supported yet".into());
-    }
     let b = bundle::load(bundle_dir)?;
+    let terminal = b
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    // With a terminal and no socket (a foreground `run` in a terminal), the process has
+    // our stdio, as without one.
+    let console_socket = match (terminal, console_socket) {
+        (false, Some(_)) => {
+            return Err("--console-socket needs process.terminal set in config.json".into());
+        }
+        (_, c) => c,
+    };
     // Checked now, so that a bad bundle leaves no state at all (the sandbox process
     // logs what it does with the mounts).
     bundle::sentry_config(&b, &g.platform, g.strace, g.seccomp_patch)?;
@@ -126,7 +138,15 @@ pub fn create(
         hooks: b.spec.hooks().clone(),
     };
     let mut child = None;
-    let r = create_sandbox(g, &b.dir, id, &locked, &mut c, &mut child, pid_file);
+    let r = create_sandbox(
+        g,
+        (&b.dir, console_socket),
+        id,
+        &locked,
+        &mut c,
+        &mut child,
+        pid_file,
+    );
     match r {
         Ok(()) => Ok(Created {
             child: child.ok_or("no sandbox")?,
@@ -144,7 +164,7 @@ pub fn create(
 
 fn create_sandbox(
     g: &Globals,
-    bundle_dir: &Path,
+    (bundle_dir, console_socket): (&Path, Option<&Path>),
     id: &str,
     locked: &Locked,
     c: &mut Container,
@@ -160,6 +180,11 @@ fn create_sandbox(
         .arg(bundle_dir)
         .arg("--id")
         .arg(id);
+    if let Some(sock) = console_socket {
+        // The sandbox's stdio is the pty's slave, which the sentry gives init.
+        let [i, o, e] = console::stdio(&console::open(sock)?)?;
+        cmd.stdin(i).stdout(o).stderr(e);
+    }
     let ch = child.insert(
         cmd.spawn()
             .map_err(|e| format!("starting the sandbox: {e}"))?,
@@ -440,8 +465,11 @@ pub fn ps(g: &Globals, id: &str, format: &str) -> Result<()> {
         return Err("unexpected answer from the sandbox".into());
     };
     if format == "json" {
-        let pids: Vec<i32> = processes.iter().map(|p| p.pid).collect();
-        println!("{}", serde_json::Value::from(pids));
+        // Host pids, as engines read them: `docker top` runs the host's `ps` and keeps
+        // the rows of these pids. The container's only host process is the sandbox
+        // (its processes' pids are the sentry's, which would name unrelated host
+        // processes); the table shows the sandbox's own view.
+        println!("{}", serde_json::Value::from(vec![c.pid]));
     } else {
         println!("{:>6} {:>6} {:>6} STAT CMD", "UID", "PID", "PPID");
         for p in &processes {
@@ -541,9 +569,6 @@ const MAX_PROCESS_FILE: u64 = 1 << 20;
 /// The process an `exec` runs: `--process` as given, else the arguments with the
 /// container's own process (env, cwd, user) as defaults, changed by the flags.
 fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
-    if a.tty || a.console_socket.is_some() {
-        return Err("exec: terminal not supported yet".into());
-    }
     if let Some(path) = a.process {
         use std::io::Read;
         let mut text = Vec::new();
@@ -628,10 +653,25 @@ pub fn exec(g: &Globals, id: &str, a: &ExecArgs) -> Result<ExitCode> {
     if status != "running" {
         return Err(format!("cannot exec in container {id:?}: it is {status}"));
     }
+    if a.tty && a.detach && a.console_socket.is_none() {
+        return Err("exec --tty --detach needs --console-socket".into());
+    }
     let p = exec_process(&c, a)?;
     let mut s = control::connect(&root.container_dir(id).join(CONTROL_SOCKET))?;
     control::send(&mut s, &Request::Exec(p))?;
-    control::send_stdio(&s)?;
+    // With a console socket the process's stdio is a new pty's slave (with `--tty` and
+    // no socket, ours, which is then a terminal).
+    match a.console_socket {
+        Some(sock) => {
+            let slave = console::open(sock)?;
+            let fds = console::stdio(&slave)?;
+            control::send_stdio(&s, [fds[0].as_fd(), fds[1].as_fd(), fds[2].as_fd()])?;
+        }
+        None => {
+            let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+            control::send_stdio(&s, [i.as_fd(), o.as_fd(), e.as_fd()])?;
+        }
+    }
     let Response::Started { .. } = control::answer(&mut s)? else {
         return Err("unexpected answer from the sandbox".into());
     };

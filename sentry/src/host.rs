@@ -75,6 +75,14 @@ pub fn ioctl_out<const N: usize>(fd: i32, req: u64) -> Result<[u8; N], Errno> {
     Ok(buf)
 }
 
+/// An ioctl whose argument is an input buffer: the host reads at most `N` bytes of it.
+pub fn ioctl_in<const N: usize>(fd: i32, req: u64, buf: &[u8; N]) -> Result<(), Errno> {
+    // SAFETY: only called with requests that read at most N bytes from the pointer
+    // (TCSETS*: 36, TIOCSWINSZ: 8); the buffer lives across the call.
+    check(unsafe { libc::ioctl(fd, req, buf.as_ptr()) } as isize)?;
+    Ok(())
+}
+
 pub fn isatty(fd: i32) -> bool {
     // SAFETY: no memory is passed.
     unsafe { libc::isatty(fd) == 1 }

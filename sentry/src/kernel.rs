@@ -11,7 +11,7 @@ use crate::tasks::{Group, TaskEntry, Tree, TreeRef};
 use crate::vfs::file::{FdTable, FileDescription, O_RDONLY, O_WRONLY};
 use crate::vfs::goferfs::GoferFs;
 use crate::vfs::hostfd::HostFd;
-use crate::vfs::inode::{Cred, InodeRef, S_IFDIR, make_dev};
+use crate::vfs::inode::{Cred, InodeRef, S_IFDIR, S_IFREG, make_dev};
 use crate::vfs::overlay::OverlayInode;
 use crate::vfs::procfs::ProcRoot;
 use crate::vfs::tmpfs::Tmpfs;
@@ -66,7 +66,8 @@ pub enum MountFs {
     /// A fresh in-memory filesystem whose root has this mode.
     Tmpfs { mode: u32 },
     /// A gofer's tree over these channels (a bind mount of a host directory, served by
-    /// a gofer of its own, read-only when the mount is).
+    /// a gofer of its own, read-only when the mount is). A gofer whose root is a regular
+    /// file (a bind mount of a file) is mounted over a file, made empty where missing.
     Gofer {
         channels: Vec<std::os::fd::OwnedFd>,
         /// How the mount is named in /proc/mounts (the host source path).
@@ -306,14 +307,6 @@ fn build_vfs(
     }
     for m in mounts {
         let name = String::from_utf8_lossy(&m.destination).into_owned();
-        // Its directory, made where it is missing (as for the working directory).
-        let mut at = vfs.root();
-        for comp in m.destination.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
-            at = match lookup(&at, comp) {
-                Ok(p) => p,
-                Err(_) => vfs.create(&at, comp, S_IFDIR | 0o755, 0, vcreds)?,
-            };
-        }
         let (inode, fstype, source): (InodeRef, _, String) = match m.fs {
             MountFs::Tmpfs { mode } => (
                 Tmpfs::new_root(anon_dev(), mode & 0o7777, root_cred),
@@ -326,6 +319,27 @@ fn build_vfs(
                 source,
             ),
         };
+        // Its mount point, made where it is missing (as for the working directory): a
+        // directory, or for a gofer that serves one file (a bind mount of a file) an
+        // empty regular file in a directory.
+        let root_is_dir = inode.stat()?.is_dir();
+        let comps: Vec<&[u8]> = m
+            .destination
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
+        let mut at = vfs.root();
+        for (i, comp) in comps.iter().enumerate() {
+            let kind = if root_is_dir || i + 1 < comps.len() {
+                S_IFDIR | 0o755
+            } else {
+                S_IFREG | 0o644
+            };
+            at = match lookup(&at, comp) {
+                Ok(p) => p,
+                Err(_) => vfs.create(&at, comp, kind, 0, vcreds)?,
+            };
+        }
         if let Err(e) = vfs.mount(&at, inode, fstype, &source, m.read_only) {
             log::warn(&format!("mount on {name}: {e:?}"));
             return Err(e);

@@ -209,12 +209,21 @@ fn gone(pid: i32) -> bool {
 /// depend on how the sandbox's init treats default actions), once its child runs.
 const TRAP_TERM: &str = "trap 'exit 3' TERM; trap 'exit 5' USR1; sleep 1000 & wait";
 
+/// The sandbox's pids, as `ps` (table) lists them.
+fn sandbox_pids(o: &Oci, id: &str) -> Vec<i32> {
+    let out = o.runsc(&["ps", id]);
+    assert_eq!(out.status, 0, "ps: {}", out.stderr_str());
+    out.stdout_str()
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect()
+}
+
 /// Waits until the container has `n` processes (its shell has set its traps).
 fn wait_for_processes(o: &Oci, id: &str, n: usize) {
     eventually(&format!("{id} has {n} processes"), || {
-        let out = o.runsc(&["ps", "--format", "json", id]);
-        assert_eq!(out.status, 0, "ps: {}", out.stderr_str());
-        serde_json::from_slice::<Vec<i32>>(&out.stdout).is_ok_and(|p| p.len() == n)
+        sandbox_pids(o, id).len() == n
     });
 }
 
@@ -379,22 +388,28 @@ fn kill_with_a_named_signal() {
 fn ps_lists_the_sandbox_processes() {
     let Some(o) = Oci::new("ps") else { return };
     let b = o.bundle("b", &["sh", "-c", "sleep 1000 & sleep 1000; true"], |_| {});
-    o.create(&b, "p1");
+    let host_pid = o.create(&b, "p1");
     assert_eq!(o.runsc(&["start", "p1"]).status, 0);
     // Both children have exec'd sleep (a child shows sh between its fork and exec).
     let mut pids = Vec::new();
     let mut table = String::new();
     eventually("three processes: sh and two sleeps", || {
-        let out = o.runsc(&["ps", "--format", "json", "p1"]);
-        assert_eq!(out.status, 0, "{}", out.stderr_str());
-        pids = serde_json::from_slice::<Vec<i32>>(&out.stdout)
-            .unwrap_or_else(|e| panic!("ps json ({e}): {}", out.stdout_str()));
+        pids = sandbox_pids(&o, "p1");
         let out = o.runsc(&["ps", "p1"]);
         assert_eq!(out.status, 0, "{}", out.stderr_str());
         table = out.stdout_str();
         pids.len() == 3 && table.lines().filter(|l| l.ends_with(" sleep")).count() == 2
     });
     assert_eq!(pids[0], 1, "init is pid 1 in the sandbox: {pids:?}");
+    // JSON is for engines (`docker top` keeps the host's `ps` rows of these pids): the
+    // sandbox process, the container's one host process.
+    let out = o.runsc(&["ps", "--format", "json", "p1"]);
+    assert_eq!(
+        serde_json::from_slice::<Vec<i32>>(&out.stdout).ok(),
+        Some(vec![host_pid]),
+        "{}",
+        out.stdout_str()
+    );
     assert_eq!(
         table.lines().count(),
         4,
@@ -533,14 +548,18 @@ fn bad_bundles_are_one_line_errors_and_leave_nothing() {
     // A relative cwd.
     let b = o.bundle("relcwd", &["true"], |c| c["process"]["cwd"] = "tmp".into());
     assert_error(&o, "relative cwd", &create(&b, "e5"), "cwd");
-    // A terminal.
+    // A terminal whose console socket is not a socket.
     let b = o.bundle("tty", &["true"], |c| c["process"]["terminal"] = true.into());
-    assert_error(
-        &o,
-        "terminal",
-        &create(&b, "e6"),
-        "terminal not supported yet",
-    );
+    let not_socket = b.join("config.json");
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        not_socket.to_str().unwrap(),
+        "e6",
+    ]);
+    assert_error(&o, "terminal", &out, "console-socket");
     // A program that is not in the rootfs: the sandbox fails while it is created.
     let b = o.bundle("noprog", &["/bin/nosuch"], |_| {});
     let out = create(&b, "e7");
@@ -903,19 +922,26 @@ fn run_passes_signals_on_to_the_container() {
 }
 
 #[test]
-fn tmpfs_and_directory_bind_mounts() {
+fn tmpfs_and_bind_mounts() {
     let Some(o) = Oci::new("mounts") else { return };
     let rw = o.dir.path().join("rw");
     let ro = o.dir.path().join("ro");
     std::fs::create_dir_all(&rw).unwrap();
     std::fs::create_dir_all(&ro).unwrap();
     std::fs::write(ro.join("f"), "from the host\n").unwrap();
+    // Single files, as Docker bind-mounts /etc/hosts and /etc/hostname: one read-only,
+    // one read-write (written through to the host).
     let file = o.dir.path().join("afile");
-    std::fs::write(&file, "x").unwrap();
+    std::fs::write(&file, "a file\n").unwrap();
+    let hosts = o.dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
     let script = "echo written > /data/out; cat /ro/f; \
                   if echo no > /ro/g; then echo ro-written; fi; \
-                  echo t > /run/x && cat /run/x; ls -ld /run | cut -c1-10";
-    let (rw2, ro2, file2) = (rw.clone(), ro.clone(), file.clone());
+                  echo t > /run/x && cat /run/x; ls -ld /run | cut -c1-10; \
+                  cat /etc/f; if echo no > /etc/f; then echo ro-file-written; fi; \
+                  echo '10.0.0.2 c1' >> /etc/hosts; cat /etc/hosts; \
+                  ls /etc/f/x 2>/dev/null || echo not-a-dir";
+    let (rw2, ro2, file2, hosts2) = (rw.clone(), ro.clone(), file.clone(), hosts.clone());
     let b = o.bundle("b", &["sh", "-c", script], move |c| {
         c["root"]["readonly"] = false.into();
         let mounts = c["mounts"].as_array_mut().unwrap();
@@ -927,6 +953,10 @@ fn tmpfs_and_directory_bind_mounts() {
             "source": ro2, "options": ["rbind", "ro"]}));
         mounts.push(serde_json::json!({"destination": "/etc/f", "type": "bind",
             "source": file2, "options": ["rbind", "ro"]}));
+        mounts.push(
+            serde_json::json!({"destination": "/etc/hosts", "type": "bind",
+            "source": hosts2, "options": ["rbind", "rprivate"]}),
+        );
     });
     for d in ["cut", "ls"] {
         symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
@@ -934,7 +964,7 @@ fn tmpfs_and_directory_bind_mounts() {
     let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m1"]);
     assert_eq!(
         out.stdout_str(),
-        "from the host\nt\ndrwxr-xr-x\n",
+        "from the host\nt\ndrwxr-xr-x\na file\n127.0.0.1 localhost\n10.0.0.2 c1\nnot-a-dir\n",
         "stderr: {}",
         out.stderr_str()
     );
@@ -944,17 +974,17 @@ fn tmpfs_and_directory_bind_mounts() {
         out.stderr_str()
     );
     assert_eq!(out.status, 0);
-    // The read-write bind writes through to the host even under the memory overlay.
+    // The read-write binds write through to the host even under the memory overlay.
     assert_eq!(
         std::fs::read_to_string(rw.join("out")).unwrap(),
         "written\n"
     );
-    assert!(!ro.join("g").exists());
-    let log = std::fs::read_to_string(o.log()).unwrap();
-    assert!(
-        log.contains("afile") && log.contains("ignored"),
-        "the file bind is logged: {log}"
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        "127.0.0.1 localhost\n10.0.0.2 c1\n"
     );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a file\n");
+    assert!(!ro.join("g").exists());
     // A missing source and a relative destination are bad bundles.
     let b = o.bundle("nosrc", &["true"], |c| {
         c["mounts"]
@@ -987,7 +1017,130 @@ fn a_long_id_under_a_long_root() {
     o.create(&b, &id);
     assert_eq!(o.runsc(&["start", &id]).status, 0);
     assert_eq!(o.status(&id), "running");
-    let out = o.runsc(&["ps", "--format", "json", &id]);
-    assert_eq!(out.stdout_str().trim(), "[1]", "{}", out.stderr_str());
+    assert_eq!(sandbox_pids(&o, &id), [1]);
     assert_eq!(o.runsc(&["delete", "--force", &id]).status, 0);
+}
+
+/// A console socket as an engine listens on one: the pty master that arrives on it.
+fn console_master(path: &Path) -> std::thread::JoinHandle<std::fs::File> {
+    let l = std::os::unix::net::UnixListener::bind(path).unwrap();
+    std::thread::spawn(move || {
+        use std::os::fd::AsFd;
+        let (c, _) = l.accept().unwrap();
+        let mut b = [0u8; 4096];
+        let r = gofer::fdpass::recv_msg(c.as_fd(), &mut b).unwrap();
+        assert!(b[..r.len].starts_with(b"/dev/pts/"), "the slave's name");
+        std::fs::File::from(r.fds.into_iter().next().expect("one FD"))
+    })
+}
+
+/// Everything read from a pty master, by a thread, with `\r` dropped.
+struct Reader(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Reader {
+    fn new(mut master: std::fs::File) -> Reader {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let b = buf.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 1024];
+            // EIO once every slave is closed.
+            while let Ok(n @ 1..) = std::io::Read::read(&mut master, &mut chunk) {
+                b.lock()
+                    .unwrap()
+                    .extend(chunk[..n].iter().filter(|&&c| c != b'\r'));
+            }
+        });
+        Reader(buf)
+    }
+
+    /// Waits until the text read contains `want`; returns it all.
+    fn until(&self, want: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+            if text.contains(want) || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn a_terminal_through_the_console_socket() {
+    let Some(o) = Oci::new("console") else { return };
+    // Init sees a terminal, sets its size and modes (on the host pty), reads a line
+    // typed on the master with echo off.
+    let script = "[ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo isatty; \
+                  stty rows 30 cols 100; stty size; \
+                  stty -echo; stty -a | tr ' ' '\\n' | grep -x -- -echo; \
+                  echo ready; read x; echo got-$x; sleep 1000";
+    let b = o.bundle("b", &["sh", "-c", script], |c| {
+        c["process"]["terminal"] = true.into();
+    });
+    for d in ["stty", "tr", "grep"] {
+        symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
+    }
+    let sock = o.dir.path().join("console.sock");
+    let master = console_master(&sock);
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "t1",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let master = master.join().unwrap();
+    let mut input = master.try_clone().unwrap();
+    let reader = Reader::new(master);
+    assert_eq!(o.runsc(&["start", "t1"]).status, 0);
+    let text = reader.until("ready\n");
+    assert_eq!(text, "isatty\n30 100\n-echo\nready\n");
+    std::io::Write::write_all(&mut input, b"hello\n").unwrap();
+    let text = reader.until("got-hello\n");
+    assert!(text.ends_with("ready\ngot-hello\n"), "{text:?}");
+    // exec with a terminal of its own.
+    let sock2 = o.dir.path().join("console2.sock");
+    let master2 = console_master(&sock2);
+    let out = o.detached(&[
+        "exec",
+        "--tty",
+        "--console-socket",
+        sock2.to_str().unwrap(),
+        "t1",
+        "sh",
+        "-c",
+        "[ -t 0 ] && echo exec-tty; stty rows 5 cols 7; stty size",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let text = Reader::new(master2.join().unwrap()).until("5 7\n");
+    assert_eq!(text, "exec-tty\n5 7\n");
+    assert_eq!(o.runsc(&["delete", "--force", "t1"]).status, 0);
+    // A console socket without process.terminal, or one that is not there, is an error.
+    let b = o.bundle("noterm", &["true"], |_| {});
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "t2",
+    ]);
+    assert_error(&o, "console socket without a terminal", &out, "terminal");
+    let b = o.bundle("term", &["true"], |c| {
+        c["process"]["terminal"] = true.into();
+    });
+    let missing = o.dir.path().join("nothing.sock");
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        missing.to_str().unwrap(),
+        "t3",
+    ]);
+    assert_error(&o, "a missing console socket", &out, "nothing.sock");
+    o.assert_no_container("after the terminals");
 }

@@ -182,7 +182,6 @@ pub fn ioctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const FIONBIO: u64 = 0x5421;
     const FIONCLEX: u64 = 0x5450;
     const FIOCLEX: u64 = 0x5451;
-    const TIOCGPGRP: u64 = 0x540f;
     let fd = a[0] as u32 as u64;
     let f = t.fds().get(fd)?;
     if f.is_path_only() {
@@ -213,12 +212,9 @@ pub fn ioctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         _ => {}
     }
     if let Some(h) = f.ops.host_fd()
-        && a[1] == TIOCGPGRP
+        && let Some(r) = host_tty_ioctl(t, h, a)
     {
-        if !host::isatty(h) {
-            return Err(Errno::ENOTTY);
-        }
-        return write_u32(t, a[2], t.tid as u32).map(|_| 0);
+        return r;
     }
     match f.ops.ioctl(a[1]) {
         Some(IoctlResult::Out(b)) => t.mm.copy_out(a[2], &b).map(|_| 0),
@@ -234,6 +230,105 @@ pub fn ioctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             Err(Errno::ENOTTY)
         }
     }
+}
+
+/// The foreground process group of each host terminal the sandbox has (by the host's
+/// device number). Job control is the sandbox's own: the host terminal's foreground
+/// group, if any, names host processes, which the application must not see.
+static FOREGROUND: std::sync::Mutex<Vec<(u64, i32)>> = std::sync::Mutex::new(Vec::new());
+
+/// tty_ioctl(4) on a host terminal (a console's pty slave under `--console-socket`, the
+/// caller's terminal under `runsc do`), or None when `h` is not one or the request is
+/// another (the file's own `ioctl` answers then). Termios and the window size are the
+/// host terminal's; the controlling terminal and the foreground process group are kept
+/// by the sandbox. Deviation: the host's line discipline generates no signals inside
+/// the sandbox (^C, ^Z), and a resize from outside sends no SIGWINCH; a TIOCSWINSZ from
+/// inside sends SIGWINCH to the foreground group.
+fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errno>> {
+    const TCSETS: u64 = 0x5402;
+    const TCSETSW: u64 = 0x5403;
+    const TCSETSF: u64 = 0x5404;
+    const TIOCSCTTY: u64 = 0x540e;
+    const TIOCGPGRP: u64 = 0x540f;
+    const TIOCSPGRP: u64 = 0x5410;
+    const TIOCSWINSZ: u64 = 0x5414;
+    const TIOCNOTTY: u64 = 0x5422;
+    const TIOCGSID: u64 = 0x5429;
+    let req = a[1] as u32 as u64;
+    if ![
+        TCSETS, TCSETSW, TCSETSF, TIOCSCTTY, TIOCGPGRP, TIOCSPGRP, TIOCSWINSZ, TIOCNOTTY, TIOCGSID,
+    ]
+    .contains(&req)
+    {
+        return None;
+    }
+    if !host::isatty(h) {
+        return Some(Err(Errno::ENOTTY));
+    }
+    let rdev = match host::fstat(h) {
+        Ok(b) => crate::vfs::hostfd::stat_from_host(&b).rdev,
+        Err(e) => return Some(Err(e)),
+    };
+    let (pgid, sid) = t
+        .tree()
+        .groups
+        .get(&t.tgid)
+        .map_or((0, 0), |g| (g.pgid, g.sid));
+    let lock = || FOREGROUND.lock().unwrap_or_else(|e| e.into_inner());
+    let foreground = || lock().iter().find(|e| e.0 == rdev).map(|e| e.1);
+    Some(match req {
+        TCSETS | TCSETSW | TCSETSF => {
+            // struct termios as the kernel takes it: 36 bytes.
+            let mut b = [0u8; 36];
+            t.mm.copy_in(a[2], &mut b)
+                .and_then(|_| host::ioctl_in(h, req, &b))
+                .map(|_| 0)
+        }
+        TIOCSWINSZ => {
+            let mut b = [0u8; 8];
+            let r =
+                t.mm.copy_in(a[2], &mut b)
+                    .and_then(|_| host::ioctl_in(h, req, &b));
+            match (r, foreground()) {
+                (Ok(()), Some(fg)) => {
+                    let members = t.tree().pgrp_members(fg);
+                    let _ = super::sys_signal::send_to_many(t, members, libc::SIGWINCH);
+                    Ok(0)
+                }
+                (r, _) => r.map(|_| 0),
+            }
+        }
+        TIOCSCTTY => {
+            // The session's group becomes the foreground one, as on Linux.
+            let mut m = lock();
+            m.retain(|e| e.0 != rdev);
+            m.push((rdev, pgid));
+            Ok(0)
+        }
+        TIOCNOTTY => Ok(0),
+        TIOCGPGRP => write_u32(t, a[2], foreground().unwrap_or(pgid) as u32).map(|_| 0),
+        TIOCGSID => write_u32(t, a[2], sid as u32).map(|_| 0),
+        _ => {
+            // TIOCSPGRP: a process group of the sandbox.
+            let mut b = [0u8; 4];
+            match t.mm.copy_in(a[2], &mut b) {
+                Err(e) => Err(e),
+                Ok(_) => {
+                    let pg = i32::from_le_bytes(b);
+                    if pg <= 0 {
+                        Err(Errno::EINVAL)
+                    } else if t.tree().pgrp_members(pg).is_empty() {
+                        Err(Errno::ESRCH)
+                    } else {
+                        let mut m = lock();
+                        m.retain(|e| e.0 != rdev);
+                        m.push((rdev, pg));
+                        Ok(0)
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// getdents64(2).

@@ -137,7 +137,7 @@ pub fn send_to_process(t: &Task, pid: i32, signo: i32, info: SigInfo) -> Result<
 }
 
 /// Sends to each process of `pids`: success if any was allowed.
-fn send_to_many(t: &Task, pids: Vec<i32>, signo: i32) -> Result<u64, Errno> {
+pub(super) fn send_to_many(t: &Task, pids: Vec<i32>, signo: i32) -> Result<u64, Errno> {
     if pids.is_empty() {
         return Err(Errno::ESRCH);
     }

@@ -361,7 +361,9 @@ impl Vfs {
         }
     }
 
-    /// Mounts a filesystem whose root is `inode` on `at`.
+    /// Mounts a filesystem whose root is `inode` on `at`. As with mount(2)'s bind mounts,
+    /// a directory goes over a directory and anything else over a non-directory (a bind
+    /// mount of a file).
     pub fn mount(
         &self,
         at: &Path,
@@ -370,8 +372,10 @@ impl Vfs {
         source: &str,
         readonly: bool,
     ) -> Result<Arc<Mount>, Errno> {
-        if !at.stat()?.is_dir() {
-            return Err(Errno::ENOTDIR);
+        match (at.stat()?.is_dir(), inode.stat()?.is_dir()) {
+            (false, true) => return Err(Errno::ENOTDIR),
+            (true, false) => return Err(Errno::EISDIR),
+            _ => {}
         }
         let m = Arc::new(Mount {
             id: NEXT_MOUNT_ID.fetch_add(1, Ordering::Relaxed),
