@@ -251,7 +251,8 @@ fn a_patched_site_enters_the_sentry_without_a_trap_and_keeps_fp_state() {
             r12: 0x1212,
             cs: 0x33,
             ss: 0x2b,
-            eflags: 0x202,
+            // CF and ZF set: the flags must reach the sentry as the application had them.
+            eflags: 0x243,
             ..Default::default()
         },
         ..Default::default()
@@ -262,6 +263,8 @@ fn a_patched_site_enters_the_sentry_without_a_trap_and_keeps_fp_state() {
     assert_eq!((nr, args[0], cpu.regs.rip), (39, 7, ret));
     assert_eq!((cpu.regs.rsp, cpu.regs.r12), (DATA + PAGE - 64, 0x1212));
     assert_eq!(cpu.regs.rcx, ret, "rcx holds the return address, as after syscall");
+    assert_eq!(cpu.regs.eflags & 0x41, 0x41, "CF and ZF as the application left them");
+    assert_eq!(cpu.regs.r11, cpu.regs.eflags, "r11 holds rflags, as after syscall");
     // The thread's FP state, saved on request and changed: xmm0's low half.
     ctx.load_fp(&mut cpu).unwrap();
     assert!(cpu.fp.len() >= 512);

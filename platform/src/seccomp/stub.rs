@@ -227,9 +227,10 @@ global_asm!(
     // (requests included); RESUME returns to `runsc_seccomp_fast_resume`.
     ".p2align 4",
     "runsc_seccomp_fast:",
+    // Nothing before the pushfq may change the flags (lea, not add).
     "mov gs:[{off_fregs} + 15 * 8], rsp",
     "mov rsp, gs:[{off_self}]",
-    "add rsp, {area_size}",
+    "lea rsp, [rsp + {area_size}]",
     "pushfq",
     "pop qword ptr gs:[{off_fregs} + 17 * 8]",
     "mov gs:[{off_fregs} + 0 * 8], r8",
