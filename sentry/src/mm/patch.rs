@@ -186,6 +186,8 @@ impl MemoryManager {
         debug_assert_eq!(jump[5], BAD_OPCODE);
         // Three steps, so that a thread running the site meanwhile sees no torn
         // instruction (module documentation).
+        // Recorded first: a thread that faults on a half-written site is recognised.
+        p.sites.insert(site, (code, slot));
         let steps: [(u64, &[u8]); 3] = [
             (site + 5, &[BAD_OPCODE]),
             (site + 1, &jump[1..]),
@@ -193,10 +195,12 @@ impl MemoryManager {
         ];
         for (at, bytes) in steps {
             if self.write_force(at, bytes).is_err() {
+                // (The memory file is full.) Put the original bytes back, byte 5 last.
+                let _ = self.write_force(site, &code[..5]);
+                let _ = self.write_force(site + 5, &code[5..]);
                 return;
             }
         }
-        p.sites.insert(site, (code, slot));
     }
 
     /// Maps the trampoline region (private, read and execute), if the range is free.
