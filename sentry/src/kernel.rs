@@ -673,36 +673,7 @@ impl Sandbox {
             );
             t.groups.insert(
                 1,
-                Group {
-                    tgid: 1,
-                    threads: vec![1],
-                    parent: 0,
-                    children: Default::default(),
-                    pgid: 1,
-                    sid: 1,
-                    shared_pending: Default::default(),
-                    actions: actions.clone(),
-                    exit: None,
-                    zombie: false,
-                    stopped: None,
-                    stop_notify: None,
-                    report: None,
-                    exit_signal: libc::SIGCHLD,
-                    execed: false,
-                    subreaper: false,
-                    info: process.clone(),
-                    child_wq: Default::default(),
-                    uid: ids.uid,
-                    suid: ids.uid,
-                    pdeathsig: 0,
-                    parent_tid: 0,
-                    adopted: false,
-                    dumpable: 1,
-                    no_new_privs: false,
-                    prctl: Default::default(),
-                    euid: ids.uid,
-                    leader_sched: None,
-                },
+                Group::leader(1, actions.clone(), process.clone(), ids.uid),
             );
         }
         let kernel = Arc::new(Kernel {

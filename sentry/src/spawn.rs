@@ -210,36 +210,7 @@ fn build(k: &Arc<Kernel>, spec: ExecSpec) -> Result<Task, Error> {
     );
     t.groups.insert(
         pid,
-        Group {
-            tgid: pid,
-            threads: vec![pid],
-            parent: 0,
-            children: Default::default(),
-            pgid: pid,
-            sid: pid,
-            shared_pending: Default::default(),
-            actions: actions.clone(),
-            exit: None,
-            zombie: false,
-            stopped: None,
-            stop_notify: None,
-            report: None,
-            exit_signal: libc::SIGCHLD,
-            execed: false,
-            subreaper: false,
-            info: process.clone(),
-            child_wq: Default::default(),
-            uid: u.uid,
-            suid: u.uid,
-            pdeathsig: 0,
-            parent_tid: 0,
-            adopted: false,
-            dumpable: 1,
-            no_new_privs: false,
-            prctl: Default::default(),
-            euid: u.uid,
-            leader_sched: None,
-        },
+        Group::leader(pid, actions.clone(), process.clone(), u.uid),
     );
     if let Some(r) = &t.registry {
         r.insert(pid, process.clone());

@@ -260,6 +260,43 @@ pub struct Group {
     pub leader_sched: Option<SchedAttr>,
 }
 
+impl Group {
+    /// A new thread group that leads its own process group and session, with no parent
+    /// in the sandbox (the initial process; a process a runtime starts in the sandbox).
+    pub fn leader(tgid: i32, actions: Actions, info: Arc<ProcessInfo>, uid: u32) -> Group {
+        Group {
+            tgid,
+            threads: vec![tgid],
+            parent: 0,
+            children: Default::default(),
+            pgid: tgid,
+            sid: tgid,
+            shared_pending: Default::default(),
+            actions,
+            exit: None,
+            zombie: false,
+            stopped: None,
+            stop_notify: None,
+            report: None,
+            exit_signal: libc::SIGCHLD,
+            execed: false,
+            subreaper: false,
+            info,
+            child_wq: Default::default(),
+            uid,
+            suid: uid,
+            pdeathsig: 0,
+            parent_tid: 0,
+            adopted: false,
+            dumpable: 1,
+            no_new_privs: false,
+            prctl: Default::default(),
+            euid: uid,
+            leader_sched: None,
+        }
+    }
+}
+
 /// Process attributes prctl(2) sets and fork inherits.
 #[derive(Clone, Copy, Debug)]
 pub struct PrctlState {
