@@ -37,7 +37,6 @@ use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-mod cputime;
 pub mod kvm;
 pub mod ptrace;
 pub mod seccomp;
@@ -189,6 +188,14 @@ impl PlatformError {
         PlatformError::Host {
             what,
             err: std::io::Error::last_os_error(),
+        }
+    }
+
+    /// The host errno behind a failed host call, if that is what it was.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            PlatformError::Host { err, .. } => err.raw_os_error(),
+            _ => None,
         }
     }
 }

@@ -3,12 +3,16 @@
 //! region of the sentry; stub processes are forks of the sentry that jump into it, unmap
 //! everything else and stop, leaving an empty address space below the stub region.
 //!
-//! Stub processes are forked by one long-lived thread of the platform (`on_spawner`):
-//! a child's `PR_SET_PDEATHSIG` fires when the *thread* that forked it exits, and a stub
-//! must outlive the sentry thread that asked for it (other threads may run in it).
+//! Stub processes are forked by the platform's `Factory`, a process forked from the
+//! sentry before its seccomp allowlist is installed, with `CLONE_PARENT` so that they
+//! are the sentry's children. The factory itself is forked by one long-lived thread
+//! (`on_spawner`): a child's `PR_SET_PDEATHSIG` fires when the *thread* that forked it
+//! exits (for a stub, the thread that forked the factory), and a stub must outlive the
+//! sentry thread that asked for it (other threads may run in it).
 
 use crate::{PlatformError, Result};
 use std::arch::global_asm;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Mutex, mpsc};
 
 // Entry: rdi = end of the low region to unmap (the stub region's start),
@@ -159,27 +163,26 @@ impl StubRegion {
         })
     }
 
-    /// Forks a stub process (on the spawner thread) and returns its pid once it has
-    /// unmapped everything outside the stub and is on its way to the park loop, untraced.
-    /// `keep_fd` (the memory file) is the only file descriptor left open in it.
-    pub fn spawn(&self, keep_fd: i32) -> Result<i32> {
+    /// A factory that forks this region's stub processes with the memory file at
+    /// descriptor `memfd` (as in the sentry).
+    pub fn factory(&self, memfd: i32) -> Result<Factory> {
         let region = *self;
-        on_spawner(move || region.spawn_here(keep_fd))?
+        Factory::start(move |fds| {
+            let &[keep] = fds else {
+                return -libc::EINVAL;
+            };
+            region.fork_child(keep, memfd)
+        })
     }
 
-    fn spawn_here(&self, keep_fd: i32) -> Result<i32> {
-        let fork = ForkSetup::capture();
-        // SAFETY: the child only runs `self.child`, which makes raw syscalls and jumps
-        // into the stub, never returning to Rust code (see `raw_fork`).
-        let pid = unsafe { raw_fork()? };
-        if pid == 0 {
-            // SAFETY: child side, see above. Every call is a raw syscall; on any failure
-            // the child exits at once with a status the parent reports.
-            unsafe { self.child(&fork, keep_fd) }
-        }
+    /// Forks a stub process through `factory` and returns its pid once it has unmapped
+    /// everything outside the stub and is on its way to the park loop, untraced. The
+    /// memory file is the only file descriptor left open in it.
+    pub fn spawn(&self, factory: &Factory, memfd: i32) -> Result<i32> {
+        let pid = factory.spawn(&[memfd])?;
         let mut status = 0;
         let r = loop {
-            // SAFETY: waiting for our own child.
+            // SAFETY: waiting for our own child (the factory forks with CLONE_PARENT).
             let r = unsafe { libc::waitpid(pid, &mut status, libc::WUNTRACED | libc::__WALL) };
             if r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
                 continue;
@@ -201,6 +204,25 @@ impl StubRegion {
         // SAFETY: `pid` is our stopped, unreaped child.
         unsafe { libc::kill(pid, libc::SIGCONT) };
         Ok(pid)
+    }
+
+    /// In the factory: forks one stub whose memory file is the factory's descriptor
+    /// `keep`, to be `memfd` in the stub. Returns the pid or -errno.
+    fn fork_child(&self, keep: i32, memfd: i32) -> i32 {
+        let fork = ForkSetup::capture();
+        // SAFETY: the child only runs `self.child`, which makes raw syscalls and jumps
+        // into the stub, never returning to Rust code (see `raw_fork`).
+        match unsafe { raw_fork() } {
+            Ok(0) => {
+                // SAFETY: child side, see above.
+                unsafe {
+                    let keep = move_fd(keep, memfd);
+                    self.child(&fork, keep)
+                }
+            }
+            Ok(pid) => pid,
+            Err(e) => -e.errno().unwrap_or(libc::EAGAIN),
+        }
     }
 
     /// # Safety
@@ -290,15 +312,19 @@ impl ForkSetup {
         let (rseq_area, rseq_size) =
             unsafe { (tp.wrapping_add(__rseq_offset as u64), __rseq_size) };
         ForkSetup {
-            parent: std::process::id() as i32,
+            // Stubs are forked with CLONE_PARENT from the factory: their parent is the
+            // factory's, the sentry.
+            // SAFETY: getppid has no preconditions.
+            parent: unsafe { libc::getppid() },
             rseq_area,
             rseq_size,
         }
     }
 }
 
-/// A raw fork (clone with SIGCHLD, no shared VM): the child's pid in the parent, 0 in the
-/// child.
+/// A raw fork of a stub from the factory: a clone with `CLONE_PARENT` (the stub is a
+/// child of the sentry, which waits for it and reaps it, not of the factory) and
+/// SIGCHLD, no shared VM. The child's pid in the parent, 0 in the child.
 ///
 /// # Safety
 /// The child must only make raw syscalls (async-signal-safe) and then jump into a stub,
@@ -308,7 +334,7 @@ pub unsafe fn raw_fork() -> Result<i32> {
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
-            libc::SIGCHLD as u64,
+            (libc::CLONE_PARENT | libc::SIGCHLD) as u64,
             0u64,
             0u64,
             0u64,
@@ -319,6 +345,247 @@ pub unsafe fn raw_fork() -> Result<i32> {
         return Err(PlatformError::last_os("clone of a stub process"));
     }
     Ok(pid as i32)
+}
+
+/// In a forked stub child: makes descriptor `from` (received by the factory) the
+/// descriptor `to` (its number in the sentry, which the sentry's requests name) and
+/// returns `to`.
+///
+/// # Safety
+/// Must only be called in the child of `raw_fork`.
+pub unsafe fn move_fd(from: i32, to: i32) -> i32 {
+    if from != to {
+        // SAFETY: a raw dup3 between descriptor numbers of this process.
+        if unsafe { libc::syscall(libc::SYS_dup3, from, to, 0) } < 0 {
+            // SAFETY: raw exit of the child.
+            unsafe { libc::syscall(libc::SYS_exit_group, 119) };
+        }
+    }
+    to
+}
+
+/// The most descriptors one factory request carries (the memory file and a stub's
+/// shared areas).
+const FACTORY_MAX_FDS: usize = 2;
+
+/// The process that forks stub processes: a fork of the sentry made when the platform
+/// starts, before the sentry installs its own seccomp allowlist (runsc-cli), which every
+/// process forked later would inherit — it kills on the syscalls a stub must trap, and
+/// a stub needs calls the sentry may not make (`rt_sigaction` of SIGSYS, `seccomp`).
+/// The factory makes only raw syscalls: it receives the descriptors of one stub over a
+/// socket, forks the stub with `CLONE_PARENT` (so the sentry stays its parent), closes
+/// its copies and answers the pid. It trusts nothing it receives: a malformed request
+/// gets -EINVAL. It exits when the socket closes, and dies with the sentry.
+pub struct Factory {
+    sock: OwnedFd,
+    pid: i32,
+    lock: Mutex<()>,
+}
+
+impl Factory {
+    /// Forks the factory; `spawn(fds)` runs in it for each request, with the received
+    /// descriptors, and returns the new stub's pid or -errno. `spawn` must make only raw
+    /// syscalls and allocate nothing (the factory is a fork of a threaded process).
+    pub fn start(spawn: impl Fn(&[i32]) -> i32 + Send + 'static) -> Result<Factory> {
+        let mut pair = [0i32; 2];
+        // SAFETY: socketpair writes two descriptors into `pair`.
+        if unsafe {
+            libc::socketpair(
+                libc::AF_UNIX,
+                libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+                0,
+                pair.as_mut_ptr(),
+            )
+        } != 0
+        {
+            return Err(PlatformError::last_os("socketpair for the stub factory"));
+        }
+        // SAFETY: both descriptors are fresh and ours.
+        let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
+        let theirs_fd = theirs.as_raw_fd();
+        let parent = std::process::id() as i32;
+        // Forked on the spawner thread: a child's PR_SET_PDEATHSIG fires when the
+        // thread that forked it exits, and the factory must live as long as the sentry.
+        let pid = on_spawner(move || {
+            // SAFETY: a plain fork; the child runs only `serve_factory` (raw syscalls,
+            // no allocation) and exits without returning.
+            let pid = unsafe {
+                libc::syscall(libc::SYS_clone, libc::SIGCHLD as u64, 0u64, 0u64, 0u64, 0u64)
+            };
+            if pid == 0 {
+                // SAFETY: child side, see above.
+                unsafe { serve_factory(theirs_fd, parent, &spawn) }
+            }
+            pid
+        })?;
+        drop(theirs);
+        if pid < 0 {
+            return Err(PlatformError::last_os("fork of the stub factory"));
+        }
+        Ok(Factory {
+            sock: ours,
+            pid: pid as i32,
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// Asks the factory for a stub process made with `fds` (the sentry's descriptors; the
+    /// factory receives copies). Returns its pid: a child of this process.
+    pub fn spawn(&self, fds: &[i32]) -> Result<i32> {
+        let _one = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let sock = self.sock.as_raw_fd();
+        let mut byte = [0u8; 1];
+        let mut cbuf = [0u64; 8];
+        let space = cmsg_space(fds.len());
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        // SAFETY: msghdr is plain data; zero is a valid value.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        // SAFETY: the control buffer (64 bytes) holds one SCM_RIGHTS header with up to
+        // FACTORY_MAX_FDS descriptors; the CMSG macros stay inside it.
+        unsafe {
+            assert!(fds.len() <= FACTORY_MAX_FDS && space <= std::mem::size_of_val(&cbuf));
+            let c = libc::CMSG_FIRSTHDR(&msg);
+            (*c).cmsg_level = libc::SOL_SOCKET;
+            (*c).cmsg_type = libc::SCM_RIGHTS;
+            (*c).cmsg_len = libc::CMSG_LEN((4 * fds.len()) as u32) as usize;
+            std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c).cast::<i32>(), fds.len());
+        }
+        loop {
+            // SAFETY: msg points at live buffers set up above.
+            let n = unsafe { libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) };
+            if n == 1 {
+                break;
+            }
+            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(PlatformError::last_os("request to the stub factory"));
+        }
+        let mut answer = [0u8; 4];
+        loop {
+            // SAFETY: reads at most 4 bytes into `answer`.
+            let n = unsafe { libc::recv(sock, answer.as_mut_ptr().cast(), 4, 0) };
+            if n == 4 {
+                break;
+            }
+            if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(PlatformError::Unsupported(
+                "the stub factory is gone".into(),
+            ));
+        }
+        let r = i32::from_ne_bytes(answer);
+        if r <= 0 {
+            return Err(PlatformError::Host {
+                what: "fork of a stub process",
+                err: std::io::Error::from_raw_os_error(-r),
+            });
+        }
+        Ok(r)
+    }
+}
+
+impl Drop for Factory {
+    fn drop(&mut self) {
+        // Closing our end ends the factory; it is our child, so it is reaped here.
+        // SAFETY: shutting down our own socket, then waiting for our own child.
+        unsafe {
+            libc::shutdown(self.sock.as_raw_fd(), libc::SHUT_RDWR);
+            let mut status = 0;
+            libc::waitpid(self.pid, &mut status, libc::__WALL);
+        }
+    }
+}
+
+fn cmsg_space(fds: usize) -> usize {
+    // SAFETY: CMSG_SPACE is arithmetic.
+    unsafe { libc::CMSG_SPACE((4 * fds) as u32) as usize }
+}
+
+/// The factory's loop (see `Factory`).
+///
+/// # Safety
+/// Must only be called in the child of the factory's fork.
+unsafe fn serve_factory(sock: i32, parent: i32, spawn: &dyn Fn(&[i32]) -> i32) -> ! {
+    // SAFETY: raw syscalls on buffers of this frame only.
+    unsafe {
+        libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::syscall(libc::SYS_getppid) as i32 != parent {
+            libc::syscall(libc::SYS_exit_group, 0);
+        }
+        let name = b"runsc-factory\0";
+        libc::syscall(libc::SYS_prctl, libc::PR_SET_NAME, name.as_ptr());
+        // Only the socket stays open.
+        if sock > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, (sock - 1) as u32, 0u32);
+        }
+        libc::syscall(libc::SYS_close_range, (sock + 1) as u32, u32::MAX, 0u32);
+        loop {
+            let mut byte = [0u8; 1];
+            let mut cbuf = [0u64; 8];
+            let mut iov = libc::iovec {
+                iov_base: byte.as_mut_ptr().cast(),
+                iov_len: 1,
+            };
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&cbuf);
+            let n = libc::syscall(libc::SYS_recvmsg, sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
+            if n < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            if n <= 0 {
+                libc::syscall(libc::SYS_exit_group, 0);
+            }
+            let mut fds = [-1i32; FACTORY_MAX_FDS];
+            let mut count = 0;
+            let mut bad = n != 1 || msg.msg_flags & libc::MSG_CTRUNC != 0;
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let len = (*c).cmsg_len.saturating_sub(libc::CMSG_LEN(0) as usize) / 4;
+                    let data = libc::CMSG_DATA(c).cast::<i32>();
+                    for i in 0..len {
+                        let fd = data.add(i).read_unaligned();
+                        if count < FACTORY_MAX_FDS {
+                            fds[count] = fd;
+                            count += 1;
+                        } else {
+                            libc::syscall(libc::SYS_close, fd);
+                            bad = true;
+                        }
+                    }
+                } else {
+                    bad = true;
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+            let r = if bad { -libc::EINVAL } else { spawn(&fds[..count]) };
+            for &fd in &fds[..count] {
+                libc::syscall(libc::SYS_close, fd);
+            }
+            let answer = r.to_ne_bytes();
+            libc::syscall(
+                libc::SYS_sendto,
+                sock,
+                answer.as_ptr(),
+                4usize,
+                libc::MSG_NOSIGNAL,
+                0usize,
+                0usize,
+            );
+        }
+    }
 }
 
 /// The child's common setup: unregisters rseq, dies with its parent thread, names itself

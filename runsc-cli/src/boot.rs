@@ -16,19 +16,72 @@ use std::sync::{Arc, mpsc};
 
 pub fn boot(g: &Globals, bundle_dir: &Path, id: &str) -> ExitCode {
     let dir = g.root.join(id);
-    match prepare(g, bundle_dir, &dir) {
-        Ok((sandbox, mut gofers)) => {
-            let status = sandbox.run();
-            let code = status.code();
-            let _ = state::write_atomic(&dir.join(EXIT_STATUS), code.to_string().as_bytes());
-            gofers.iter_mut().for_each(stop_gofer);
+    // Detached from the caller's session: the engine's signals to its own process group
+    // do not reach the container, which is signalled through the control socket.
+    let _ = nix::unistd::setsid();
+    // The sandbox runs in a child. This process, whose pid is the container's (the pid
+    // file), waits for it, leaves its exit status for `wait` and exits with it: the
+    // child is confined to its seccomp allowlist and cannot write a file by then.
+    // Its boot error comes back through a pipe, for the same reason.
+    let (err_r, err_w) = match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = format!("pipe for the sandbox process: {e}");
+            if state::write_atomic(&dir.join(BOOT_ERROR), msg.as_bytes()).is_err() {
+                eprintln!("runsc: {msg}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    // Boot is the first thing `main` runs: the process has one thread.
+    match crate::sandbox::fork_sandbox_process() {
+        Ok(None) => {
+            drop(err_r);
+            run_sandbox(g, bundle_dir, &dir, std::fs::File::from(err_w))
+        }
+        Ok(Some(ended)) => {
+            drop(err_w);
+            if let Some(line) = ended.describe() {
+                g.logger.error(&line);
+            }
+            let code = ended.code();
+            // A boot that failed leaves its error for `create` instead.
+            let mut msg = String::new();
+            use std::io::Read;
+            let _ = std::fs::File::from(err_r).read_to_string(&mut msg);
+            if !msg.is_empty() {
+                if state::write_atomic(&dir.join(BOOT_ERROR), msg.as_bytes()).is_err() {
+                    eprintln!("runsc: {msg}");
+                }
+            } else {
+                let _ = state::write_atomic(&dir.join(EXIT_STATUS), code.to_string().as_bytes());
+            }
             ExitCode::from(code as u8)
         }
-        Err(e) => {
-            // `create` reports it (one line, in the log format it was asked for).
-            if state::write_atomic(&dir.join(BOOT_ERROR), e.as_bytes()).is_err() {
-                eprintln!("runsc: {e}");
+        Err(msg) => {
+            if state::write_atomic(&dir.join(BOOT_ERROR), msg.as_bytes()).is_err() {
+                eprintln!("runsc: {msg}");
             }
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The sandbox process proper: prepares the sandbox, runs it once started, and exits
+/// with the container's status.
+fn run_sandbox(g: &Globals, bundle_dir: &Path, dir: &Path, mut errors: std::fs::File) -> ExitCode {
+    match prepare(g, bundle_dir, dir) {
+        Ok((sandbox, mut gofers)) => {
+            drop(errors);
+            let status = sandbox.run();
+            gofers.iter_mut().for_each(stop_gofer);
+            ExitCode::from(status.code() as u8)
+        }
+        Err(e) => {
+            // `create` reports it (one line, in the log format it was asked for), once
+            // the parent has it.
+            use std::io::Write;
+            let _ = errors.write_all(e.as_bytes());
             ExitCode::from(1)
         }
     }
@@ -56,6 +109,9 @@ fn prepare(
         }
     };
     let exe = std::env::current_exe().map_err(|e| format!("cannot find runsc: {e}"))?;
+    // Bound before the process gives up its view of the host's files; served once the
+    // sandbox is built.
+    let listener = control::bind(&dir.join(CONTROL_SOCKET))?;
     let mut gofers = Vec::new();
     let sandbox = match build(g, &b, &exe, (read_only, overlay), cfg, &mut gofers) {
         Ok(s) => s,
@@ -64,7 +120,10 @@ fn prepare(
             return Err(e);
         }
     };
-    let listener = control::bind(&dir.join(CONTROL_SOCKET))?;
+    let profile = crate::sandbox::Profile {
+        platform: g.platform.clone(),
+        host_network: false,
+    };
     let ctl = sandbox.control();
     let (start_tx, start_rx) = mpsc::channel::<()>();
     let started = Arc::new(AtomicBool::new(false));
@@ -74,6 +133,9 @@ fn prepare(
             handle(&ctl, &start_flag, &start_tx, req, stream)
         })
     });
+    // Confined before the application runs: every thread, including the control
+    // socket's, is under the allowlist.
+    crate::sandbox::install(&profile, crate::sandbox::mode_from_env())?;
     // Until `start` (or a signal that ends the initial process before it ran).
     if start_rx.recv().is_err() {
         return Err("control socket closed before start".into());
@@ -147,6 +209,12 @@ fn build(
             }
         });
     }
+    // The gofers have what they need; the sentry needs no host file and no capability.
+    crate::sandbox::confine_sentry(&crate::sandbox::Profile {
+        platform: g.platform.clone(),
+        host_network: false,
+    })?;
+    crate::sandbox::drop_capabilities()?;
     sentry::Sandbox::new(cfg).map_err(|e| e.to_string())
 }
 

@@ -34,19 +34,33 @@ pub struct Logger {
     pub debug: bool,
 }
 
-static WRITE: Mutex<()> = Mutex::new(());
+/// Serialises log lines, and holds each log file open once it has been opened: the
+/// sandbox process opens no files once it is confined (`sandbox::install`).
+static WRITE: Mutex<Vec<(PathBuf, std::fs::File)>> = Mutex::new(Vec::new());
+
+/// Keeps `file`, opened for appending, as the log file at `path`.
+pub fn keep_open(path: &std::path::Path, file: std::fs::File) {
+    let mut open = WRITE.lock().unwrap_or_else(|e| e.into_inner());
+    if !open.iter().any(|(p, _)| p == path) {
+        open.push((path.to_path_buf(), file));
+    }
+}
 
 impl Logger {
     /// One log line at `level` (not on stderr unless `--debug` without `--log`).
     pub fn log(&self, level: &str, msg: &str) {
         let line = render(self.format, level, msg);
-        let _g = WRITE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = WRITE.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(path) = &self.file {
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
+            if !open.iter().any(|(p, _)| p == path)
+                && let Ok(f) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
             {
+                open.push((path.clone(), f));
+            }
+            if let Some((_, f)) = open.iter_mut().find(|(p, _)| p == path) {
                 // One write per line: concurrent runsc processes append whole lines.
                 let _ = f.write_all(line.as_bytes());
             }

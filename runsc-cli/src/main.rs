@@ -8,6 +8,7 @@ mod control;
 mod hooks;
 mod logging;
 mod oci;
+mod sandbox;
 mod state;
 
 use clap::{Parser, Subcommand};
@@ -198,6 +199,17 @@ enum Command {
         #[arg(long)]
         id: String,
     },
+    /// Show how the sandbox is confined: `--seccomp` prints the sentry's seccomp
+    /// allowlist for the chosen --platform.
+    Debug {
+        /// Print the host syscalls the sentry may make (anything else kills it).
+        #[arg(long)]
+        seccomp: bool,
+        /// Install the allowlist in this process, then make the named syscall (a test
+        /// of the filter: the process must die of SIGSYS).
+        #[arg(long, hide = true)]
+        seccomp_probe: Option<String>,
+    },
     /// Print the syscall support report.
     Syscalls {
         /// table, json or csv.
@@ -255,12 +267,13 @@ fn main() -> ExitCode {
         debug: cli.debug,
     };
     if let Some(path) = &cli.log {
-        if let Err(e) = std::fs::OpenOptions::new()
+        match std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
         {
-            return fail(format!("--log {}: {e}", path.display()));
+            Ok(f) => logging::keep_open(path, f),
+            Err(e) => return fail(format!("--log {}: {e}", path.display())),
         }
         sentry::log::set_sink(logger.sentry_sink());
     } else if cli.debug {
@@ -382,6 +395,26 @@ fn main() -> ExitCode {
         }
         Some(Command::Boot { bundle, id }) => boot::boot(&g, &bundle, &id),
         None => fail("no command given (see runsc --help)"),
+        Some(Command::Debug {
+            seccomp,
+            seccomp_probe,
+        }) => {
+            let profile = sandbox::Profile {
+                platform: cli.platform.clone(),
+                host_network: false,
+            };
+            if let Some(name) = seccomp_probe {
+                return fail(sandbox::probe(&profile, &name));
+            }
+            if !seccomp {
+                return fail("debug: say what to show (--seccomp)");
+            }
+            if !platform::PLATFORM_NAMES.contains(&cli.platform.as_str()) {
+                return fail(format!("unknown platform {:?}", cli.platform));
+            }
+            print!("{}", sandbox::describe(&profile));
+            ExitCode::SUCCESS
+        }
         Some(Command::Syscalls { format }) => {
             match format.parse::<syscalls_table::report::Format>() {
                 Ok(f) => {
@@ -391,14 +424,28 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Some(Command::Do { root_dir, argv }) => run_do(
-            &cli.platform,
-            cli.strace,
-            seccomp_patch,
-            &cli.overlay,
-            &root_dir,
-            argv,
-        ),
+        Some(Command::Do { root_dir, argv }) => {
+            // The sandbox runs in a child, in a pid namespace of its own; this process
+            // waits and exits as it did.
+            match sandbox::fork_sandbox_process() {
+                Ok(None) => {}
+                Ok(Some(ended)) => {
+                    if let Some(line) = ended.describe() {
+                        logger.error(&line);
+                    }
+                    return ExitCode::from(ended.code() as u8);
+                }
+                Err(e) => return fail(e),
+            }
+            run_do(
+                &cli.platform,
+                cli.strace,
+                seccomp_patch,
+                &cli.overlay,
+                &root_dir,
+                argv,
+            )
+        }
         Some(Command::Gofer {
             root,
             file,
@@ -415,7 +462,13 @@ fn run_gofer(
     read_only: bool,
     fds: &[i32],
 ) -> ExitCode {
-    let dir = match gofer::server::open_root(root) {
+    // Confined first, while it is one thread with every capability: the tree it serves
+    // becomes its whole filesystem.
+    let served = match sandbox::confine_gofer(root, read_only) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("{e} (--root {})", root.display())),
+    };
+    let dir = match gofer::server::open_root(&served) {
         Ok(d) => d,
         Err(e) => return fail(format!("gofer: --root {}: {e}", root.display())),
     };
@@ -427,6 +480,9 @@ fn run_gofer(
         }
     }
     gofer::launch::die_with_parent();
+    if let Err(e) = sandbox::install_gofer(sandbox::mode_from_env()) {
+        return fail(e);
+    }
     let served = match file {
         Some(name) => {
             use std::os::unix::ffi::OsStrExt;
@@ -520,7 +576,17 @@ fn run_do(
         },
         ..cfg
     };
-    let result = sentry::run(cfg);
+    let profile = sandbox::Profile {
+        platform: platform.to_string(),
+        host_network: false,
+    };
+    let result = sandbox::confine_sentry(&profile)
+        .and_then(|()| sandbox::drop_capabilities())
+        .and_then(|()| sentry::Sandbox::new(cfg).map_err(|e| e.to_string()))
+        .and_then(|sandbox| {
+            sandbox::install(&profile, sandbox::mode_from_env())?;
+            Ok(sandbox.run())
+        });
     // The sandbox's channels are closed now; the gofer exits when it sees that. It holds
     // nothing that could be lost, so one that lingers is ended.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);

@@ -358,13 +358,71 @@ unsafe impl Send for Seg {}
 // SAFETY: as above.
 unsafe impl Sync for Seg {}
 
+static SEALED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The names of the standard descriptors, read by `prepare`.
+static STDIO_NAMES: std::sync::OnceLock<[Option<Vec<u8>>; 3]> = std::sync::OnceLock::new();
+
+/// Reads what the sentry takes from the host's files once (scheduler settings, the
+/// auxiliary vector, /proc/cpuinfo, the names of the standard descriptors) while it
+/// still can: runsc calls it before the process gives up its view of the host
+/// filesystem. Reading later is what happens without it (`runsc` as a library user).
+pub fn prepare() {
+    crate::sched::host();
+    getauxval(libc::AT_HWCAP);
+    crate::process::host_cpuinfo();
+    let _ = STDIO_NAMES.set([0, 1, 2].map(|fd| {
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .ok()
+            .map(|p| p.as_os_str().as_bytes().to_vec())
+    }));
+}
+
+/// Says that the process is confined (runsc calls it once the seccomp allowlist is in
+/// place): from then on the sentry does not even read host paths.
+pub fn seal() {
+    SEALED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// What the host's /proc/self/fd/FD says the descriptor is (e.g. `pipe:[123]`,
-/// `/dev/pts/0`): a readlink, not an open.
+/// `/dev/pts/0`): a readlink, not an open, while the process is not sealed; after, what
+/// fstat tells (pipes, sockets and the usual character devices by name, anything else
+/// `host:[FD]`).
 pub fn describe_fd(fd: i32) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;
-    std::fs::read_link(format!("/proc/self/fd/{fd}"))
-        .map(|p| p.as_os_str().as_bytes().to_vec())
-        .unwrap_or_else(|_| format!("host:[{fd}]").into_bytes())
+    if let Some(Some(name)) = STDIO_NAMES.get().and_then(|n| n.get(fd as usize)) {
+        return name.clone();
+    }
+    if !SEALED.load(std::sync::atomic::Ordering::SeqCst)
+        && let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+    {
+        return p.as_os_str().as_bytes().to_vec();
+    }
+    // SAFETY: fstat writes one struct stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; `fd` is a descriptor of ours or the call fails.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return format!("host:[{fd}]").into_bytes();
+    }
+    let (major, minor) = (libc::major(st.st_rdev), libc::minor(st.st_rdev));
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => format!("pipe:[{}]", st.st_ino),
+        libc::S_IFSOCK => format!("socket:[{}]", st.st_ino),
+        libc::S_IFCHR => match (major, minor) {
+            (1, 3) => "/dev/null".into(),
+            (1, 5) => "/dev/zero".into(),
+            (1, 8) => "/dev/random".into(),
+            (1, 9) => "/dev/urandom".into(),
+            (5, 0) => "/dev/tty".into(),
+            (5, 1) => "/dev/console".into(),
+            (4, n) => format!("/dev/tty{n}"),
+            (136..=143, n) => format!("/dev/pts/{}", (major - 136) * 256 + n),
+            _ => format!("host:[{fd}]"),
+        },
+        _ => format!("host:[{fd}]"),
+    }
+    .into_bytes()
 }
 
 /// A segment over a sentry buffer, for reading a file into sentry memory with the same

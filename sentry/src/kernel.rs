@@ -531,6 +531,10 @@ impl Control {
 impl Sandbox {
     /// Builds the kernel and the mount tree, finds and loads `cfg.program` as pid 1.
     pub fn new(cfg: Config) -> Result<Sandbox, Error> {
+        // What the sentry reads of the host once, read now: after setup it opens no
+        // host files (runsc installs a seccomp allowlist without open/openat).
+        crate::sched::host();
+        crate::host::getauxval(libc::AT_HWCAP);
         let memfile = MemoryFile::global()
             .cloned()
             .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;

@@ -185,10 +185,7 @@ impl Processes {
     pub fn set_vfs(&self, vfs: &Arc<Vfs>) {
         let _ = self.vfs.set(Arc::downgrade(vfs));
         let _ = self.boot_id.set(uuid());
-        // Read now, while the sentry may still open host files.
-        let _ = self
-            .cpuinfo
-            .set(std::fs::read("/proc/cpuinfo").unwrap_or_default());
+        let _ = self.cpuinfo.set(host_cpuinfo().to_vec());
     }
 
     fn vfs(&self) -> Option<Arc<Vfs>> {
@@ -635,4 +632,10 @@ impl ProcSource for Processes {
             _ => f.name.clone(),
         }
     }
+}
+
+/// The host's /proc/cpuinfo, read once (see `host::prepare`).
+pub(crate) fn host_cpuinfo() -> &'static [u8] {
+    static CPUINFO: OnceLock<Vec<u8>> = OnceLock::new();
+    CPUINFO.get_or_init(|| std::fs::read("/proc/cpuinfo").unwrap_or_default())
 }

@@ -378,7 +378,16 @@ impl Context for KvmContext {
     }
 
     fn cpu_time_ns(&self) -> Option<u64> {
-        crate::cputime::thread_cpu_time_ns(std::process::id() as i32, gettid())
+        // The vCPU runs on this thread: its own CPU clock.
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+            return None;
+        }
+        Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
     }
 }
 

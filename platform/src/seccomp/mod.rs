@@ -63,8 +63,10 @@ const ARCH_SET_GS: u64 = 0x1001;
 const ARCH_SET_FS: u64 = 0x1002;
 
 pub fn new_platform(memfd: i32, patch: bool) -> Result<Arc<dyn Platform>> {
+    let region = Arc::new(SeccompRegion::install()?);
     Ok(Arc::new(SeccompPlatform {
-        region: Arc::new(SeccompRegion::install()?),
+        factory: region.factory(memfd)?,
+        region,
         memfd,
         pause_ns: calibrate_pause(),
         patch,
@@ -84,6 +86,7 @@ fn calibrate_pause() -> f64 {
 
 pub struct SeccompPlatform {
     region: Arc<SeccompRegion>,
+    factory: crate::stub::Factory,
     memfd: i32,
     pause_ns: f64,
     /// Syscall-site patching is on: threads whose GS base is zero run with GS at their
@@ -98,7 +101,7 @@ impl Platform for SeccompPlatform {
 
     fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>> {
         let mut shared = SharedMemory::new()?;
-        let pid = self.region.spawn(self.memfd, shared.fd())?;
+        let pid = self.region.spawn(&self.factory, self.memfd, shared.fd())?;
         shared.close_fd();
         let aspace = SeccompAddressSpace {
             proc: Arc::new(StubProc::new(pid, self.region.clone(), shared)),
@@ -840,23 +843,15 @@ fn stub_status(pid: i32) -> Option<i32> {
 }
 
 /// Whether stub thread `tid` of live process `pid`, whose area is `area`, has exited:
-/// the kernel cleared its id word, or it no longer exists, or it is a zombie (the
-/// initial thread stays one until the others are gone).
+/// the kernel cleared its id word (it does for every thread but the last, whose end
+/// `stub_status` sees), or it no longer exists.
 fn thread_gone(area: ThreadArea<'_>, pid: i32, tid: i32) -> bool {
     if area.tid().load(Ordering::SeqCst) == 0 {
         return true;
     }
     // SAFETY: signal 0 only checks that the thread exists.
     let r = unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, 0) };
-    if r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
-        return true;
-    }
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) else {
-        return false;
-    };
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next())
-        .is_some_and(|c| c == 'Z' || c == 'X')
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 struct SeccompInterrupter {
@@ -1218,8 +1213,17 @@ impl Context for SeccompContext {
     }
 
     fn cpu_time_ns(&self) -> Option<u64> {
+        // The thread reads its own CPU clock: Linux refuses the clock of a thread in
+        // another thread group, and the sentry opens no /proc files.
         let b = self.bound.as_ref()?;
-        crate::cputime::thread_cpu_time_ns(b.proc.pid, b.tid)
+        let at = b.proc.region.area_addr(b.index) + shared::OFF_CPUTIME;
+        let mut spin = b.proc.lock_requests(b.index).ok()?;
+        let args = [libc::CLOCK_THREAD_CPUTIME_ID as u64, at, 0, 0, 0, 0];
+        let r = b
+            .proc
+            .request(&mut spin, b.index, b.tid, libc::SYS_clock_gettime, args)
+            .ok()?;
+        (r == 0).then(|| b.proc.area(b.index).ok().map(|a| a.cputime_ns()))?
     }
 }
 

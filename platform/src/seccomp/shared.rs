@@ -45,6 +45,9 @@ pub const OFF_FP_DIRTY: u64 = 116;
 pub const OFF_FAST_KIND: u64 = 120;
 /// Where a patched syscall site's trampoline jumps (`jmp *%gs:OFF_FAST_ENTRY`).
 pub const OFF_FAST_ENTRY: u64 = 128;
+/// Where the stub writes the `struct timespec` of its thread's CPU clock when the
+/// sentry asks (a `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` request).
+pub const OFF_CPUTIME: u64 = 240;
 /// The application's registers while it is in the fast path, in the order of the first
 /// `FAST_REGS` fields of `SigContext` (r8 … rcx, rsp, rip, eflags).
 pub const OFF_FAST_REGS: u64 = 256;
@@ -451,6 +454,13 @@ impl<'a> ThreadArea<'a> {
         for (k, v) in [addr, len, prot, off].into_iter().enumerate() {
             self.dword(base + 8 * k as u64).store(v, Ordering::Relaxed);
         }
+    }
+
+    /// The CPU time a `clock_gettime` request stored at `OFF_CPUTIME`, in nanoseconds.
+    pub fn cputime_ns(&self) -> u64 {
+        let sec = self.dword(OFF_CPUTIME).load(Ordering::Relaxed);
+        let nsec = self.dword(OFF_CPUTIME + 8).load(Ordering::Relaxed);
+        sec.saturating_mul(1_000_000_000).saturating_add(nsec)
     }
 
     pub fn request_result(&self) -> i64 {

@@ -8,7 +8,7 @@
 
 use super::filter;
 use super::shared::{self, AREA_SIZE, MAX_STUB_SPIN, MAX_THREADS};
-use crate::stub::{ForkSetup, TASK_SIZE, child_prologue, on_spawner, raw_fork};
+use crate::stub::{Factory, ForkSetup, TASK_SIZE, child_prologue, move_fd, raw_fork};
 use crate::{PlatformError, Result};
 use std::arch::global_asm;
 use std::sync::Arc;
@@ -494,15 +494,28 @@ impl SeccompRegion {
         self.areas + index * AREA_SIZE
     }
 
-    /// Forks a stub process (on the platform's spawner thread) whose areas are the memfd
-    /// `shared_fd` and whose only other file is `keep_fd` (the memory file). Returns its
-    /// pid at once; the stub hands off through thread 0's area once it is ready.
-    pub fn spawn(self: &Arc<Self>, keep_fd: i32, shared_fd: i32) -> Result<i32> {
+    /// A factory that forks this region's stub processes, with the memory file at
+    /// descriptor `memfd` (as in the sentry).
+    pub fn factory(self: &Arc<Self>, memfd: i32) -> Result<Factory> {
         let region = self.clone();
-        on_spawner(move || region.spawn_here(keep_fd, shared_fd))?
+        Factory::start(move |fds| {
+            let &[keep, shared] = fds else {
+                return -libc::EINVAL;
+            };
+            region.fork_child(keep, shared, memfd)
+        })
     }
 
-    fn spawn_here(&self, keep_fd: i32, shared_fd: i32) -> Result<i32> {
+    /// Forks a stub process through `factory` whose areas are the memfd `shared_fd` and
+    /// whose only other file is the memory file `memfd`. Returns its pid (a child of this
+    /// process) at once; the stub hands off through thread 0's area once it is ready.
+    pub fn spawn(&self, factory: &Factory, memfd: i32, shared_fd: i32) -> Result<i32> {
+        factory.spawn(&[memfd, shared_fd])
+    }
+
+    /// In the factory: forks one stub from the received descriptors `keep` (the memory
+    /// file, to be `memfd` in the stub) and `shared_fd`. Returns the pid or -errno.
+    fn fork_child(&self, keep: i32, shared_fd: i32, memfd: i32) -> i32 {
         let fork = ForkSetup::capture();
         let mut actions = [(0i32, 0u64); 64];
         for (i, a) in actions.iter_mut().enumerate() {
@@ -518,12 +531,12 @@ impl SeccompRegion {
         };
         // SAFETY: the child runs only `child`: raw syscalls on data prepared above, then
         // a jump into the stub; it never returns to Rust code.
-        let pid = unsafe { raw_fork()? };
-        if pid == 0 {
+        match unsafe { raw_fork() } {
             // SAFETY: child side, see above.
-            unsafe { self.child(&fork, keep_fd, shared_fd, &actions, &prog) }
+            Ok(0) => unsafe { self.child(&fork, (keep, memfd), shared_fd, &actions, &prog) },
+            Ok(pid) => pid,
+            Err(e) => -e.errno().unwrap_or(libc::EAGAIN),
         }
-        Ok(pid)
     }
 
     /// # Safety
@@ -531,7 +544,7 @@ impl SeccompRegion {
     unsafe fn child(
         &self,
         fork: &ForkSetup,
-        keep_fd: i32,
+        (keep, memfd): (i32, i32),
         shared_fd: i32,
         actions: &[(i32, u64); 64],
         prog: &libc::sock_fprog,
@@ -559,6 +572,7 @@ impl SeccompRegion {
             let tid_word = (self.area_addr(0) + shared::OFF_TID) as *mut u32;
             tid_word.write_volatile(libc::syscall(libc::SYS_gettid) as u32);
             libc::syscall(libc::SYS_set_tid_address, tid_word);
+            let keep_fd = move_fd(keep, memfd);
             child_prologue(fork, keep_fd);
             let stack = libc::stack_t {
                 ss_sp: (self.area_addr(0) + shared::CONTROL_SIZE) as *mut _,
