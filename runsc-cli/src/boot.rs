@@ -44,7 +44,8 @@ fn prepare(
     // do not reach the container, which is signalled through the control socket.
     nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
     let b = bundle::load(bundle_dir)?;
-    let cfg = bundle::sentry_config(&b, &g.platform, g.strace, g.seccomp_patch)?;
+    let mut cfg = bundle::sentry_config(&b, &g.platform, g.strace, g.seccomp_patch)?;
+    cfg.network = g.network;
     // A read-only root is served read-only without an upper layer; else `--overlay`.
     let (read_only, overlay) = if b.readonly {
         (true, false)

@@ -45,6 +45,11 @@ struct Cli {
     /// calls enter the sentry without a signal (`on` or `off`).
     #[arg(long, global = true, default_value = "on")]
     seccomp_patch: String,
+    /// What the sandbox's AF_INET/AF_INET6 sockets reach: `host` (host sockets, made by
+    /// the sentry) or `none` (a loopback of the sandbox's own). `sandbox` (a user-space
+    /// network stack) is not built yet.
+    #[arg(long, global = true, default_value = "host")]
+    network: String,
     /// Where container state lives (runc's --root; given before the command).
     #[arg(long = "root", default_value = "/run/runsc")]
     state_root: PathBuf,
@@ -249,6 +254,16 @@ fn main() -> ExitCode {
             ));
         }
     };
+    let network = match cli.network.as_str() {
+        "host" => sentry::Network::Host,
+        "none" => sentry::Network::None,
+        "sandbox" => {
+            return fail(
+                "--network=sandbox: the user-space network stack is not built yet (use host or none)",
+            );
+        }
+        other => return fail(format!("unknown --network {other:?} (known: host, none)")),
+    };
     let logger = logging::Logger {
         file: cli.log.clone(),
         format: log_format,
@@ -276,6 +291,7 @@ fn main() -> ExitCode {
         platform: cli.platform.clone(),
         strace: cli.strace,
         seccomp_patch,
+        network,
         overlay: cli.overlay.clone(),
         log_format: cli.log_format.clone(),
     };
@@ -395,6 +411,7 @@ fn main() -> ExitCode {
             &cli.platform,
             cli.strace,
             seccomp_patch,
+            network,
             &cli.overlay,
             &root_dir,
             argv,
@@ -447,6 +464,7 @@ fn run_do(
     platform: &str,
     strace: bool,
     seccomp_patch: bool,
+    network: sentry::Network,
     overlay: &str,
     root_dir: &std::path::Path,
     argv: Vec<std::ffi::OsString>,
@@ -499,6 +517,7 @@ fn run_do(
         hostname: None,
         rlimits: Vec::new(),
         mounts: Vec::new(),
+        network,
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,

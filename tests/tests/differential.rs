@@ -36,6 +36,45 @@ macro_rules! differential {
     };
 }
 
+/// `name: program;` becomes two tests of a network program, each run natively and
+/// under runsc: `name_host` with `--network=host` (host sockets) and `name_none` with
+/// `--network=none` (the sandbox's own loopback). Both must print what Linux prints.
+macro_rules! differential_net {
+    ($($name:ident: $program:literal;)*) => {
+        $(
+            mod $name {
+                use super::*;
+
+                fn case() -> Case {
+                    Case {
+                        program: build_program($program, Link::Static),
+                        args: Vec::new(),
+                        stdin: STDIN.to_vec(),
+                        expected_status: 0,
+                    }
+                }
+
+                #[test]
+                fn host() {
+                    case().check_with(concat!(stringify!($name), "_host"), &["--network=host"]);
+                }
+
+                #[test]
+                fn none() {
+                    case().check_with(concat!(stringify!($name), "_none"), &["--network=none"]);
+                }
+            }
+        )*
+    };
+}
+
+differential_net! {
+    inet_tcp_echo: "inet_tcp_echo";
+    inet_udp: "inet_udp";
+    inet_errors: "inet_errors";
+    inet_sockopts: "inet_sockopts";
+}
+
 differential! {
     hello: "hello" () => 0;
     hello_static_pie: "hello", StaticPie () => 0;
