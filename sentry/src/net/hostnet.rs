@@ -101,6 +101,7 @@ const OPTIONS: &[(i32, i32, usize)] = &[
 const GET_ONLY: &[(i32, i32)] = &[
     (SOL_SOCKET, 3),
     (SOL_SOCKET, 4),
+    (SOL_SOCKET, 17),
     (SOL_SOCKET, 30),
     (SOL_SOCKET, 38),
     (SOL_SOCKET, 39),
@@ -124,7 +125,6 @@ const MSG_CONFIRM: u32 = 0x800;
 const MSG_MORE: u32 = 0x8000;
 const HOST_ALWAYS: i32 = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
 
-const POLLOUT: u32 = libc::POLLOUT as u32;
 const ALL_EVENTS: u32 = (libc::EPOLLIN
     | libc::EPOLLOUT
     | libc::EPOLLRDHUP
@@ -202,6 +202,7 @@ impl Notifier {
 /// One host socket.
 pub struct HostSock {
     fd: i32,
+    family: i32,
     ty: i32,
     wq: Arc<WaitQueue>,
 }
@@ -226,12 +227,13 @@ impl HostSock {
             ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
             protocol,
         )?;
-        Self::adopt(fd, ty)
+        Self::adopt(fd, family, ty)
     }
 
-    fn adopt(fd: i32, ty: i32) -> Result<Arc<HostSock>, Errno> {
+    fn adopt(fd: i32, family: i32, ty: i32) -> Result<Arc<HostSock>, Errno> {
         let s = Arc::new(HostSock {
             fd,
+            family,
             ty,
             wq: Arc::new(WaitQueue::default()),
         });
@@ -283,12 +285,6 @@ impl HostSock {
             Err(WaitError::TimedOut) => Err(Errno::EAGAIN),
         }
     }
-
-    fn so_error(&self) -> Result<(), Errno> {
-        let b = host::getsockopt(self.fd, SOL_SOCKET, libc::SO_ERROR, 4)?;
-        let e = i32::from_le_bytes(b.get(..4).and_then(|s| s.try_into().ok()).unwrap_or([0; 4]));
-        if e != 0 { Err(Errno(e)) } else { Ok(()) }
-    }
 }
 
 impl InetOps for HostSock {
@@ -304,9 +300,10 @@ impl InetOps for HostSock {
         host::listen(self.fd, backlog)
     }
 
-    /// A blocking connect that the host starts (EINPROGRESS) waits until the host
-    /// finishes it and reports its result; restarted after a signal (EALREADY), it goes
-    /// on waiting, as Linux's does. Its time-out gives EINPROGRESS.
+    /// A blocking connect that the host starts (EINPROGRESS) waits and asks the host
+    /// again at each change until it gives the end: 0 once connected, or the error (and
+    /// the host then dissolves the attempt, as Linux's blocking connect does). Restarted
+    /// after a signal (EALREADY) it goes on waiting. Its time-out gives EINPROGRESS.
     fn connect(&self, addr: &[u8], nonblock: bool) -> Result<(), Errno> {
         let r = host::bind_connect(self.fd, addr, true);
         if nonblock || self.ty != libc::SOCK_STREAM {
@@ -317,18 +314,14 @@ impl InetOps for HostSock {
             r => return r,
         }
         let r = self.block(false, true, || {
-            if host::poll_now(self.fd, libc::POLLOUT)
-                & (POLLOUT | libc::POLLERR as u32 | libc::POLLHUP as u32)
-                == 0
-            {
-                return Err(Errno::EAGAIN);
+            match host::bind_connect(self.fd, addr, true) {
+                Err(Errno::EINPROGRESS) | Err(Errno::EALREADY) => Err(Errno::EAGAIN),
+                r => r,
             }
-            Ok(())
         });
         match r {
-            Ok(()) => self.so_error(),
             Err(Errno::EAGAIN) => Err(Errno::EINPROGRESS),
-            Err(e) => Err(e),
+            r => r,
         }
     }
 
@@ -336,7 +329,7 @@ impl InetOps for HostSock {
         let (fd, addr) = self.block(nonblock, false, || {
             host::accept4(self.fd, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
         })?;
-        let s = HostSock::adopt(fd, self.ty)?;
+        let s = HostSock::adopt(fd, self.family, self.ty)?;
         Ok((s, addr))
     }
 
@@ -352,8 +345,30 @@ impl InetOps for HostSock {
         host::shutdown(self.fd, how)
     }
 
+    /// An option not passed to the host gets what Linux says of an unknown one: within
+    /// a level the socket has, ENOPROTOOPT; of another level, EOPNOTSUPP from an IPv4
+    /// socket (ip_getsockopt) and ENOPROTOOPT from an IPv6 one.
     fn getsockopt(&self, level: i32, opt: i32, len: usize) -> Result<Vec<u8>, Errno> {
-        let max = option_size(level, opt).ok_or(Errno::ENOPROTOOPT)?;
+        let Some(max) = option_size(level, opt) else {
+            const IPPROTO_UDP: i32 = 17;
+            let known = level == SOL_SOCKET
+                || level == IPPROTO_IP
+                || (level == IPPROTO_TCP && self.ty == libc::SOCK_STREAM)
+                || (level == IPPROTO_UDP && self.ty == libc::SOCK_DGRAM)
+                || (level == IPPROTO_IPV6 && self.family == libc::AF_INET6);
+            return Err(if known || self.family == libc::AF_INET6 {
+                Errno::ENOPROTOOPT
+            } else {
+                Errno::EOPNOTSUPP
+            });
+        };
+        if level == IPPROTO_TCP && self.ty != libc::SOCK_STREAM {
+            return Err(if self.family == libc::AF_INET6 {
+                Errno::ENOPROTOOPT
+            } else {
+                Errno::EOPNOTSUPP
+            });
+        }
         host::getsockopt(self.fd, level, opt, len.min(max))
     }
 

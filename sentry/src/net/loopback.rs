@@ -290,6 +290,11 @@ struct St {
     /// TCP: a non-blocking connect said EINPROGRESS; the next connect reports the end.
     connecting: bool,
     err: Option<Errno>,
+    /// TCP: the connection was reset (or refused, for a non-blocking connect not yet
+    /// told): poll shows it hung up and readable, a read gives EOF.
+    reset: bool,
+    /// UDP: the socket's shutdown; TCP: what this side asked of shutdown(2) (the
+    /// endpoint also marks what the peer's close implies, which TCP shows differently).
     shutdown: u8,
     queue: VecDeque<Dgram>,
     queued: usize,
@@ -406,6 +411,7 @@ impl LoopSock {
                 connected: false,
                 connecting: false,
                 err: None,
+                reset: false,
                 shutdown: 0,
                 queue: VecDeque::new(),
                 queued: 0,
@@ -529,6 +535,8 @@ impl LoopSock {
             if s.connected {
                 return Ok(());
             }
+            // The failed attempt is dissolved (tcp_disconnect).
+            s.reset = false;
             return Err(s.err.take().unwrap_or(Errno::ECONNABORTED));
         }
         if s.connected || self.listening.load(Ordering::SeqCst) {
@@ -551,6 +559,7 @@ impl LoopSock {
             }
             if nonblock {
                 s.err = Some(Errno::ECONNREFUSED);
+                s.reset = true;
                 s.connecting = true;
                 drop(s);
                 self.ep.wq.notify_all();
@@ -628,17 +637,22 @@ impl LoopSock {
         Ok((c, encode(self.family, &cip, cport)))
     }
 
+    /// A write to a connection whose peer has gone succeeds once (Linux's peer answers it
+    /// with a reset); the next says EPIPE.
     fn tcp_send(&self, data: &[Seg], flags: u32, nonblock: bool) -> Result<usize, Errno> {
         {
             let mut s = self.lock();
+            if let Some(e) = s.err.take() {
+                return Err(e);
+            }
             if !s.connected {
-                return Err(s.err.take().unwrap_or(Errno::EPIPE));
+                return Err(Errno::EPIPE);
             }
         }
         if flags & MSG_OOB != 0 {
             return Err(Errno::EOPNOTSUPP);
         }
-        self.ep.send(Outgoing {
+        let r = self.ep.send(Outgoing {
             data,
             fds: Vec::new(),
             creds: None,
@@ -648,14 +662,35 @@ impl LoopSock {
             nonblock,
             oob: false,
             inflight_limit: None,
-        })
+        });
+        if r == Err(Errno::EPIPE) {
+            let mut s = self.lock();
+            if s.shutdown & SEND_SHUTDOWN == 0 && !s.reset {
+                s.reset = true;
+                s.err = Some(Errno::EPIPE);
+                drop(s);
+                self.ep.wq.notify_all();
+                return Ok(host::segs_len(data));
+            }
+        }
+        r
     }
 
     fn tcp_recv(&self, data: &[Seg], flags: u32, nonblock: bool) -> Result<Recvd, Errno> {
         {
             let mut s = self.lock();
+            if let Some(e) = s.err.take() {
+                return Err(e);
+            }
             if !s.connected {
-                return Err(s.err.take().unwrap_or(Errno::ENOTCONN));
+                if s.reset {
+                    return Ok(Recvd {
+                        n: 0,
+                        from: None,
+                        flags: 0,
+                    });
+                }
+                return Err(Errno::ENOTCONN);
             }
         }
         if flags & MSG_OOB != 0 {
@@ -667,7 +702,11 @@ impl LoopSock {
             nonblock,
             ..Default::default()
         };
-        let r = self.ep.recv(data, f)?;
+        let r = self.ep.recv(data, f);
+        if r.as_ref().err() == Some(&Errno::ECONNRESET) {
+            self.lock().reset = true;
+        }
+        let r = r?;
         Ok(Recvd {
             n: r.n,
             from: None,
@@ -738,6 +777,10 @@ impl LoopSock {
                 return Err(Errno::EINVAL);
             }
             let dest = self.route(&s, ip)?;
+            // A refusal heard since the last call (sock_alloc_send_pskb's sock_error).
+            if let Some(e) = s.err.take() {
+                return Err(e);
+            }
             if s.shutdown & SEND_SHUTDOWN != 0 {
                 return Err(Errno::EPIPE);
             }
@@ -1002,6 +1045,7 @@ impl InetOps for LoopSock {
             if !connected {
                 return Err(Errno::ENOTCONN);
             }
+            self.lock().shutdown |= mode;
             return self.ep.shutdown(how);
         }
         let mut s = self.lock();
@@ -1198,15 +1242,30 @@ impl InetOps for LoopSock {
         if !self.stream {
             return self.udp_poll();
         }
-        let (connected, err) = {
+        const HUP: u32 = libc::POLLHUP as u32;
+        const RESET: u32 =
+            (libc::POLLIN | libc::POLLRDNORM | libc::POLLRDHUP | libc::POLLHUP) as u32;
+        let (connected, err, reset, own) = {
             let s = self.lock();
-            (s.connected, s.err.is_some())
+            (s.connected, s.err.is_some(), s.reset, s.shutdown)
         };
-        let mut ev = if connected || self.listening.load(Ordering::SeqCst) {
+        let mut ev = if self.listening.load(Ordering::SeqCst) {
             self.ep.poll()
+        } else if connected {
+            // The peer's close is a FIN: readable to EOF, not hung up (until a reset or
+            // this side's own shutdown of sending).
+            let ev = self.ep.poll();
+            if own & SEND_SHUTDOWN == 0 && ev & libc::POLLERR as u32 == 0 {
+                ev & !HUP
+            } else {
+                ev
+            }
         } else {
-            (libc::POLLOUT | libc::POLLWRNORM | libc::POLLHUP) as u32
+            (libc::POLLOUT | libc::POLLWRNORM) as u32 | HUP
         };
+        if reset {
+            ev |= RESET;
+        }
         if err {
             ev |= libc::POLLERR as u32;
         }
