@@ -1070,8 +1070,14 @@ pub fn recvmmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 // ---- AF_INET and AF_INET6 ----
 
+/// An open inet socket: its description and its operations.
+type InetSock = (Arc<FileDescription>, Arc<dyn InetOps>);
+
+/// A new inet socket's operations, family and SOCK_* flags.
+type NewInet = (Arc<dyn InetOps>, i32, u64);
+
 /// The inet socket behind `fd`, if it is one (EBADF as `socket_of`).
-fn inet_of(t: &Task, fd: u64) -> Result<Option<(Arc<FileDescription>, Arc<dyn InetOps>)>, Errno> {
+fn inet_of(t: &Task, fd: u64) -> Result<Option<InetSock>, Errno> {
     let f = t.fds().get(fd as u32 as u64)?;
     if f.is_path_only() {
         return Err(Errno::EBADF);
@@ -1083,12 +1089,7 @@ fn inet_of(t: &Task, fd: u64) -> Result<Option<(Arc<FileDescription>, Arc<dyn In
 /// socket(2) for AF_INET and AF_INET6 (None: another family), checked as inet_create
 /// and inet6_create do: raw and packet sockets need CAP_NET_RAW, which the sandbox
 /// never gives (EPERM); ping sockets are outside the default ping_group_range (EACCES).
-fn inet_socket(
-    t: &Task,
-    family: i32,
-    ty: i32,
-    protocol: i32,
-) -> Result<Option<(Arc<dyn InetOps>, i32, u64)>, Errno> {
+fn inet_socket(t: &Task, family: i32, ty: i32, protocol: i32) -> Result<Option<NewInet>, Errno> {
     if family != AF_INET && family != AF_INET6 {
         return Ok(None);
     }
@@ -1156,10 +1157,14 @@ fn inet_getsockopt(t: &Task, s: &Arc<dyn InetOps>, a: &[u64; 6]) -> Result<u64, 
     write_u32(t, lenp, n as u32).map(|_| 0)
 }
 
-/// Control messages on an inet socket: each must be well formed; SOL_SOCKET ones
-/// (SCM_RIGHTS, SCM_CREDENTIALS) are refused with EINVAL as Linux refuses them; IP-level
-/// ones are not acted on.
+/// Control messages on an inet socket (__sock_cmsg_send): each must be well formed;
+/// at SOL_SOCKET, SCM_RIGHTS and SCM_CREDENTIALS are ignored (they belong to AF_UNIX),
+/// SO_MARK, SO_TIMESTAMPING and SCM_TXTIME are taken and not acted on, others are
+/// EINVAL; IP-level ones are not acted on.
 fn inet_check_control(ctl: &[u8]) -> Result<(), Errno> {
+    const SO_MARK: i32 = 36;
+    const SO_TIMESTAMPING_OLD: i32 = 37;
+    const SCM_TXTIME: i32 = 61;
     let mut off = 0;
     while off + CMSGHDR <= ctl.len() {
         let len = u64::from_le_bytes(ctl[off..off + 8].try_into().unwrap_or_default());
@@ -1167,7 +1172,17 @@ fn inet_check_control(ctl: &[u8]) -> Result<(), Errno> {
         if len < CMSGHDR as u64 || len > (ctl.len() - off) as u64 {
             return Err(Errno::EINVAL);
         }
-        if level == SOL_SOCKET {
+        let ty = i32::from_le_bytes(ctl[off + 12..off + 16].try_into().unwrap_or_default());
+        if level == SOL_SOCKET
+            && ![
+                SCM_RIGHTS,
+                SCM_CREDENTIALS,
+                SO_MARK,
+                SO_TIMESTAMPING_OLD,
+                SCM_TXTIME,
+            ]
+            .contains(&ty)
+        {
             return Err(Errno::EINVAL);
         }
         off += cmsg_align(len as usize);
