@@ -19,8 +19,9 @@
 //! there is no TIME_WAIT; MSG_OOB (urgent data) is refused; control messages are not
 //! delivered.
 //!
-//! Locks: a socket's `st`, then the port table (`Net::ports`), which is a leaf; no
-//! socket lock is taken with the port table held.
+//! Locks: a socket's `st`, then the port table (`Net::ports`), which is a leaf: no
+//! socket lock is taken, and no socket reference upgraded (its drop would unbind), with
+//! the port table held.
 
 use super::inet::{AF_INET, AF_INET6, InetOps, Recvd};
 use super::unix::{self, Endpoint, Names, Outgoing, RecvFlags, SockType, Ucred};
@@ -116,6 +117,9 @@ struct Binding {
     reuseport: bool,
     /// UDP: the connected peer (only its datagrams are delivered).
     peer: Option<(Ip, u16)>,
+    /// The socket's listening flag (read here without upgrading `sock`: dropping the
+    /// last reference with the table locked would unbind under the lock).
+    listening: Arc<AtomicBool>,
     sock: Weak<LoopSock>,
 }
 
@@ -183,10 +187,7 @@ impl Net {
             if b.reuseport && o.reuseport {
                 return true;
             }
-            let listening = o
-                .sock
-                .upgrade()
-                .is_some_and(|s| s.listening.load(Ordering::SeqCst));
+            let listening = o.listening.load(Ordering::SeqCst);
             b.reuseaddr && o.reuseaddr && (!stream || !listening)
         })
     }
@@ -235,20 +236,23 @@ impl Net {
     /// The socket bound at `port` that `ip` reaches (an exact address before a wildcard):
     /// a listener (TCP), or a socket whose peer, if any, is `from` (UDP).
     fn find(&self, stream: bool, ip: &Ip, port: u16, from: (Ip, u16)) -> Option<Arc<LoopSock>> {
-        let map = self.ports();
-        let list = map.get(&(stream, port))?;
-        let ok = |b: &&Binding| {
-            b.covers(ip)
-                && match b.sock.upgrade() {
-                    Some(s) if stream => s.listening.load(Ordering::SeqCst),
-                    Some(_) => b.peer.is_none_or(|p| p == from),
-                    None => false,
-                }
+        let found = {
+            let map = self.ports();
+            let list = map.get(&(stream, port))?;
+            let ok = |b: &&Binding| {
+                b.covers(ip)
+                    && b.sock.strong_count() > 0
+                    && if stream {
+                        b.listening.load(Ordering::SeqCst)
+                    } else {
+                        b.peer.is_none_or(|p| p == from)
+                    }
+            };
+            let exact = list.iter().filter(ok).find(|b| b.ip == *ip);
+            exact.or_else(|| list.iter().find(ok))?.sock.clone()
         };
-        let exact = list.iter().filter(ok).find(|b| b.ip == *ip);
-        exact
-            .or_else(|| list.iter().find(ok))
-            .and_then(|b| b.sock.upgrade())
+        // Upgraded with the table unlocked (see `Binding::listening`).
+        found.upgrade()
     }
 }
 
@@ -310,7 +314,7 @@ pub struct LoopSock {
     stream: bool,
     /// TCP: the connection's endpoint; UDP: the holder of the SOL_SOCKET options.
     ep: Arc<Endpoint>,
-    listening: AtomicBool,
+    listening: Arc<AtomicBool>,
     st: Mutex<St>,
 }
 
@@ -401,7 +405,7 @@ impl LoopSock {
             family,
             stream,
             ep,
-            listening: AtomicBool::new(false),
+            listening: Arc::new(AtomicBool::new(false)),
             st: Mutex::new(St {
                 ip: if family == AF_INET { ANY4 } else { ANY6 },
                 port: 0,
@@ -439,6 +443,7 @@ impl LoopSock {
             reuseaddr: self.reuseaddr(),
             reuseport: s.opts.reuseport,
             peer: s.peer,
+            listening: self.listening.clone(),
             sock: self.me.clone(),
         }
     }
@@ -968,9 +973,7 @@ impl InetOps for LoopSock {
                         o.id != self.id
                             && o.overlaps(&me)
                             && !(o.reuseport && me.reuseport)
-                            && o.sock
-                                .upgrade()
-                                .is_some_and(|x| x.listening.load(Ordering::SeqCst))
+                            && o.listening.load(Ordering::SeqCst)
                     })
                 });
                 if clash {
