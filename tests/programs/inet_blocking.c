@@ -103,6 +103,23 @@ static void interrupted(void) {
     CHECK(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
     alarm_in_ms(100);
     EXPECT_ERRNO(recv(c, b, sizeof b, 0), EINTR);
+    /* A negative timeout means no wait at all (and reads back as none). */
+    tv.tv_sec = -1;
+    CHECK(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    EXPECT_ERRNO(recv(c, b, sizeof b, 0), EAGAIN);
+    socklen_t tl = sizeof tv;
+    CHECK(getsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0);
+    printf("negative SO_RCVTIMEO reads back as %ld.%06ld\n", (long)tv.tv_sec, (long)tv.tv_usec);
+    /* An accepted socket inherits the listener's timeout. */
+    tv.tv_sec = 0;
+    tv.tv_usec = 100000;
+    CHECK(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
+    EXPECT_ERRNO(accept(s, NULL, NULL), EAGAIN);
+    int c2, d2;
+    pair(s, &c2, &d2);
+    EXPECT_ERRNO(recv(d2, b, sizeof b, 0), EAGAIN);
+    close(c2);
+    close(d2);
     close(u);
     close(c);
     close(d);

@@ -10,6 +10,7 @@
 //! others get ENOPROTOOPT. Control messages are not passed either way.
 
 use super::inet::{InetOps, Recvd};
+use super::unix::Timeo;
 use crate::host::{self, Seg};
 use crate::wait::{self, WaitError, WaitQueue};
 use std::collections::HashMap;
@@ -205,6 +206,8 @@ pub struct HostSock {
     family: i32,
     ty: i32,
     wq: Arc<WaitQueue>,
+    /// SO_RCVTIMEO and SO_SNDTIMEO (also set on the host, which reads them back).
+    timeo: Mutex<(Timeo, Timeo)>,
 }
 
 impl Drop for HostSock {
@@ -227,38 +230,27 @@ impl HostSock {
             ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
             protocol,
         )?;
-        Self::adopt(fd, family, ty)
+        Self::adopt(fd, family, ty, Default::default())
     }
 
-    fn adopt(fd: i32, family: i32, ty: i32) -> Result<Arc<HostSock>, Errno> {
+    fn adopt(fd: i32, family: i32, ty: i32, timeo: (Timeo, Timeo)) -> Result<Arc<HostSock>, Errno> {
         let s = Arc::new(HostSock {
             fd,
             family,
             ty,
             wq: Arc::new(WaitQueue::default()),
+            timeo: Mutex::new(timeo),
         });
         let n = notifier().ok_or(Errno::ENOMEM)?;
         n.add(fd, &s.wq)?;
         Ok(s)
     }
 
-    /// The socket timeout (SO_RCVTIMEO, or SO_SNDTIMEO with `send`); None: none.
-    fn timeout(&self, send: bool) -> Option<Duration> {
-        let opt = if send {
-            libc::SO_SNDTIMEO
-        } else {
-            libc::SO_RCVTIMEO
-        };
-        let b = host::getsockopt(self.fd, SOL_SOCKET, opt, 16).ok()?;
-        if b.len() < 16 {
-            return None;
-        }
-        let sec = i64::from_le_bytes(b[..8].try_into().ok()?);
-        let usec = i64::from_le_bytes(b[8..16].try_into().ok()?);
-        if sec == 0 && usec == 0 {
-            return None;
-        }
-        Some(Duration::from_secs(sec.max(0) as u64) + Duration::from_micros(usec.max(0) as u64))
+    /// The socket timeout (SO_RCVTIMEO, or SO_SNDTIMEO with `send`), as the sentry
+    /// keeps it (the host's read-back cannot tell "none" from "do not wait").
+    fn timeout(&self, send: bool) -> Timeo {
+        let t = *self.timeo.lock().unwrap_or_else(|e| e.into_inner());
+        if send { t.1 } else { t.0 }
     }
 
     /// Runs `attempt` until it gives something other than EAGAIN, waiting for the host
@@ -272,7 +264,10 @@ impl HostSock {
         if nonblock {
             return attempt();
         }
-        let timeo = self.timeout(send);
+        let timeo = self.timeout(send).duration();
+        if timeo == Some(Duration::ZERO) {
+            return attempt();
+        }
         let deadline = timeo.and_then(|d| Instant::now().checked_add(d));
         let r = wait::wait_until(&[&self.wq], deadline, || match attempt() {
             Err(Errno::EAGAIN) => None,
@@ -329,7 +324,9 @@ impl InetOps for HostSock {
         let (fd, addr) = self.block(nonblock, false, || {
             host::accept4(self.fd, libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
         })?;
-        let s = HostSock::adopt(fd, self.family, self.ty)?;
+        // The connection inherits the listener's timeouts, as on Linux.
+        let timeo = *self.timeo.lock().unwrap_or_else(|e| e.into_inner());
+        let s = HostSock::adopt(fd, self.family, self.ty, timeo)?;
         Ok((s, addr))
     }
 
@@ -384,7 +381,23 @@ impl InetOps for HostSock {
             return Err(Errno::ENOPROTOOPT);
         }
         let val = read(optlen.min(max))?;
-        host::setsockopt(self.fd, level, opt, &val)
+        host::setsockopt(self.fd, level, opt, &val)?;
+        const SO_RCVTIMEO_NEW: i32 = 66;
+        const SO_SNDTIMEO_NEW: i32 = 67;
+        let rcv = matches!(opt, libc::SO_RCVTIMEO | SO_RCVTIMEO_NEW);
+        let snd = matches!(opt, libc::SO_SNDTIMEO | SO_SNDTIMEO_NEW);
+        if level == SOL_SOCKET && (rcv || snd) && val.len() >= 16 {
+            let sec = i64::from_le_bytes(val[..8].try_into().unwrap_or_default());
+            let usec = i64::from_le_bytes(val[8..16].try_into().unwrap_or_default());
+            let t = Timeo::from_timeval(sec, usec)?;
+            let mut g = self.timeo.lock().unwrap_or_else(|e| e.into_inner());
+            if rcv {
+                g.0 = t;
+            } else {
+                g.1 = t;
+            }
+        }
+        Ok(())
     }
 
     /// A blocking stream send goes on until everything is sent (or a signal or the
