@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -149,6 +150,10 @@ static void connected(void) {
     EXPECT_ERRNO(recv(c, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
     CHECK(shutdown(c, SHUT_WR) == 0);
     EXPECT_ERRNO(send(c, "x", 1, MSG_NOSIGNAL), EPIPE);
+    /* A datagram socket's EPIPE comes without SIGPIPE, from write(2) too. */
+    signal(SIGPIPE, SIG_DFL);
+    EXPECT_ERRNO(write(c, "x", 1), EPIPE);
+    EXPECT_ERRNO(send(c, "x", 1, 0), EPIPE);
     /* Dissolving the association frees the automatic port. */
     struct sockaddr unspec = {.sa_family = AF_UNSPEC};
     CHECK(connect(c, &unspec, sizeof unspec) == 0);
