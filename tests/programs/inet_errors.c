@@ -179,7 +179,15 @@ static void unconnected(void) {
     EXPECT_ERRNO(getpeername(s, (struct sockaddr *)&a, &(socklen_t){sizeof a}), ENOTCONN);
     EXPECT_ERRNO(recv(s, b, sizeof b, 0), ENOTCONN);
     EXPECT_ERRNO(read(s, b, sizeof b), ENOTCONN);
+    /* The state is looked at before the (bad) buffer. */
+    EXPECT_ERRNO(send(s, (void *)1, 1, MSG_NOSIGNAL), EPIPE);
+    EXPECT_ERRNO(recv(s, (void *)1, 1, MSG_DONTWAIT), ENOTCONN);
+    /* shutdown(2) of an unconnected socket says ENOTCONN but marks it all the same. */
+    EXPECT_ERRNO(shutdown(s, SHUT_RD), ENOTCONN);
+    show("unconnected after SHUT_RD", events(s));
+    CHECK(recv(s, b, sizeof b, MSG_DONTWAIT) == 0);
     EXPECT_ERRNO(shutdown(s, SHUT_RDWR), ENOTCONN);
+    show("unconnected after SHUT_RDWR", events(s));
     EXPECT_ERRNO(shutdown(s, 7), EINVAL);
     EXPECT_ERRNO(accept(s, NULL, NULL), EINVAL);
     sigpipes = 0;

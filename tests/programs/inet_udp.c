@@ -113,6 +113,8 @@ static void flags(void) {
     struct sockaddr_in zero = lo(0);
     EXPECT_ERRNO(sendto(s, "x", 1, 0, (struct sockaddr *)&zero, sizeof zero), EINVAL);
     EXPECT_ERRNO(send(s, "x", 1, 0), EDESTADDRREQ);
+    EXPECT_ERRNO(send(s, (void *)1, 1, 0), EDESTADDRREQ);
+    EXPECT_ERRNO(recv(r, (void *)1, 1, MSG_DONTWAIT), EAGAIN);
     EXPECT_ERRNO(sendto(s, "x", 1, 0, (struct sockaddr *)&to, 4), EINVAL);
     EXPECT_ERRNO(listen(s, 1), EOPNOTSUPP);
     EXPECT_ERRNO(accept(s, NULL, NULL), EOPNOTSUPP);

@@ -473,6 +473,24 @@ impl InetOps for HostSock {
         Ok(last)
     }
 
+    /// A send of nothing asks the host for a stream's state (a datagram would be sent,
+    /// so only the missing destination is looked for); a peek at nothing, for a receive.
+    fn precheck(&self, send: bool, to: Option<&[u8]>, nonblock: bool) -> Result<(), Errno> {
+        let r = if !send {
+            host::recvmsg(self.fd, &[], libc::MSG_PEEK | HOST_ALWAYS).map(|_| ())
+        } else if self.ty == libc::SOCK_STREAM {
+            host::sendmsg(self.fd, &[], None, HOST_ALWAYS).map(|_| ())
+        } else if to.is_none() && host::sock_name(self.fd, true).is_err() {
+            Err(Errno::EDESTADDRREQ)
+        } else {
+            Ok(())
+        };
+        match r {
+            Err(Errno::EAGAIN) if !nonblock => Ok(()),
+            r => r,
+        }
+    }
+
     fn poll(&self) -> u32 {
         let all = libc::POLLIN
             | libc::POLLPRI

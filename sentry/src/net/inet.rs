@@ -67,6 +67,9 @@ pub trait InetOps: Send + Sync {
         nonblock: bool,
     ) -> Result<usize, Errno>;
     fn recv(&self, data: &[Seg], flags: u32, nonblock: bool) -> Result<Recvd, Errno>;
+    /// The error a send (`send`) or receive gives before it touches the data, for a call
+    /// whose buffer is bad: Linux copies late, so a state error wins over EFAULT.
+    fn precheck(&self, send: bool, to: Option<&[u8]>, nonblock: bool) -> Result<(), Errno>;
     fn poll(&self) -> u32;
     fn wait_queue(&self) -> Arc<WaitQueue>;
     /// SIOCINQ (`out` false) or SIOCOUTQ.

@@ -688,7 +688,7 @@ impl LoopSock {
                 return Err(e);
             }
             if !s.connected {
-                if s.reset {
+                if s.reset || s.shutdown & RCV_SHUTDOWN != 0 {
                     return Ok(Recvd {
                         n: 0,
                         from: None,
@@ -1045,10 +1045,12 @@ impl InetOps for LoopSock {
                 }
                 return Ok(());
             }
+            self.lock().shutdown |= mode;
             if !connected {
+                // Marked all the same (inet_shutdown), so reads then give EOF.
+                self.ep.wq.notify_all();
                 return Err(Errno::ENOTCONN);
             }
-            self.lock().shutdown |= mode;
             return self.ep.shutdown(how);
         }
         let mut s = self.lock();
@@ -1239,6 +1241,36 @@ impl InetOps for LoopSock {
         }
     }
 
+    fn precheck(&self, send: bool, to: Option<&[u8]>, nonblock: bool) -> Result<(), Errno> {
+        let mut s = self.lock();
+        if let Some(e) = s.err.take() {
+            return Err(e);
+        }
+        if self.stream {
+            if !s.connected && (send || !(s.reset || s.shutdown & RCV_SHUTDOWN != 0)) {
+                return Err(if send { Errno::EPIPE } else { Errno::ENOTCONN });
+            }
+            drop(s);
+            if !send && nonblock && self.ep.poll() & libc::POLLIN as u32 == 0 {
+                return Err(Errno::EAGAIN);
+            }
+            return Ok(());
+        }
+        if send {
+            match to {
+                Some(a) => {
+                    let (ip, _) = self.parse(a, false)?;
+                    self.route(&s, ip)?;
+                }
+                None if s.peer.is_none() => return Err(Errno::EDESTADDRREQ),
+                None => {}
+            }
+        } else if nonblock && s.queue.is_empty() {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(())
+    }
+
     /// tcp_poll: an unconnected socket is writable and hung up; a listener is readable
     /// with connections waiting; a connection is its endpoint.
     fn poll(&self) -> u32 {
@@ -1263,6 +1295,8 @@ impl InetOps for LoopSock {
             } else {
                 ev
             }
+        } else if own & RCV_SHUTDOWN != 0 {
+            (libc::POLLOUT | libc::POLLWRNORM) as u32 | RESET
         } else {
             (libc::POLLOUT | libc::POLLWRNORM) as u32 | HUP
         };

@@ -1202,8 +1202,13 @@ fn inet_send(
     let r = (|| {
         inet_check_control(&m.control)?;
         let asked: u64 = m.iov.iter().map(|r| r.1).sum::<u64>().min(MAX_RW_COUNT);
-        let segs = segments(t, &m.iov, false)?;
         let nonblock = flags & MSG_DONTWAIT != 0 || f.flags() & O_NONBLOCK != 0;
+        let segs = segments(t, &m.iov, false).map_err(|e| {
+            match s.precheck(true, m.name.as_deref(), nonblock) {
+                Err(first) if e == Errno::EFAULT => first,
+                _ => e,
+            }
+        })?;
         let n = s.send(&segs, m.name.as_deref(), flags as u32, nonblock)?;
         Ok((n, asked as usize))
     })();
@@ -1220,8 +1225,11 @@ fn inet_recv(
     iov: &[(u64, u64)],
     flags: u64,
 ) -> Result<inet::Recvd, Errno> {
-    let segs = segments(t, iov, true)?;
     let nonblock = flags & MSG_DONTWAIT != 0 || f.flags() & O_NONBLOCK != 0;
+    let segs = segments(t, iov, true).map_err(|e| match s.precheck(false, None, nonblock) {
+        Err(first) if e == Errno::EFAULT => first,
+        _ => e,
+    })?;
     s.recv(&segs, flags as u32, nonblock)
 }
 
