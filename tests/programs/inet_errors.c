@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 
 static volatile sig_atomic_t sigpipes;
 static void on_pipe(int sig) {
@@ -257,8 +258,37 @@ static void shutdowns(void) {
     close(c);
 }
 
+/* Without privilege: no port below 1024, no SO_PRIORITY above 6. */
+static void unprivileged(void) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(10);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = lo(1023);
+        if (bind(s, (struct sockaddr *)&a, sizeof a) != -1 || errno != EACCES)
+            _exit(11);
+        int six = AF_INET6, v = 7;
+        int t = socket(six, SOCK_DGRAM, 0);
+        if (setsockopt(t, SOL_SOCKET, SO_PRIORITY, &v, sizeof v) != -1 || errno != EPERM)
+            _exit(12);
+        v = 6;
+        if (setsockopt(t, SOL_SOCKET, SO_PRIORITY, &v, sizeof v) != 0)
+            _exit(13);
+        a = lo(0);
+        if (bind(s, (struct sockaddr *)&a, sizeof a) != 0)
+            _exit(14);
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    printf("unprivileged child: exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 int main(void) {
     signal(SIGPIPE, on_pipe);
+    unprivileged();
     creation();
     refused();
     binding();

@@ -287,7 +287,14 @@ impl InetOps for HostSock {
         self.ty
     }
 
-    fn bind(&self, addr: &[u8]) -> Result<(), Errno> {
+    /// A port below 1024 needs privilege in the sandbox, whatever the sentry has.
+    fn bind(&self, addr: &[u8], privileged: bool) -> Result<(), Errno> {
+        if !privileged && addr.len() >= 4 {
+            let port = u16::from_be_bytes([addr[2], addr[3]]);
+            if (1..1024).contains(&port) {
+                return Err(Errno::EACCES);
+            }
+        }
         host::bind_connect(self.fd, addr, false)
     }
 
@@ -375,12 +382,20 @@ impl InetOps for HostSock {
         opt: i32,
         optlen: usize,
         read: &dyn Fn(usize) -> Result<Vec<u8>, Errno>,
+        privileged: bool,
     ) -> Result<(), Errno> {
         let max = option_size(level, opt).ok_or(Errno::ENOPROTOOPT)?;
         if GET_ONLY.contains(&(level, opt)) {
             return Err(Errno::ENOPROTOOPT);
         }
         let val = read(optlen.min(max))?;
+        // SO_PRIORITY above 6 needs CAP_NET_ADMIN in the sandbox, whatever the sentry has.
+        if level == SOL_SOCKET && opt == libc::SO_PRIORITY && !privileged && val.len() >= 4 {
+            let v = i32::from_le_bytes([val[0], val[1], val[2], val[3]]);
+            if !(0..=6).contains(&v) {
+                return Err(Errno::EPERM);
+            }
+        }
         host::setsockopt(self.fd, level, opt, &val)?;
         const SO_RCVTIMEO_NEW: i32 = 66;
         const SO_SNDTIMEO_NEW: i32 = 67;

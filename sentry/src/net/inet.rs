@@ -40,7 +40,8 @@ pub struct Recvd {
 pub trait InetOps: Send + Sync {
     /// SOCK_STREAM or SOCK_DGRAM.
     fn sock_type(&self) -> i32;
-    fn bind(&self, addr: &[u8]) -> Result<(), Errno>;
+    /// `privileged`: the caller has CAP_NET_BIND_SERVICE (ports below 1024).
+    fn bind(&self, addr: &[u8], privileged: bool) -> Result<(), Errno>;
     fn listen(&self, backlog: i32) -> Result<(), Errno>;
     fn connect(&self, addr: &[u8], nonblock: bool) -> Result<(), Errno>;
     /// The new connection and its peer's address.
@@ -50,13 +51,15 @@ pub trait InetOps: Send + Sync {
     fn shutdown(&self, how: i32) -> Result<(), Errno>;
     /// The option's value, at most `len` bytes of it.
     fn getsockopt(&self, level: i32, opt: i32, len: usize) -> Result<Vec<u8>, Errno>;
-    /// `read(n)` copies n bytes of the value from the application (EFAULT is its).
+    /// `read(n)` copies n bytes of the value from the application (EFAULT is its);
+    /// `privileged`: the caller has CAP_NET_ADMIN.
     fn setsockopt(
         &self,
         level: i32,
         opt: i32,
         optlen: usize,
         read: &dyn Fn(usize) -> Result<Vec<u8>, Errno>,
+        privileged: bool,
     ) -> Result<(), Errno>;
     /// `flags`: the MSG_* flags of the call.
     fn send(

@@ -930,7 +930,7 @@ impl InetOps for LoopSock {
     }
 
     /// bind(2) (inet_bind, inet6_bind): the address must be lo's or the wildcard.
-    fn bind(&self, addr: &[u8]) -> Result<(), Errno> {
+    fn bind(&self, addr: &[u8], privileged: bool) -> Result<(), Errno> {
         let (ip, port) = self.parse(addr, true)?;
         let mut s = self.lock();
         if self.family == AF_INET6 && is_v4(&ip) && s.opts.v6only {
@@ -938,6 +938,9 @@ impl InetOps for LoopSock {
         }
         if !is_any(&ip) && !is_local(&ip) {
             return Err(Errno::EADDRNOTAVAIL);
+        }
+        if (1..1024).contains(&port) && !privileged {
+            return Err(Errno::EACCES);
         }
         if s.port != 0 || s.connected || self.listening.load(Ordering::SeqCst) {
             return Err(Errno::EINVAL);
@@ -1124,6 +1127,7 @@ impl InetOps for LoopSock {
         opt: i32,
         optlen: usize,
         read: &dyn Fn(usize) -> Result<Vec<u8>, Errno>,
+        privileged: bool,
     ) -> Result<(), Errno> {
         let val = || -> Result<i32, Errno> {
             if optlen < 4 {
@@ -1156,7 +1160,7 @@ impl InetOps for LoopSock {
                 | libc::SO_ACCEPTCONN
                 | libc::SO_ERROR
                 | libc::SO_PEERCRED => Err(Errno::ENOPROTOOPT),
-                _ => self.ep.setsockopt(opt, optlen, read, true),
+                _ => self.ep.setsockopt(opt, optlen, read, privileged),
             },
             IPPROTO_TCP if self.stream => {
                 let v = val()?;

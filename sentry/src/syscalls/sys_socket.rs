@@ -273,7 +273,7 @@ pub fn socketpair(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn bind(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if let Some((_, s)) = inet_of(t, a[0])? {
         let addr = read_sockaddr(t, a[1], a[2] as i32)?;
-        return s.bind(&addr).map(|_| 0);
+        return s.bind(&addr, t.creds.uid == 0).map(|_| 0);
     }
     let (_, ep) = socket_of(t, a[0])?;
     let addr = read_sockaddr(t, a[1], a[2] as i32)?;
@@ -1140,7 +1140,8 @@ fn inet_setsockopt(t: &Task, s: &Arc<dyn InetOps>, a: &[u64; 6]) -> Result<u64, 
         mm.copy_in(val, &mut b)?;
         Ok(b)
     };
-    s.setsockopt(level, opt, len as usize, &read).map(|_| 0)
+    s.setsockopt(level, opt, len as usize, &read, t.creds.uid == 0)
+        .map(|_| 0)
 }
 
 fn inet_getsockopt(t: &Task, s: &Arc<dyn InetOps>, a: &[u64; 6]) -> Result<u64, Errno> {
