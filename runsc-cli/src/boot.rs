@@ -97,7 +97,8 @@ fn prepare(
     // do not reach the container, which is signalled through the control socket.
     nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
     let b = bundle::load(bundle_dir)?;
-    let cfg = bundle::sentry_config(&b, &g.platform, g.strace, g.seccomp_patch)?;
+    let mut cfg = bundle::sentry_config(&b, &g.platform, g.strace, g.seccomp_patch)?;
+    cfg.network = g.network;
     // A read-only root is served read-only without an upper layer; else `--overlay`.
     let (read_only, overlay) = if b.readonly {
         (true, false)
@@ -122,7 +123,7 @@ fn prepare(
     };
     let profile = crate::sandbox::Profile {
         platform: g.platform.clone(),
-        host_network: false,
+        host_network: g.network == sentry::Network::Host,
     };
     let ctl = sandbox.control();
     let (start_tx, start_rx) = mpsc::channel::<()>();
@@ -209,10 +210,11 @@ fn build(
             }
         });
     }
+    join_network_namespace(b, g.network)?;
     // The gofers have what they need; the sentry needs no host file and no capability.
     crate::sandbox::confine_sentry(&crate::sandbox::Profile {
         platform: g.platform.clone(),
-        host_network: false,
+        host_network: g.network == sentry::Network::Host,
     })?;
     crate::sandbox::drop_capabilities()?;
     sentry::Sandbox::new(cfg).map_err(|e| e.to_string())
@@ -336,4 +338,36 @@ pub fn stop_gofer(gofer: &mut std::process::Child) {
         let _ = gofer.kill();
     }
     let _ = gofer.wait();
+}
+
+/// The bundle's network namespace (`linux.namespaces`, type `network`): with a path
+/// (Docker's, with the container's bridge) the sandbox process joins it, so that
+/// `--network=host` means the container's network; without one it gets a new, empty
+/// one, as runc would make. Without the entry it stays in the caller's. (`--network=none`
+/// leaves every host network anyway: the sandbox's loopback is its own.)
+fn join_network_namespace(b: &bundle::Bundle, network: sentry::Network) -> Result<(), String> {
+    use nix::sched::{CloneFlags, setns, unshare};
+    use oci_spec::runtime::LinuxNamespaceType;
+    if network != sentry::Network::Host {
+        return Ok(());
+    }
+    let Some(ns) = b
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .and_then(|list| list.iter().find(|n| n.typ() == LinuxNamespaceType::Network))
+    else {
+        return Ok(());
+    };
+    match ns.path() {
+        Some(path) => {
+            let f = std::fs::File::open(path)
+                .map_err(|e| format!("network namespace {}: {e}", path.display()))?;
+            setns(f, CloneFlags::CLONE_NEWNET)
+                .map_err(|e| format!("joining the network namespace {}: {e}", path.display()))
+        }
+        None => unshare(CloneFlags::CLONE_NEWNET)
+            .map_err(|e| format!("a network namespace for the container: {e}")),
+    }
 }

@@ -165,6 +165,8 @@ pub fn sentry_config(
         rlimits,
         // Set by the sandbox process from `plan_mounts` (a bind mount needs a gofer).
         mounts: Vec::new(),
+        // Set by the sandbox process from `--network`.
+        network: sentry::Network::Host,
     })
 }
 

@@ -46,6 +46,11 @@ struct Cli {
     /// calls enter the sentry without a signal (`on` or `off`).
     #[arg(long, global = true, default_value = "on")]
     seccomp_patch: String,
+    /// What the sandbox's AF_INET/AF_INET6 sockets reach: `host` (host sockets, made by
+    /// the sentry) or `none` (a loopback of the sandbox's own). `sandbox` (a user-space
+    /// network stack) is not built yet.
+    #[arg(long, global = true, default_value = "host")]
+    network: String,
     /// Where container state lives (runc's --root; given before the command).
     #[arg(long = "root", default_value = "/run/runsc")]
     state_root: PathBuf,
@@ -261,6 +266,16 @@ fn main() -> ExitCode {
             ));
         }
     };
+    let network = match cli.network.as_str() {
+        "host" => sentry::Network::Host,
+        "none" => sentry::Network::None,
+        "sandbox" => {
+            return fail(
+                "--network=sandbox: the user-space network stack is not built yet (use host or none)",
+            );
+        }
+        other => return fail(format!("unknown --network {other:?} (known: host, none)")),
+    };
     let logger = logging::Logger {
         file: cli.log.clone(),
         format: log_format,
@@ -289,6 +304,7 @@ fn main() -> ExitCode {
         platform: cli.platform.clone(),
         strace: cli.strace,
         seccomp_patch,
+        network,
         overlay: cli.overlay.clone(),
         log_format: cli.log_format.clone(),
     };
@@ -401,7 +417,7 @@ fn main() -> ExitCode {
         }) => {
             let profile = sandbox::Profile {
                 platform: cli.platform.clone(),
-                host_network: false,
+                host_network: network == sentry::Network::Host,
             };
             if let Some(name) = seccomp_probe {
                 return fail(sandbox::probe(&profile, &name));
@@ -441,6 +457,7 @@ fn main() -> ExitCode {
                 &cli.platform,
                 cli.strace,
                 seccomp_patch,
+                network,
                 &cli.overlay,
                 &root_dir,
                 argv,
@@ -503,6 +520,7 @@ fn run_do(
     platform: &str,
     strace: bool,
     seccomp_patch: bool,
+    network: sentry::Network,
     overlay: &str,
     root_dir: &std::path::Path,
     argv: Vec<std::ffi::OsString>,
@@ -555,6 +573,7 @@ fn run_do(
         hostname: None,
         rlimits: Vec::new(),
         mounts: Vec::new(),
+        network,
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -578,7 +597,7 @@ fn run_do(
     };
     let profile = sandbox::Profile {
         platform: platform.to_string(),
-        host_network: false,
+        host_network: network == sentry::Network::Host,
     };
     let result = sandbox::confine_sentry(&profile)
         .and_then(|()| sandbox::drop_capabilities())

@@ -19,6 +19,7 @@ pub struct Globals {
     pub platform: String,
     pub strace: bool,
     pub seccomp_patch: bool,
+    pub network: sentry::Network,
     pub overlay: String,
     pub log_format: String,
 }
@@ -44,6 +45,13 @@ impl Globals {
                 if self.seccomp_patch { "on" } else { "off" }
             ),
             format!("--log-format={}", self.log_format),
+            format!(
+                "--network={}",
+                match self.network {
+                    sentry::Network::Host => "host",
+                    sentry::Network::None => "none",
+                }
+            ),
         ];
         if let Some(l) = &self.logger.file {
             v.push(format!("--log={}", l.display()));

@@ -241,6 +241,8 @@ fn allowlist(p: &Profile) -> Vec<Allow> {
         add("ptrace", Vec::new());
     }
     if p.host_network {
+        // `sentry::net::hostnet`: TCP and UDP host sockets for the application (the
+        // rest of `HOST_NET_SYSCALLS` is on the list anyway).
         add(
             "socket",
             [libc::AF_INET, libc::AF_INET6]
@@ -1003,6 +1005,11 @@ mod tests {
             }
             assert_eq!(allows(&p, "ptrace"), p.platform == "ptrace", "{p:?}");
             assert_eq!(allows(&p, "socket"), p.host_network, "{p:?}");
+            if p.host_network {
+                for name in sentry::net::hostnet::HOST_NET_SYSCALLS {
+                    assert!(allows(&p, name), "{name}: host networking needs it");
+                }
+            }
         }
     }
 }

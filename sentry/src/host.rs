@@ -479,3 +479,162 @@ pub fn thread_context_switches() -> (u64, u64) {
     }
     (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64)
 }
+
+// ---- host sockets (`--network=host`, net::hostnet) ----
+//
+// Addresses and option values are sentry buffers the caller copied and checked; the
+// application's pointers never reach these calls.
+
+/// socket(2) on the host; the caller asks for SOCK_NONBLOCK | SOCK_CLOEXEC.
+pub fn socket(domain: i32, ty: i32, protocol: i32) -> Result<i32, Errno> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::socket(domain, ty, protocol) } as isize).map(|v| v as i32)
+}
+
+/// bind(2) or connect(2) (`connect`) with the address bytes `addr`.
+pub fn bind_connect(fd: i32, addr: &[u8], connect: bool) -> Result<(), Errno> {
+    let len = addr.len().min(128) as libc::socklen_t;
+    // SAFETY: the address buffer lives across the call and is at least `len` bytes.
+    let r = unsafe {
+        if connect {
+            libc::connect(fd, addr.as_ptr().cast(), len)
+        } else {
+            libc::bind(fd, addr.as_ptr().cast(), len)
+        }
+    };
+    check(r as isize).map(|_| ())
+}
+
+pub fn listen(fd: i32, backlog: i32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::listen(fd, backlog) } as isize).map(|_| ())
+}
+
+/// accept4(2): the new descriptor and the peer's address.
+pub fn accept4(fd: i32, flags: i32) -> Result<(i32, Vec<u8>), Errno> {
+    let mut buf = [0u8; 128];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: a 128-byte buffer and its length, both owned by this frame.
+    let r = unsafe { libc::accept4(fd, buf.as_mut_ptr().cast(), &mut len, flags) };
+    let nfd = check(r as isize)? as i32;
+    Ok((nfd, buf[..(len as usize).min(128)].to_vec()))
+}
+
+/// getsockname(2) (`peer` false) or getpeername(2).
+pub fn sock_name(fd: i32, peer: bool) -> Result<Vec<u8>, Errno> {
+    let mut buf = [0u8; 128];
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: a 128-byte buffer and its length, both owned by this frame.
+    let r = unsafe {
+        if peer {
+            libc::getpeername(fd, buf.as_mut_ptr().cast(), &mut len)
+        } else {
+            libc::getsockname(fd, buf.as_mut_ptr().cast(), &mut len)
+        }
+    };
+    check(r as isize)?;
+    Ok(buf[..(len as usize).min(128)].to_vec())
+}
+
+pub fn shutdown(fd: i32, how: i32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only.
+    check(unsafe { libc::shutdown(fd, how) } as isize).map(|_| ())
+}
+
+/// getsockopt(2) into a buffer of `len` bytes (at most 256); what the host filled.
+pub fn getsockopt(fd: i32, level: i32, opt: i32, len: usize) -> Result<Vec<u8>, Errno> {
+    let mut buf = [0u8; 256];
+    let mut l = len.min(buf.len()) as libc::socklen_t;
+    // SAFETY: the buffer is 256 bytes and `l` is at most that.
+    let r = unsafe { libc::getsockopt(fd, level, opt, buf.as_mut_ptr().cast(), &mut l) };
+    check(r as isize)?;
+    Ok(buf[..(l as usize).min(buf.len())].to_vec())
+}
+
+/// setsockopt(2) with the value bytes `val`.
+pub fn setsockopt(fd: i32, level: i32, opt: i32, val: &[u8]) -> Result<(), Errno> {
+    // SAFETY: the value buffer lives across the call; its length is passed.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            opt,
+            val.as_ptr().cast(),
+            val.len() as libc::socklen_t,
+        )
+    };
+    check(r as isize).map(|_| ())
+}
+
+/// sendmsg(2) of memory-file segments to `to` (or the connected peer), no control data.
+pub fn sendmsg(fd: i32, segs: &[Seg], to: Option<&[u8]>, flags: i32) -> Result<usize, Errno> {
+    let mut iov = iovecs(segs);
+    // SAFETY: msghdr is plain data; all-zero is a valid value.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(a) = to {
+        m.msg_name = a.as_ptr() as *mut libc::c_void;
+        m.msg_namelen = a.len().min(128) as libc::socklen_t;
+    }
+    m.msg_iov = iov.as_mut_ptr();
+    m.msg_iovlen = iov.len();
+    // SAFETY: the segments lie in the live memory-file mapping (as in writev); the name
+    // and the iovec array live across the call; there is no control buffer.
+    check(unsafe { libc::sendmsg(fd, &m, flags) }).map(|n| n as usize)
+}
+
+/// recvmsg(2) into memory-file segments: (bytes, the sender's address, msg_flags).
+pub fn recvmsg(fd: i32, segs: &[Seg], flags: i32) -> Result<(usize, Vec<u8>, i32), Errno> {
+    let mut iov = iovecs(segs);
+    let mut name = [0u8; 128];
+    // SAFETY: msghdr is plain data; all-zero is a valid value.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    m.msg_name = name.as_mut_ptr().cast();
+    m.msg_namelen = name.len() as libc::socklen_t;
+    m.msg_iov = iov.as_mut_ptr();
+    m.msg_iovlen = iov.len();
+    // SAFETY: as in readv for the segments; the name buffer and the iovec array are owned
+    // by this frame; there is no control buffer.
+    let n = check(unsafe { libc::recvmsg(fd, &mut m, flags) })? as usize;
+    let nl = (m.msg_namelen as usize).min(name.len());
+    Ok((n, name[..nl].to_vec(), m.msg_flags))
+}
+
+/// An ioctl whose argument is an `int` the host writes (FIONREAD, SIOCOUTQ).
+pub fn ioctl_int(fd: i32, req: u64) -> Result<i32, Errno> {
+    let mut v: libc::c_int = 0;
+    // SAFETY: only called with requests that write one int.
+    check(unsafe { libc::ioctl(fd, req, &mut v) } as isize)?;
+    Ok(v)
+}
+
+/// epoll_create1(EPOLL_CLOEXEC) on the host (the host-socket notifier's instance).
+pub fn epoll_create() -> Result<i32, Errno> {
+    // SAFETY: integer argument only.
+    check(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) } as isize).map(|v| v as i32)
+}
+
+/// epoll_ctl(2) on the host: adds (`add`) or removes `fd`, with `fd` as the event data.
+pub fn epoll_ctl(epfd: i32, fd: i32, events: u32, add: bool) -> Result<(), Errno> {
+    let mut ev = libc::epoll_event {
+        events,
+        u64: fd as u32 as u64,
+    };
+    let op = if add {
+        libc::EPOLL_CTL_ADD
+    } else {
+        libc::EPOLL_CTL_DEL
+    };
+    // SAFETY: the event lives across the call.
+    check(unsafe { libc::epoll_ctl(epfd, op, fd, &mut ev) } as isize).map(|_| ())
+}
+
+/// epoll_wait(2) on the host without a timeout: (data, events) of what is ready.
+pub fn epoll_wait(epfd: i32) -> Result<Vec<(u64, u32)>, Errno> {
+    let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
+    // SAFETY: the array is owned by this frame and its length is passed.
+    let n = check(unsafe { libc::epoll_wait(epfd, evs.as_mut_ptr(), 64, -1) } as isize)?;
+    Ok(evs[..n as usize]
+        .iter()
+        .map(|e| (e.u64, e.events))
+        .collect())
+}

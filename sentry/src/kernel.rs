@@ -104,6 +104,8 @@ pub struct Config {
     pub rlimits: Vec<(u32, u64, u64)>,
     /// Mounts on top of the sandbox's own `/dev`, `/tmp`, `/proc` and `/sys`.
     pub mounts: Vec<Mount>,
+    /// What AF_INET/AF_INET6 sockets reach (`--network`).
+    pub network: crate::net::Network,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -141,6 +143,10 @@ pub struct Kernel {
     pub ipc: crate::ipc::Ipc,
     /// AF_UNIX names (abstract and filesystem bindings).
     pub unix: Arc<crate::net::unix::Names>,
+    /// What AF_INET/AF_INET6 sockets reach (`--network`).
+    pub network: crate::net::Network,
+    /// The sandbox's own loopback network (`--network=none`).
+    pub loopback: Arc<crate::net::loopback::Net>,
     /// Host threads running tasks other than the initial one.
     live: Mutex<usize>,
     live_cv: Condvar,
@@ -695,6 +701,8 @@ impl Sandbox {
             timers: Default::default(),
             ipc: Default::default(),
             unix: Default::default(),
+            network: cfg.network,
+            loopback: Default::default(),
             live: Mutex::new(0),
             live_cv: Condvar::new(),
             frozen: AtomicBool::new(false),

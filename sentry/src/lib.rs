@@ -25,4 +25,5 @@ pub mod wait;
 pub use kernel::{
     Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, RootFs, Sandbox, User, run,
 };
+pub use net::Network;
 pub use spawn::{ExecSpec, Spawned};

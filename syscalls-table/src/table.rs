@@ -60,10 +60,12 @@ const SCHED_SET: Status = partial(
      but not applied: host threads keep the sentry's own scheduling (a SCHED_FIFO/SCHED_RR task is not run real-time)",
 );
 const MEM: Status = enosys("memory locking, residency and NUMA policy: not yet");
-const UNIX_ONLY: Status = partial("AF_UNIX only (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET; SOCK_RAW is SOCK_DGRAM as on Linux), served in the sentry; every other family gives EAFNOSUPPORT: the sandbox has no network stack");
-const UNIX_SEND: Status = partial("AF_UNIX: SCM_RIGHTS (up to 253 descriptors) and SCM_CREDENTIALS; MSG_DONTWAIT, MSG_NOSIGNAL (EPIPE raises SIGPIPE on streams only, as Linux); MSG_OOB gives EOPNOTSUPP (Linux with CONFIG_AF_UNIX_OOB sends urgent data on streams); the send buffer is charged Linux's sk_buff sizes, so a socket fills after as many writes as on Linux (limits are Linux's defaults: wmem 212992, max_dgram_qlen 10, optmem 131072, not the host's sysctls); sockets reachable only through descriptors in flight (cycles) are collected at the next release of an AF_UNIX socket, as by Linux's unix_gc (synchronously here); an unprivileged user with more than RLIMIT_NOFILE descriptors in flight gets ETOOMANYREFS");
-const UNIX_RECV: Status = partial("AF_UNIX: MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_DONTWAIT, MSG_CMSG_CLOEXEC, MSG_CTRUNC with the excess descriptors closed; SO_RCVTIMEO; MSG_OOB gives EOPNOTSUPP; no SO_PEEK_OFF, SCM_TIMESTAMP or SCM_PIDFD");
-const SOCKOPT: Status = partial("SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF(FORCE), SO_RCVBUF(FORCE), SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO (kept in jiffies of HZ=250), SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, SO_DEBUG, SO_PASSSEC, SO_PRIORITY, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, SO_REUSEPORT (off); others ENOPROTOOPT (Linux also has e.g. SO_PEEK_OFF, SO_TIMESTAMP*, SO_PEERPIDFD, SO_PASSPIDFD, SO_PEERGROUPS, SO_COOKIE); other levels EOPNOTSUPP as for AF_UNIX");
+const SOCKET: Status = partial("AF_UNIX (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET; SOCK_RAW is SOCK_DGRAM as on Linux), served in the sentry; AF_INET and AF_INET6 SOCK_STREAM (TCP) and SOCK_DGRAM (UDP): with --network=host host sockets the sentry makes and uses, with --network=none a loopback of the sandbox's own (lo only: 127.0.0.0/8, ::1, v4-mapped ::ffff:127.x); SOCK_RAW and SOCK_PACKET give EPERM as without CAP_NET_RAW (Linux lets root have them), ping sockets (SOCK_DGRAM, IPPROTO_ICMP) EACCES as outside the default ping_group_range; AF_NETLINK, AF_PACKET and every other family EAFNOSUPPORT (Linux gives everyone netlink)");
+/// Address and connection calls.
+const SOCKCALL: Status = partial("AF_UNIX as Linux. AF_INET/AF_INET6: privilege (ports below 1024, SO_PRIORITY above 6) is the sandbox user's (euid 0), not the sentry's. With --network=host: the host socket's answer (addresses are copied and checked in the sentry; a blocking call waits in the sentry, woken by the host's readiness, so signals interrupt it as Linux's); with --network=none: the loopback, where other destinations are ENETUNREACH and other local addresses EADDRNOTAVAIL, ephemeral ports come from 32768-60999, SO_REUSEADDR/SO_REUSEPORT conflicts are Linux's, there is no TIME_WAIT (a port is free again at once), a TCP socket connecting to its own address is refused (Linux connects it to itself)");
+const UNIX_SEND: Status = partial("AF_UNIX: SCM_RIGHTS (up to 253 descriptors) and SCM_CREDENTIALS; MSG_DONTWAIT, MSG_NOSIGNAL (EPIPE raises SIGPIPE on streams only, as Linux); MSG_OOB gives EOPNOTSUPP (Linux with CONFIG_AF_UNIX_OOB sends urgent data on streams); the send buffer is charged Linux's sk_buff sizes, so a socket fills after as many writes as on Linux (limits are Linux's defaults: wmem 212992, max_dgram_qlen 10, optmem 131072, not the host's sysctls); sockets reachable only through descriptors in flight (cycles) are collected at the next release of an AF_UNIX socket, as by Linux's unix_gc (synchronously here); an unprivileged user with more than RLIMIT_NOFILE descriptors in flight gets ETOOMANYREFS. AF_INET/AF_INET6: no control messages (SOL_SOCKET ones give EINVAL as on Linux, IP-level ones are ignored); --network=host passes MSG_OOB, MSG_DONTROUTE, MSG_EOR, MSG_CONFIRM and MSG_MORE to the host; --network=none refuses MSG_OOB (EOPNOTSUPP), drops UDP datagrams nobody is bound for (a connected sender gets ECONNREFUSED on its next call, as from ICMP) or that do not fit the receive buffer, and the first write after the TCP peer closed succeeds as on Linux (then EPIPE)");
+const UNIX_RECV: Status = partial("AF_UNIX: MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_DONTWAIT, MSG_CMSG_CLOEXEC, MSG_CTRUNC with the excess descriptors closed; SO_RCVTIMEO; MSG_OOB gives EOPNOTSUPP; no SO_PEEK_OFF, SCM_TIMESTAMP or SCM_PIDFD. AF_INET/AF_INET6: MSG_PEEK, MSG_WAITALL, MSG_TRUNC, MSG_DONTWAIT, SO_RCVTIMEO; no control messages (IP_PKTINFO, timestamps, MSG_ERRQUEUE); --network=none refuses MSG_OOB (EINVAL on TCP, EOPNOTSUPP on UDP)");
+const SOCKOPT: Status = partial("AF_UNIX, SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_SNDBUF(FORCE), SO_RCVBUF(FORCE), SO_PASSCRED, SO_PEERCRED, SO_RCVTIMEO, SO_SNDTIMEO (kept in jiffies of HZ=250), SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, SO_DEBUG, SO_PASSSEC, SO_PRIORITY, SO_LINGER, SO_RCVLOWAT, SO_SNDLOWAT, SO_REUSEPORT (off); others ENOPROTOOPT (Linux also has e.g. SO_PEEK_OFF, SO_TIMESTAMP*, SO_PEERPIDFD, SO_PASSPIDFD, SO_PEERGROUPS, SO_COOKIE); other levels EOPNOTSUPP as for AF_UNIX. AF_INET/AF_INET6 with --network=host: an allowlist passed to the host with values copied by the sentry (the SOL_SOCKET options above but SO_PASSCRED/SO_DEBUG/SO_PASSSEC/the FORCE ones, TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_SYNCNT, TCP_LINGER2, TCP_DEFER_ACCEPT, TCP_WINDOW_CLAMP, TCP_INFO, TCP_QUICKACK, TCP_CONGESTION, TCP_USER_TIMEOUT, TCP_NOTSENT_LOWAT, IP_TOS, IP_TTL, IP_MTU_DISCOVER, IP_MULTICAST_TTL/LOOP, IPV6_UNICAST_HOPS, IPV6_MULTICAST_HOPS/LOOP, IPV6_V6ONLY, IPV6_TCLASS); others ENOPROTOOPT (getsockopt of an unknown level EOPNOTSUPP on IPv4, as Linux). With --network=none: the SOL_SOCKET options of AF_UNIX plus SO_REUSEPORT (kept, with Linux's bind conflicts), TCP buffer sizes as tcp_wmem/tcp_rmem defaults (16384/131072), TCP_NODELAY, TCP_CORK, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_MAXSEG (536, 65483 when connected), IP_TTL, IP_TOS, IPV6_V6ONLY, IPV6_UNICAST_HOPS; others ENOPROTOOPT, getsockopt of an unknown level EOPNOTSUPP on IPv4 as Linux");
 const MQ: Status = enosys("POSIX message queues (mq_overview(7)): not yet");
 const AIO: Status = enosys("asynchronous I/O (aio, io_uring): not yet");
 const SEC: Status = enosys("seccomp, Landlock and LSMs inside the sandbox: not yet");
@@ -117,19 +119,19 @@ const ROWS: &[Syscall] = &[
     sc(38,  "setitimer",              &[Enum(c::ITIMER), Ptr, Ptr], partial("ITIMER_VIRTUAL and ITIMER_PROF both count the application's whole CPU time, read every 10 ms or at syscalls; a periodic ITIMER_REAL keeps running while SIGALRM is pending")),
     sc(39,  "getpid",                 &[], OK),
     sc(40,  "sendfile",               &[Fd, Fd, Ptr, Size], OK),
-    sc(41,  "socket",                 &[AF, SOCKTYPE, Int], UNIX_ONLY),
-    sc(42,  "connect",                &[Fd, Ptr, Int], OK),
-    sc(43,  "accept",                 &[Fd, Ptr, Ptr], OK),
+    sc(41,  "socket",                 &[AF, SOCKTYPE, Int], SOCKET),
+    sc(42,  "connect",                &[Fd, Ptr, Int], SOCKCALL),
+    sc(43,  "accept",                 &[Fd, Ptr, Ptr], SOCKCALL),
     sc(44,  "sendto",                 &[Fd, InBuf(2), Size, MSG, Ptr, Int], UNIX_SEND),
     sc(45,  "recvfrom",               &[Fd, OutBuf, Size, MSG, Ptr, Ptr], UNIX_RECV),
     sc(46,  "sendmsg",                &[Fd, Ptr, MSG], UNIX_SEND),
     sc(47,  "recvmsg",                &[Fd, Ptr, MSG], UNIX_RECV),
-    sc(48,  "shutdown",               &[Fd, Enum(c::SHUTDOWN_HOW)], OK),
-    sc(49,  "bind",                   &[Fd, Ptr, Int], OK),
-    sc(50,  "listen",                 &[Fd, Int], OK),
-    sc(51,  "getsockname",            &[Fd, Ptr, Ptr], OK),
-    sc(52,  "getpeername",            &[Fd, Ptr, Ptr], OK),
-    sc(53,  "socketpair",             &[AF, SOCKTYPE, Int, Ptr], partial("AF_UNIX only; other families give EAFNOSUPPORT (the sandbox has none; Linux gives EOPNOTSUPP for families it has without pairs)")),
+    sc(48,  "shutdown",               &[Fd, Enum(c::SHUTDOWN_HOW)], SOCKCALL),
+    sc(49,  "bind",                   &[Fd, Ptr, Int], SOCKCALL),
+    sc(50,  "listen",                 &[Fd, Int], SOCKCALL),
+    sc(51,  "getsockname",            &[Fd, Ptr, Ptr], SOCKCALL),
+    sc(52,  "getpeername",            &[Fd, Ptr, Ptr], SOCKCALL),
+    sc(53,  "socketpair",             &[AF, SOCKTYPE, Int, Ptr], partial("AF_UNIX; AF_INET and AF_INET6 give EOPNOTSUPP as on Linux; other families EAFNOSUPPORT (AF_NETLINK included, which Linux has)")),
     sc(54,  "setsockopt",             &[Fd, Int, Int, Ptr, Int], SOCKOPT),
     sc(55,  "getsockopt",             &[Fd, Int, Int, Ptr, Ptr], SOCKOPT),
     sc(56,  "clone",                  &[CloneFlags, Ptr, Ptr, Ptr, Hex], partial("no new namespaces (EPERM)")),
@@ -368,7 +370,7 @@ const ROWS: &[Syscall] = &[
     sc(285, "fallocate",              &[Fd, Flags(c::FALLOCATE), Off, Off], partial("modes 0, FALLOC_FL_KEEP_SIZE and (on tmpfs) FALLOC_FL_PUNCH_HOLE; range operations give EOPNOTSUPP")),
     sc(286, "timerfd_settime",        &[Fd, Flags(c::TFD_SETTIME), Ptr, Ptr], partial("TFD_TIMER_CANCEL_ON_SET is accepted but never cancels: the sandbox's clock cannot be set")),
     sc(287, "timerfd_gettime",        &[Fd, Ptr], OK),
-    sc(288, "accept4",                &[Fd, Ptr, Ptr, Flags(c::SOCK_FLAGS)], OK),
+    sc(288, "accept4",                &[Fd, Ptr, Ptr, Flags(c::SOCK_FLAGS)], SOCKCALL),
     sc(289, "signalfd4",              &[Fd, SigSet, Size, Flags(c::SFD)], OK),
     sc(290, "eventfd2",               &[Uint, Flags(c::EFD)], OK),
     sc(291, "epoll_create1",          &[Flags(c::EPOLL_CREATE)], OK),

@@ -544,6 +544,11 @@ impl Case {
     /// Runs the case natively and under runsc on every available platform;
     /// panics with a report of every mismatch.
     pub fn check(&self, test: &str) {
+        self.check_with(test, &[]);
+    }
+
+    /// `check` with `flags` given to runsc before the command (e.g. `--network=none`).
+    pub fn check_with(&self, test: &str, flags: &[&str]) {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         let dir = TempDir::new(test);
         let native = run(
@@ -564,14 +569,14 @@ impl Case {
         let mut failures = String::new();
         for platform in available_platforms(test) {
             let sandboxed = run(
-                runsc_command(&platform, &[], &self.program, &args, dir.path()),
+                runsc_command(&platform, flags, &self.program, &args, dir.path()),
                 &self.stdin,
                 TIMEOUT,
             );
             if let Err(report) = compare(&native, &sandboxed) {
                 let _ = writeln!(
                     failures,
-                    "{test} on platform {platform}: runsc differs from native\n{report}"
+                    "{test} on platform {platform} {flags:?}: runsc differs from native\n{report}"
                 );
             }
         }

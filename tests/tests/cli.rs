@@ -320,3 +320,59 @@ fn unsupported_syscalls_get_table_errno_and_are_logged_once() {
         .count();
     assert_eq!(n, 1, "syscall 1000 logged {n} times in:\n{logged}");
 }
+
+fn runsc_network(network: &str, program: &Path, args: &[&str]) -> Outcome {
+    let mut cmd = Command::new(runsc());
+    cmd.arg(platform_flag())
+        .arg(format!("--network={network}"))
+        .arg("do")
+        .arg("--")
+        .arg(program)
+        .args(args);
+    run(cmd, b"", TIMEOUT)
+}
+
+/// `--network=none` is a loopback of the sandbox's own: a listener on the host's
+/// 127.0.0.1 is out of reach (ECONNREFUSED, nothing arrives); `--network=host` reaches
+/// it, and what the sandbox sends arrives.
+#[test]
+fn network_none_cannot_reach_host_listener_host_can() {
+    use std::io::Read;
+    let prog = build_program("inet_reach", Link::Static);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listening on the host");
+    listener
+        .set_nonblocking(true)
+        .expect("non-blocking listener");
+    let port = listener
+        .local_addr()
+        .expect("local address")
+        .port()
+        .to_string();
+
+    let none = runsc_network("none", &prog, &[&port]);
+    assert_eq!(none.status, 0, "stderr:\n{}", none.stderr_str());
+    assert_eq!(none.stdout_str(), "connect: ECONNREFUSED\n");
+    assert!(
+        listener.accept().is_err(),
+        "--network=none reached the host's listener"
+    );
+
+    let host = runsc_network("host", &prog, &[&port]);
+    assert_eq!(host.status, 0, "stderr:\n{}", host.stderr_str());
+    assert_eq!(host.stdout_str(), "connected\n");
+    let (mut conn, _) = listener.accept().expect("the sandbox's connection");
+    conn.set_nonblocking(false).expect("blocking connection");
+    let mut got = String::new();
+    conn.read_to_string(&mut got)
+        .expect("reading the connection");
+    assert_eq!(got, "hello from the sandbox\n");
+}
+
+#[test]
+fn network_sandbox_and_unknown_are_one_line_errors() {
+    let hello = build_program("hello", Link::Static);
+    let out = runsc_network("sandbox", &hello, &[]);
+    assert_one_line_error("--network=sandbox", &out, "none");
+    let out = runsc_network("bogus", &hello, &[]);
+    assert_one_line_error("--network=bogus", &out, "bogus");
+}

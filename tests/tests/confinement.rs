@@ -31,9 +31,10 @@ const NEVER: &[&str] = &[
     "unshare",
 ];
 
-fn allowlist(platform: &str) -> Vec<String> {
+fn allowlist(platform: &str, network: &str) -> Vec<String> {
     let mut cmd = Command::new(runsc());
     cmd.arg(format!("--platform={platform}"))
+        .arg(format!("--network={network}"))
         .args(["debug", "--seccomp"]);
     let out = run(cmd, b"", TIMEOUT);
     assert_eq!(out.status, 0, "runsc debug --seccomp: {}", out.stderr_str());
@@ -52,7 +53,13 @@ fn allowlist(platform: &str) -> Vec<String> {
 #[test]
 fn allowlist_never_opens_executes_mounts_or_loads() {
     for platform in ["seccomp", "ptrace", "kvm"] {
-        let names = allowlist(platform);
+        // Host networking adds sockets and nothing else of the list.
+        let host = allowlist(platform, "host");
+        assert!(host.iter().any(|x| x == "socket"), "{platform}: host network without socket");
+        for &n in NEVER {
+            assert!(!host.iter().any(|x| x == n), "{platform}, host network: {n} is allowed");
+        }
+        let names = allowlist(platform, "none");
         assert!(
             names.len() > 40,
             "{platform}: suspiciously short list: {names:?}"
@@ -63,7 +70,7 @@ fn allowlist_never_opens_executes_mounts_or_loads() {
         for &n in NEVER {
             assert!(!names.iter().any(|x| x == n), "{platform}: {n} is allowed");
         }
-        // No host network (`--network=host` is what adds sockets).
+        // No host network: no socket.
         assert!(
             !names.iter().any(|x| x == "socket"),
             "{platform}: socket allowed"
@@ -92,7 +99,7 @@ fn a_refused_syscall_kills_the_sentry() {
         "kexec_load",
     ] {
         let mut cmd = Command::new(runsc());
-        cmd.args(["--platform=seccomp", "debug", "--seccomp-probe", name]);
+        cmd.args(["--platform=seccomp", "--network=none", "debug", "--seccomp-probe", name]);
         let out = run(cmd, b"", TIMEOUT);
         assert_eq!(
             out.status,
@@ -146,7 +153,9 @@ fn a_running_sandbox_is_confined() {
     for platform in available_platforms("a_running_sandbox_is_confined") {
         let mut child = Command::new(runsc())
             .arg(format!("--platform={platform}"))
-            .args(["do", "--"])
+            // (With --network=host it keeps the host's network namespace, and may make
+            // TCP/UDP sockets.)
+            .args(["--network=none", "do", "--"])
             .arg(busybox())
             .args(["sh", "-c", "echo up; sleep 30"])
             .stdout(std::process::Stdio::piped())

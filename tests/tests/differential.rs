@@ -36,6 +36,46 @@ macro_rules! differential {
     };
 }
 
+/// `name: program;` becomes two tests of a network program, each run natively and
+/// under runsc: `name_host` with `--network=host` (host sockets) and `name_none` with
+/// `--network=none` (the sandbox's own loopback). Both must print what Linux prints.
+macro_rules! differential_net {
+    ($($name:ident: $program:literal;)*) => {
+        $(
+            mod $name {
+                use super::*;
+
+                fn case() -> Case {
+                    Case {
+                        program: build_program($program, Link::Static),
+                        args: Vec::new(),
+                        stdin: STDIN.to_vec(),
+                        expected_status: 0,
+                    }
+                }
+
+                #[test]
+                fn host() {
+                    case().check_with(concat!(stringify!($name), "_host"), &["--network=host"]);
+                }
+
+                #[test]
+                fn none() {
+                    case().check_with(concat!(stringify!($name), "_none"), &["--network=none"]);
+                }
+            }
+        )*
+    };
+}
+
+differential_net! {
+    inet_tcp_echo: "inet_tcp_echo";
+    inet_udp: "inet_udp";
+    inet_errors: "inet_errors";
+    inet_sockopts: "inet_sockopts";
+    inet_blocking: "inet_blocking";
+}
+
 differential! {
     hello: "hello" () => 0;
     hello_static_pie: "hello", StaticPie () => 0;
@@ -277,7 +317,8 @@ differential! {
 fn every_program_is_tested() {
     // "raw_syscalls" runs only in the sandbox (tests/cli.rs), as do "overlay_writes",
     // "escape_fd", "open_loop", "scribble" and "huge_sizes" (tests/real_programs.rs)
-    // and "kvm_scribble" (tests/kvm.rs):
+    // and "kvm_scribble" (tests/kvm.rs), and "inet_reach" (tests/cli.rs, which
+    // listens on the host for it):
     // natively they would change or read the host, or behave as the host's disk does.
     let listed = include_str!("differential.rs");
     let mut missing = Vec::new();

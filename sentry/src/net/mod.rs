@@ -1,10 +1,17 @@
-//! Sockets (DESIGN.md §5 "VFS": sockets are files like pipe ends). The sandbox has no
-//! network stack: AF_UNIX (`unix`) is the only family, served wholly inside the sentry
-//! with no host sockets. A socket is a `SocketFile` — the file operations of one open
+//! Sockets (DESIGN.md §5 "VFS": sockets are files like pipe ends). AF_UNIX (`unix`) is
+//! served wholly inside the sentry with no host sockets; AF_INET and AF_INET6 (`inet`)
+//! by host sockets with `--network=host` (`hostnet`) or by the sentry's own loopback
+//! with `--network=none` (`loopback`). A socket is a `SocketFile` — the file operations of one open
 //! socket, whose drop (the last close) releases its endpoint — on an inode of the socket
 //! filesystem (S_IFSOCK, shown as `socket:[INO]` in /proc/PID/fd).
 
+pub mod hostnet;
+pub mod inet;
+pub mod loopback;
 pub mod unix;
+
+pub use inet::Network;
+pub use unix::next_ino;
 
 use crate::host::{self, Seg};
 use crate::vfs::file::{FileDescription, O_NONBLOCK, O_RDWR};
@@ -140,6 +147,17 @@ pub struct SockInode {
     uid: u32,
     gid: u32,
     ctime: Timespec,
+}
+
+impl SockInode {
+    pub fn new(ino: u64, uid: u32, gid: u32) -> SockInode {
+        SockInode {
+            ino,
+            uid,
+            gid,
+            ctime: Timespec::now(),
+        }
+    }
 }
 
 impl Inode for SockInode {

@@ -178,6 +178,12 @@ impl Timeo {
         }
     }
 
+    /// How long a call may wait: None forever, zero not at all.
+    pub fn duration(self) -> Option<Duration> {
+        self.0
+            .map(|j| Duration::from_micros(j.saturating_mul(1_000_000 / HZ)))
+    }
+
     /// The wait a call with this timeout makes (`nonblock`: none at all).
     fn wait(self, nonblock: bool) -> Wait {
         match (nonblock, self.0) {
@@ -343,6 +349,11 @@ struct State {
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(1);
 
+/// A new socket inode number (shared by every family, so no two sockets show the same).
+pub fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
+
 pub struct Endpoint {
     /// The endpoint itself, for the registry's weak references.
     me: Weak<Endpoint>,
@@ -431,7 +442,7 @@ impl Endpoint {
     pub fn new(names: &Arc<Names>, kind: SockType) -> Arc<Endpoint> {
         Arc::new_cyclic(|me| Endpoint {
             me: me.clone(),
-            ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
+            ino: next_ino(),
             kind,
             names: names.clone(),
             state: Mutex::new(State {
@@ -483,6 +494,12 @@ impl Endpoint {
 
     fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
+    }
+
+    /// SO_RCVTIMEO and SO_SNDTIMEO.
+    pub fn timeouts(&self) -> (Timeo, Timeo) {
+        let s = self.lock();
+        (s.rcvtimeo, s.sndtimeo)
     }
 
     /// The bound address (None: unbound).

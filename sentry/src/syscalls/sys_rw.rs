@@ -117,7 +117,10 @@ pub(crate) fn do_write(
     let segs = segments(t, ranges, false)?;
     let r = write_file(t, &f, &segs, off);
     // A datagram or seqpacket socket's EPIPE comes without the signal.
-    if r == Err(Errno::EPIPE) && f.ops.as_socket().is_none_or(|s| s.epipe_signals()) {
+    if r == Err(Errno::EPIPE)
+        && f.ops.as_socket().is_none_or(|s| s.epipe_signals())
+        && crate::net::inet::of(&f).is_none_or(|i| i.ops.sock_type() == libc::SOCK_STREAM)
+    {
         t.kernel_signal(libc::SIGPIPE);
     }
     if r == Err(Errno::EFBIG) {

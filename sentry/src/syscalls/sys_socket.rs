@@ -3,16 +3,18 @@
 //! getsockopt(2), sendto(2), sendmsg(2), sendmmsg(2), recvfrom(2), recvmsg(2),
 //! recvmmsg(2). They decode and check arguments in Linux's order (net/socket.c), parse
 //! socket addresses and control messages, install received descriptors, and leave the
-//! socket itself to `net::unix`. AF_UNIX is the only family: the sandbox has no network
-//! stack, so every other family gets EAFNOSUPPORT, as from a kernel built without it.
+//! socket itself to `net::unix` (AF_UNIX) or `net::inet` (AF_INET, AF_INET6: host sockets
+//! or the sentry's loopback, per `--network`). Every other family gets EAFNOSUPPORT, as
+//! from a kernel built without it.
 
 use super::sys_rw::{read_iovecs, segments};
 use super::{write_u32, write_u64};
 use crate::host::{self, Seg};
+use crate::net::inet::{self, AF_INET, AF_INET6, InetOps, inet_file};
 use crate::net::unix::{
     self, AF_UNIX, AF_UNSPEC, Endpoint, Outgoing, Received, RecvFlags, SockType, Ucred,
 };
-use crate::net::{SocketFile, socket_file};
+use crate::net::{Network, SocketFile, socket_file};
 use crate::task::Task;
 use crate::vfs::file::{FileDescription, O_NONBLOCK};
 use crate::vfs::inode::S_IFSOCK;
@@ -24,6 +26,8 @@ const SOCK_CLOEXEC: u64 = 0o2000000;
 /// AF_MAX (NPROTO) and SOCK_MAX.
 const NPROTO: i32 = 46;
 const SOCK_MAX: i32 = 11;
+/// SOCK_PACKET: the old packet interface (AF_PACKET with AF_INET).
+const SOCK_PACKET: i32 = 10;
 
 const MSG_OOB: u64 = 0x1;
 const MSG_PEEK: u64 = 0x2;
@@ -218,6 +222,16 @@ fn install(t: &Task, f: Arc<FileDescription>, cloexec: bool) -> Result<u64, Errn
 
 /// socket(2).
 pub fn socket(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((ops, family, flags)) = inet_socket(t, a[0] as i32, a[1] as i32, a[2] as i32)? {
+        let f = inet_file(
+            ops,
+            family,
+            t.creds.fsuid,
+            t.creds.fsgid,
+            flags & SOCK_NONBLOCK != 0,
+        );
+        return install(t, f, flags & SOCK_CLOEXEC != 0);
+    }
     let (kind, flags) = socket_args(a[0] as i32, a[1] as i32, a[2] as i32)?;
     let ep = Endpoint::new(&t.k.unix, kind);
     let f = new_file(t, ep, flags & SOCK_NONBLOCK != 0);
@@ -226,6 +240,10 @@ pub fn socket(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// socketpair(2).
 pub fn socketpair(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    // AF_INET and AF_INET6 make the socket, then find it has no pairs.
+    if inet_socket(t, a[0] as i32, a[1] as i32, a[2] as i32)?.is_some() {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let (kind, flags) = socket_args(a[0] as i32, a[1] as i32, a[2] as i32)?;
     let (x, y) = Endpoint::pair(&t.k.unix, kind, peer_cred(t));
     let nonblock = flags & SOCK_NONBLOCK != 0;
@@ -253,6 +271,10 @@ pub fn socketpair(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// bind(2): a filesystem path (a new S_IFSOCK node; EADDRINUSE if the name exists), an
 /// abstract name, or with only the family an automatic abstract name.
 pub fn bind(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((_, s)) = inet_of(t, a[0])? {
+        let addr = read_sockaddr(t, a[1], a[2] as i32)?;
+        return s.bind(&addr, t.creds.uid == 0).map(|_| 0);
+    }
     let (_, ep) = socket_of(t, a[0])?;
     let addr = read_sockaddr(t, a[1], a[2] as i32)?;
     if addr.len() == 2 && family(&addr) == AF_UNIX {
@@ -292,6 +314,9 @@ fn bind_path(t: &Task, ep: &Endpoint, path: &[u8]) -> Result<(), Errno> {
 
 /// listen(2): the backlog is capped at somaxconn (a negative one too, as unsigned).
 pub fn listen(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((_, s)) = inet_of(t, a[0])? {
+        return s.listen(a[1] as i32).map(|_| 0);
+    }
     let (_, ep) = socket_of(t, a[0])?;
     let backlog = (a[1] as i32 as u32).min(unix::SOMAXCONN);
     ep.listen(backlog, peer_cred(t)).map(|_| 0)
@@ -299,6 +324,10 @@ pub fn listen(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// connect(2).
 pub fn connect(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((f, s)) = inet_of(t, a[0])? {
+        let addr = read_sockaddr(t, a[1], a[2] as i32)?;
+        return s.connect(&addr, f.flags() & O_NONBLOCK != 0).map(|_| 0);
+    }
     let (f, ep) = socket_of(t, a[0])?;
     let addr = read_sockaddr(t, a[1], a[2] as i32)?;
     if ep.kind == SockType::Dgram {
@@ -335,6 +364,23 @@ fn do_accept(t: &mut Task, fd: u64, addr: u64, lenp: u64, flags: u64) -> Result<
     if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return Err(Errno::EINVAL);
     }
+    if let Some((f, s)) = inet_of(t, fd)? {
+        let lim = t.rlimit(libc::RLIMIT_NOFILE as usize);
+        t.fds().free_slot(0, lim)?;
+        let family = inet::of(&f).map_or(AF_INET, |i| i.family);
+        let (ops, peer) = s.accept(f.flags() & O_NONBLOCK != 0)?;
+        let nf = inet_file(
+            ops,
+            family,
+            t.creds.fsuid,
+            t.creds.fsgid,
+            flags & SOCK_NONBLOCK != 0,
+        );
+        if addr != 0 {
+            write_sockaddr(t, addr, lenp, &peer)?;
+        }
+        return install(t, nf, flags & SOCK_CLOEXEC != 0);
+    }
     let (f, ep) = socket_of(t, fd)?;
     let lim = t.rlimit(libc::RLIMIT_NOFILE as usize);
     t.fds().free_slot(0, lim)?;
@@ -350,6 +396,10 @@ fn do_accept(t: &mut Task, fd: u64, addr: u64, lenp: u64, flags: u64) -> Result<
 
 /// getsockname(2).
 pub fn getsockname(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((_, s)) = inet_of(t, a[0])? {
+        let name = s.sockname()?;
+        return write_sockaddr(t, a[1], a[2], &name).map(|_| 0);
+    }
     let (_, ep) = socket_of(t, a[0])?;
     let name = ep.addr().unwrap_or_else(unnamed);
     write_sockaddr(t, a[1], a[2], &name).map(|_| 0)
@@ -357,6 +407,10 @@ pub fn getsockname(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// getpeername(2).
 pub fn getpeername(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((_, s)) = inet_of(t, a[0])? {
+        let name = s.peername()?;
+        return write_sockaddr(t, a[1], a[2], &name).map(|_| 0);
+    }
     let (_, ep) = socket_of(t, a[0])?;
     let name = ep.peer_addr()?.unwrap_or_else(unnamed);
     write_sockaddr(t, a[1], a[2], &name).map(|_| 0)
@@ -364,6 +418,9 @@ pub fn getpeername(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// shutdown(2).
 pub fn shutdown(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((_, s)) = inet_of(t, a[0])? {
+        return s.shutdown(a[1] as i32).map(|_| 0);
+    }
     let (_, ep) = socket_of(t, a[0])?;
     ep.shutdown(a[1] as i32).map(|_| 0)
 }
@@ -371,6 +428,9 @@ pub fn shutdown(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 /// setsockopt(2): SOL_SOCKET options only (other levels: EOPNOTSUPP, as AF_UNIX has no
 /// protocol options).
 pub fn setsockopt(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((_, s)) = inet_of(t, a[0])? {
+        return inet_setsockopt(t, &s, a);
+    }
     let (_, ep) = socket_of(t, a[0])?;
     let (level, opt, val, len) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
     if len < 0 {
@@ -391,6 +451,9 @@ pub fn setsockopt(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 
 /// getsockopt(2): copies as much of the value as the caller's length allows.
 pub fn getsockopt(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((_, s)) = inet_of(t, a[0])? {
+        return inet_getsockopt(t, &s, a);
+    }
     let (_, ep) = socket_of(t, a[0])?;
     let (level, opt, val, lenp) = (a[1] as i32, a[2] as i32, a[3], a[4]);
     if level != SOL_SOCKET {
@@ -633,6 +696,19 @@ pub(crate) fn write_socket(
 
 /// sendto(2).
 pub fn sendto(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((f, s)) = inet_of(t, a[0])? {
+        let name = if a[4] != 0 {
+            Some(read_sockaddr(t, a[4], a[5] as i32)?)
+        } else {
+            None
+        };
+        let m = MsgOut {
+            iov: vec![(a[1], a[2].min(MAX_RW_COUNT))],
+            name,
+            control: Vec::new(),
+        };
+        return inet_send(t, &f, &s, m, a[3] as u32 as u64).map(|r| r.0 as u64);
+    }
     let (f, ep) = socket_of(t, a[0])?;
     let name = if a[4] != 0 {
         Some(read_sockaddr(t, a[4], a[5] as i32)?)
@@ -653,6 +729,11 @@ pub fn sendmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & MSG_CMSG_COMPAT != 0 {
         return Err(Errno::EINVAL);
     }
+    if let Some((f, s)) = inet_of(t, a[0])? {
+        let h = read_msghdr(t, a[1])?;
+        let m = read_msg_out(t, &h)?;
+        return inet_send(t, &f, &s, m, flags).map(|r| r.0 as u64);
+    }
     let (f, ep) = socket_of(t, a[0])?;
     let h = read_msghdr(t, a[1])?;
     let m = read_msg_out(t, &h)?;
@@ -666,7 +747,14 @@ pub fn sendmmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & MSG_CMSG_COMPAT != 0 {
         return Err(Errno::EINVAL);
     }
-    let (f, ep) = socket_of(t, a[0])?;
+    let inet = inet_of(t, a[0])?;
+    let (f, ep) = match &inet {
+        Some((f, _)) => (f.clone(), None),
+        None => {
+            let (f, ep) = socket_of(t, a[0])?;
+            (f, Some(ep))
+        }
+    };
     let vlen = (a[2] as u32 as u64).min(UIO_MAXIOV);
     let mut done = 0u64;
     let mut err = None;
@@ -674,7 +762,11 @@ pub fn sendmmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         let entry = a[1].wrapping_add(done * 64);
         let r = read_msghdr(t, entry)
             .and_then(|h| read_msg_out(t, &h))
-            .and_then(|m| send_one(t, &f, &ep, m, flags));
+            .and_then(|m| match (&ep, &inet) {
+                (Some(ep), _) => send_one(t, &f, ep, m, flags),
+                (None, Some((_, s))) => inet_send(t, &f, s, m, flags),
+                (None, None) => Err(Errno::ENOTSOCK),
+            });
         let (sent, asked) = match r {
             Ok(v) => v,
             Err(e) => {
@@ -728,6 +820,14 @@ fn recv_into(
 
 /// recvfrom(2): descriptors that came with the data are closed.
 pub fn recvfrom(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    if let Some((f, s)) = inet_of(t, a[0])? {
+        let flags = a[3] as u32 as u64;
+        let r = inet_recv(t, &f, &s, &[(a[1], a[2].min(MAX_RW_COUNT))], flags)?;
+        if a[4] != 0 {
+            write_sockaddr(t, a[4], a[5], r.from.as_deref().unwrap_or(&[]))?;
+        }
+        return Ok(r.n as u64);
+    }
     let (f, ep) = socket_of(t, a[0])?;
     let flags = a[3] as u32 as u64;
     let r = recv_into(
@@ -869,6 +969,9 @@ pub fn recvmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if flags & MSG_CMSG_COMPAT != 0 {
         return Err(Errno::EINVAL);
     }
+    if let Some((f, s)) = inet_of(t, a[0])? {
+        return inet_recvmsg(t, &f, &s, a[1], flags).map(|r| r.0 as u64);
+    }
     let (f, ep) = socket_of(t, a[0])?;
     recvmsg_one(t, &f, &ep, a[1], flags).map(|r| r.0 as u64)
 }
@@ -891,9 +994,16 @@ pub fn recvmmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     } else {
         None
     };
-    let (f, ep) = socket_of(t, a[0])?;
+    let inet = inet_of(t, a[0])?;
+    let (f, ep) = match &inet {
+        Some((f, _)) => (f.clone(), None),
+        None => {
+            let (f, ep) = socket_of(t, a[0])?;
+            (f, Some(ep))
+        }
+    };
     if flags & MSG_ERRQUEUE == 0
-        && let Some(e) = ep.take_error()
+        && let Some(e) = ep.as_ref().and_then(|ep| ep.take_error())
     {
         return Err(e);
     }
@@ -903,7 +1013,12 @@ pub fn recvmmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let mut left = None;
     while done < vlen {
         let entry = a[1].wrapping_add(done * 64);
-        let (n, mflags) = match recvmsg_one(t, &f, &ep, entry, flags & !MSG_WAITFORONE) {
+        let one = match (&ep, &inet) {
+            (Some(ep), _) => recvmsg_one(t, &f, ep, entry, flags & !MSG_WAITFORONE),
+            (None, Some((_, s))) => inet_recvmsg(t, &f, s, entry, flags & !MSG_WAITFORONE),
+            (None, None) => Err(Errno::ENOTSOCK),
+        };
+        let (n, mflags) = match one {
             Ok(v) => v,
             Err(e) => {
                 err = Some(e);
@@ -935,7 +1050,10 @@ pub fn recvmmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         if done == 0 {
             return Err(e);
         }
-        if e != Errno::EAGAIN && !matches!(e, Errno::ERESTARTSYS) {
+        if e != Errno::EAGAIN
+            && !matches!(e, Errno::ERESTARTSYS)
+            && let Some(ep) = &ep
+        {
             ep.set_error(e);
         }
     }
@@ -948,4 +1066,193 @@ pub fn recvmmsg(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         t.mm.copy_out(a[4], &b)?;
     }
     Ok(done)
+}
+
+// ---- AF_INET and AF_INET6 ----
+
+/// An open inet socket: its description and its operations.
+type InetSock = (Arc<FileDescription>, Arc<dyn InetOps>);
+
+/// A new inet socket's operations, family and SOCK_* flags.
+type NewInet = (Arc<dyn InetOps>, i32, u64);
+
+/// The inet socket behind `fd`, if it is one (EBADF as `socket_of`).
+fn inet_of(t: &Task, fd: u64) -> Result<Option<InetSock>, Errno> {
+    let f = t.fds().get(fd as u32 as u64)?;
+    if f.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    let ops = inet::of(&f).map(|i| i.ops.clone());
+    Ok(ops.map(|o| (f, o)))
+}
+
+/// socket(2) for AF_INET and AF_INET6 (None: another family), checked as inet_create
+/// and inet6_create do: raw and packet sockets need CAP_NET_RAW, which the sandbox
+/// never gives (EPERM); ping sockets are outside the default ping_group_range (EACCES).
+fn inet_socket(t: &Task, family: i32, ty: i32, protocol: i32) -> Result<Option<NewInet>, Errno> {
+    if family != AF_INET && family != AF_INET6 {
+        return Ok(None);
+    }
+    let flags = (ty & !0xf) as u32 as u64;
+    if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let ty = ty & 0xf;
+    if ty >= SOCK_MAX {
+        return Err(Errno::EINVAL);
+    }
+    if family == AF_INET && ty == SOCK_PACKET {
+        return Err(Errno::EPERM);
+    }
+    if !(0..256).contains(&protocol) {
+        return Err(Errno::EINVAL);
+    }
+    const TCP: i32 = 6;
+    const UDP: i32 = 17;
+    const ICMP: i32 = 1;
+    match ty {
+        libc::SOCK_STREAM if protocol == 0 || protocol == TCP => {}
+        libc::SOCK_DGRAM if protocol == 0 || protocol == UDP => {}
+        libc::SOCK_DGRAM if protocol == ICMP && family == AF_INET => return Err(Errno::EACCES),
+        libc::SOCK_STREAM | libc::SOCK_DGRAM => return Err(Errno::EPROTONOSUPPORT),
+        libc::SOCK_RAW if protocol == 0 => return Err(Errno::EPROTONOSUPPORT),
+        libc::SOCK_RAW => return Err(Errno::EPERM),
+        _ => return Err(Errno::ESOCKTNOSUPPORT),
+    }
+    let ops: Arc<dyn InetOps> = match t.k.network {
+        Network::Host => crate::net::hostnet::HostSock::new(family, ty, protocol)?,
+        Network::None => crate::net::loopback::LoopSock::new(&t.k.loopback, family, ty),
+    };
+    Ok(Some((ops, family, flags)))
+}
+
+/// The largest option value read from the application.
+const MAX_OPTLEN: usize = 256;
+
+fn inet_setsockopt(t: &Task, s: &Arc<dyn InetOps>, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (level, opt, val, len) = (a[1] as i32, a[2] as i32, a[3], a[4] as i32);
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mm = t.mm.clone();
+    let read = move |n: usize| -> Result<Vec<u8>, Errno> {
+        let mut b = vec![0u8; n.min(MAX_OPTLEN)];
+        mm.copy_in(val, &mut b)?;
+        Ok(b)
+    };
+    s.setsockopt(level, opt, len as usize, &read, t.creds.uid == 0)
+        .map(|_| 0)
+}
+
+fn inet_getsockopt(t: &Task, s: &Arc<dyn InetOps>, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (level, opt, val, lenp) = (a[1] as i32, a[2] as i32, a[3], a[4]);
+    let len = read_i32(t, lenp)?;
+    if len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let v = s.getsockopt(level, opt, (len as usize).min(MAX_OPTLEN))?;
+    let n = (len as usize).min(v.len());
+    if n > 0 {
+        t.mm.copy_out(val, &v[..n])?;
+    }
+    write_u32(t, lenp, n as u32).map(|_| 0)
+}
+
+/// Control messages on an inet socket (__sock_cmsg_send): each must be well formed;
+/// at SOL_SOCKET, SCM_RIGHTS and SCM_CREDENTIALS are ignored (they belong to AF_UNIX),
+/// SO_MARK, SO_TIMESTAMPING and SCM_TXTIME are taken and not acted on, others are
+/// EINVAL; IP-level ones are not acted on.
+fn inet_check_control(ctl: &[u8]) -> Result<(), Errno> {
+    const SO_MARK: i32 = 36;
+    const SO_TIMESTAMPING_OLD: i32 = 37;
+    const SCM_TXTIME: i32 = 61;
+    let mut off = 0;
+    while off + CMSGHDR <= ctl.len() {
+        let len = u64::from_le_bytes(ctl[off..off + 8].try_into().unwrap_or_default());
+        let level = i32::from_le_bytes(ctl[off + 8..off + 12].try_into().unwrap_or_default());
+        if len < CMSGHDR as u64 || len > (ctl.len() - off) as u64 {
+            return Err(Errno::EINVAL);
+        }
+        let ty = i32::from_le_bytes(ctl[off + 12..off + 16].try_into().unwrap_or_default());
+        if level == SOL_SOCKET
+            && ![
+                SCM_RIGHTS,
+                SCM_CREDENTIALS,
+                SO_MARK,
+                SO_TIMESTAMPING_OLD,
+                SCM_TXTIME,
+            ]
+            .contains(&ty)
+        {
+            return Err(Errno::EINVAL);
+        }
+        off += cmsg_align(len as usize);
+    }
+    Ok(())
+}
+
+/// One send on an inet socket: (bytes sent, bytes asked). A stream's EPIPE raises
+/// SIGPIPE unless MSG_NOSIGNAL.
+fn inet_send(
+    t: &mut Task,
+    f: &FileDescription,
+    s: &Arc<dyn InetOps>,
+    m: MsgOut,
+    flags: u64,
+) -> Result<(usize, usize), Errno> {
+    let r = (|| {
+        inet_check_control(&m.control)?;
+        let asked: u64 = m.iov.iter().map(|r| r.1).sum::<u64>().min(MAX_RW_COUNT);
+        let nonblock = flags & MSG_DONTWAIT != 0 || f.flags() & O_NONBLOCK != 0;
+        let segs = segments(t, &m.iov, false).map_err(|e| {
+            match s.precheck(true, m.name.as_deref(), nonblock) {
+                Err(first) if e == Errno::EFAULT => first,
+                _ => e,
+            }
+        })?;
+        let n = s.send(&segs, m.name.as_deref(), flags as u32, nonblock)?;
+        Ok((n, asked as usize))
+    })();
+    if r == Err(Errno::EPIPE) && s.sock_type() == libc::SOCK_STREAM && flags & MSG_NOSIGNAL == 0 {
+        t.kernel_signal(libc::SIGPIPE);
+    }
+    r
+}
+
+fn inet_recv(
+    t: &Task,
+    f: &FileDescription,
+    s: &Arc<dyn InetOps>,
+    iov: &[(u64, u64)],
+    flags: u64,
+) -> Result<inet::Recvd, Errno> {
+    let nonblock = flags & MSG_DONTWAIT != 0 || f.flags() & O_NONBLOCK != 0;
+    let segs = segments(t, iov, true).map_err(|e| match s.precheck(false, None, nonblock) {
+        Err(first) if e == Errno::EFAULT => first,
+        _ => e,
+    })?;
+    s.recv(&segs, flags as u32, nonblock)
+}
+
+/// One recvmsg on an inet socket into the header at `hdr`: no control messages.
+fn inet_recvmsg(
+    t: &mut Task,
+    f: &FileDescription,
+    s: &Arc<dyn InetOps>,
+    hdr: u64,
+    flags: u64,
+) -> Result<(usize, u32), Errno> {
+    let h = read_msghdr(t, hdr)?;
+    if h.iovlen > UIO_MAXIOV {
+        return Err(Errno::EMSGSIZE);
+    }
+    let iov = read_iovecs(t, h.iov, h.iovlen)?;
+    let r = inet_recv(t, f, s, &iov, flags)?;
+    let mflags = r.flags | (flags & MSG_CMSG_CLOEXEC) as u32;
+    if h.name != 0 {
+        write_sockaddr(t, h.name, hdr + 8, r.from.as_deref().unwrap_or(&[]))?;
+    }
+    write_u32(t, hdr + 48, mflags)?;
+    write_u64(t, hdr + 40, 0)?;
+    Ok((r.n, mflags))
 }
