@@ -404,6 +404,7 @@ impl Factory {
         let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
         let theirs_fd = theirs.as_raw_fd();
         let parent = std::process::id() as i32;
+        let filter = crate::seccomp::filter::factory_filter();
         // Forked on the spawner thread: a child's PR_SET_PDEATHSIG fires when the
         // thread that forked it exits, and the factory must live as long as the sentry.
         let pid = on_spawner(move || {
@@ -414,7 +415,7 @@ impl Factory {
             };
             if pid == 0 {
                 // SAFETY: child side, see above.
-                unsafe { serve_factory(theirs_fd, parent, &spawn) }
+                unsafe { serve_factory(theirs_fd, parent, &filter, &spawn) }
             }
             pid
         })?;
@@ -514,7 +515,12 @@ fn cmsg_space(fds: usize) -> usize {
 ///
 /// # Safety
 /// Must only be called in the child of the factory's fork.
-unsafe fn serve_factory(sock: i32, parent: i32, spawn: &dyn Fn(&[i32]) -> i32) -> ! {
+unsafe fn serve_factory(
+    sock: i32,
+    parent: i32,
+    filter: &[libc::sock_filter],
+    spawn: &dyn Fn(&[i32]) -> i32,
+) -> ! {
     // SAFETY: raw syscalls on buffers of this frame only.
     unsafe {
         libc::syscall(libc::SYS_prctl, libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -528,6 +534,22 @@ unsafe fn serve_factory(sock: i32, parent: i32, spawn: &dyn Fn(&[i32]) -> i32) -
             libc::syscall(libc::SYS_close_range, 0u32, (sock - 1) as u32, 0u32);
         }
         libc::syscall(libc::SYS_close_range, (sock + 1) as u32, u32::MAX, 0u32);
+        // Confined to what it and its stubs need (see `factory_filter`).
+        let prog = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr().cast_mut(),
+        };
+        const SECCOMP_SET_MODE_FILTER: u32 = 1;
+        if libc::syscall(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                0u32,
+                &prog as *const libc::sock_fprog,
+            ) != 0
+        {
+            libc::syscall(libc::SYS_exit_group, 1);
+        }
         loop {
             let mut byte = [0u8; 1];
             let mut cbuf = [0u64; 8];

@@ -219,6 +219,11 @@ fn a_running_sandbox_is_confined() {
             .iter()
             .copied()
             .find(|&c| cmdline(c).contains(" gofer "));
+        let factory: Vec<(Option<String>, Option<String>)> = kids
+            .iter()
+            .filter(|&&c| status_field(c, "Name").as_deref() == Some("runsc-factory"))
+            .map(|&c| (status_field(c, "Seccomp"), status_field(c, "Seccomp_filters")))
+            .collect();
         let gofer_status = gofer.map(status);
         let gofer_root = gofer.and_then(|g| std::fs::read_link(format!("/proc/{g}/root")).ok());
         let _ = child.kill();
@@ -278,17 +283,27 @@ fn a_running_sandbox_is_confined() {
             Some(std::path::Path::new("/")),
             "{platform}: gofer root"
         );
+        // The stub factory runs under a filter of its own.
+        if platform == "kvm" {
+            assert!(factory.is_empty(), "kvm has no stub factory");
+        } else {
+            assert_eq!(
+                factory,
+                vec![(Some("2".to_string()), Some("1".to_string()))],
+                "{platform}: the stub factory's filter"
+            );
+        }
         if platform == "kvm" {
             assert!(stubs.is_empty(), "kvm has no stub processes: {stubs:?}");
         } else {
             assert!(!stubs.is_empty(), "{platform}: no stub process found");
             for (pid, mode, filters) in stubs {
-                // Only the stub's own filter (ptrace stubs have none): the sentry's
-                // allowlist would kill them on their application's first syscall.
+                // Not the sentry's allowlist (it would kill them on their application's
+                // first syscall): the factory's, and on seccomp the stub's own too.
                 let want = if platform == "seccomp" {
-                    ("2", "1")
+                    ("2", "2")
                 } else {
-                    ("0", "0")
+                    ("2", "1")
                 };
                 assert_eq!(
                     (mode.as_deref(), filters.as_deref()),

@@ -116,6 +116,70 @@ impl Asm {
     }
 }
 
+/// Syscalls the stub factory (`crate::stub::Factory`) and the stubs it forks make, of
+/// both platforms: the factory's loop, a stub's setup before it jumps into its code
+/// (and, for a seccomp stub, installs its own filter), the stub code itself, and the
+/// syscalls the sentry runs in stubs (by request or, on ptrace, by injection).
+/// Application syscalls never reach this filter's verdict: on seccomp the stub's own
+/// filter traps them (a trap outranks an allow), on ptrace `PTRACE_SYSEMU` stops them
+/// before seccomp runs.
+pub const FACTORY_SYSCALLS: &[i64] = &[
+    // The factory.
+    libc::SYS_recvmsg,
+    libc::SYS_sendto,
+    libc::SYS_close,
+    libc::SYS_clone,
+    libc::SYS_exit_group,
+    // A stub's setup.
+    libc::SYS_getppid,
+    libc::SYS_prctl,
+    libc::SYS_rseq,
+    libc::SYS_close_range,
+    libc::SYS_dup3,
+    libc::SYS_gettid,
+    libc::SYS_set_tid_address,
+    libc::SYS_sigaltstack,
+    libc::SYS_rt_sigaction,
+    libc::SYS_rt_sigprocmask,
+    libc::SYS_seccomp,
+    // The stub code and the sentry's requests.
+    libc::SYS_munmap,
+    libc::SYS_mmap,
+    libc::SYS_getpid,
+    libc::SYS_kill,
+    libc::SYS_pause,
+    libc::SYS_futex,
+    libc::SYS_rt_sigreturn,
+    libc::SYS_arch_prctl,
+    libc::SYS_exit,
+    libc::SYS_clock_gettime,
+];
+
+/// The factory's filter: `FACTORY_SYSCALLS` are allowed, anything else traps (SIGSYS,
+/// which ends the factory or a ptrace stub — neither handles it — and which a seccomp
+/// stub's own filter would have decided anyway). A compromised sentry that drives the
+/// factory or a ptrace stub (it may trace them on the ptrace platform) can make them do
+/// no more than this.
+pub fn factory_filter() -> Vec<libc::sock_filter> {
+    let mut a = Asm::default();
+    let kill = a.label();
+    let allow = a.label();
+    a.stmt(BPF_LD_W_ABS, DATA_ARCH);
+    a.jump(BPF_JEQ_K, AUDIT_ARCH_X86_64, To::Next, To::Label(kill));
+    // (An x32 or out-of-range number traps: a seccomp stub's application may make one,
+    // and its own filter traps it too.)
+    a.stmt(BPF_LD_W_ABS, DATA_NR);
+    for &nr in FACTORY_SYSCALLS {
+        a.jump(BPF_JEQ_K, nr as u32, To::Label(allow), To::Next);
+    }
+    a.stmt(BPF_RET_K, SECCOMP_RET_TRAP);
+    a.bind(allow);
+    a.stmt(BPF_RET_K, SECCOMP_RET_ALLOW);
+    a.bind(kill);
+    a.stmt(BPF_RET_K, SECCOMP_RET_KILL_PROCESS);
+    a.finish()
+}
+
 /// The filter for a stub whose code lies in `[code_start, code_end)`. The range must not
 /// cross a 4 GiB boundary (the stub region is aligned so that it cannot).
 pub fn stub_filter(code_start: u64, code_end: u64) -> Vec<libc::sock_filter> {

@@ -18,7 +18,7 @@
 //! process), so the sentry validates all it reads there; a stub that breaks the protocol
 //! is killed, which ends only its application.
 
-mod filter;
+pub(crate) mod filter;
 mod shared;
 mod stub;
 
