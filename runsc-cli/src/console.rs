@@ -1,7 +1,11 @@
 //! The console of a process with a terminal (`process.terminal`, `exec --tty`): a host
 //! pty pair whose master goes to the engine over `--console-socket` and whose slave is
-//! the process's stdin, stdout and stderr, served by the sentry as a host terminal.
+//! the process's stdin, stdout and stderr, served by the sentry as a host terminal; and
+//! the signals a host terminal generates for the sandbox process (^C, ^Z, ^\\, a resize,
+//! a hangup), passed on to the sandbox's foreground process group of that terminal.
 
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -34,6 +38,77 @@ pub fn open(socket: &Path) -> Result<OwnedFd, String> {
 pub fn stdio(slave: &OwnedFd) -> Result<[OwnedFd; 3], String> {
     let dup = || slave.try_clone().map_err(|e| format!("the pty: {e}"));
     Ok([dup()?, dup()?, dup()?])
+}
+
+/// The signals a terminal's line discipline sends its foreground process group (or, for
+/// a hangup, its session leader).
+const TERMINAL_SIGNALS: [Signal; 5] = [
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGTSTP,
+    Signal::SIGWINCH,
+    Signal::SIGHUP,
+];
+
+/// The terminal signals of the sandbox process, taken before any thread exists: blocked
+/// (every thread made later inherits the mask) so that only `forward` reads them, and
+/// ignored, so that the other processes of our process group that a terminal signals
+/// with us (the gofer, the platform's stub processes) are not stopped or killed.
+pub fn take_terminal_signals() -> Result<SignalFd, String> {
+    let set: SigSet = TERMINAL_SIGNALS.into_iter().collect();
+    set.thread_block()
+        .map_err(|e| format!("blocking the terminal signals: {e}"))?;
+    for s in TERMINAL_SIGNALS {
+        sentry::host::ignore_signal(s as i32).map_err(|e| format!("ignoring {s}: {e:?}"))?;
+    }
+    SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| format!("signalfd of the terminal signals: {e}"))
+}
+
+/// The host device number of our controlling terminal (`tty_nr` of /proc/self/stat,
+/// which has the encoding of `st_rdev`), 0 when there is none.
+pub fn controlling_terminal() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // The fields after the command name, which is in parentheses and may hold any byte.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(4))
+        .and_then(|f| f.parse::<i64>().ok())
+        .map_or(0, |n| n as u32 as u64)
+}
+
+/// Makes the host terminal on our stdin our controlling terminal, when we lead a session
+/// that has none (Linux gives it to a session leader that opens it without O_NOCTTY):
+/// its line discipline then signals us, the foreground process group, for ^C, ^Z, ^\\,
+/// a resize and a hangup. A terminal that is another session's stays that session's.
+pub fn acquire_controlling_terminal() {
+    if nix::unistd::isatty(std::io::stdin()).unwrap_or(false) {
+        let _ = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/proc/self/fd/0");
+    }
+}
+
+/// Passes on, from a thread, each terminal signal the sandbox process gets: one the
+/// kernel generated (SI_KERNEL: a terminal's line discipline) goes where Linux's tty
+/// layer would send it inside the sandbox; one sent with kill(2) from outside goes to
+/// the initial process, as `runsc kill` sends it.
+pub fn forward(signals: SignalFd, ctl: sentry::Control) {
+    ctl.set_controlling_terminal(controlling_terminal());
+    std::thread::spawn(move || {
+        const SI_KERNEL: i32 = 0x80;
+        while let Ok(info) = signals.read_signal() {
+            let Some(info) = info else { continue };
+            let signo = info.ssi_signo as i32;
+            if info.ssi_code == SI_KERNEL {
+                ctl.terminal_signal(signo);
+            } else {
+                let _ = ctl.signal(signo, false);
+            }
+        }
+    });
 }
 
 #[cfg(test)]

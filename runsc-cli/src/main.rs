@@ -474,6 +474,13 @@ fn run_do(
             platform::PLATFORM_NAMES.join(", ")
         ));
     }
+    // Before any thread exists (they inherit the blocked mask). The caller's terminal, if
+    // we run in its foreground, signals us for ^C, ^Z, ^\ and resizes; they go on to the
+    // sandbox's foreground process group.
+    let signals = match console::take_terminal_signals() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let program = resolve_program(&argv[0].to_string_lossy());
     let cwd = match std::env::current_dir() {
         Ok(d) => d.into_os_string().into_encoded_bytes(),
@@ -520,7 +527,10 @@ fn run_do(
         },
         ..cfg
     };
-    let result = sentry::run(cfg);
+    let result = sentry::Sandbox::new(cfg).map(|sandbox| {
+        console::forward(signals, sandbox.control());
+        sandbox.run()
+    });
     // The sandbox's channels are closed now; the gofer exits when it sees that. It holds
     // nothing that could be lost, so one that lingers is ended.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);

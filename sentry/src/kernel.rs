@@ -460,6 +460,26 @@ impl Control {
         Ok(())
     }
 
+    /// Records that the host terminal `rdev` (the host's device number) is the sandbox
+    /// process's controlling terminal: its line discipline signals us, and we pass the
+    /// signals on with `terminal_signal`.
+    pub fn set_controlling_terminal(&self, rdev: u64) {
+        crate::tty::set_controlling(rdev);
+    }
+
+    /// Delivers a signal the controlling host terminal generated (SIGINT, SIGQUIT,
+    /// SIGTSTP, SIGWINCH, SIGHUP) inside the sandbox as Linux's tty layer would: to the
+    /// terminal's foreground process group (SIGHUP: to its session leader). Returns
+    /// whether any process got it.
+    pub fn terminal_signal(&self, signo: i32) -> bool {
+        let sent = {
+            let mut t = crate::tasks::lock(&self.k.tree);
+            !t.shutdown && crate::tty::deliver(&mut t, signo)
+        };
+        self.k.thaw_check();
+        sent
+    }
+
     /// Every process of the sandbox, by pid.
     pub fn processes(&self) -> Vec<ProcessEntry> {
         let t = crate::tasks::lock(&self.k.tree);

@@ -19,6 +19,7 @@ pub mod syscalls;
 pub mod task;
 pub mod tasks;
 pub mod timers;
+pub mod tty;
 pub mod vfs;
 pub mod wait;
 
