@@ -311,10 +311,20 @@ fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errn
                 Err(e) => Err(e),
                 Ok(_) => {
                     let pg = i32::from_le_bytes(b);
-                    if pg <= 0 {
+                    // A group exists while any member is unreaped (find_vpid); it
+                    // must be of the caller's session (tiocspgrp).
+                    let group_sid = t
+                        .tree()
+                        .groups
+                        .values()
+                        .find(|g| g.pgid == pg)
+                        .map(|g| g.sid);
+                    if pg < 0 {
                         Err(Errno::EINVAL)
-                    } else if t.tree().pgrp_members(pg).is_empty() {
+                    } else if group_sid.is_none() {
                         Err(Errno::ESRCH)
+                    } else if group_sid != Some(sid) {
+                        Err(Errno::EPERM)
                     } else {
                         crate::tty::set_foreground(rdev, pg);
                         Ok(0)
