@@ -384,7 +384,8 @@ pub(crate) fn stdio_table(from: [i32; 3]) -> FdTable {
                 }
             }
         };
-        let name = host::describe_fd(src);
+        // A terminal is named as the sandbox sees it (/dev/pts/N), not as the host does.
+        let name = crate::tty::register(&h).unwrap_or_else(|| host::describe_fd(src));
         let file = FileDescription::anonymous(h.clone(), h, access, name);
         let _ = t.install_at(file, fd as u64, false, u64::MAX);
     }
@@ -638,6 +639,12 @@ impl Sandbox {
 
         let fs = Arc::new(Mutex::new(fs_ctx));
         let fds = Arc::new(Mutex::new(stdio_table([0, 1, 2])));
+        // The console is the initial process's controlling terminal, as runc makes it.
+        if host::isatty(0)
+            && let Ok(b) = host::fstat(0)
+        {
+            crate::tty::set_session_terminal(1, crate::vfs::hostfd::stat_from_host(&b).rdev);
+        }
         let comm: Vec<u8> = {
             let base = exe_name.as_slice();
             let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);

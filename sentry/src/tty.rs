@@ -7,10 +7,17 @@
 //! is a signal; it signals the sandbox process, which is the host terminal's
 //! foreground process group, and the runtime passes the signal on with
 //! `Control::terminal_signal`.
+//!
+//! Each host terminal is `/dev/pts/<n>` inside (numbered from 0 in the order the
+//! sandbox gets them) and `/dev/tty` for the session it controls.
 
+use crate::host;
 use crate::signals::{SI_KERNEL, SigInfo};
 use crate::tasks::Tree;
-use std::sync::Mutex;
+use crate::vfs::hostfd::{HostFd, stat_from_host};
+use crate::vfs::inode::*;
+use std::sync::{Arc, Mutex};
+use syscalls_table::Errno;
 
 /// The foreground process group of each host terminal (by the host's device number).
 /// The host terminal's own foreground group names host processes, which the
@@ -80,4 +87,124 @@ pub fn deliver(tree: &mut Tree, signo: i32) -> bool {
         tree.send(m, None, SigInfo::new(signo, SI_KERNEL));
     }
     !members.is_empty()
+}
+
+/// The major number of the /dev/pts devices.
+pub const PTS_MAJOR: u32 = 136;
+
+/// A host terminal the sandbox was given, as the sandbox sees it: `/dev/pts/<index>`.
+struct HostTerminal {
+    /// The host's device number (its numbering is the host's, never shown inside).
+    rdev: u64,
+    index: u32,
+    file: Arc<HostFd>,
+    /// Its node in /dev/pts, once /dev exists.
+    node: Option<InodeRef>,
+}
+
+static TERMINALS: Mutex<Vec<HostTerminal>> = Mutex::new(Vec::new());
+
+/// The /dev/pts directory of the sandbox's /dev.
+static PTS_DIR: Mutex<Option<InodeRef>> = Mutex::new(None);
+
+/// The controlling terminal (host device number) of each session that took one with
+/// TIOCSCTTY; the initial process's session has the terminal of its stdio.
+static SESSIONS: Mutex<Vec<(i32, u64)>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn make_node(dir: &InodeRef, index: u32) -> Option<InodeRef> {
+    let c = Cred { uid: 0, gid: 0 };
+    let name = index.to_string();
+    dir.create(
+        name.as_bytes(),
+        S_IFCHR | 0o620,
+        make_dev(PTS_MAJOR, index),
+        c,
+    )
+    .ok()
+}
+
+/// Sets the sandbox's /dev/pts directory; the host terminals known so far appear in it.
+pub fn set_pts_dir(dir: InodeRef) {
+    let mut ts = lock(&TERMINALS);
+    for t in ts.iter_mut().filter(|t| t.node.is_none()) {
+        t.node = make_node(&dir, t.index);
+    }
+    *lock(&PTS_DIR) = Some(dir);
+}
+
+/// Registers the host terminal `h` (stdio of a process the runtime starts); returns the
+/// sandbox's name for it, `/dev/pts/<n>`, numbered from 0 in the order they come.
+/// None when `h` is no terminal.
+pub fn register(h: &Arc<HostFd>) -> Option<Vec<u8>> {
+    if !host::isatty(h.fd()) {
+        return None;
+    }
+    let rdev = host::fstat(h.fd()).ok().map(|b| stat_from_host(&b).rdev)?;
+    let mut ts = lock(&TERMINALS);
+    let index = match ts.iter().find(|t| t.rdev == rdev) {
+        Some(t) => t.index,
+        None => {
+            let index = ts.len() as u32;
+            let node = lock(&PTS_DIR).as_ref().and_then(|d| make_node(d, index));
+            ts.push(HostTerminal {
+                rdev,
+                index,
+                file: h.clone(),
+                node,
+            });
+            index
+        }
+    };
+    Some(format!("/dev/pts/{index}").into_bytes())
+}
+
+/// The identity (device, inode and device number) the sandbox sees for the host
+/// terminal `rdev`: its /dev/pts node's, so that ttyname(3) finds it there.
+pub fn identity(rdev: u64) -> Option<(u64, u64, u64)> {
+    let ts = lock(&TERMINALS);
+    let t = ts.iter().find(|t| t.rdev == rdev)?;
+    let st = t.node.as_ref()?.stat().ok()?;
+    Some((st.dev, st.ino, st.rdev))
+}
+
+/// Opens /dev/pts/`index`: the host terminal behind it.
+pub fn open_pts(index: u32, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+    let file = {
+        let ts = lock(&TERMINALS);
+        ts.iter()
+            .find(|t| t.index == index)
+            .map(|t| t.file.clone())
+            .ok_or(Errno::ENXIO)?
+    };
+    file.open(flags)
+}
+
+/// Makes host terminal `rdev` the controlling terminal of session `sid` (TIOCSCTTY).
+pub fn set_session_terminal(sid: i32, rdev: u64) {
+    let mut s = lock(&SESSIONS);
+    s.retain(|e| e.0 != sid && e.1 != rdev);
+    s.push((sid, rdev));
+}
+
+/// Gives up the controlling terminal of session `sid` (TIOCNOTTY by its leader).
+pub fn clear_session_terminal(sid: i32) {
+    lock(&SESSIONS).retain(|e| e.0 != sid);
+}
+
+/// Opens /dev/tty for a process of session `sid`: its controlling terminal, ENXIO
+/// without one.
+pub fn open_controlling(sid: i32, flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+    let rdev = lock(&SESSIONS).iter().find(|e| e.0 == sid).map(|e| e.1);
+    let file = {
+        let ts = lock(&TERMINALS);
+        match rdev {
+            Some(r) => ts.iter().find(|t| t.rdev == r).map(|t| t.file.clone()),
+            None => None,
+        }
+    };
+    file.ok_or(Errno::ENXIO)?.open(flags)
 }

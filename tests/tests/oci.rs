@@ -1179,7 +1179,7 @@ fn job_control_keys_on_the_console() {
         c["process"]["terminal"] = true.into();
         c["process"]["env"] = serde_json::json!(["PATH=/bin", "PS1=P> ", "TERM=dumb"]);
     });
-    for d in ["stty", "head", "od", "tty"] {
+    for d in ["stty", "head", "od", "tty", "setsid"] {
         symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
     }
     let sock = o.dir.path().join("console.sock");
@@ -1209,6 +1209,17 @@ fn job_control_keys_on_the_console() {
         text
     };
     step(b"", "P> ");
+    // The console is /dev/pts/0 inside, and /dev/tty for init's session.
+    step(
+        b"tty; echo vi\"\"a-tty >/dev/tty\n",
+        "/dev/pts/0\nvia-tty\n",
+    );
+    step(b"", "P> ");
+    // A new session has no controlling terminal: /dev/tty is ENXIO for it.
+    step(
+        b"setsid sh -c 'exec 2>/dev/null; echo x >/dev/tty || echo no-\"\"tty'\n",
+        "no-tty\n",
+    );
     // ^C ends the foreground job; the shell lives on and sees it killed by SIGINT.
     step(b"sh -c 'echo sl\"\"eeping; exec sleep 100'\n", "sleeping\n");
     step(b"\x03", "P> ");

@@ -297,11 +297,18 @@ fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errn
             }
         }
         TIOCSCTTY => {
-            // The session's group becomes the foreground one, as on Linux.
+            // The terminal becomes the session's, and the session's group the
+            // foreground one, as on Linux.
+            crate::tty::set_session_terminal(sid, rdev);
             crate::tty::set_foreground(rdev, pgid);
             Ok(0)
         }
-        TIOCNOTTY => Ok(0),
+        TIOCNOTTY => {
+            if sid == t.tgid {
+                crate::tty::clear_session_terminal(sid);
+            }
+            Ok(0)
+        }
         TIOCGPGRP => write_u32(t, a[2], foreground().unwrap_or(pgid) as u32).map(|_| 0),
         TIOCGSID => write_u32(t, a[2], sid as u32).map(|_| 0),
         _ => {

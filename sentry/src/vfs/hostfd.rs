@@ -72,8 +72,15 @@ pub fn stat_from_host(b: &[u8; 144]) -> Stat {
 }
 
 impl Inode for HostFd {
+    /// The host's, except that a terminal has the identity of its /dev/pts node.
     fn stat(&self) -> Result<Stat, Errno> {
-        host::fstat(self.fd).map(|b| stat_from_host(&b))
+        let mut st = host::fstat(self.fd).map(|b| stat_from_host(&b))?;
+        if self.tty
+            && let Some((dev, ino, rdev)) = crate::tty::identity(st.rdev)
+        {
+            (st.dev, st.ino, st.rdev) = (dev, ino, rdev);
+        }
+        Ok(st)
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
