@@ -71,7 +71,7 @@ fn prepare(
     };
     let listener = control::bind(&dir.join(CONTROL_SOCKET))?;
     let ctl = sandbox.control();
-    crate::console::forward(signals, ctl.clone());
+    crate::console::forward(signals, ctl.clone(), false);
     let (start_tx, start_rx) = mpsc::channel::<()>();
     let started = Arc::new(AtomicBool::new(false));
     let start_flag = started.clone();

@@ -95,15 +95,32 @@ pub fn acquire_controlling_terminal() {
 /// kernel generated (SI_KERNEL: a terminal's line discipline) goes where Linux's tty
 /// layer would send it inside the sandbox; one sent with kill(2) from outside goes to
 /// the initial process, as `runsc kill` sends it.
-pub fn forward(signals: SignalFd, ctl: sentry::Control) {
+///
+/// With `whole_job` (runsc do, which is a job of the caller's shell), a stop key (^Z)
+/// that no job control inside the sandbox handles also stops us and our host process
+/// group (the gofer, the stubs), so that the caller's shell gets the terminal back and
+/// reports the job stopped, as it would the program run natively; once the shell
+/// continues us, the sandbox gets SIGCONT.
+pub fn forward(signals: SignalFd, ctl: sentry::Control, whole_job: bool) {
     ctl.set_controlling_terminal(controlling_terminal());
+    // Weak: the sandbox's files (its gofer channels) close when it ends.
+    let weak = ctl.downgrade();
+    drop(ctl);
     std::thread::spawn(move || {
         const SI_KERNEL: i32 = 0x80;
         while let Ok(info) = signals.read_signal() {
             let Some(info) = info else { continue };
+            let Some(ctl) = weak.upgrade() else { return };
             let signo = info.ssi_signo as i32;
             if info.ssi_code == SI_KERNEL {
+                let alone = !ctl.terminal_job_control();
                 ctl.terminal_signal(signo);
+                if whole_job && alone && signo == Signal::SIGTSTP as i32 {
+                    let me = nix::unistd::getpgrp();
+                    if nix::sys::signal::killpg(me, Signal::SIGSTOP).is_ok() {
+                        ctl.terminal_signal(Signal::SIGCONT as i32);
+                    }
+                }
             } else {
                 let _ = ctl.signal(signo, false);
             }

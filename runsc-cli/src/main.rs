@@ -528,7 +528,7 @@ fn run_do(
         ..cfg
     };
     let result = sentry::Sandbox::new(cfg).map(|sandbox| {
-        console::forward(signals, sandbox.control());
+        console::forward(signals, sandbox.control(), true);
         sandbox.run()
     });
     // The sandbox's channels are closed now; the gofer exits when it sees that. It holds

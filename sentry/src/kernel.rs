@@ -426,7 +426,27 @@ pub struct Control {
     k: Arc<Kernel>,
 }
 
+/// A `Control` that does not keep the sandbox's kernel (and so its files and gofer
+/// channels) alive once the sandbox has ended.
+#[derive(Clone)]
+pub struct WeakControl {
+    k: std::sync::Weak<Kernel>,
+}
+
+impl WeakControl {
+    /// The `Control`, while the sandbox's kernel exists.
+    pub fn upgrade(&self) -> Option<Control> {
+        self.k.upgrade().map(|k| Control { k })
+    }
+}
+
 impl Control {
+    pub fn downgrade(&self) -> WeakControl {
+        WeakControl {
+            k: Arc::downgrade(&self.k),
+        }
+    }
+
     /// Sends `signo` to the initial process, or with `all` to every process, as kill(2)
     /// from outside the sandbox does (SI_USER, sender pid 0). ESRCH once the initial
     /// process is exiting; EINVAL for a number that is no signal.
@@ -479,6 +499,12 @@ impl Control {
         };
         self.k.thaw_check();
         sent
+    }
+
+    /// Whether the sandbox runs job control on its controlling host terminal: a shell
+    /// inside handles ^Z; else the job that stops is the whole sandbox.
+    pub fn terminal_job_control(&self) -> bool {
+        crate::tty::has_job_control()
     }
 
     /// Every process of the sandbox, by pid.

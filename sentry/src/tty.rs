@@ -52,6 +52,13 @@ pub fn is_controlling(rdev: u64) -> bool {
     rdev != 0 && *CONTROLLING.lock().unwrap_or_else(|e| e.into_inner()) == rdev
 }
 
+/// Whether the sandbox runs job control on its controlling host terminal (a process
+/// made a group of its own the foreground one, or took it with TIOCSCTTY).
+pub fn has_job_control() -> bool {
+    let rdev = *CONTROLLING.lock().unwrap_or_else(|e| e.into_inner());
+    rdev != 0 && foreground(rdev).is_some()
+}
+
 /// The process group a signal of the sandbox's controlling host terminal goes to: the
 /// one the sandbox made the foreground one, else the initial process's (the container's
 /// init has the console as its controlling terminal, as runc gives it).

@@ -46,11 +46,16 @@ struct Session {
 
 impl Session {
     fn start(platform: &str) -> Session {
-        let (master, slave) = openpty();
         let mut cmd = Command::new(runsc());
         cmd.arg(format!("--platform={platform}"))
-            .args(["do", "--", BUSYBOX, "sh", "-i"])
-            .env("PS1", "P> ")
+            .args(["do", "--", BUSYBOX, "sh", "-i"]);
+        Session::start_cmd(cmd, platform)
+    }
+
+    /// `cmd` on the slave, as the session leader whose controlling terminal it is.
+    fn start_cmd(mut cmd: Command, platform: &str) -> Session {
+        let (master, slave) = openpty();
+        cmd.env("PS1", "P> ")
             .env("TERM", "dumb")
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
@@ -168,5 +173,30 @@ fn job_control_keys_under_runsc_do() {
             std::thread::sleep(Duration::from_millis(20));
         };
         assert_eq!(st.code(), Some(7), "{p}");
+    }
+}
+
+/// runsc do is a job of the caller's shell: ^Z on a program that runs no job control of
+/// its own stops the whole of runsc do, the shell reports the job stopped, and `fg`
+/// continues it (the shell on the host is the oracle: the same keys stop and continue a
+/// native cat the same way).
+#[test]
+fn a_stop_key_stops_runsc_do_as_a_job() {
+    for p in available_platforms("a_stop_key_stops_runsc_do_as_a_job") {
+        let mut sh = Command::new(BUSYBOX);
+        sh.args(["sh", "-i"]);
+        let mut s = Session::start_cmd(sh, &p);
+        s.step(b"", "P> ");
+        let line = format!(
+            "{} --platform={p} do -- {BUSYBOX} sh -c 'echo ca\"\"tting; exec {BUSYBOX} cat'\n",
+            runsc().display()
+        );
+        s.step(line.as_bytes(), "catting\n");
+        s.step(b"\x1a", "Stopped");
+        s.step(b"", "P> ");
+        s.step(b"fg\n", "busybox cat\"\n");
+        s.step(b"again\n", "again\nagain\n");
+        s.step(b"\x03", "P> ");
+        s.step(b"echo rc=$?\n", "rc=130\n");
     }
 }
