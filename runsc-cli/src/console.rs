@@ -68,9 +68,11 @@ pub fn take_terminal_signals() -> Result<SignalFd, String> {
 /// The host device number of our controlling terminal (`tty_nr` of /proc/self/stat,
 /// which has the encoding of `st_rdev`), 0 when there is none.
 pub fn controlling_terminal() -> u64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0;
-    };
+    std::fs::read_to_string("/proc/self/stat").map_or(0, |s| tty_nr(&s))
+}
+
+/// The `tty_nr` field (the 7th) of a /proc/PID/stat line; 0 if it is not there.
+fn tty_nr(stat: &str) -> u64 {
     // The fields after the command name, which is in parentheses and may hold any byte.
     stat.rsplit_once(')')
         .and_then(|(_, rest)| rest.split_whitespace().nth(4))
@@ -131,6 +133,16 @@ pub fn forward(signals: SignalFd, ctl: sentry::Control, whole_job: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tty_nr_is_the_seventh_field() {
+        // pid (comm) state ppid pgrp session tty_nr …, with a comm that looks like fields.
+        let line = "42 (a) b) 1 2 3) S 1 42 42 34816 42 4194560 0 0";
+        assert_eq!(tty_nr(line), 34816);
+        assert_eq!(tty_nr("42 (x) S 1 42 42 0 -1 0"), 0);
+        assert_eq!(tty_nr("garbage"), 0);
+        assert_eq!(tty_nr("1 (x) S 1"), 0);
+    }
 
     #[test]
     fn the_master_reaches_the_socket() {
