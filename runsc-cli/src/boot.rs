@@ -93,9 +93,16 @@ fn prepare(
     bundle_dir: &Path,
     dir: &Path,
 ) -> Result<(sentry::Sandbox, Vec<std::process::Child>), String> {
+    // Before any thread exists (they inherit the blocked mask).
+    let signals = crate::console::take_terminal_signals()?;
     // Detached from the caller's session: the engine's signals to its own process group
-    // do not reach the container, which is signalled through the control socket.
+    // do not reach the container, which is signalled through the control socket. A
+    // console's pty becomes our controlling terminal, so that its ^C, ^Z, ^\ and
+    // resizes signal us and reach the sandbox's foreground process group.
     nix::unistd::setsid().map_err(|e| format!("setsid: {e}"))?;
+    crate::console::acquire_controlling_terminal();
+    // Read while /proc is still there.
+    let tty = crate::console::controlling_terminal();
     let b = bundle::load(bundle_dir)?;
     let mut cfg = bundle::sentry_config(&b, &g.platform, g.strace, g.seccomp_patch)?;
     cfg.network = g.network;
@@ -126,6 +133,7 @@ fn prepare(
         host_network: g.network == sentry::Network::Host,
     };
     let ctl = sandbox.control();
+    crate::console::forward(signals, ctl.clone(), false, tty);
     let (start_tx, start_rx) = mpsc::channel::<()>();
     let started = Arc::new(AtomicBool::new(false));
     let start_flag = started.clone();

@@ -548,6 +548,13 @@ fn run_do(
             platform::PLATFORM_NAMES.join(", ")
         ));
     }
+    // Before any thread exists (they inherit the blocked mask). The caller's terminal, if
+    // we run in its foreground, signals us for ^C, ^Z, ^\ and resizes; they go on to the
+    // sandbox's foreground process group.
+    let signals = match console::take_terminal_signals() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
     let program = resolve_program(&argv[0].to_string_lossy());
     let cwd = match std::env::current_dir() {
         Ok(d) => d.into_os_string().into_encoded_bytes(),
@@ -599,10 +606,13 @@ fn run_do(
         platform: platform.to_string(),
         host_network: network == sentry::Network::Host,
     };
+    // Read while /proc is still there.
+    let tty = console::controlling_terminal();
     let result = sandbox::confine_sentry(&profile)
         .and_then(|()| sandbox::drop_capabilities())
         .and_then(|()| sentry::Sandbox::new(cfg).map_err(|e| e.to_string()))
         .and_then(|sandbox| {
+            console::forward(signals, sandbox.control(), true, tty);
             sandbox::install(&profile, sandbox::mode_from_env())?;
             Ok(sandbox.run())
         });

@@ -150,6 +150,9 @@ const ALWAYS: &[&str] = &[
     "getpid",
     "gettid",
     "getppid",
+    "getpgrp",
+    "getpgid",
+    "getsid",
     "getuid",
     "geteuid",
     "getgid",
@@ -479,23 +482,61 @@ pub fn fork_sandbox_process() -> Result<Option<Ended>, String> {
     enter_user_namespace_if_unprivileged()?;
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID)
         .map_err(|e| format!("a pid namespace for the sandbox: {e}"))?;
+    // A terminal's signals reach the sandbox process directly (it is in our process
+    // group); one sent to us with kill(2) is passed on to it.
+    let signals = crate::console::take_terminal_signals()?;
     // SAFETY: the process has one thread (the caller's promise), so the child may run
     // any code.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
+            drop(signals);
             // SAFETY: a process-attribute call without pointers. The kernel delivers
             // it even to a pid namespace's first process: it comes from an ancestor.
             unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
             Ok(None)
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => loop {
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, c)) => return Ok(Some(Ended::Exited(c))),
-                Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(Some(Ended::Killed(sig))),
-                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(format!("waiting for the sandbox process: {e}")),
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            // SAFETY: pidfd_open of our own child.
+            let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) } as i32;
+            loop {
+                if pidfd >= 0 {
+                    let mut fds = [
+                        libc::pollfd {
+                            fd: std::os::fd::AsRawFd::as_raw_fd(&signals),
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                        libc::pollfd {
+                            fd: pidfd,
+                            events: libc::POLLIN,
+                            revents: 0,
+                        },
+                    ];
+                    // SAFETY: poll on two live descriptors.
+                    unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+                    if fds[0].revents & libc::POLLIN != 0
+                        && let Ok(Some(info)) = signals.read_signal()
+                    {
+                        const SI_KERNEL: i32 = 0x80;
+                        if info.ssi_code != SI_KERNEL {
+                            // SAFETY: signalling our own child.
+                            unsafe { libc::kill(child.as_raw(), info.ssi_signo as i32) };
+                        }
+                    }
+                    if fds[1].revents == 0 {
+                        continue;
+                    }
+                }
+                match waitpid(child, None) {
+                    Ok(WaitStatus::Exited(_, c)) => return Ok(Some(Ended::Exited(c))),
+                    Ok(WaitStatus::Signaled(_, sig, _)) => {
+                        return Ok(Some(Ended::Killed(sig)));
+                    }
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Err(format!("waiting for the sandbox process: {e}")),
+                }
             }
-        },
+        }
         Err(e) => Err(format!("fork of the sandbox process: {e}")),
     }
 }

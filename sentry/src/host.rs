@@ -83,6 +83,19 @@ pub fn ioctl_in<const N: usize>(fd: i32, req: u64, buf: &[u8; N]) -> Result<(), 
     Ok(())
 }
 
+/// Sets the host disposition of `signo` to SIG_IGN for the whole sandbox process (and
+/// so for the processes it starts: the gofer, the platform's stubs).
+pub fn ignore_signal(signo: i32) -> Result<(), Errno> {
+    // SAFETY: a zeroed sigaction with SIG_IGN is a valid argument; no old action is
+    // asked for; no handler code is involved.
+    let r = unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = libc::SIG_IGN;
+        libc::sigaction(signo, &act, std::ptr::null_mut())
+    };
+    check(r as isize).map(|_| ())
+}
+
 pub fn isatty(fd: i32) -> bool {
     // SAFETY: no memory is passed.
     unsafe { libc::isatty(fd) == 1 }

@@ -390,7 +390,8 @@ pub(crate) fn stdio_table(from: [i32; 3]) -> FdTable {
                 }
             }
         };
-        let name = host::describe_fd(src);
+        // A terminal is named as the sandbox sees it (/dev/pts/N), not as the host does.
+        let name = crate::tty::register(&h).unwrap_or_else(|| host::describe_fd(src));
         let file = FileDescription::anonymous(h.clone(), h, access, name);
         let _ = t.install_at(file, fd as u64, false, u64::MAX);
     }
@@ -431,7 +432,27 @@ pub struct Control {
     k: Arc<Kernel>,
 }
 
+/// A `Control` that does not keep the sandbox's kernel (and so its files and gofer
+/// channels) alive once the sandbox has ended.
+#[derive(Clone)]
+pub struct WeakControl {
+    k: std::sync::Weak<Kernel>,
+}
+
+impl WeakControl {
+    /// The `Control`, while the sandbox's kernel exists.
+    pub fn upgrade(&self) -> Option<Control> {
+        self.k.upgrade().map(|k| Control { k })
+    }
+}
+
 impl Control {
+    pub fn downgrade(&self) -> WeakControl {
+        WeakControl {
+            k: Arc::downgrade(&self.k),
+        }
+    }
+
     /// Sends `signo` to the initial process, or with `all` to every process, as kill(2)
     /// from outside the sandbox does (SI_USER, sender pid 0). ESRCH once the initial
     /// process is exiting; EINVAL for a number that is no signal.
@@ -464,6 +485,32 @@ impl Control {
         // A paused task that must now exit leaves its freeze point.
         self.k.thaw_check();
         Ok(())
+    }
+
+    /// Records that the host terminal `rdev` (the host's device number) is the sandbox
+    /// process's controlling terminal: its line discipline signals us, and we pass the
+    /// signals on with `terminal_signal`.
+    pub fn set_controlling_terminal(&self, rdev: u64) {
+        crate::tty::set_controlling(rdev);
+    }
+
+    /// Delivers a signal the controlling host terminal generated (SIGINT, SIGQUIT,
+    /// SIGTSTP, SIGWINCH, SIGHUP) inside the sandbox as Linux's tty layer would: to the
+    /// terminal's foreground process group (SIGHUP: to its session leader). Returns
+    /// whether any process got it.
+    pub fn terminal_signal(&self, signo: i32) -> bool {
+        let sent = {
+            let mut t = crate::tasks::lock(&self.k.tree);
+            !t.shutdown && crate::tty::deliver(&mut t, signo)
+        };
+        self.k.thaw_check();
+        sent
+    }
+
+    /// Whether the sandbox runs job control on its controlling host terminal: a shell
+    /// inside handles ^Z; else the job that stops is the whole sandbox.
+    pub fn terminal_job_control(&self) -> bool {
+        crate::tty::has_job_control()
     }
 
     /// Every process of the sandbox, by pid.
@@ -628,6 +675,12 @@ impl Sandbox {
 
         let fs = Arc::new(Mutex::new(fs_ctx));
         let fds = Arc::new(Mutex::new(stdio_table([0, 1, 2])));
+        // The console is the initial process's controlling terminal, as runc makes it.
+        if host::isatty(0)
+            && let Ok(b) = host::fstat(0)
+        {
+            crate::tty::set_session_terminal(1, crate::vfs::hostfd::stat_from_host(&b).rdev);
+        }
         let comm: Vec<u8> = {
             let base = exe_name.as_slice();
             let base = base.rsplit(|&b| b == b'/').next().unwrap_or(base);

@@ -19,11 +19,13 @@ pub mod syscalls;
 pub mod task;
 pub mod tasks;
 pub mod timers;
+pub mod tty;
 pub mod vfs;
 pub mod wait;
 
 pub use kernel::{
-    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, RootFs, Sandbox, User, run,
+    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, RootFs, Sandbox, User,
+    WeakControl, run,
 };
 pub use net::Network;
 pub use spawn::{ExecSpec, Spawned};

@@ -94,7 +94,7 @@ const ROWS: &[Syscall] = &[
     sc(13,  "rt_sigaction",           &[Signal, Ptr, Ptr, Size], OK),
     sc(14,  "rt_sigprocmask",         &[Enum(c::SIG_HOW), SigSet, SigSet, Size], OK),
     sc(15,  "rt_sigreturn",           &[], OK),
-    sc(16,  "ioctl",                  &[Fd, Enum(c::IOCTL), Hex], partial("FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; on host terminals TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ, and TIOCSCTTY, TIOCNOTTY, TIOCGSID, TIOCGPGRP, TIOCSPGRP kept in the sandbox (no /dev/pts, no line-discipline signals)")),
+    sc(16,  "ioctl",                  &[Fd, Enum(c::IOCTL), Hex], partial("FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; on host terminals TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ, and TIOCSCTTY, TIOCNOTTY, TIOCGSID, TIOCGPGRP, TIOCSPGRP kept in the sandbox; the host line discipline's signals (^C, ^Z, ^\\, resize) go to the sandbox foreground group; host terminals are /dev/pts/N; no in-sandbox ptys (/dev/ptmx, TIOCGPTN, TIOCSPTLCK)")),
     sc(17,  "pread64",                &[Fd, OutBuf, Size, Off], OK),
     sc(18,  "pwrite64",               &[Fd, InBuf(2), Size, Off], OK),
     sc(19,  "readv",                  &[Fd, OutIovec(2), Int], OK),

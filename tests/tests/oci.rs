@@ -1055,10 +1055,16 @@ impl Reader {
 
     /// Waits until the text read contains `want`; returns it all.
     fn until(&self, want: &str) -> String {
+        self.until_after(0, want)
+    }
+
+    /// Waits until the text read after its first `from` bytes contains `want`; returns
+    /// it all.
+    fn until_after(&self, from: usize, want: &str) -> String {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-            if text.contains(want) || Instant::now() > deadline {
+            if text.get(from..).is_some_and(|t| t.contains(want)) || Instant::now() > deadline {
                 return text;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -1143,4 +1149,111 @@ fn a_terminal_through_the_console_socket() {
     ]);
     assert_error(&o, "a missing console socket", &out, "nothing.sock");
     o.assert_no_container("after the terminals");
+}
+
+/// Sets the window size of a terminal (the engine's resize of the console's master).
+fn set_winsize(tty: &std::fs::File, rows: u16, cols: u16) {
+    use std::os::fd::AsRawFd;
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one struct winsize, which lives across the call.
+    let r = unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    assert_eq!(r, 0, "TIOCSWINSZ: {}", std::io::Error::last_os_error());
+}
+
+/// Job control on the console, as `docker run -it busybox sh` uses it: the keys typed
+/// on the pty master signal the container's foreground job through the termios the
+/// container set, and a resize of the master sends SIGWINCH, as on Linux (n_tty's isig,
+/// tty_do_resize). Each job prints a word once it runs (in the foreground: ash gives a
+/// job the terminal before it execs it), so that no key is typed too early.
+#[test]
+fn job_control_keys_on_the_console() {
+    let Some(o) = Oci::new("console-jobs") else {
+        return;
+    };
+    let b = o.bundle("b", &["sh", "-i"], |c| {
+        c["process"]["terminal"] = true.into();
+        c["process"]["env"] = serde_json::json!(["PATH=/bin", "PS1=P> ", "TERM=dumb"]);
+    });
+    for d in ["stty", "head", "od", "tty", "setsid"] {
+        symlink("busybox", b.join("rootfs/bin").join(d)).unwrap();
+    }
+    let sock = o.dir.path().join("console.sock");
+    let master = console_master(&sock);
+    let out = o.detached(&[
+        "create",
+        "--bundle",
+        b.to_str().unwrap(),
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "j1",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let master = master.join().unwrap();
+    let mut input = master.try_clone().unwrap();
+    let resize = master.try_clone().unwrap();
+    let reader = Reader::new(master);
+    assert_eq!(o.runsc(&["start", "j1"]).status, 0);
+    let mut seen = 0;
+    let mut step = |keys: &[u8], want: &str| {
+        std::io::Write::write_all(&mut input, keys).unwrap();
+        let text = reader.until_after(seen, want);
+        let at = text[seen..]
+            .find(want)
+            .unwrap_or_else(|| panic!("no {want:?} after {:?}", &text[seen..]));
+        seen += at + want.len();
+        text
+    };
+    step(b"", "P> ");
+    // The console is /dev/pts/0 inside, and /dev/tty for init's session.
+    step(
+        b"tty; echo vi\"\"a-tty >/dev/tty\n",
+        "/dev/pts/0\nvia-tty\n",
+    );
+    step(b"", "P> ");
+    // A new session has no controlling terminal: /dev/tty is ENXIO for it.
+    step(
+        b"setsid sh -c 'exec 2>/dev/null; echo x >/dev/tty || echo no-\"\"tty'\n",
+        "no-tty\n",
+    );
+    // ^C ends the foreground job; the shell lives on and sees it killed by SIGINT.
+    step(b"sh -c 'echo sl\"\"eeping; exec sleep 100'\n", "sleeping\n");
+    step(b"\x03", "P> ");
+    step(b"echo rc=$?\n", "rc=130\n");
+    // ^Z stops cat (blocked reading the terminal); the shell reports the job, `fg`
+    // continues it and it reads again.
+    step(b"sh -c 'echo ca\"\"tting; exec cat'\n", "catting\n");
+    step(b"\x1a", "Stopped");
+    step(b"", "P> ");
+    step(b"fg\n", "cat");
+    step(b"hello\n", "hello\nhello\n");
+    step(b"\x1c", "P> ");
+    step(b"echo rc=$?\n", "rc=131\n");
+    // With ISIG off, ^C is a plain byte; with another VINTR, that key is ^C.
+    step(
+        b"stty -isig; echo is\"\"ig-off; head -c 2 | od -An -tx1\n",
+        "isig-off\n",
+    );
+    step(b"\x03x\n", " 03 78\n");
+    step(
+        b"stty isig intr ^A; sh -c 'echo in\"\"tr-a; exec sleep 100'\n",
+        "intr-a\n",
+    );
+    step(b"\x01", "P> ");
+    step(b"echo rc=$?; stty intr ^C\n", "rc=130\n");
+    // A resize of the master: SIGWINCH to the foreground job, which sees the new size.
+    step(
+        b"sh -c 'trap \"stty size\" WINCH; echo tr\"\"apped; while :; do sleep 1; done'\n",
+        "trapped\n",
+    );
+    set_winsize(&resize, 33, 77);
+    step(b"", "33 77\n");
+    step(b"\x03", "P> ");
+    step(b"exit\n", "exit");
+    assert_eq!(o.runsc(&["delete", "--force", "j1"]).status, 0);
+    o.assert_no_container("after the job control");
 }

@@ -330,7 +330,10 @@ pub(crate) fn install_open(t: &mut Task, p: Path, flags: u32, created: bool) -> 
             // the file itself opens again.
             _ if p.mnt.fstype == crate::vfs::ANON_FS => p.dentry.inode.clone().open(flags)?,
             S_IFDIR => Arc::new(DirOps),
-            S_IFCHR => devfs::open_char_device(st.rdev)?,
+            S_IFCHR => {
+                let sid = t.tree().groups.get(&t.tgid).map_or(0, |g| g.sid);
+                devfs::open_char_device(st.rdev, flags, sid)?
+            }
             S_IFREG => {
                 // Linux truncates even for O_RDONLY|O_TRUNC (write permission was checked).
                 if flags & O_TRUNC != 0 && st.size != 0 {

@@ -232,18 +232,14 @@ pub fn ioctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
 }
 
-/// The foreground process group of each host terminal the sandbox has (by the host's
-/// device number). Job control is the sandbox's own: the host terminal's foreground
-/// group, if any, names host processes, which the application must not see.
-static FOREGROUND: std::sync::Mutex<Vec<(u64, i32)>> = std::sync::Mutex::new(Vec::new());
-
 /// tty_ioctl(4) on a host terminal (a console's pty slave under `--console-socket`, the
 /// caller's terminal under `runsc do`), or None when `h` is not one or the request is
 /// another (the file's own `ioctl` answers then). Termios and the window size are the
 /// host terminal's; the controlling terminal and the foreground process group are kept
-/// by the sandbox. Deviation: the host's line discipline generates no signals inside
-/// the sandbox (^C, ^Z), and a resize from outside sends no SIGWINCH; a TIOCSWINSZ from
-/// inside sends SIGWINCH to the foreground group.
+/// by the sandbox (`crate::tty`). The host's line discipline generates the signals of
+/// the terminal that is the sandbox process's controlling one (^C, ^Z, a resize), and
+/// the runtime passes them on to the foreground group; for another host terminal a
+/// TIOCSWINSZ from inside that changes the size sends SIGWINCH to its foreground group.
 fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errno>> {
     const TCSETS: u64 = 0x5402;
     const TCSETSW: u64 = 0x5403;
@@ -274,8 +270,7 @@ fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errn
         .groups
         .get(&t.tgid)
         .map_or((0, 0), |g| (g.pgid, g.sid));
-    let lock = || FOREGROUND.lock().unwrap_or_else(|e| e.into_inner());
-    let foreground = || lock().iter().find(|e| e.0 == rdev).map(|e| e.1);
+    let foreground = || crate::tty::foreground(rdev);
     Some(match req {
         TCSETS | TCSETSW | TCSETSF => {
             // struct termios as the kernel takes it: 36 bytes.
@@ -286,11 +281,14 @@ fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errn
         }
         TIOCSWINSZ => {
             let mut b = [0u8; 8];
+            // Linux signals only a change of size.
+            let before = host::ioctl_out::<8>(h, 0x5413);
             let r =
                 t.mm.copy_in(a[2], &mut b)
                     .and_then(|_| host::ioctl_in(h, req, &b));
+            let own = !crate::tty::is_controlling(rdev) && before.is_ok_and(|o| o != b);
             match (r, foreground()) {
-                (Ok(()), Some(fg)) => {
+                (Ok(()), Some(fg)) if own => {
                     let members = t.tree().pgrp_members(fg);
                     let _ = super::sys_signal::send_to_many(t, members, libc::SIGWINCH);
                     Ok(0)
@@ -299,13 +297,18 @@ fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errn
             }
         }
         TIOCSCTTY => {
-            // The session's group becomes the foreground one, as on Linux.
-            let mut m = lock();
-            m.retain(|e| e.0 != rdev);
-            m.push((rdev, pgid));
+            // The terminal becomes the session's, and the session's group the
+            // foreground one, as on Linux.
+            crate::tty::set_session_terminal(sid, rdev);
+            crate::tty::set_foreground(rdev, pgid);
             Ok(0)
         }
-        TIOCNOTTY => Ok(0),
+        TIOCNOTTY => {
+            if sid == t.tgid {
+                crate::tty::clear_session_terminal(sid);
+            }
+            Ok(0)
+        }
         TIOCGPGRP => write_u32(t, a[2], foreground().unwrap_or(pgid) as u32).map(|_| 0),
         TIOCGSID => write_u32(t, a[2], sid as u32).map(|_| 0),
         _ => {
@@ -315,14 +318,22 @@ fn host_tty_ioctl(t: &mut Task, h: i32, a: &[u64; 6]) -> Option<Result<u64, Errn
                 Err(e) => Err(e),
                 Ok(_) => {
                     let pg = i32::from_le_bytes(b);
-                    if pg <= 0 {
+                    // A group exists while any member is unreaped (find_vpid); it
+                    // must be of the caller's session (tiocspgrp).
+                    let group_sid = t
+                        .tree()
+                        .groups
+                        .values()
+                        .find(|g| g.pgid == pg)
+                        .map(|g| g.sid);
+                    if pg < 0 {
                         Err(Errno::EINVAL)
-                    } else if t.tree().pgrp_members(pg).is_empty() {
+                    } else if group_sid.is_none() {
                         Err(Errno::ESRCH)
+                    } else if group_sid != Some(sid) {
+                        Err(Errno::EPERM)
                     } else {
-                        let mut m = lock();
-                        m.retain(|e| e.0 != rdev);
-                        m.push((rdev, pg));
+                        crate::tty::set_foreground(rdev, pg);
                         Ok(0)
                     }
                 }

@@ -1,5 +1,6 @@
-//! Character devices by number (null, zero, full, random, urandom, tty) and the `/dev`
-//! tree built from them on a tmpfs, as Linux's devtmpfs would show it to a container.
+//! Character devices by number (null, zero, full, random, urandom, tty, the host
+//! terminals as /dev/pts/N) and the `/dev` tree built from them on a tmpfs, as Linux's
+//! devtmpfs (with a devpts on /dev/pts) would show it to a container.
 
 use super::inode::*;
 use super::tmpfs::Tmpfs;
@@ -33,19 +34,21 @@ pub fn new_dev_tree(dev: u64) -> Result<InodeRef, Errno> {
     root.symlink(b"stdout", b"/proc/self/fd/1", c)?;
     root.symlink(b"stderr", b"/proc/self/fd/2", c)?;
     root.create(b"shm", S_IFDIR | 0o1777, 0, c)?;
+    crate::tty::set_pts_dir(root.create(b"pts", S_IFDIR | 0o755, 0, c)?);
     Ok(root)
 }
 
-/// Opens the character device `rdev`.
-pub fn open_char_device(rdev: u64) -> Result<Arc<dyn FileOps>, Errno> {
+/// Opens the character device `rdev` with `flags` for a process of session `sid`.
+pub fn open_char_device(rdev: u64, flags: u32, sid: i32) -> Result<Arc<dyn FileOps>, Errno> {
     let (major, minor) = split_dev(rdev);
     let kind = match (major, minor) {
+        // The session's controlling terminal; ENXIO without one.
+        (TTYAUX_MAJOR, 0) => return crate::tty::open_controlling(sid, flags),
+        (crate::tty::PTS_MAJOR, n) => return crate::tty::open_pts(n, flags),
         (MEM_MAJOR, 3) => Dev::Null,
         (MEM_MAJOR, 5) => Dev::Zero,
         (MEM_MAJOR, 7) => Dev::Full,
         (MEM_MAJOR, 8) | (MEM_MAJOR, 9) => Dev::Random,
-        // /dev/tty without a controlling terminal.
-        (TTYAUX_MAJOR, 0) => return Err(Errno::ENXIO),
         _ => return Err(Errno::ENXIO),
     };
     Ok(Arc::new(kind))

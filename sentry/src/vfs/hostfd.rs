@@ -10,14 +10,23 @@ use syscalls_table::Errno;
 /// A host descriptor owned by the sentry (a duplicate of one the sandbox was given).
 pub struct HostFd {
     fd: i32,
+    /// A terminal: a read waits for input where a signal can end the wait.
+    tty: bool,
 }
+
+/// How often a read of a host terminal with no input yet looks at it again: the sentry
+/// gets no notification from the host for host files yet (as `sys_poll`'s re-check).
+const TTY_RECHECK: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl HostFd {
     /// Takes a duplicate of the sentry's `fd` (≥ 100, close-on-exec).
     pub fn dup_of(fd: i32) -> Option<Arc<HostFd>> {
-        host::dup_cloexec(fd, 100)
-            .ok()
-            .map(|fd| Arc::new(HostFd { fd }))
+        host::dup_cloexec(fd, 100).ok().map(|fd| {
+            Arc::new(HostFd {
+                fd,
+                tty: host::isatty(fd),
+            })
+        })
     }
 
     pub fn fd(&self) -> i32 {
@@ -63,8 +72,15 @@ pub fn stat_from_host(b: &[u8; 144]) -> Stat {
 }
 
 impl Inode for HostFd {
+    /// The host's, except that a terminal has the identity of its /dev/pts node.
     fn stat(&self) -> Result<Stat, Errno> {
-        host::fstat(self.fd).map(|b| stat_from_host(&b))
+        let mut st = host::fstat(self.fd).map(|b| stat_from_host(&b))?;
+        if self.tty
+            && let Some((dev, ino, rdev)) = crate::tty::identity(st.rdev)
+        {
+            (st.dev, st.ino, st.rdev) = (dev, ino, rdev);
+        }
+        Ok(st)
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -89,7 +105,27 @@ impl Inode for HostFd {
 }
 
 impl FileOps for HostFd {
+    /// A blocking read of a terminal waits for input in the sentry, so that a signal
+    /// (^C typed on that very terminal) ends it as it ends Linux's n_tty_read
+    /// (ERESTARTSYS); the host read then finds the input there.
     fn read(&self, segs: &[Seg], off: Option<u64>) -> Result<usize, Errno> {
+        if self.tty && host::segs_len(segs) > 0 {
+            let fl = host::fcntl(self.fd, libc::F_GETFL, 0)? as i32;
+            if fl & libc::O_NONBLOCK == 0 && fl & libc::O_ACCMODE != libc::O_WRONLY {
+                let ready = (libc::POLLIN | libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) as u32;
+                loop {
+                    if host::poll_now(self.fd, libc::POLLIN) & ready != 0 {
+                        break;
+                    }
+                    let step = std::time::Instant::now() + TTY_RECHECK;
+                    if let Err(crate::wait::WaitError::Interrupted) =
+                        crate::wait::wait_until(&[], Some(step), || None::<()>)
+                    {
+                        return Err(Errno::ERESTARTSYS);
+                    }
+                }
+            }
+        }
         host::readv(self.fd, segs, off.map(|o| o as i64)).map(|n| n as usize)
     }
 
