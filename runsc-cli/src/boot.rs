@@ -242,6 +242,14 @@ fn exec(
             uid: p.uid,
             gid: p.gid,
             groups: p.groups,
+            caps: sentry::caps::Caps {
+                effective: p.caps[0],
+                permitted: p.caps[1],
+                inheritable: p.caps[2],
+                bounding: p.caps[3],
+                ambient: p.caps[4],
+            },
+            no_new_privs: p.no_new_privs,
         },
         stdio,
     };

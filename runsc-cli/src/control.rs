@@ -44,6 +44,10 @@ pub struct ExecProcess {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
+    /// Capability sets: effective, permitted, inheritable, bounding, ambient.
+    pub caps: [u64; 5],
+    #[serde(default)]
+    pub no_new_privs: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -474,6 +474,18 @@ fn run_do(
             platform::PLATFORM_NAMES.join(", ")
         ));
     }
+    // The program gets what execve would give it here (read before anything changes
+    // this process's credentials).
+    let ids = sentry::host::ids();
+    let (caps, no_new_privs) =
+        sentry::caps::host_exec().unwrap_or_else(|| (sentry::caps::Caps::for_uid(ids.uid), false));
+    let user = sentry::User {
+        uid: ids.uid,
+        gid: ids.gid,
+        groups: ids.groups,
+        caps,
+        no_new_privs,
+    };
     let program = resolve_program(&argv[0].to_string_lossy());
     let cwd = match std::env::current_dir() {
         Ok(d) => d.into_os_string().into_encoded_bytes(),
@@ -495,7 +507,7 @@ fn run_do(
             })
             .collect(),
         cwd,
-        user: None,
+        user: Some(user),
         hostname: None,
         rlimits: Vec::new(),
         mounts: Vec::new(),

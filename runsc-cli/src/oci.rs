@@ -566,6 +566,17 @@ pub struct ExecArgs<'a> {
 /// The largest `--process` file read.
 const MAX_PROCESS_FILE: u64 = 1 << 20;
 
+/// The capability sets as the control socket carries them.
+fn cap_words(c: sentry::caps::Caps) -> [u64; 5] {
+    [
+        c.effective,
+        c.permitted,
+        c.inheritable,
+        c.bounding,
+        c.ambient,
+    ]
+}
+
 /// The process an `exec` runs: `--process` as given, else the arguments with the
 /// container's own process (env, cwd, user) as defaults, changed by the flags.
 fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
@@ -588,6 +599,8 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
             uid: p.user().uid(),
             gid: p.user().gid(),
             groups: p.user().additional_gids().clone().unwrap_or_default(),
+            caps: cap_words(bundle::process_caps(&p)?),
+            no_new_privs: p.no_new_privileges().unwrap_or(false),
         });
     }
     if a.args.is_empty() {
@@ -604,6 +617,8 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
         uid: 0,
         gid: 0,
         groups: Vec::new(),
+        caps: cap_words(sentry::caps::Caps::for_uid(0)),
+        no_new_privs: false,
     };
     if let Some(b) = &base {
         p.env = b.env().clone().unwrap_or_default();
@@ -611,6 +626,8 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
         p.uid = b.user().uid();
         p.gid = b.user().gid();
         p.groups = b.user().additional_gids().clone().unwrap_or_default();
+        p.caps = cap_words(bundle::process_caps(b)?);
+        p.no_new_privs = b.no_new_privileges().unwrap_or(false);
     }
     for e in &a.env {
         let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
@@ -639,6 +656,10 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
             None => p.uid,
         };
         p.groups.clear();
+        // Without capabilities in the bundle, the new uid's own (none unless root).
+        if base.as_ref().is_none_or(|b| b.capabilities().is_none()) {
+            p.caps = cap_words(sentry::caps::Caps::for_uid(p.uid));
+        }
     }
     Ok(p)
 }

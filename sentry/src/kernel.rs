@@ -82,6 +82,10 @@ pub struct User {
     pub gid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// Its capability sets (`process.capabilities`).
+    pub caps: crate::caps::Caps,
+    /// Runs with no_new_privs set (`process.noNewPrivileges`).
+    pub no_new_privs: bool,
 }
 
 pub struct Config {
@@ -214,7 +218,7 @@ fn build_vfs(
     mounts: Vec<Mount>,
 ) -> Result<(Arc<Vfs>, Path), syscalls_table::Errno> {
     let root_cred = Cred { uid: 0, gid: 0 };
-    let vcreds = crate::vfs::Creds { uid: 0, gid: 0 };
+    let vcreds = crate::vfs::Creds::KERNEL;
     let mut minor = 0;
     let mut anon_dev = || {
         minor += 1;
@@ -557,6 +561,10 @@ impl Sandbox {
             },
             None => host::ids(),
         };
+        let (caps, no_new_privs) = match &cfg.user {
+            Some(u) => (u.caps, u.no_new_privs),
+            None => (crate::caps::Caps::for_uid(ids.uid), false),
+        };
         // Read the host's auxiliary vector now, while the sentry may still open files.
         host::getauxval(0);
         crate::sched::init_host();
@@ -594,6 +602,7 @@ impl Sandbox {
         let vcreds = crate::vfs::Creds {
             uid: ids.uid,
             gid: ids.gid,
+            caps: caps.effective,
         };
         let mut argv = cfg.argv.clone();
         let (exe, exe_name, exe_path) = crate::exec::find(
@@ -669,12 +678,12 @@ impl Sandbox {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .clone(),
+                    creds: Creds::new(ids.uid, ids.gid, ids.groups.clone(), caps),
                 },
             );
-            t.groups.insert(
-                1,
-                Group::leader(1, actions.clone(), process.clone(), ids.uid),
-            );
+            let mut leader = Group::leader(1, actions.clone(), process.clone(), ids.uid);
+            leader.no_new_privs = no_new_privs;
+            t.groups.insert(1, leader);
         }
         let kernel = Arc::new(Kernel {
             platform,
@@ -724,7 +733,7 @@ impl Sandbox {
                 altstack: (0, libc::SS_DISABLE as u32, 0),
             },
             process,
-            creds: Creds::new(ids.uid, ids.gid, ids.groups),
+            creds: Creds::new(ids.uid, ids.gid, ids.groups, caps),
             affinity: host::sched_getaffinity(),
             clear_child_tid: 0,
             robust_list: (0, 0),

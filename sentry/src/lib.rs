@@ -2,6 +2,7 @@
 //! Tasks, the memory manager, the loader, syscall handlers and strace. Unsafe code lives
 //! only in `mm::memfile` and `host`.
 
+pub mod caps;
 pub mod exec;
 pub mod futex;
 pub mod host;

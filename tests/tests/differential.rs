@@ -259,6 +259,8 @@ differential! {
     unix_bind_connect: "unix_bind_connect" () => 0;
     unix_rights: "unix_rights" () => 0;
     unix_creds: "unix_creds" () => 0;
+    // Capabilities (capabilities(7)); run as root.
+    caps_basic: "caps_basic" () => 0;
     unix_shutdown: "unix_shutdown" () => 0;
     unix_blocking: "unix_blocking" () => 0;
     unix_server_fork: "unix_server_fork" () => 0;
