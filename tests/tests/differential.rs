@@ -261,6 +261,8 @@ differential! {
     unix_creds: "unix_creds" () => 0;
     // Capabilities (capabilities(7)); run as root.
     caps_basic: "caps_basic" () => 0;
+    caps_uid: "caps_uid" () => 0;
+    caps_uid_dynamic: "caps_uid", Dynamic () => 0;
     unix_shutdown: "unix_shutdown" () => 0;
     unix_blocking: "unix_blocking" () => 0;
     unix_server_fork: "unix_server_fork" () => 0;
