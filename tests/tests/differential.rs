@@ -263,6 +263,7 @@ differential! {
     caps_basic: "caps_basic" () => 0;
     caps_uid: "caps_uid" () => 0;
     caps_uid_dynamic: "caps_uid", Dynamic () => 0;
+    caps_checks: "caps_checks" () => 0;
     unix_shutdown: "unix_shutdown" () => 0;
     unix_blocking: "unix_blocking" () => 0;
     unix_server_fork: "unix_server_fork" () => 0;

@@ -579,8 +579,8 @@ fn set_limit(t: &mut Task, res: usize, new: (u64, u64)) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let old = t.rlimits()[res];
-    // Raising the hard limit needs CAP_SYS_RESOURCE: root in the sandbox has it.
-    if new.1 > old.1 && t.creds.uid != 0 {
+    // Raising the hard limit needs CAP_SYS_RESOURCE.
+    if new.1 > old.1 && !t.capable(caps::CAP_SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     if res == libc::RLIMIT_NOFILE as usize && new.1 > 1 << 20 {
