@@ -205,11 +205,27 @@ fn handle(
         Request::Exec(p) => exec(ctl, started, p, stream),
         Request::Stats => {
             let ps = ctl.processes();
+            let u = ctl.usage();
             Response::Stats {
                 pids: ps.iter().filter(|p| p.state != 'Z').count(),
                 threads: ps.iter().map(|p| p.threads).sum(),
+                tasks: u.pids,
+                pids_limit: u.pids_limit,
+                memory_usage: u.memory,
+                memory_limit: u.memory_limit,
             }
         }
+        Request::Update(r) => match r.check() {
+            Ok(()) => {
+                use control::Resources;
+                ctl.update_resources(
+                    Resources::limit(r.memory_limit),
+                    Resources::limit(r.pids_limit),
+                );
+                Response::Ok
+            }
+            Err(msg) => Response::Error { msg },
+        },
     }
 }
 

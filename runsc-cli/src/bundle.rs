@@ -117,11 +117,23 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
     }
 }
 
-/// The capability sets of `process.capabilities` (each set missing from it is empty),
-/// exactly; without the field, what a process of its uid gets from a root runtime.
-/// The effective set must be within the permitted one; ambient capabilities that are not
-/// both permitted and inheritable are left out, as runc does.
+/// The capability sets the process starts with: those of `process.capabilities` (a set
+/// missing from it is empty) as runc sets them just before its execve(2), transformed
+/// by that execve as Linux does (root gets its bounding and inheritable sets, anyone
+/// else its ambient set; `noNewPrivileges` counts). Without the field, what a process
+/// of its uid gets from a root runtime. The effective set must be within the permitted
+/// one; ambient capabilities that are not both permitted and inheritable are left out,
+/// as runc does.
 pub fn process_caps(process: &oci_spec::runtime::Process) -> Result<sentry::caps::Caps, String> {
+    let uid = process.user().uid();
+    let mut caps = bundle_caps(process)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    sentry::caps::exec(&mut caps, &mut 0, uid, uid, nnp);
+    Ok(caps)
+}
+
+/// `process.capabilities` exactly (see `process_caps`).
+fn bundle_caps(process: &oci_spec::runtime::Process) -> Result<sentry::caps::Caps, String> {
     use sentry::caps::{Caps, bit, by_name};
     let Some(c) = process.capabilities() else {
         return Ok(Caps::for_uid(process.user().uid()));
@@ -151,6 +163,16 @@ pub fn process_caps(process: &oci_spec::runtime::Process) -> Result<sentry::caps
         ambient: caps.ambient & caps.permitted & caps.inheritable,
         ..caps
     })
+}
+
+/// The bundle's `linux.resources`, checked.
+pub fn resources(b: &Bundle) -> Result<crate::control::Resources, String> {
+    match b.spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        Some(r) => {
+            crate::control::Resources::from_oci(r).map_err(|e| format!("linux.resources: {e}"))
+        }
+        None => Ok(Default::default()),
+    }
 }
 
 /// The sentry's configuration for the bundle's process (the root is set by the caller).
@@ -204,6 +226,7 @@ pub fn sentry_config(
         rlimits,
         // Set by the sandbox process from `plan_mounts` (a bind mount needs a gofer).
         mounts: Vec::new(),
+        resources: resources(b)?.initial(),
     })
 }
 

@@ -108,6 +108,28 @@ pub struct Config {
     pub rlimits: Vec<(u32, u64, u64)>,
     /// Mounts on top of the sandbox's own `/dev`, `/tmp`, `/proc` and `/sys`.
     pub mounts: Vec<Mount>,
+    /// The sandbox's resource limits (`linux.resources`).
+    pub resources: Resources,
+}
+
+/// Limits on the whole sandbox, as the memory and pids cgroups of a container
+/// (`linux.resources`); None: unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// Bytes of application memory (memory.max): anonymous memory and file data in the
+    /// memory file.
+    pub memory: Option<u64>,
+    /// Tasks, threads included (pids.max).
+    pub pids: Option<u64>,
+}
+
+/// What the sandbox uses against its limits (`runsc events --stats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub memory: u64,
+    pub memory_limit: Option<u64>,
+    pub pids: u64,
+    pub pids_limit: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -530,6 +552,90 @@ impl Control {
     pub fn paused(&self) -> bool {
         self.k.frozen.load(Ordering::SeqCst)
     }
+
+    /// Changes the limits live (OCI `update`): a field that is None stays as it is.
+    /// Lowering a limit below the current use takes nothing away; it stops growth.
+    pub fn update_resources(&self, memory: Option<Option<u64>>, pids: Option<Option<u64>>) {
+        if let Some(m) = memory {
+            self.k.memfile.set_limit(m);
+        }
+        if let Some(p) = pids {
+            crate::tasks::lock(&self.k.tree).pids_max = p;
+        }
+    }
+
+    /// The sandbox's use of memory and tasks, and the limits.
+    pub fn usage(&self) -> Usage {
+        let (pids, pids_limit) = {
+            let t = crate::tasks::lock(&self.k.tree);
+            (t.pids_current(), t.pids_max)
+        };
+        Usage {
+            memory: self.k.memfile.in_use(),
+            memory_limit: self.k.memfile.limit(),
+            pids,
+            pids_limit,
+        }
+    }
+}
+
+impl Kernel {
+    /// The memory limit is reached and dropping caches did not help (the memory cgroup's
+    /// OOM killer): the process with the largest resident set is killed by SIGKILL.
+    /// Returns true when the caller's process `me` is that process (or nothing else can
+    /// be freed); false when another one was killed and has released enough memory for
+    /// the caller to try again. While a killed process is still exiting nobody else is
+    /// killed: the caller waits (woken by each exit) for its memory.
+    pub fn oom_kill(&self, me: i32) -> bool {
+        const ROUNDS: u32 = 200;
+        const WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+        for _ in 0..ROUNDS {
+            let (groups, exit_wq) = {
+                let t = crate::tasks::lock(&self.tree);
+                let g: Vec<(i32, bool, Option<Arc<MemoryManager>>)> = t
+                    .groups
+                    .values()
+                    .filter(|g| !g.zombie)
+                    .map(|g| {
+                        let mm = g.info.mm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        (g.tgid, g.exit.is_some(), mm)
+                    })
+                    .collect();
+                (g, t.exit_wq.clone())
+            };
+            let rss = |mm: &Option<Arc<MemoryManager>>| mm.as_ref().map_or(0, |m| m.resident());
+            let dying = groups
+                .iter()
+                .any(|(_, exiting, mm)| *exiting && rss(mm) > 0);
+            if !dying {
+                let victim = groups
+                    .iter()
+                    .filter(|(_, exiting, _)| !exiting)
+                    .max_by_key(|(tgid, _, mm)| (rss(mm), std::cmp::Reverse(*tgid)))
+                    .map(|(tgid, _, _)| *tgid);
+                match victim {
+                    Some(v) if v != me => {
+                        crate::log::warn(&format!(
+                            "memory limit reached: killing process {v} (largest resident set)"
+                        ));
+                        crate::tasks::lock(&self.tree)
+                            .group_exit(v, ExitStatus::Signaled(libc::SIGKILL));
+                        self.thaw_check();
+                    }
+                    _ => return true,
+                }
+            }
+            let w = crate::wait::Waiter::new();
+            let _reg = exit_wq.register(&w);
+            let seen = w.seq();
+            w.sleep(seen, Some(std::time::Instant::now() + WAIT));
+            self.memfile.reclaim();
+            if self.memfile.has_room(1) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl Sandbox {
@@ -538,6 +644,7 @@ impl Sandbox {
         let memfile = MemoryFile::global()
             .cloned()
             .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;
+        memfile.set_limit(cfg.resources.memory);
         let opts = platform::Options {
             seccomp_patch: cfg.seccomp_patch,
         };
@@ -684,6 +791,7 @@ impl Sandbox {
             let mut leader = Group::leader(1, actions.clone(), process.clone(), ids.uid);
             leader.no_new_privs = no_new_privs;
             t.groups.insert(1, leader);
+            t.pids_max = cfg.resources.pids;
         }
         let kernel = Arc::new(Kernel {
             platform,

@@ -24,6 +24,7 @@ pub mod vfs;
 pub mod wait;
 
 pub use kernel::{
-    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, RootFs, Sandbox, User, run,
+    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, Resources, RootFs, Sandbox,
+    Usage, User, run,
 };
 pub use spawn::{ExecSpec, Spawned};

@@ -333,6 +333,11 @@ impl Task {
                     return;
                 }
                 Err(FaultError::OutOfMemory) => {
+                    // Under a memory limit, the OOM killer may free memory elsewhere:
+                    // then the instruction runs again.
+                    if self.k.memfile.limit().is_some() && !self.k.oom_kill(self.tgid) {
+                        return;
+                    }
                     log::warn("out of memory in the memory file; killing the application");
                     self.tree()
                         .group_exit(self.tgid, ExitStatus::Signaled(libc::SIGKILL));
