@@ -452,7 +452,14 @@ impl ProcSource for Processes {
                 let c = v.creds.clone().unwrap_or_else(|| {
                     crate::task::Creds::new(uid, gid, Vec::new(), Default::default())
                 });
-                let groups: String = c.groups.iter().map(|g| format!("{g} ")).collect();
+                // Space-separated, with a trailing space even when there is none (Linux).
+                let mut groups = c
+                    .groups
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                groups.push(' ');
                 let caps = c.caps;
                 let (ruid, euid, suid, fsuid) = (c.ruid, c.uid, c.suid, c.fsuid);
                 let (rgid, egid, sgid, fsgid) = (c.rgid, c.gid, c.sgid, c.fsgid);

@@ -264,6 +264,7 @@ differential! {
     caps_uid: "caps_uid" () => 0;
     caps_uid_dynamic: "caps_uid", Dynamic () => 0;
     caps_checks: "caps_checks" () => 0;
+    proc_status_ids: "proc_status_ids" () => 0;
     // Helpers of the resource-limit tests (tests/oci.rs), here with no limit.
     fork_until: "fork_until" ("3") => 0;
     alloc_touch: "alloc_touch" ("16") => 0;
