@@ -21,6 +21,7 @@ use platform::{CpuState, Platform, PlatformError, Regs};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// How a thread group ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,6 +174,9 @@ pub struct Kernel {
     /// Set while the sandbox is paused: no task runs application code. Read on every
     /// return to application code, so a flag; `freeze_lock` and `frozen_cv` park tasks.
     frozen: AtomicBool,
+    /// The process the OOM killer last killed, until its memory has come back
+    /// (`oom_kill`).
+    oom_victim: Mutex<Option<OomVictim>>,
     freeze_lock: Mutex<()>,
     frozen_cv: Condvar,
 }
@@ -588,36 +592,63 @@ impl Kernel {
     /// killed: the caller waits (woken by each exit) for its memory.
     pub fn oom_kill(&self, me: i32) -> bool {
         const ROUNDS: u32 = 200;
-        const WAIT: std::time::Duration = std::time::Duration::from_millis(10);
+        const WAIT: Duration = Duration::from_millis(10);
+        // How long a victim's memory may take to come back before another is chosen.
+        const RELEASE: Duration = Duration::from_secs(1);
         for _ in 0..ROUNDS {
+            // (tgid, exiting or exited, still has threads, address space)
+            type Seen = (i32, bool, bool, Option<Arc<MemoryManager>>);
             let (groups, exit_wq) = {
                 let t = crate::tasks::lock(&self.tree);
-                let g: Vec<(i32, bool, Option<Arc<MemoryManager>>)> = t
+                let g: Vec<Seen> = t
                     .groups
                     .values()
-                    .filter(|g| !g.zombie)
                     .map(|g| {
                         let mm = g.info.mm.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                        (g.tgid, g.exit.is_some(), mm)
+                        let threads = t.tasks.values().any(|e| e.tgid == g.tgid);
+                        (g.tgid, g.exit.is_some() || g.zombie, threads, mm)
                     })
                     .collect();
                 (g, t.exit_wq.clone())
             };
+            // The caller's own process is being killed (by another of its threads).
+            if groups.iter().any(|(tgid, gone, _, _)| *tgid == me && *gone) {
+                return true;
+            }
             let rss = |mm: &Option<Arc<MemoryManager>>| mm.as_ref().map_or(0, |m| m.resident());
-            let dying = groups
-                .iter()
-                .any(|(_, exiting, mm)| *exiting && rss(mm) > 0);
+            // A victim's pages come back while its address space is torn down, after
+            // its threads have gone: until most of them have, nobody else is killed.
+            let in_use = self.memfile.in_use();
+            let releasing = {
+                let mut v = self.oom_victim.lock().unwrap_or_else(|e| e.into_inner());
+                let still = v
+                    .as_ref()
+                    .is_some_and(|v| in_use > v.target && Instant::now() < v.deadline);
+                if !still {
+                    *v = None;
+                }
+                still
+            };
+            let dying = releasing
+                || groups
+                    .iter()
+                    .any(|(_, gone, threads, mm)| *gone && (*threads || rss(mm) > 0));
             if !dying {
                 let victim = groups
                     .iter()
-                    .filter(|(_, exiting, _)| !exiting)
-                    .max_by_key(|(tgid, _, mm)| (rss(mm), std::cmp::Reverse(*tgid)))
-                    .map(|(tgid, _, _)| *tgid);
+                    .filter(|(_, gone, _, _)| !gone)
+                    .map(|(tgid, _, _, mm)| (*tgid, rss(mm)))
+                    .max_by_key(|(tgid, rss)| (*rss, std::cmp::Reverse(*tgid)));
                 match victim {
-                    Some(v) if v != me => {
+                    Some((v, size)) if v != me => {
                         crate::log::warn(&format!(
                             "memory limit reached: killing process {v} (largest resident set)"
                         ));
+                        *self.oom_victim.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(OomVictim {
+                                target: in_use.saturating_sub(size / 2),
+                                deadline: Instant::now() + RELEASE,
+                            });
                         crate::tasks::lock(&self.tree)
                             .group_exit(v, ExitStatus::Signaled(libc::SIGKILL));
                         self.thaw_check();
@@ -628,7 +659,7 @@ impl Kernel {
             let w = crate::wait::Waiter::new();
             let _reg = exit_wq.register(&w);
             let seen = w.seq();
-            w.sleep(seen, Some(std::time::Instant::now() + WAIT));
+            w.sleep(seen, Some(Instant::now() + WAIT));
             self.memfile.reclaim();
             if self.memfile.has_room(1) {
                 return false;
@@ -636,6 +667,13 @@ impl Kernel {
         }
         true
     }
+}
+
+/// A process the OOM killer killed: its memory is expected back (the memory file's use
+/// down to `target`) by `deadline`.
+struct OomVictim {
+    target: u64,
+    deadline: Instant,
 }
 
 impl Sandbox {
@@ -811,6 +849,7 @@ impl Sandbox {
             live: Mutex::new(0),
             live_cv: Condvar::new(),
             frozen: AtomicBool::new(false),
+            oom_victim: Mutex::new(None),
             freeze_lock: Mutex::new(()),
             frozen_cv: Condvar::new(),
         });

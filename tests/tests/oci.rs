@@ -1339,6 +1339,26 @@ fn a_memory_limit_kills_the_largest_process_and_the_sandbox_stays() {
         text.ends_with("touched 8 MiB\nPASS\n"),
         "then room again: {text}"
     );
+    // The largest process goes even when another one allocates: a holder of 40 MiB is
+    // killed so that a process allocating 30 MiB can finish.
+    let b = o.bundle(
+        "other",
+        &[
+            "sh",
+            "-c",
+            "alloc_touch 40 hold >/tmp/held & \
+             until [ -s /tmp/held ]; do sleep 1; done; \
+             alloc_touch 30 | tail -2; wait $!; echo holder $?",
+        ],
+        |c| {
+            c["linux"]["resources"]["memory"] = serde_json::json!({"limit": 64 << 20});
+        },
+    );
+    install_program(&b, "alloc_touch");
+    symlink("busybox", b.join("rootfs/bin/tail")).unwrap();
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m3"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "touched 30 MiB\nPASS\nholder 137\n");
     // A live update lowers the limit; events report it.
     let b = o.bundle("live", &["sleep", "1000"], |_| {});
     install_program(&b, "alloc_touch");
