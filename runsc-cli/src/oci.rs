@@ -657,7 +657,7 @@ pub fn features() -> serde_json::Value {
         "mountOptions": [],
         "linux": {
             "namespaces": [],
-            "capabilities": [],
+            "capabilities": sentry::caps::NAMES.to_vec(),
             "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
             "seccomp": { "enabled": false },
             "apparmor": { "enabled": false },

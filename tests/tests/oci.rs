@@ -732,6 +732,12 @@ fn features_and_list() {
             .is_some_and(|h| h.iter().any(|x| x == "poststop")),
         "{f}"
     );
+    // The capabilities a bundle may name, as runc lists them.
+    let caps = f["linux"]["capabilities"]
+        .as_array()
+        .expect("a capability list");
+    assert!(caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE"), "{f}");
+    assert_eq!(caps.len(), 41, "{f}");
 }
 
 #[test]
