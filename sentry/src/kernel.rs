@@ -558,10 +558,21 @@ impl Control {
     }
 
     /// Changes the limits live (OCI `update`): a field that is None stays as it is.
-    /// Lowering a limit below the current use takes nothing away; it stops growth.
+    /// A memory limit below the current use is reached as a memory cgroup's is: caches
+    /// are dropped, then the OOM killer kills the largest processes (a few rounds at
+    /// most); a pids limit below the current count only stops growth.
     pub fn update_resources(&self, memory: Option<Option<u64>>, pids: Option<Option<u64>>) {
         if let Some(m) = memory {
             self.k.memfile.set_limit(m);
+            if m.is_some() && !self.k.memfile.has_room(0) {
+                self.k.memfile.relieve();
+                for _ in 0..3 {
+                    // No task asks: every process may be chosen.
+                    if self.k.memfile.has_room(0) || self.k.oom_kill(0) {
+                        break;
+                    }
+                }
+            }
         }
         if let Some(p) = pids {
             crate::tasks::lock(&self.k.tree).pids_max = p;

@@ -1365,6 +1365,34 @@ fn a_memory_limit_kills_the_largest_process_and_the_sandbox_stays() {
     let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m3"]);
     assert_eq!(out.status, 0, "{}", out.stderr_str());
     assert_eq!(out.stdout_str(), "touched 30 MiB\nPASS\nholder 137\n");
+    // A limit lowered below the use is reached at once: the holder is killed.
+    let b = o.bundle(
+        "lower",
+        &[
+            "sh",
+            "-c",
+            "alloc_touch 40 hold & wait $!; echo holder $?; sleep 1000",
+        ],
+        |_| {},
+    );
+    install_program(&b, "alloc_touch");
+    o.create(&b, "m4");
+    assert_eq!(o.runsc(&["start", "m4"]).status, 0);
+    let usage = || {
+        let out = o.runsc(&["events", "--stats", "m4"]);
+        let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ev["data"]["memory"]["usage"]["usage"].as_u64().unwrap_or(0)
+    };
+    eventually("the holder holds 40 MiB", || usage() > 40 << 20);
+    let out = o.runsc(&["update", "--memory", "32m", "m4"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert!(usage() <= 32 << 20, "under the new limit");
+    let said = o.dir.path().join("detached.out");
+    eventually("the shell saw the kill", || {
+        std::fs::read_to_string(&said).is_ok_and(|t| t.contains("holder 137"))
+    });
+    assert_eq!(o.status("m4"), "running");
+    assert_eq!(o.runsc(&["kill", "m4", "9"]).status, 0);
     // A live update lowers the limit; events report it.
     let b = o.bundle("live", &["sleep", "1000"], |_| {});
     install_program(&b, "alloc_touch");

@@ -231,6 +231,15 @@ impl MemoryFile {
         self.alloc.lock().unwrap_or_else(|e| e.into_inner()).in_use
     }
 
+    /// Returns released pages, then drops caches (the pressure hook) and returns theirs.
+    pub fn relieve(&self) {
+        self.reclaim();
+        if let Some(hook) = PRESSURE.get() {
+            hook();
+            self.reclaim();
+        }
+    }
+
     /// Allocates `pages` contiguous zeroed pages; returns their file offset, or None when
     /// the file is full or the limit reached.
     pub fn alloc(&self, pages: u64) -> Option<u64> {
