@@ -606,7 +606,16 @@ impl Kernel {
         const WAIT: Duration = Duration::from_millis(10);
         // How long a victim's memory may take to come back before another is chosen.
         const RELEASE: Duration = Duration::from_secs(1);
-        for _ in 0..ROUNDS {
+        for round in 0..ROUNDS {
+            // After a wait, memory may have come back (a victim's): the caller tries
+            // again. Not before: its allocation may need more than this one page, and
+            // retrying without a kill would never end.
+            if round > 0 {
+                self.memfile.reclaim();
+                if self.memfile.has_room(1) {
+                    return false;
+                }
+            }
             // (tgid, exiting or exited, still has threads, address space)
             type Seen = (i32, bool, bool, Option<Arc<MemoryManager>>);
             let (groups, exit_wq) = {
@@ -653,7 +662,8 @@ impl Kernel {
                 match victim {
                     Some((v, size)) if v != me => {
                         crate::log::warn(&format!(
-                            "memory limit reached: killing process {v} (largest resident set)"
+                            "memory limit reached ({in_use} bytes in use, limit {:?}): killing process {v} (largest resident set: {size} bytes)",
+                            self.memfile.limit()
                         ));
                         *self.oom_victim.lock().unwrap_or_else(|e| e.into_inner()) =
                             Some(OomVictim {
@@ -671,10 +681,6 @@ impl Kernel {
             let _reg = exit_wq.register(&w);
             let seen = w.seq();
             w.sleep(seen, Some(Instant::now() + WAIT));
-            self.memfile.reclaim();
-            if self.memfile.has_room(1) {
-                return false;
-            }
         }
         true
     }
