@@ -283,11 +283,27 @@ fn handle(
         Request::Exec(p) => exec(ctl, started, p, stream),
         Request::Stats => {
             let ps = ctl.processes();
+            let u = ctl.usage();
             Response::Stats {
                 pids: ps.iter().filter(|p| p.state != 'Z').count(),
                 threads: ps.iter().map(|p| p.threads).sum(),
+                tasks: u.pids,
+                pids_limit: u.pids_limit,
+                memory_usage: u.memory,
+                memory_limit: u.memory_limit,
             }
         }
+        Request::Update(r) => match r.check() {
+            Ok(()) => {
+                use control::Resources;
+                ctl.update_resources(
+                    Resources::limit(r.memory_limit),
+                    Resources::limit(r.pids_limit),
+                );
+                Response::Ok
+            }
+            Err(msg) => Response::Error { msg },
+        },
     }
 }
 
@@ -320,6 +336,14 @@ fn exec(
             uid: p.uid,
             gid: p.gid,
             groups: p.groups,
+            caps: sentry::caps::Caps {
+                effective: p.caps[0],
+                permitted: p.caps[1],
+                inheritable: p.caps[2],
+                bounding: p.caps[3],
+                ambient: p.caps[4],
+            },
+            no_new_privs: p.no_new_privs,
         },
         stdio,
     };

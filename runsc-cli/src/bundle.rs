@@ -44,6 +44,7 @@ pub fn load(dir: &Path) -> Result<Bundle, String> {
         .as_ref()
         .ok_or_else(|| format!("{}: no process", path.display()))?;
     check_process(process)?;
+    process_caps(process)?;
     if let Some(hooks) = spec.hooks() {
         for h in all_hooks(hooks) {
             if !h.path().is_absolute() {
@@ -116,6 +117,64 @@ fn rlimit_resource(t: PosixRlimitType) -> u32 {
     }
 }
 
+/// The capability sets the process starts with: those of `process.capabilities` (a set
+/// missing from it is empty) as runc sets them just before its execve(2), transformed
+/// by that execve as Linux does (root gets its bounding and inheritable sets, anyone
+/// else its ambient set; `noNewPrivileges` counts). Without the field, what a process
+/// of its uid gets from a root runtime. The effective set must be within the permitted
+/// one; ambient capabilities that are not both permitted and inheritable are left out,
+/// as runc does.
+pub fn process_caps(process: &oci_spec::runtime::Process) -> Result<sentry::caps::Caps, String> {
+    let uid = process.user().uid();
+    let mut caps = bundle_caps(process)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    sentry::caps::exec(&mut caps, &mut 0, uid, uid, nnp);
+    Ok(caps)
+}
+
+/// `process.capabilities` exactly (see `process_caps`).
+fn bundle_caps(process: &oci_spec::runtime::Process) -> Result<sentry::caps::Caps, String> {
+    use sentry::caps::{Caps, bit, by_name};
+    let Some(c) = process.capabilities() else {
+        return Ok(Caps::for_uid(process.user().uid()));
+    };
+    let set = |field: &str, s: &Option<oci_spec::runtime::Capabilities>| -> Result<u64, String> {
+        let mut v = 0;
+        for cap in s.iter().flatten() {
+            let name = cap.to_string();
+            let n = by_name(&name).ok_or_else(|| {
+                format!("process.capabilities.{field}: unknown capability {name}")
+            })?;
+            v |= bit(n);
+        }
+        Ok(v)
+    };
+    let caps = Caps {
+        effective: set("effective", c.effective())?,
+        permitted: set("permitted", c.permitted())?,
+        inheritable: set("inheritable", c.inheritable())?,
+        bounding: set("bounding", c.bounding())?,
+        ambient: set("ambient", c.ambient())?,
+    };
+    if caps.effective & !caps.permitted != 0 {
+        return Err("process.capabilities: effective capabilities must also be permitted".into());
+    }
+    Ok(Caps {
+        ambient: caps.ambient & caps.permitted & caps.inheritable,
+        ..caps
+    })
+}
+
+/// The bundle's `linux.resources`, checked.
+pub fn resources(b: &Bundle) -> Result<crate::control::Resources, String> {
+    match b.spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        Some(r) => {
+            crate::control::Resources::from_oci(r).map_err(|e| format!("linux.resources: {e}"))
+        }
+        None => Ok(Default::default()),
+    }
+}
+
 /// The sentry's configuration for the bundle's process (the root is set by the caller).
 pub fn sentry_config(
     b: &Bundle,
@@ -160,6 +219,8 @@ pub fn sentry_config(
             uid: user.uid(),
             gid: user.gid(),
             groups: user.additional_gids().clone().unwrap_or_default(),
+            caps: process_caps(process)?,
+            no_new_privs: process.no_new_privileges().unwrap_or(false),
         }),
         hostname: b.spec.hostname().clone(),
         rlimits,
@@ -167,6 +228,7 @@ pub fn sentry_config(
         mounts: Vec::new(),
         // Set by the sandbox process from `--network`.
         network: sentry::Network::Host,
+        resources: resources(b)?.initial(),
     })
 }
 

@@ -33,6 +33,136 @@ pub enum Request {
     /// request as three one-byte messages carrying one FD each (`send_stdio`). The
     /// answer is `Started`, then `Exited` when it ends.
     Exec(ExecProcess),
+    /// New limits (OCI `update`); only the memory and pids limits matter to the sandbox.
+    Update(Resources),
+}
+
+/// A container's `linux.resources` as runsc keeps them (in its state, and on the wire to
+/// the sandbox for `update`). Limits follow runc: None or 0 leaves a limit as it is, a
+/// negative one removes it. Memory and pids are enforced by the sandbox; the cpu values
+/// are stored and reported only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids_limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpuset_cpus: Option<String>,
+}
+
+impl Resources {
+    /// Reads and checks `linux.resources` (each error one line naming the field).
+    pub fn from_oci(r: &oci_spec::runtime::LinuxResources) -> Result<Resources, String> {
+        let mut out = Resources::default();
+        if let Some(m) = r.memory() {
+            out.memory_limit = m.limit();
+        }
+        if let Some(p) = r.pids() {
+            out.pids_limit = Some(p.limit());
+        }
+        if let Some(c) = r.cpu() {
+            out.cpu_shares = c.shares();
+            out.cpu_quota = c.quota();
+            out.cpu_period = c.period();
+            out.cpuset_cpus = c.cpus().clone();
+        }
+        out.check()?;
+        Ok(out)
+    }
+
+    /// Values the kernel would refuse are errors (cgroup v1/v2 ranges).
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(m) = self.memory_limit
+            && m < -1
+        {
+            return Err(format!("memory limit {m}: want bytes, or -1 for no limit"));
+        }
+        if let Some(s) = self.cpu_shares
+            && s != 0
+            && !(2..=262_144).contains(&s)
+        {
+            return Err(format!("cpu shares {s}: want 2 to 262144"));
+        }
+        if let Some(p) = self.cpu_period
+            && p != 0
+            && !(1000..=1_000_000).contains(&p)
+        {
+            return Err(format!("cpu period {p}: want 1000 to 1000000 microseconds"));
+        }
+        if let Some(q) = self.cpu_quota
+            && q != 0
+            && q != -1
+            && q < 1000
+        {
+            return Err(format!(
+                "cpu quota {q}: want at least 1000 microseconds, or -1"
+            ));
+        }
+        if let Some(c) = &self.cpuset_cpus
+            && !valid_cpu_list(c)
+        {
+            return Err(format!("cpuset cpus {c:?}: want a list like 0-3,5"));
+        }
+        Ok(())
+    }
+
+    /// `other`'s values replace these where it has one (what `update` does).
+    pub fn merge(&mut self, other: &Resources) {
+        fn set<T: Clone>(a: &mut Option<T>, b: &Option<T>) {
+            if b.is_some() {
+                a.clone_from(b);
+            }
+        }
+        let keep = |v: Option<i64>| v.filter(|&x| x != 0);
+        if let Some(m) = keep(other.memory_limit) {
+            self.memory_limit = Some(m);
+        }
+        if let Some(p) = keep(other.pids_limit) {
+            self.pids_limit = Some(p);
+        }
+        set(&mut self.cpu_shares, &other.cpu_shares);
+        set(&mut self.cpu_quota, &other.cpu_quota);
+        set(&mut self.cpu_period, &other.cpu_period);
+        set(&mut self.cpuset_cpus, &other.cpuset_cpus);
+    }
+
+    /// A limit as the sandbox takes it: None leaves it, Some(None) removes it.
+    pub fn limit(v: Option<i64>) -> Option<Option<u64>> {
+        match v {
+            None | Some(0) => None,
+            Some(n) if n < 0 => Some(None),
+            Some(n) => Some(Some(n as u64)),
+        }
+    }
+
+    /// The limits a new sandbox starts with.
+    pub fn initial(&self) -> sentry::Resources {
+        sentry::Resources {
+            memory: Resources::limit(self.memory_limit).flatten(),
+            pids: Resources::limit(self.pids_limit).flatten(),
+        }
+    }
+}
+
+/// A cpuset list: comma-separated numbers and ranges (`0-3,5`).
+fn valid_cpu_list(s: &str) -> bool {
+    !s.is_empty()
+        && s.split(',').all(|part| {
+            let mut ends = part.splitn(2, '-').map(|n| n.parse::<u32>());
+            match (ends.next(), ends.next()) {
+                (Some(Ok(_)), None) => true,
+                (Some(Ok(a)), Some(Ok(b))) => a <= b,
+                _ => false,
+            }
+        })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +174,10 @@ pub struct ExecProcess {
     pub uid: u32,
     pub gid: u32,
     pub groups: Vec<u32>,
+    /// Capability sets: effective, permitted, inheritable, bounding, ambient.
+    pub caps: [u64; 5],
+    #[serde(default)]
+    pub no_new_privs: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,11 +194,32 @@ pub struct Proc {
 #[serde(tag = "result", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Response {
     Ok,
-    Error { msg: String },
-    Ps { processes: Vec<Proc> },
-    Stats { pids: usize, threads: usize },
-    Started { pid: i32 },
-    Exited { status: i32 },
+    Error {
+        msg: String,
+    },
+    Ps {
+        processes: Vec<Proc>,
+    },
+    Stats {
+        pids: usize,
+        threads: usize,
+        /// Tasks as the pids cgroup counts them, and its limit.
+        #[serde(default)]
+        tasks: u64,
+        #[serde(default)]
+        pids_limit: Option<u64>,
+        /// Bytes of application memory in use, and the limit.
+        #[serde(default)]
+        memory_usage: u64,
+        #[serde(default)]
+        memory_limit: Option<u64>,
+    },
+    Started {
+        pid: i32,
+    },
+    Exited {
+        status: i32,
+    },
 }
 
 pub fn send<T: Serialize>(s: &mut UnixStream, msg: &T) -> Result<(), String> {
@@ -280,5 +435,58 @@ mod tests {
         };
         send(&mut a, &r).unwrap();
         assert_eq!(recv::<Request>(&mut b).unwrap(), r);
+    }
+}
+
+#[cfg(test)]
+mod resource_tests {
+    use super::*;
+
+    #[test]
+    fn limits_follow_runc() {
+        assert_eq!(Resources::limit(None), None);
+        assert_eq!(Resources::limit(Some(0)), None);
+        assert_eq!(Resources::limit(Some(-1)), Some(None));
+        assert_eq!(Resources::limit(Some(4096)), Some(Some(4096)));
+    }
+
+    #[test]
+    fn update_merges_and_checks() {
+        let mut r = Resources {
+            memory_limit: Some(1 << 20),
+            pids_limit: Some(10),
+            ..Default::default()
+        };
+        r.merge(&Resources {
+            pids_limit: Some(20),
+            memory_limit: Some(0),
+            cpu_shares: Some(512),
+            ..Default::default()
+        });
+        assert_eq!(r.memory_limit, Some(1 << 20), "0 leaves the limit");
+        assert_eq!((r.pids_limit, r.cpu_shares), (Some(20), Some(512)));
+        assert!(r.check().is_ok());
+        let bad = |r: Resources| r.check().is_err();
+        assert!(bad(Resources {
+            memory_limit: Some(-2),
+            ..Default::default()
+        }));
+        assert!(bad(Resources {
+            cpu_period: Some(10),
+            ..Default::default()
+        }));
+        assert!(bad(Resources {
+            cpu_quota: Some(5),
+            ..Default::default()
+        }));
+        assert!(bad(Resources {
+            cpuset_cpus: Some("3-1".into()),
+            ..Default::default()
+        }));
+        assert!(bad(Resources {
+            cpuset_cpus: Some("x".into()),
+            ..Default::default()
+        }));
+        assert!(valid_cpu_list("0-3,5"));
     }
 }

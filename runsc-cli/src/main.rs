@@ -157,6 +157,31 @@ enum Command {
     Pause { id: String },
     /// Continue a paused container.
     Resume { id: String },
+    /// Change a running container's resource limits (as runc update).
+    Update {
+        /// LinuxResources JSON from this file, or `-` for stdin.
+        #[arg(long, short = 'r')]
+        resources: Option<PathBuf>,
+        /// Memory limit in bytes (k, m, g suffixes; -1: none).
+        #[arg(long, short = 'm', allow_hyphen_values = true)]
+        memory: Option<String>,
+        /// Most tasks (threads count); -1: none.
+        #[arg(long, allow_hyphen_values = true)]
+        pids_limit: Option<i64>,
+        /// CPU time per period, in microseconds (stored, not enforced).
+        #[arg(long, allow_hyphen_values = true)]
+        cpu_quota: Option<i64>,
+        /// CPU period in microseconds (stored, not enforced).
+        #[arg(long)]
+        cpu_period: Option<u64>,
+        /// Relative CPU weight (stored, not enforced).
+        #[arg(long)]
+        cpu_shares: Option<u64>,
+        /// CPUs the container may use (stored, not enforced).
+        #[arg(long)]
+        cpuset_cpus: Option<String>,
+        id: String,
+    },
     /// Print a container's statistics (once with --stats).
     Events {
         #[arg(long)]
@@ -368,6 +393,28 @@ fn main() -> ExitCode {
         Some(Command::Ps { format, id }) => report(oci::ps(&g, &id, &format)),
         Some(Command::Pause { id }) => report(oci::pause(&g, &id, false)),
         Some(Command::Resume { id }) => report(oci::pause(&g, &id, true)),
+        Some(Command::Update {
+            resources,
+            memory,
+            pids_limit,
+            cpu_quota,
+            cpu_period,
+            cpu_shares,
+            cpuset_cpus,
+            id,
+        }) => report(oci::update(
+            &g,
+            &id,
+            &oci::UpdateArgs {
+                resources: resources.as_deref(),
+                memory: memory.as_deref(),
+                pids_limit,
+                cpu_quota,
+                cpu_period,
+                cpu_shares,
+                cpuset_cpus: cpuset_cpus.as_deref(),
+            },
+        )),
         Some(Command::Events {
             stats,
             interval,
@@ -555,6 +602,18 @@ fn run_do(
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    // The program gets what execve would give it here (read before anything changes
+    // this process's credentials).
+    let ids = sentry::host::ids();
+    let (caps, no_new_privs) =
+        sentry::caps::host_exec().unwrap_or_else(|| (sentry::caps::Caps::for_uid(ids.uid), false));
+    let user = sentry::User {
+        uid: ids.uid,
+        gid: ids.gid,
+        groups: ids.groups,
+        caps,
+        no_new_privs,
+    };
     let program = resolve_program(&argv[0].to_string_lossy());
     let cwd = match std::env::current_dir() {
         Ok(d) => d.into_os_string().into_encoded_bytes(),
@@ -576,11 +635,12 @@ fn run_do(
             })
             .collect(),
         cwd,
-        user: None,
+        user: Some(user),
         hostname: None,
         rlimits: Vec::new(),
         mounts: Vec::new(),
         network,
+        resources: Default::default(),
     };
     let exe = match std::env::current_exe() {
         Ok(e) => e,

@@ -144,6 +144,7 @@ pub fn create(
         created: rfc3339(SystemTime::now()),
         annotations: b.spec.annotations().clone().unwrap_or_default(),
         hooks: b.spec.hooks().clone(),
+        resources: bundle::resources(&b)?,
     };
     let mut child = None;
     let r = create_sandbox(
@@ -507,14 +508,41 @@ pub fn pause(g: &Globals, id: &str, resume: bool) -> Result<()> {
     locked.save(&c)
 }
 
-fn stats_json(id: &str, sock: &Path) -> Result<serde_json::Value> {
-    let Response::Stats { pids, threads } = control::call(sock, &Request::Stats)? else {
+/// One stats event in runc's shape (`data.pids`, `data.memory.usage`; a limit that is
+/// not set is omitted for pids and the largest value for memory, as runc reports
+/// "max"), plus the process and thread counts and the stored `resources`.
+fn stats_json(c: &Container, sock: &Path) -> Result<serde_json::Value> {
+    let Response::Stats {
+        pids,
+        threads,
+        tasks,
+        pids_limit,
+        memory_usage,
+        memory_limit,
+    } = control::call(sock, &Request::Stats)?
+    else {
         return Err("unexpected answer from the sandbox".into());
     };
+    let mut pid_stats = serde_json::json!({ "current": tasks });
+    if let Some(l) = pids_limit {
+        pid_stats["limit"] = l.into();
+    }
     Ok(serde_json::json!({
         "type": "stats",
-        "id": id,
-        "data": { "pids": { "current": pids }, "threads": threads },
+        "id": c.id,
+        "data": {
+            "pids": pid_stats,
+            "memory": {
+                "usage": {
+                    "usage": memory_usage,
+                    "limit": memory_limit.unwrap_or(u64::MAX),
+                    "failcnt": 0,
+                },
+            },
+            "processes": pids,
+            "threads": threads,
+            "resources": c.resources,
+        },
     }))
 }
 
@@ -529,12 +557,103 @@ pub fn events(g: &Globals, id: &str, stats: bool, interval: Duration) -> Result<
             Err(e) if stats => return Err(e),
             Err(_) => return Ok(()),
         };
-        println!("{}", stats_json(id, &sock)?);
+        println!("{}", stats_json(&c, &sock)?);
         if stats {
             return Ok(());
         }
         std::thread::sleep(interval.max(Duration::from_millis(100)));
     }
+}
+
+/// What `update` was asked to change.
+#[derive(Default)]
+pub struct UpdateArgs<'a> {
+    /// A LinuxResources JSON file, or `-` for stdin (the containerd shim's way).
+    pub resources: Option<&'a Path>,
+    pub memory: Option<&'a str>,
+    pub pids_limit: Option<i64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<u64>,
+    pub cpu_shares: Option<u64>,
+    pub cpuset_cpus: Option<&'a str>,
+}
+
+/// The largest `--resources` document read.
+const MAX_RESOURCES_FILE: u64 = 1 << 20;
+
+/// A byte count as runc's `--memory` takes it: a number with an optional k, m, g or t
+/// suffix (binary units), or -1 for no limit.
+fn parse_bytes(s: &str) -> Result<i64> {
+    let bad = || format!("--memory {s:?}: want bytes (with an optional k, m, g or t suffix) or -1");
+    if s == "-1" {
+        return Ok(-1);
+    }
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, shift) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 10),
+        Some('m') => (&t[..t.len() - 1], 20),
+        Some('g') => (&t[..t.len() - 1], 30),
+        Some('t') => (&t[..t.len() - 1], 40),
+        _ => (t, 0),
+    };
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    if n < 0 {
+        return Err(bad());
+    }
+    n.checked_mul(1 << shift).ok_or_else(bad)
+}
+
+/// `update`: new resource limits for a running container, applied live by its sandbox
+/// (memory and pids) and kept in its state (all of them).
+pub fn update(g: &Globals, id: &str, a: &UpdateArgs) -> Result<()> {
+    let mut r = match a.resources {
+        Some(path) => {
+            use std::io::Read;
+            let mut text = Vec::new();
+            let read = if path == Path::new("-") {
+                std::io::stdin()
+                    .take(MAX_RESOURCES_FILE + 1)
+                    .read_to_end(&mut text)
+            } else {
+                std::fs::File::open(path)
+                    .and_then(|f| f.take(MAX_RESOURCES_FILE + 1).read_to_end(&mut text))
+            };
+            read.map_err(|e| format!("--resources {}: {e}", path.display()))?;
+            if text.len() as u64 > MAX_RESOURCES_FILE {
+                return Err(format!("--resources {}: too large", path.display()));
+            }
+            let lr: oci_spec::runtime::LinuxResources = serde_json::from_slice(&text)
+                .map_err(|e| format!("--resources {}: invalid: {e}", path.display()))?;
+            control::Resources::from_oci(&lr)
+                .map_err(|e| format!("--resources {}: {e}", path.display()))?
+        }
+        None => control::Resources::default(),
+    };
+    if let Some(m) = a.memory {
+        r.memory_limit = Some(parse_bytes(m)?);
+    }
+    if let Some(p) = a.pids_limit {
+        r.pids_limit = Some(p);
+    }
+    if let Some(q) = a.cpu_quota {
+        r.cpu_quota = Some(q);
+    }
+    if let Some(p) = a.cpu_period {
+        r.cpu_period = Some(p);
+    }
+    if let Some(s) = a.cpu_shares {
+        r.cpu_shares = Some(s);
+    }
+    if let Some(c) = a.cpuset_cpus {
+        r.cpuset_cpus = Some(c.to_string());
+    }
+    r.check()?;
+    let (locked, mut c) = g.root()?.open(id)?;
+    let sock = live(&c, &locked.dir)?;
+    control::call(&sock, &Request::Update(r.clone()))?;
+    c.resources.merge(&r);
+    locked.save(&c)
 }
 
 /// `features`: what this runtime implements (runtime-spec features.md).
@@ -546,7 +665,7 @@ pub fn features() -> serde_json::Value {
         "mountOptions": [],
         "linux": {
             "namespaces": [],
-            "capabilities": [],
+            "capabilities": sentry::caps::NAMES.to_vec(),
             "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
             "seccomp": { "enabled": false },
             "apparmor": { "enabled": false },
@@ -574,6 +693,17 @@ pub struct ExecArgs<'a> {
 /// The largest `--process` file read.
 const MAX_PROCESS_FILE: u64 = 1 << 20;
 
+/// The capability sets as the control socket carries them.
+fn cap_words(c: sentry::caps::Caps) -> [u64; 5] {
+    [
+        c.effective,
+        c.permitted,
+        c.inheritable,
+        c.bounding,
+        c.ambient,
+    ]
+}
+
 /// The process an `exec` runs: `--process` as given, else the arguments with the
 /// container's own process (env, cwd, user) as defaults, changed by the flags.
 fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
@@ -596,6 +726,8 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
             uid: p.user().uid(),
             gid: p.user().gid(),
             groups: p.user().additional_gids().clone().unwrap_or_default(),
+            caps: cap_words(bundle::process_caps(&p)?),
+            no_new_privs: p.no_new_privileges().unwrap_or(false),
         });
     }
     if a.args.is_empty() {
@@ -612,6 +744,8 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
         uid: 0,
         gid: 0,
         groups: Vec::new(),
+        caps: cap_words(sentry::caps::Caps::for_uid(0)),
+        no_new_privs: false,
     };
     if let Some(b) = &base {
         p.env = b.env().clone().unwrap_or_default();
@@ -619,6 +753,8 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
         p.uid = b.user().uid();
         p.gid = b.user().gid();
         p.groups = b.user().additional_gids().clone().unwrap_or_default();
+        p.caps = cap_words(bundle::process_caps(b)?);
+        p.no_new_privs = b.no_new_privileges().unwrap_or(false);
     }
     for e in &a.env {
         let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
@@ -647,6 +783,10 @@ fn exec_process(c: &Container, a: &ExecArgs) -> Result<control::ExecProcess> {
             None => p.uid,
         };
         p.groups.clear();
+        // Without capabilities in the bundle, the new uid's own (none unless root).
+        if base.as_ref().is_none_or(|b| b.capabilities().is_none()) {
+            p.caps = cap_words(sentry::caps::Caps::for_uid(p.uid));
+        }
     }
     Ok(p)
 }

@@ -33,6 +33,9 @@ pub struct Container {
     pub annotations: HashMap<String, String>,
     #[serde(default)]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// `linux.resources` as created and updated since (`runsc update`).
+    #[serde(default)]
+    pub resources: crate::control::Resources,
 }
 
 impl Container {
@@ -255,6 +258,7 @@ mod tests {
             created: String::new(),
             annotations: Default::default(),
             hooks: None,
+            resources: Default::default(),
         }
     }
 

@@ -21,6 +21,7 @@ use platform::{CpuState, Platform, PlatformError, Regs};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 /// How a thread group ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +83,10 @@ pub struct User {
     pub gid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// Its capability sets (`process.capabilities`).
+    pub caps: crate::caps::Caps,
+    /// Runs with no_new_privs set (`process.noNewPrivileges`).
+    pub no_new_privs: bool,
 }
 
 pub struct Config {
@@ -106,6 +111,28 @@ pub struct Config {
     pub mounts: Vec<Mount>,
     /// What AF_INET/AF_INET6 sockets reach (`--network`).
     pub network: crate::net::Network,
+    /// The sandbox's resource limits (`linux.resources`).
+    pub resources: Resources,
+}
+
+/// Limits on the whole sandbox, as the memory and pids cgroups of a container
+/// (`linux.resources`); None: unlimited.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// Bytes of application memory (memory.max): anonymous memory and file data in the
+    /// memory file.
+    pub memory: Option<u64>,
+    /// Tasks, threads included (pids.max).
+    pub pids: Option<u64>,
+}
+
+/// What the sandbox uses against its limits (`runsc events --stats`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    pub memory: u64,
+    pub memory_limit: Option<u64>,
+    pub pids: u64,
+    pub pids_limit: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +180,9 @@ pub struct Kernel {
     /// Set while the sandbox is paused: no task runs application code. Read on every
     /// return to application code, so a flag; `freeze_lock` and `frozen_cv` park tasks.
     frozen: AtomicBool,
+    /// The process the OOM killer last killed, until its memory has come back
+    /// (`oom_kill`).
+    oom_victim: Mutex<Option<OomVictim>>,
     freeze_lock: Mutex<()>,
     frozen_cv: Condvar,
 }
@@ -220,7 +250,7 @@ fn build_vfs(
     mounts: Vec<Mount>,
 ) -> Result<(Arc<Vfs>, Path), syscalls_table::Errno> {
     let root_cred = Cred { uid: 0, gid: 0 };
-    let vcreds = crate::vfs::Creds { uid: 0, gid: 0 };
+    let vcreds = crate::vfs::Creds::KERNEL;
     let mut minor = 0;
     let mut anon_dev = || {
         minor += 1;
@@ -579,6 +609,141 @@ impl Control {
     pub fn paused(&self) -> bool {
         self.k.frozen.load(Ordering::SeqCst)
     }
+
+    /// Changes the limits live (OCI `update`): a field that is None stays as it is.
+    /// A memory limit below the current use is reached as a memory cgroup's is: caches
+    /// are dropped, then the OOM killer kills the largest processes (a few rounds at
+    /// most); a pids limit below the current count only stops growth.
+    pub fn update_resources(&self, memory: Option<Option<u64>>, pids: Option<Option<u64>>) {
+        if let Some(m) = memory {
+            self.k.memfile.set_limit(m);
+            if m.is_some() && !self.k.memfile.has_room(0) {
+                self.k.memfile.relieve();
+                for _ in 0..3 {
+                    // No task asks: every process may be chosen.
+                    if self.k.memfile.has_room(0) || self.k.oom_kill(0) {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(p) = pids {
+            crate::tasks::lock(&self.k.tree).pids_max = p;
+        }
+    }
+
+    /// The sandbox's use of memory and tasks, and the limits.
+    pub fn usage(&self) -> Usage {
+        let (pids, pids_limit) = {
+            let t = crate::tasks::lock(&self.k.tree);
+            (t.pids_current(), t.pids_max)
+        };
+        Usage {
+            memory: self.k.memfile.in_use(),
+            memory_limit: self.k.memfile.limit(),
+            pids,
+            pids_limit,
+        }
+    }
+}
+
+impl Kernel {
+    /// The memory limit is reached and dropping caches did not help (the memory cgroup's
+    /// OOM killer): the process with the largest resident set is killed by SIGKILL.
+    /// Returns true when the caller's process `me` is that process (or nothing else can
+    /// be freed); false when another one was killed and has released enough memory for
+    /// the caller to try again. While a killed process is still exiting nobody else is
+    /// killed: the caller waits (woken by each exit) for its memory.
+    pub fn oom_kill(&self, me: i32) -> bool {
+        const ROUNDS: u32 = 200;
+        const WAIT: Duration = Duration::from_millis(10);
+        // How long a victim's memory may take to come back before another is chosen.
+        const RELEASE: Duration = Duration::from_secs(1);
+        for round in 0..ROUNDS {
+            // After a wait, memory may have come back (a victim's): the caller tries
+            // again. Not before: its allocation may need more than this one page, and
+            // retrying without a kill would never end.
+            if round > 0 {
+                self.memfile.reclaim();
+                if self.memfile.has_room(1) {
+                    return false;
+                }
+            }
+            // (tgid, exiting or exited, still has threads, address space)
+            type Seen = (i32, bool, bool, Option<Arc<MemoryManager>>);
+            let (groups, exit_wq) = {
+                let t = crate::tasks::lock(&self.tree);
+                let g: Vec<Seen> = t
+                    .groups
+                    .values()
+                    .map(|g| {
+                        let mm = g.info.mm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                        let threads = t.tasks.values().any(|e| e.tgid == g.tgid);
+                        (g.tgid, g.exit.is_some() || g.zombie, threads, mm)
+                    })
+                    .collect();
+                (g, t.exit_wq.clone())
+            };
+            // The caller's own process is being killed (by another of its threads).
+            if groups.iter().any(|(tgid, gone, _, _)| *tgid == me && *gone) {
+                return true;
+            }
+            let rss = |mm: &Option<Arc<MemoryManager>>| mm.as_ref().map_or(0, |m| m.resident());
+            // A victim's pages come back while its address space is torn down, after
+            // its threads have gone: until most of them have, nobody else is killed.
+            let in_use = self.memfile.in_use();
+            let releasing = {
+                let mut v = self.oom_victim.lock().unwrap_or_else(|e| e.into_inner());
+                let still = v
+                    .as_ref()
+                    .is_some_and(|v| in_use > v.target && Instant::now() < v.deadline);
+                if !still {
+                    *v = None;
+                }
+                still
+            };
+            let dying = releasing
+                || groups
+                    .iter()
+                    .any(|(_, gone, threads, mm)| *gone && (*threads || rss(mm) > 0));
+            if !dying {
+                let victim = groups
+                    .iter()
+                    .filter(|(_, gone, _, _)| !gone)
+                    .map(|(tgid, _, _, mm)| (*tgid, rss(mm)))
+                    .max_by_key(|(tgid, rss)| (*rss, std::cmp::Reverse(*tgid)));
+                match victim {
+                    Some((v, size)) if v != me => {
+                        crate::log::warn(&format!(
+                            "memory limit reached ({in_use} bytes in use, limit {:?}): killing process {v} (largest resident set: {size} bytes)",
+                            self.memfile.limit()
+                        ));
+                        *self.oom_victim.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(OomVictim {
+                                target: in_use.saturating_sub(size / 2),
+                                deadline: Instant::now() + RELEASE,
+                            });
+                        crate::tasks::lock(&self.tree)
+                            .group_exit(v, ExitStatus::Signaled(libc::SIGKILL));
+                        self.thaw_check();
+                    }
+                    _ => return true,
+                }
+            }
+            let w = crate::wait::Waiter::new();
+            let _reg = exit_wq.register(&w);
+            let seen = w.seq();
+            w.sleep(seen, Some(Instant::now() + WAIT));
+        }
+        true
+    }
+}
+
+/// A process the OOM killer killed: its memory is expected back (the memory file's use
+/// down to `target`) by `deadline`.
+struct OomVictim {
+    target: u64,
+    deadline: Instant,
 }
 
 impl Sandbox {
@@ -591,6 +756,7 @@ impl Sandbox {
         let memfile = MemoryFile::global()
             .cloned()
             .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;
+        memfile.set_limit(cfg.resources.memory);
         let opts = platform::Options {
             seccomp_patch: cfg.seccomp_patch,
         };
@@ -613,6 +779,10 @@ impl Sandbox {
                 groups: u.groups.clone(),
             },
             None => host::ids(),
+        };
+        let (caps, no_new_privs) = match &cfg.user {
+            Some(u) => (u.caps, u.no_new_privs),
+            None => (crate::caps::Caps::for_uid(ids.uid), false),
         };
         // Read the host's auxiliary vector now, while the sentry may still open files.
         host::getauxval(0);
@@ -651,6 +821,7 @@ impl Sandbox {
         let vcreds = crate::vfs::Creds {
             uid: ids.uid,
             gid: ids.gid,
+            caps: caps.effective,
         };
         let mut argv = cfg.argv.clone();
         let (exe, exe_name, exe_path) = crate::exec::find(
@@ -732,12 +903,13 @@ impl Sandbox {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .clone(),
+                    creds: Creds::new(ids.uid, ids.gid, ids.groups.clone(), caps),
                 },
             );
-            t.groups.insert(
-                1,
-                Group::leader(1, actions.clone(), process.clone(), ids.uid),
-            );
+            let mut leader = Group::leader(1, actions.clone(), process.clone(), ids.uid);
+            leader.no_new_privs = no_new_privs;
+            t.groups.insert(1, leader);
+            t.pids_max = cfg.resources.pids;
         }
         let kernel = Arc::new(Kernel {
             platform,
@@ -759,6 +931,7 @@ impl Sandbox {
             live: Mutex::new(0),
             live_cv: Condvar::new(),
             frozen: AtomicBool::new(false),
+            oom_victim: Mutex::new(None),
             freeze_lock: Mutex::new(()),
             frozen_cv: Condvar::new(),
         });
@@ -789,7 +962,7 @@ impl Sandbox {
                 altstack: (0, libc::SS_DISABLE as u32, 0),
             },
             process,
-            creds: Creds::new(ids.uid, ids.gid, ids.groups),
+            creds: Creds::new(ids.uid, ids.gid, ids.groups, caps),
             affinity: host::sched_getaffinity(),
             clear_child_tid: 0,
             robust_list: (0, 0),

@@ -2,6 +2,7 @@
 //! Tasks, the memory manager, the loader, syscall handlers and strace. Unsafe code lives
 //! only in `mm::memfile` and `host`.
 
+pub mod caps;
 pub mod exec;
 pub mod futex;
 pub mod host;
@@ -24,8 +25,8 @@ pub mod vfs;
 pub mod wait;
 
 pub use kernel::{
-    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, RootFs, Sandbox, User,
-    WeakControl, run,
+    Config, Control, Error, ExitStatus, Mount, MountFs, ProcessEntry, Resources, RootFs, Sandbox,
+    Usage, User, WeakControl, run,
 };
 pub use net::Network;
 pub use spawn::{ExecSpec, Spawned};

@@ -124,6 +124,9 @@ struct ThreadView {
     own_pending: u64,
     shared_pending: u64,
     threads: usize,
+    /// The thread's credentials (None once it has gone).
+    creds: Option<crate::task::Creds>,
+    no_new_privs: bool,
 }
 
 impl Processes {
@@ -138,6 +141,8 @@ impl Processes {
             own_pending: 0,
             shared_pending: 0,
             threads: 1,
+            creds: None,
+            no_new_privs: false,
         };
         let Some(tree) = self.tree.get().and_then(|w| w.upgrade()) else {
             return match tid {
@@ -150,6 +155,7 @@ impl Processes {
             v.shared_pending = g.shared_pending.bits;
             v.threads = g.threads.len().max(1);
             v.exit_signal = g.exit_signal;
+            v.no_new_privs = g.no_new_privs;
         }
         if let Some(s) = t.sched_of(v.tid) {
             v.sched = s;
@@ -163,12 +169,16 @@ impl Processes {
                     e.shared.state.load(Ordering::Relaxed)
                 };
                 v.own_pending = e.pending.bits;
+                v.creds = Some(e.creds.clone());
                 if tid != pid {
                     v.exit_signal = -1;
                 }
             }
             (Some(_), _) => return Err(Errno::ENOENT),
-            (None, Some(e)) => v.own_pending = e.pending.bits,
+            (None, Some(e)) => {
+                v.own_pending = e.pending.bits;
+                v.creds = Some(e.creds.clone());
+            }
             (None, None) => {}
         }
         Ok(v)
@@ -248,8 +258,7 @@ impl Processes {
         let procs: Vec<Arc<ProcessInfo>> = lock(&self.procs).values().cloned().collect();
         procs.iter().any(|p| {
             lock(&p.fds).list().iter().any(|(_, f)| {
-                f.writable()
-                    && std::ptr::addr_eq(Arc::as_ptr(&f.inode), Arc::as_ptr(inode))
+                f.writable() && std::ptr::addr_eq(Arc::as_ptr(&f.inode), Arc::as_ptr(inode))
             })
         })
     }
@@ -281,7 +290,11 @@ impl ProcSource for Processes {
             return Vec::new();
         };
         let t = crate::tasks::lock(&tree);
-        let mut v = t.groups.get(&pid).map(|g| g.threads.clone()).unwrap_or_default();
+        let mut v = t
+            .groups
+            .get(&pid)
+            .map(|g| g.threads.clone())
+            .unwrap_or_default();
         v.sort_unstable();
         v
     }
@@ -433,16 +446,30 @@ impl ProcSource for Processes {
             "status" => {
                 let umask = lock(&p.fs).umask;
                 let (uid, gid) = p.creds;
+                let c = v.creds.clone().unwrap_or_else(|| {
+                    crate::task::Creds::new(uid, gid, Vec::new(), Default::default())
+                });
+                // Space-separated, with a trailing space even when there is none (Linux).
+                let mut groups = c
+                    .groups
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                groups.push(' ');
+                let caps = c.caps;
+                let (ruid, euid, suid, fsuid) = (c.ruid, c.uid, c.suid, c.fsuid);
+                let (rgid, egid, sgid, fsgid) = (c.rgid, c.gid, c.sgid, c.fsgid);
                 let kb = |b: u64| b / 1024;
                 let _ = write!(
                     out,
                     "Name:\t{comm}\nUmask:\t{umask:04o}\nState:\t{}\nTgid:\t{pid}\nNgid:\t0\nPid:\t{id}\nPPid:\t{}\nTracerPid:\t0\n\
-                     Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{gid}\t{gid}\t{gid}\t{gid}\nFDSize:\t64\nGroups:\t\n\
+                     Uid:\t{ruid}\t{euid}\t{suid}\t{fsuid}\nGid:\t{rgid}\t{egid}\t{sgid}\t{fsgid}\nFDSize:\t64\nGroups:\t{groups}\n\
                      NStgid:\t{pid}\nNSpid:\t{id}\nNSpgid:\t{}\nNSsid:\t{}\n\
                      VmPeak:\t{:8} kB\nVmSize:\t{:8} kB\nVmRSS:\t{:8} kB\nThreads:\t{}\n\
                      SigQ:\t0/0\nSigPnd:\t{:016x}\nShdPnd:\t{:016x}\n\
-                     CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\n\
-                     NoNewPrivs:\t0\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\n",
+                     CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n\
+                     NoNewPrivs:\t{}\nSeccomp:\t0\nCpus_allowed_list:\t0-{}\n",
                     match v.state {
                         b'S' => "S (sleeping)",
                         b'T' => "T (stopped)",
@@ -458,6 +485,12 @@ impl ProcSource for Processes {
                     v.threads,
                     v.own_pending,
                     v.shared_pending,
+                    caps.inheritable,
+                    caps.permitted,
+                    caps.effective,
+                    caps.bounding,
+                    caps.ambient,
+                    u8::from(v.no_new_privs),
                     host::sched_getaffinity()
                         .iter()
                         .map(|b| b.count_ones())

@@ -103,6 +103,7 @@ fn build(k: &Arc<Kernel>, spec: ExecSpec) -> Result<Task, Error> {
     let vcreds = crate::vfs::Creds {
         uid: u.uid,
         gid: u.gid,
+        caps: u.caps.effective,
     };
     // The limits are init's (an exec'd process of a container shares them).
     let rlimits = crate::tasks::lock(&k.tree)
@@ -206,12 +207,12 @@ fn build(k: &Arc<Kernel>, spec: ExecSpec) -> Result<Task, Error> {
             mm_id: Arc::as_ptr(&mm) as usize,
             sched: crate::sched::host().initial,
             comm,
+            creds: Creds::new(u.uid, u.gid, u.groups.clone(), u.caps),
         },
     );
-    t.groups.insert(
-        pid,
-        Group::leader(pid, actions.clone(), process.clone(), u.uid),
-    );
+    let mut leader = Group::leader(pid, actions.clone(), process.clone(), u.uid);
+    leader.no_new_privs = u.no_new_privs;
+    t.groups.insert(pid, leader);
     if let Some(r) = &t.registry {
         r.insert(pid, process.clone());
     }
@@ -243,7 +244,7 @@ fn build(k: &Arc<Kernel>, spec: ExecSpec) -> Result<Task, Error> {
             altstack: (0, libc::SS_DISABLE as u32, 0),
         },
         process,
-        creds: Creds::new(u.uid, u.gid, u.groups.clone()),
+        creds: Creds::new(u.uid, u.gid, u.groups.clone(), u.caps),
         affinity: host::sched_getaffinity(),
         clear_child_tid: 0,
         robust_list: (0, 0),

@@ -4,10 +4,11 @@
 //! The task loop: switch → handle the event → deliver signals → repeat. What other tasks
 //! may change (pending signals, exit and stop requests) is in the tree (`crate::tasks`).
 
+use crate::caps::Caps;
 use crate::kernel::{ExitStatus, Kernel};
-use crate::tasks::{self, Actions, TaskShared, bit, default_ignored, default_stops};
 use crate::mm::{FaultError, MemoryManager};
 use crate::signals::{self, SigInfo};
+use crate::tasks::{self, Actions, TaskShared, bit, default_ignored, default_stops};
 use crate::vfs::FsContext;
 use crate::vfs::file::FdTable;
 use crate::{log, syscalls};
@@ -38,7 +39,8 @@ pub struct SignalState {
 
 /// A task's identity. `uid`/`gid` are the effective ids (what permission checks use,
 /// with fsuid/fsgid following them as Linux does unless set apart); `ruid`/`suid` and
-/// `rgid`/`sgid` the real and saved ones (credentials(7)).
+/// `rgid`/`sgid` the real and saved ones (credentials(7)). The capability sets and
+/// securebits are per thread too (capabilities(7)).
 #[derive(Clone, Debug)]
 pub struct Creds {
     pub uid: u32,
@@ -50,10 +52,12 @@ pub struct Creds {
     pub rgid: u32,
     pub sgid: u32,
     pub fsgid: u32,
+    pub caps: Caps,
+    pub securebits: u32,
 }
 
 impl Creds {
-    pub fn new(uid: u32, gid: u32, groups: Vec<u32>) -> Creds {
+    pub fn new(uid: u32, gid: u32, groups: Vec<u32>, caps: Caps) -> Creds {
         Creds {
             uid,
             gid,
@@ -64,7 +68,14 @@ impl Creds {
             rgid: gid,
             sgid: gid,
             fsgid: gid,
+            caps,
+            securebits: 0,
         }
+    }
+
+    /// Whether `cap` is in the effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps.has(cap)
     }
 }
 
@@ -158,6 +169,28 @@ impl Task {
         crate::vfs::Creds {
             uid: self.creds.fsuid,
             gid: self.creds.fsgid,
+            caps: self.creds.caps.effective,
+        }
+    }
+
+    /// Whether `cap` is in the thread's effective set.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.creds.capable(cap)
+    }
+
+    /// Publishes `self.creds` after a change: what other tasks check (kill, scheduling,
+    /// capget, /proc) reads the tree's copy.
+    pub fn commit_creds(&mut self) {
+        let c = self.creds.clone();
+        let (tid, tgid) = (self.tid, self.tgid);
+        let mut tree = self.tree();
+        if let Some(g) = tree.groups.get_mut(&tgid) {
+            g.uid = c.ruid;
+            g.euid = c.uid;
+            g.suid = c.suid;
+        }
+        if let Some(e) = tree.tasks.get_mut(&tid) {
+            e.creds = c;
         }
     }
 
@@ -263,8 +296,7 @@ impl Task {
                 Event::Interrupted => {}
             }
             crate::timers::after_event(self);
-            if self.restart.is_some()
-                || self.shared.hint.load(std::sync::atomic::Ordering::SeqCst)
+            if self.restart.is_some() || self.shared.hint.load(std::sync::atomic::Ordering::SeqCst)
             {
                 self.deliver_signals();
             }
@@ -301,6 +333,11 @@ impl Task {
                     return;
                 }
                 Err(FaultError::OutOfMemory) => {
+                    // Under a memory limit, the OOM killer may free memory elsewhere:
+                    // then the instruction runs again.
+                    if self.k.memfile.limit().is_some() && !self.k.oom_kill(self.tgid) {
+                        return;
+                    }
                     log::warn("out of memory in the memory file; killing the application");
                     self.tree()
                         .group_exit(self.tgid, ExitStatus::Signaled(libc::SIGKILL));
@@ -486,8 +523,7 @@ impl Task {
                     }
                 }
                 SIG_DFL => {
-                    self.tree()
-                        .group_exit(tgid, ExitStatus::Signaled(signo));
+                    self.tree().group_exit(tgid, ExitStatus::Signaled(signo));
                     self.exit = Some(ExitStatus::Signaled(signo));
                     return;
                 }

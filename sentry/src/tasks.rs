@@ -173,7 +173,9 @@ impl Interruptible for TaskShared {
             .as_ref()
         {
             let (from, to) = if on { (b'R', b'S') } else { (b'S', b'R') };
-            let _ = p.state.compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed);
+            let _ = p
+                .state
+                .compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed);
         }
     }
 }
@@ -201,6 +203,9 @@ pub struct TaskEntry {
     /// The thread's name (PR_SET_NAME, /proc/PID/task/TID/comm): at most 15 bytes. The
     /// leader's is also its process's (`ProcessInfo::comm`, kept equal by `set_comm`).
     pub comm: Vec<u8>,
+    /// The thread's credentials as other tasks see them (capget(2), /proc, kill); the
+    /// task's own copy is `Task::creds`, published by `Task::commit_creds`.
+    pub creds: crate::task::Creds,
 }
 
 /// Why the parent may want to hear about a child: `wait4`'s reportable states.
@@ -300,7 +305,6 @@ impl Group {
 /// Process attributes prctl(2) sets and fork inherits.
 #[derive(Clone, Copy, Debug)]
 pub struct PrctlState {
-    pub keepcaps: bool,
     pub thp_disable: bool,
     /// Timer slack in ns (50 µs by default).
     pub timerslack: u64,
@@ -311,7 +315,6 @@ pub struct PrctlState {
 impl Default for PrctlState {
     fn default() -> Self {
         PrctlState {
-            keepcaps: false,
             thp_disable: false,
             timerslack: 50_000,
             tsc: 1,
@@ -334,6 +337,9 @@ pub struct Tree {
     pub shutdown: bool,
     /// What /proc lists (a reaped process leaves it).
     pub registry: Option<Arc<crate::process::Processes>>,
+    /// The most tasks the sandbox may have (`linux.resources.pids.limit`, as the pids
+    /// cgroup's pids.max); None: no limit.
+    pub pids_max: Option<u64>,
 }
 
 /// What happened when the last thread of a group left.
@@ -342,6 +348,22 @@ pub struct ExitNotice {
 }
 
 impl Tree {
+    /// The tasks the pids cgroup would count: every thread, and a process whose leader
+    /// has gone (a zombie, or a leader that exited before its threads) until reaped.
+    pub fn pids_current(&self) -> u64 {
+        let gone_leaders = self
+            .groups
+            .keys()
+            .filter(|g| !self.tasks.contains_key(g))
+            .count();
+        (self.tasks.len() + gone_leaders) as u64
+    }
+
+    /// Whether one more task would go over `pids_max` (fork then fails with EAGAIN).
+    pub fn pids_full(&self) -> bool {
+        self.pids_max.is_some_and(|max| self.pids_current() >= max)
+    }
+
     /// A free pid (Linux allocates upwards and wraps; pids 1.. are used in order).
     pub fn alloc_pid(&mut self) -> Result<i32, Errno> {
         for _ in 0..MAX_PID {
@@ -657,7 +679,11 @@ impl Tree {
         let Some(e) = self.tasks.get(&tid) else {
             return 0;
         };
-        e.pending.bits | self.groups.get(&e.tgid).map_or(0, |g| g.shared_pending.bits)
+        e.pending.bits
+            | self
+                .groups
+                .get(&e.tgid)
+                .map_or(0, |g| g.shared_pending.bits)
     }
 
     /// Removes one pending signal in `set` for sigtimedwait: the task's own first.
@@ -688,8 +714,8 @@ impl Tree {
         };
         let wq = p.child_wq.clone();
         let stop_or_cont = code == libc::CLD_STOPPED || code == libc::CLD_CONTINUED;
-        let chld = p.actions.lock().unwrap_or_else(|e| e.into_inner())
-            [(libc::SIGCHLD - 1) as usize];
+        let chld =
+            p.actions.lock().unwrap_or_else(|e| e.into_inner())[(libc::SIGCHLD - 1) as usize];
         let signo = if stop_or_cont {
             libc::SIGCHLD
         } else {
@@ -763,7 +789,11 @@ impl Tree {
                 cg.parent_tid = heir.unwrap_or(0);
             }
             if sig != 0 {
-                self.send(c, None, SigInfo::from_process(sig, signals::SI_USER, tgid, uid));
+                self.send(
+                    c,
+                    None,
+                    SigInfo::from_process(sig, signals::SI_USER, tgid, uid),
+                );
             }
         }
         let Some(g) = self.groups.get_mut(&tgid) else {
@@ -905,9 +935,10 @@ impl Tree {
                 && !g.zombie
                 && (g.parent == 0
                     || (!g.adopted
-                        && self.groups.get(&g.parent).is_some_and(|p| {
-                            !p.zombie && p.pgid != pgid && p.sid == g.sid
-                        })))
+                        && self
+                            .groups
+                            .get(&g.parent)
+                            .is_some_and(|p| !p.zombie && p.pgid != pgid && p.sid == g.sid)))
         })
     }
 

@@ -47,11 +47,11 @@ const fn enosys(note: &'static str) -> Status {
 
 // Statuses. The notes say which part of the sentry brings a syscall, or why it won't come.
 const OK: Status = Status::Supported;
-const EXEC_NOTE: Status = partial("an ELF Linux would fail only after the point of no return (a segment past the end of its file) is refused with ENOEXEC before it");
+const EXEC_NOTE: Status = partial("an ELF Linux would fail only after the point of no return (a segment past the end of its file) is refused with ENOEXEC before it; file capabilities (security.capability) and set-user-ID/set-group-ID bits are not honoured: capabilities transform as for a plain file");
 const VFS: Status = enosys("not implemented in the VFS yet");
 const MOUNT: Status = enosys("mounting inside the sandbox is not supported yet");
 const PROC: Status = enosys("processes and signals: comes with fork/exec/wait");
-const CRED: Status = enosys("capabilities: not yet (effective uid 0 is privileged)");
+const CAPS: Status = partial("per-thread effective, permitted, inheritable, bounding and ambient sets as Linux keeps them (versions 1-3, capget of any thread, capset of the caller only); no file capabilities, so execve grants capabilities only to root and through the ambient set");
 const NS: Status = enosys("namespaces: not yet");
 const IOPRIO: Status = enosys("I/O scheduling classes and priorities: not yet");
 /// The scheduling calls that change a thread's attributes.
@@ -203,8 +203,8 @@ const ROWS: &[Syscall] = &[
     sc(122, "setfsuid",               &[Int], OK),
     sc(123, "setfsgid",               &[Int], OK),
     sc(124, "getsid",                 &[Pid], OK),
-    sc(125, "capget",                 &[Ptr, Ptr], CRED),
-    sc(126, "capset",                 &[Ptr, Ptr], CRED),
+    sc(125, "capget",                 &[Ptr, Ptr], CAPS),
+    sc(126, "capset",                 &[Ptr, Ptr], CAPS),
     sc(127, "rt_sigpending",          &[Ptr, Size], OK),
     sc(128, "rt_sigtimedwait",        &[SigSet, Ptr, Timespec, Size], OK),
     sc(129, "rt_sigqueueinfo",        &[Pid, Signal, Ptr], OK),
@@ -239,7 +239,7 @@ const ROWS: &[Syscall] = &[
     sc(154, "modify_ldt",             &[Int, Ptr, Size], NOPE),
     sc(155, "pivot_root",             &[CStr, CStr], MOUNT),
     sc(156, "_sysctl",                &[Ptr], GONE),
-    sc(157, "prctl",                  &[Enum(c::PRCTL), Hex, Hex, Hex, Hex], partial("NAME, PDEATHSIG, DUMPABLE, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, TIMERSLACK, THP_DISABLE, GET_SECCOMP, TSC (enable only); other options EINVAL")),
+    sc(157, "prctl",                  &[Enum(c::PRCTL), Hex, Hex, Hex, Hex], partial("NAME, PDEATHSIG, DUMPABLE, CHILD_SUBREAPER, NO_NEW_PRIVS, KEEPCAPS, SECUREBITS, CAPBSET_READ/DROP, CAP_AMBIENT, TIMERSLACK, THP_DISABLE, GET_SECCOMP, TSC (enable only); other options EINVAL")),
     sc(158, "arch_prctl",             &[Enum(c::ARCH_PRCTL), Hex], OK),
     sc(159, "adjtimex",               &[Ptr], HOST),
     sc(160, "setrlimit",              &[RLIMIT, Ptr], OK),

@@ -299,6 +299,15 @@ differential! {
     unix_bind_connect: "unix_bind_connect" () => 0;
     unix_rights: "unix_rights" () => 0;
     unix_creds: "unix_creds" () => 0;
+    // Capabilities (capabilities(7)); run as root.
+    caps_basic: "caps_basic" () => 0;
+    caps_uid: "caps_uid" () => 0;
+    caps_uid_dynamic: "caps_uid", Dynamic () => 0;
+    caps_checks: "caps_checks" () => 0;
+    proc_status_ids: "proc_status_ids" () => 0;
+    // Helpers of the resource-limit tests (tests/oci.rs), here with no limit.
+    fork_until: "fork_until" ("3") => 0;
+    alloc_touch: "alloc_touch" ("16") => 0;
     unix_shutdown: "unix_shutdown" () => 0;
     unix_blocking: "unix_blocking" () => 0;
     unix_server_fork: "unix_server_fork" () => 0;

@@ -732,6 +732,12 @@ fn features_and_list() {
             .is_some_and(|h| h.iter().any(|x| x == "poststop")),
         "{f}"
     );
+    // The capabilities a bundle may name, as runc lists them.
+    let caps = f["linux"]["capabilities"]
+        .as_array()
+        .expect("a capability list");
+    assert!(caps.iter().any(|c| c == "CAP_CHECKPOINT_RESTORE"), "{f}");
+    assert_eq!(caps.len(), 41, "{f}");
 }
 
 #[test]
@@ -1256,4 +1262,262 @@ fn job_control_keys_on_the_console() {
     step(b"exit\n", "exit");
     assert_eq!(o.runsc(&["delete", "--force", "j1"]).status, 0);
     o.assert_no_container("after the job control");
+}
+
+/// The Cap* and NoNewPrivs lines of /proc/self/status a container's process prints.
+fn cap_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with("Cap") || l.starts_with("NoNewPrivs"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn capabilities_and_no_new_privs_follow_the_bundle() {
+    let Some(o) = Oci::new("caps") else { return };
+    // CAP_CHOWN 0, CAP_KILL 5, CAP_NET_BIND_SERVICE 10: 0x421. As runc sets them, every
+    // set the same (so the execve that starts the process keeps them).
+    let caps = ["CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    let b = o.bundle("b", &["cat", "/proc/self/status"], |c| {
+        c["process"]["capabilities"] = serde_json::json!({
+            "bounding": caps, "effective": caps, "permitted": caps,
+            "inheritable": caps, "ambient": caps,
+        });
+        c["process"]["noNewPrivileges"] = true.into();
+    });
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "c1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let want = [
+        "CapInh:\t0000000000000421",
+        "CapPrm:\t0000000000000421",
+        "CapEff:\t0000000000000421",
+        "CapBnd:\t0000000000000421",
+        "CapAmb:\t0000000000000421",
+        "NoNewPrivs:\t1",
+    ];
+    assert_eq!(cap_lines(&out.stdout_str()), want, "{}", out.stdout_str());
+    // A non-root user keeps only what is ambient; without noNewPrivileges it is 0.
+    let b = o.bundle("u", &["cat", "/proc/self/status"], |c| {
+        c["process"]["user"] = serde_json::json!({"uid": 1000, "gid": 1000});
+        c["process"]["capabilities"] = serde_json::json!({
+            "bounding": caps, "effective": ["CAP_KILL"], "permitted": caps,
+            "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"],
+        });
+        c["process"]["noNewPrivileges"] = false.into();
+    });
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "c2"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let want = [
+        "CapInh:\t0000000000000020",
+        "CapPrm:\t0000000000000020",
+        "CapEff:\t0000000000000020",
+        "CapBnd:\t0000000000000421",
+        "CapAmb:\t0000000000000020",
+        "NoNewPrivs:\t0",
+    ];
+    assert_eq!(cap_lines(&out.stdout_str()), want, "{}", out.stdout_str());
+    // exec --process honours both for the new process.
+    let b = o.bundle("x", &["sleep", "1000"], |_| {});
+    o.create(&b, "c3");
+    assert_eq!(o.runsc(&["start", "c3"]).status, 0);
+    let pj = o.dir.path().join("process.json");
+    let process = serde_json::json!({
+        "args": ["cat", "/proc/self/status"], "cwd": "/", "env": ["PATH=/bin"],
+        "user": {"uid": 0, "gid": 0},
+        "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"],
+                         "permitted": ["CAP_KILL"]},
+        "noNewPrivileges": true,
+    });
+    std::fs::write(&pj, process.to_string()).unwrap();
+    let out = o.runsc(&["exec", "--process", pj.to_str().unwrap(), "c3"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let lines = cap_lines(&out.stdout_str());
+    assert!(
+        lines.contains(&"CapEff:\t0000000000000020".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"CapBnd:\t0000000000000020".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"NoNewPrivs:\t1".to_string()), "{lines:?}");
+    assert_eq!(o.runsc(&["kill", "c3", "9"]).status, 0);
+    // An unknown capability is a one-line bundle error.
+    let b = o.bundle("bad", &["true"], |c| {
+        c["process"]["capabilities"] = serde_json::json!({"bounding": ["CAP_NOPE"]});
+    });
+    let out = o.detached(&["create", "--bundle", b.to_str().unwrap(), "c4"]);
+    assert_error(&o, "unknown capability", &out, "CAP_NOPE");
+}
+
+/// Copies a test program into a bundle's rootfs as /bin/NAME.
+fn install_program(bundle: &Path, name: &str) {
+    let p = tests::build_program(name, tests::Link::Static);
+    std::fs::copy(p, bundle.join("rootfs/bin").join(name)).unwrap();
+}
+
+#[test]
+fn a_pids_limit_fails_the_fork_past_it_and_update_raises_it() {
+    let Some(o) = Oci::new("pids") else { return };
+    // The process itself is one task: with a limit of 4 it forks 3 children.
+    let b = o.bundle("b", &["fork_until", "10"], |c| {
+        c["linux"]["resources"]["pids"] = serde_json::json!({"limit": 4});
+    });
+    install_program(&b, "fork_until");
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "p1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "forked 3 then EAGAIN\n");
+    // Live: a container at its limit (2 = its shell and sleep) cannot fork until
+    // `update` raises the limit.
+    let b = o.bundle("live", &["sleep", "1000"], |c| {
+        c["linux"]["resources"]["pids"] = serde_json::json!({"limit": 2});
+    });
+    install_program(&b, "fork_until");
+    o.create(&b, "p2");
+    assert_eq!(o.runsc(&["start", "p2"]).status, 0);
+    let out = o.runsc(&["exec", "p2", "fork_until", "10"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "forked 0 then EAGAIN\n");
+    let out = o.runsc(&["update", "--pids-limit", "5", "p2"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let out = o.runsc(&["exec", "p2", "fork_until", "10"]);
+    assert_eq!(
+        out.stdout_str(),
+        "forked 3 then EAGAIN\n",
+        "{}",
+        out.stderr_str()
+    );
+    // The containerd shim's way: LinuxResources JSON on stdin.
+    let out = run(
+        o.cmd(&["update", "--resources", "-", "p2"]),
+        br#"{"pids": {"limit": 3}, "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"}}"#,
+        TIMEOUT,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let out = o.runsc(&["exec", "p2", "fork_until", "10"]);
+    assert_eq!(
+        out.stdout_str(),
+        "forked 1 then EAGAIN\n",
+        "{}",
+        out.stderr_str()
+    );
+    // events --stats: runc's shape, with the stored values.
+    let out = o.runsc(&["events", "--stats", "p2"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["type"], "stats", "{ev}");
+    assert_eq!(ev["data"]["pids"]["current"], 1, "{ev}");
+    assert_eq!(ev["data"]["pids"]["limit"], 3, "{ev}");
+    assert!(
+        ev["data"]["memory"]["usage"]["usage"].as_u64().unwrap_or(0) > 0,
+        "{ev}"
+    );
+    assert_eq!(ev["data"]["memory"]["usage"]["limit"], u64::MAX, "{ev}");
+    assert_eq!(ev["data"]["resources"]["cpuShares"], 512, "{ev}");
+    assert_eq!(ev["data"]["resources"]["cpusetCpus"], "0", "{ev}");
+    // Bad values are one-line errors; the container runs on.
+    let out = o.runsc(&["update", "--cpu-period", "5", "p2"]);
+    assert_error(&o, "bad cpu period", &out, "cpu period");
+    let out = o.runsc(&["update", "--memory", "lots", "p2"]);
+    assert_error(&o, "bad memory", &out, "--memory");
+    let out = run(
+        o.cmd(&["update", "--resources", "-", "p2"]),
+        b"{nope",
+        TIMEOUT,
+    );
+    assert_error(&o, "bad resources JSON", &out, "--resources");
+    let out = o.runsc(&["update", "--pids-limit", "5", "nosuch"]);
+    assert_error(&o, "no such container", &out, "nosuch");
+    assert_eq!(o.status("p2"), "running");
+    assert_eq!(o.runsc(&["kill", "p2", "9"]).status, 0);
+}
+
+#[test]
+fn a_memory_limit_kills_the_largest_process_and_the_sandbox_stays() {
+    let Some(o) = Oci::new("memory") else { return };
+    let b = o.bundle(
+        "b",
+        &[
+            "sh",
+            "-c",
+            "alloc_touch 512 >/dev/null; echo status $?; alloc_touch 8",
+        ],
+        |c| {
+            c["linux"]["resources"]["memory"] = serde_json::json!({"limit": 64 << 20});
+        },
+    );
+    install_program(&b, "alloc_touch");
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m1"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let text = out.stdout_str();
+    assert!(
+        text.starts_with("status 137\n"),
+        "killed by SIGKILL: {text}"
+    );
+    assert!(
+        text.ends_with("touched 8 MiB\nPASS\n"),
+        "then room again: {text}"
+    );
+    // The largest process goes even when another one allocates: a holder of 40 MiB is
+    // killed so that a process allocating 30 MiB can finish.
+    let b = o.bundle(
+        "other",
+        &[
+            "sh",
+            "-c",
+            "alloc_touch 40 hold >/tmp/held & \
+             until [ -s /tmp/held ]; do sleep 1; done; \
+             alloc_touch 30 | tail -2; wait $!; echo holder $?",
+        ],
+        |c| {
+            c["linux"]["resources"]["memory"] = serde_json::json!({"limit": 64 << 20});
+        },
+    );
+    install_program(&b, "alloc_touch");
+    symlink("busybox", b.join("rootfs/bin/tail")).unwrap();
+    let out = o.runsc(&["run", "--bundle", b.to_str().unwrap(), "m3"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert_eq!(out.stdout_str(), "touched 30 MiB\nPASS\nholder 137\n");
+    // A limit lowered below the use is reached at once: the holder is killed.
+    let b = o.bundle(
+        "lower",
+        &[
+            "sh",
+            "-c",
+            "alloc_touch 40 hold & wait $!; echo holder $?; sleep 1000",
+        ],
+        |_| {},
+    );
+    install_program(&b, "alloc_touch");
+    o.create(&b, "m4");
+    assert_eq!(o.runsc(&["start", "m4"]).status, 0);
+    let usage = || {
+        let out = o.runsc(&["events", "--stats", "m4"]);
+        let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ev["data"]["memory"]["usage"]["usage"].as_u64().unwrap_or(0)
+    };
+    eventually("the holder holds 40 MiB", || usage() > 40 << 20);
+    let out = o.runsc(&["update", "--memory", "32m", "m4"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    assert!(usage() <= 32 << 20, "under the new limit");
+    let said = o.dir.path().join("detached.out");
+    eventually("the shell saw the kill", || {
+        std::fs::read_to_string(&said).is_ok_and(|t| t.contains("holder 137"))
+    });
+    assert_eq!(o.status("m4"), "running");
+    assert_eq!(o.runsc(&["kill", "m4", "9"]).status, 0);
+    // A live update lowers the limit; events report it.
+    let b = o.bundle("live", &["sleep", "1000"], |_| {});
+    install_program(&b, "alloc_touch");
+    o.create(&b, "m2");
+    assert_eq!(o.runsc(&["start", "m2"]).status, 0);
+    let out = o.runsc(&["update", "--memory", "48m", "m2"]);
+    assert_eq!(out.status, 0, "{}", out.stderr_str());
+    let out = o.runsc(&["exec", "m2", "alloc_touch", "256"]);
+    assert_eq!(out.status, 137, "{}", out.stdout_str());
+    let out = o.runsc(&["events", "--stats", "m2"]);
+    let ev: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["data"]["memory"]["usage"]["limit"], 48u64 << 20, "{ev}");
+    assert_eq!(o.status("m2"), "running");
+    assert_eq!(o.runsc(&["kill", "m2", "9"]).status, 0);
 }

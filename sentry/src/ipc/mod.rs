@@ -42,6 +42,8 @@ pub struct IpcCred {
     pub uid: u32,
     pub gid: u32,
     pub pid: i32,
+    /// The effective capabilities.
+    pub caps: u64,
 }
 
 impl IpcCred {
@@ -50,12 +52,12 @@ impl IpcCred {
             uid: t.creds.uid,
             gid: t.creds.gid,
             pid: t.tgid,
+            caps: t.creds.caps.effective,
         }
     }
 
-    /// CAP_IPC_OWNER / CAP_SYS_ADMIN: root in the sandbox.
-    fn privileged(&self) -> bool {
-        self.uid == 0
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps & crate::caps::bit(cap) != 0
     }
 }
 
@@ -85,7 +87,7 @@ impl Perm {
     }
 
     /// ipcperms(): whether `c` has the access `flag` asks for (any of its rwx bits, in
-    /// any of the three classes); root always has.
+    /// any of the three classes); CAP_IPC_OWNER always has.
     pub fn allows(&self, c: IpcCred, flag: u32) -> bool {
         let requested = (flag >> 6) | (flag >> 3) | flag;
         let mut granted = self.mode;
@@ -94,7 +96,7 @@ impl Perm {
         } else if c.gid == self.cgid || c.gid == self.gid {
             granted >>= 3;
         }
-        requested & !granted & 0o7 == 0 || c.privileged()
+        requested & !granted & 0o7 == 0 || c.capable(crate::caps::CAP_IPC_OWNER)
     }
 
     pub fn check(&self, c: IpcCred, flag: u32) -> Result<(), Errno> {
@@ -105,9 +107,9 @@ impl Perm {
         }
     }
 
-    /// IPC_SET and IPC_RMID: the owner, the creator or root (EPERM).
+    /// IPC_SET and IPC_RMID: the owner, the creator or CAP_SYS_ADMIN (EPERM).
     pub fn check_owner(&self, c: IpcCred) -> Result<(), Errno> {
-        if c.uid == self.uid || c.uid == self.cuid || c.privileged() {
+        if c.uid == self.uid || c.uid == self.cuid || c.capable(crate::caps::CAP_SYS_ADMIN) {
             Ok(())
         } else {
             Err(Errno::EPERM)
@@ -308,6 +310,7 @@ mod tests {
             uid: 0,
             gid: 0,
             pid: 1,
+            caps: crate::caps::ALL,
         };
         let a = ids.add(Perm::new(0, 0o600, c), ()).unwrap();
         let b = ids.add(Perm::new(5, 0o600, c), ()).unwrap();
@@ -325,11 +328,13 @@ mod tests {
             uid: 1000,
             gid: 100,
             pid: 1,
+            caps: 0,
         };
         let other = IpcCred {
             uid: 1001,
             gid: 101,
             pid: 2,
+            caps: 0,
         };
         let p = Perm::new(0, 0o640, owner);
         assert!(p.allows(owner, S_IRUGO | S_IWUGO));

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub const PAGE_SIZE: u64 = 4096;
@@ -16,6 +17,9 @@ pub struct MemoryFile {
     alloc: Mutex<Allocator>,
     /// Pages released by dropped `Frame`s, returned to the allocator in batches.
     pending: Mutex<Vec<u64>>,
+    /// The most bytes the application may have allocated (`linux.resources.memory.limit`,
+    /// as a memory cgroup's memory.max); u64::MAX: no limit.
+    limit: AtomicU64,
 }
 
 /// Pending frame releases beyond which they are returned to the host at once.
@@ -125,7 +129,29 @@ impl MemoryFile {
                 in_use: 0,
             }),
             pending: Mutex::new(Vec::new()),
+            limit: AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Limits the bytes allocated to the application (None: no limit). Allocations that
+    /// would go over fail (after the reclaim and pressure hook of `alloc`); what is
+    /// already allocated stays.
+    pub fn set_limit(&self, bytes: Option<u64>) {
+        self.limit
+            .store(bytes.unwrap_or(u64::MAX), Ordering::SeqCst);
+    }
+
+    pub fn limit(&self) -> Option<u64> {
+        Some(self.limit.load(Ordering::SeqCst)).filter(|&l| l != u64::MAX)
+    }
+
+    /// Whether `pages` more pages fit under the limit now.
+    pub fn has_room(&self, pages: u64) -> bool {
+        let in_use = self.in_use();
+        pages
+            .checked_mul(PAGE_SIZE)
+            .and_then(|len| in_use.checked_add(len))
+            .is_some_and(|want| want <= self.limit.load(Ordering::SeqCst))
     }
 
     /// The sandbox's memory file, made on first use (None if the host refuses a memfd).
@@ -205,8 +231,17 @@ impl MemoryFile {
         self.alloc.lock().unwrap_or_else(|e| e.into_inner()).in_use
     }
 
+    /// Returns released pages, then drops caches (the pressure hook) and returns theirs.
+    pub fn relieve(&self) {
+        self.reclaim();
+        if let Some(hook) = PRESSURE.get() {
+            hook();
+            self.reclaim();
+        }
+    }
+
     /// Allocates `pages` contiguous zeroed pages; returns their file offset, or None when
-    /// the file is full.
+    /// the file is full or the limit reached.
     pub fn alloc(&self, pages: u64) -> Option<u64> {
         if let Some(off) = self.try_alloc(pages) {
             return Some(off);
@@ -227,6 +262,9 @@ impl MemoryFile {
     fn try_alloc(&self, pages: u64) -> Option<u64> {
         let len = pages.checked_mul(PAGE_SIZE)?;
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        if a.in_use.checked_add(len)? > self.limit.load(Ordering::SeqCst) {
+            return None;
+        }
         let found = a
             .free
             .iter()

@@ -181,6 +181,8 @@ pub fn handler(nr: u64) -> Option<Handler> {
         SYS_setfsuid => sys_cred::setfsuid,
         SYS_setfsgid => sys_cred::setfsgid,
         SYS_setgroups => sys_cred::setgroups,
+        SYS_capget => sys_cred::capget,
+        SYS_capset => sys_cred::capset,
         SYS_setsid => sys_process::setsid,
         SYS_pidfd_open => sys_pidfd::pidfd_open,
         SYS_pidfd_send_signal => sys_pidfd::pidfd_send_signal,

@@ -237,14 +237,18 @@ fn validate(t: &Task, a: &CloneArgs) -> Result<(), Errno> {
 pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
     validate(t, &a)?;
     let f = a.flags;
-    // RLIMIT_NPROC, which root is not held to.
-    if t.creds.uid != 0 {
+    // RLIMIT_NPROC (counted per real uid), which root, CAP_SYS_RESOURCE and
+    // CAP_SYS_ADMIN are not held to.
+    let exempt = t.creds.ruid == 0
+        || t.capable(crate::caps::CAP_SYS_RESOURCE)
+        || t.capable(crate::caps::CAP_SYS_ADMIN);
+    if !exempt {
         let limit = t.rlimit(libc::RLIMIT_NPROC as usize);
         let tree = t.tree();
         let mine = tree
             .groups
             .values()
-            .filter(|g| g.uid == t.creds.uid && !g.zombie)
+            .filter(|g| g.uid == t.creds.ruid && !g.zombie)
             .map(|g| g.threads.len() as u64)
             .sum::<u64>();
         if mine >= limit {
@@ -254,13 +258,10 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
 
     // The child's memory.
     let mm = if f & CLONE_VM != 0 {
-        t.mm
-            .aspace()
-            .prepare_thread()
-            .map_err(|e| {
-                log::warn(&format!("clone: a new thread in the address space: {e}"));
-                Errno::EAGAIN
-            })?;
+        t.mm.aspace().prepare_thread().map_err(|e| {
+            log::warn(&format!("clone: a new thread in the address space: {e}"));
+            Errno::EAGAIN
+        })?;
         ChildMm::Shared(t.mm.clone())
     } else {
         ChildMm::Forked(t.mm.fork()?)
@@ -367,6 +368,10 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
             // The caller's group is exiting: no new tasks (Linux's fatal_signal_pending).
             return Err(Errno::ERESTARTNOINTR);
         }
+        // The sandbox's pids limit (pids cgroup: EAGAIN, threads count).
+        if tree.pids_full() {
+            return Err(Errno::EAGAIN);
+        }
         let (ppid_group, pgid, sid, uid) = (pg.parent, pg.pgid, pg.sid, pg.uid);
         let suid = pg.suid;
         let no_new_privs = pg.no_new_privs;
@@ -393,6 +398,7 @@ pub fn do_clone(t: &mut Task, a: CloneArgs) -> Result<u64, Errno> {
                 sched: sched.for_child(),
                 // A new thread or process is named as its creator.
                 comm: my_comm,
+                creds: t.creds.clone(),
             },
         );
         if thread {
@@ -662,11 +668,7 @@ impl Task {
                 super::sys_lock::release_posix(self.tgid, &f);
             }
             drop(files);
-            *self
-                .process
-                .mm
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = None;
+            *self.process.mm.lock().unwrap_or_else(|e| e.into_inner()) = None;
         }
         let init_exited = {
             let mut tree = self.tree();
@@ -820,7 +822,8 @@ fn do_execve(
     let fd_cloexec = by_fd && t.fds().cloexec(dirfd).unwrap_or(false);
     if flags & AT_SYMLINK_NOFOLLOW != 0
         && let Ok(p) = vfs.resolve(&fsctx, vcreds, &fsctx.cwd, &program, false)
-        && p.stat().is_ok_and(|s| s.file_type() == crate::vfs::inode::S_IFLNK)
+        && p.stat()
+            .is_ok_and(|s| s.file_type() == crate::vfs::inode::S_IFLNK)
     {
         return Err(Errno::ELOOP);
     }
@@ -929,6 +932,13 @@ fn do_execve(
     t.rseq = None;
     t.restart_block = None;
     t.saved_mask = None;
+    // The saved and file-system ids become the effective ones, and the capability sets
+    // transform (capabilities(7); no file capabilities, no set-user-ID files).
+    let nnp = t.tree().groups.get(&t.tgid).is_some_and(|g| g.no_new_privs);
+    let c = &mut t.creds;
+    (c.suid, c.fsuid, c.sgid, c.fsgid) = (c.uid, c.uid, c.gid, c.gid);
+    crate::caps::exec(&mut c.caps, &mut c.securebits, c.ruid, c.uid, nnp);
+    t.commit_creds();
 
     let comm: Vec<u8> = {
         // Descriptor-relative execs take the file's own name.
@@ -962,7 +972,6 @@ fn do_execve(
             g.actions = t.sig.actions.clone();
             g.execed = true;
             g.dumpable = 1;
-            g.prctl.keepcaps = false;
         }
         if let Some(e) = tree.tasks.get_mut(&t.tid) {
             e.mm_id = Arc::as_ptr(&mm) as usize;

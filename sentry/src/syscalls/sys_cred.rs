@@ -1,10 +1,11 @@
-//! Credentials (credentials(7)): setuid(2), setgid(2), setreuid(2), setregid(2),
-//! setresuid(2), setresgid(2), setfsuid(2), setfsgid(2), setgroups(2). A task with
-//! effective uid 0 has the capabilities (CAP_SETUID, CAP_SETGID) inside the sandbox; any
-//! other task may only move among its own real, effective and saved ids. The effective
-//! ids are what the sandbox's permission checks use (through fsuid/fsgid, which follow
-//! them).
+//! Credentials (credentials(7), capabilities(7)): setuid(2), setgid(2), setreuid(2),
+//! setregid(2), setresuid(2), setresgid(2), setfsuid(2), setfsgid(2), setgroups(2),
+//! capget(2), capset(2). Changing uids needs CAP_SETUID, gids CAP_SETGID; without it a
+//! task may only move among its own real, effective and saved ids. A uid change moves
+//! the capability sets as Linux does (`caps::fix_setuid`). The effective ids are what
+//! the sandbox's permission checks use (through fsuid/fsgid, which follow them).
 
+use crate::caps::{self, CAP_SETGID, CAP_SETUID, Uids};
 use crate::task::Task;
 use syscalls_table::Errno;
 
@@ -14,33 +15,40 @@ fn id(v: u64) -> u32 {
     v as u32
 }
 
-fn privileged(t: &Task) -> bool {
-    t.creds.uid == 0
+fn uids(t: &Task) -> Uids {
+    let c = &t.creds;
+    Uids {
+        ruid: c.ruid,
+        euid: c.uid,
+        suid: c.suid,
+        fsuid: c.fsuid,
+    }
 }
 
-/// Linux drops the capabilities when no uid is 0 any more; the sandbox's privilege is
-/// "effective uid 0", so nothing more to do. fsuid follows the effective uid.
-fn fix_fs(t: &mut Task) {
-    t.creds.fsuid = t.creds.uid;
+/// After a change of real, effective or saved gids: fsgid follows the effective gid.
+fn fix_fsgid(t: &mut Task) {
     t.creds.fsgid = t.creds.gid;
-    // What other processes check (kill, setpriority, sched_setscheduler): the real,
-    // effective and saved uids.
-    let (ruid, euid, suid) = (t.creds.ruid, t.creds.uid, t.creds.suid);
-    let tgid = t.tgid;
-    if let Some(g) = t.tree().groups.get_mut(&tgid) {
-        g.uid = ruid;
-        g.euid = euid;
-        g.suid = suid;
-    }
+    t.commit_creds();
+}
+
+/// After a change of real, effective or saved uids: fsuid follows the effective uid,
+/// the capability sets follow the uids (from `old`), and other tasks see the result.
+fn fix_fs(t: &mut Task, old: Uids) {
+    t.creds.fsuid = t.creds.uid;
+    let new = uids(t);
+    let c = &mut t.creds;
+    caps::fix_setuid(&mut c.caps, c.securebits, old, new);
+    t.commit_creds();
 }
 
 /// setresuid(2).
 pub fn setresuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let old = uids(t);
     let (r, e, s) = (id(a[0]), id(a[1]), id(a[2]));
     let c = &t.creds;
     let own = |x: u32| x == NOCHANGE || x == c.ruid || x == c.uid || x == c.suid;
     let allowed = own(r) && own(e) && own(s);
-    if !privileged(t) && !allowed {
+    if !t.capable(CAP_SETUID) && !allowed {
         return Err(Errno::EPERM);
     }
     let c = &mut t.creds;
@@ -53,7 +61,7 @@ pub fn setresuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if s != NOCHANGE {
         c.suid = s;
     }
-    fix_fs(t);
+    fix_fs(t, old);
     Ok(0)
 }
 
@@ -63,7 +71,7 @@ pub fn setresgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let c = &t.creds;
     let own = |x: u32| x == NOCHANGE || x == c.rgid || x == c.gid || x == c.sgid;
     let allowed = own(r) && own(e) && own(s);
-    if !privileged(t) && !allowed {
+    if !t.capable(CAP_SETGID) && !allowed {
         return Err(Errno::EPERM);
     }
     let c = &mut t.creds;
@@ -76,16 +84,17 @@ pub fn setresgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if s != NOCHANGE {
         c.sgid = s;
     }
-    fix_fs(t);
+    fix_fsgid(t);
     Ok(0)
 }
 
 /// setreuid(2): the saved uid becomes the new effective uid when the real uid is set or
 /// the effective uid changes to something other than the old real uid.
 pub fn setreuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let old = uids(t);
     let (r, e) = (id(a[0]), id(a[1]));
     let c = t.creds.clone();
-    if !privileged(t) {
+    if !t.capable(CAP_SETUID) {
         if r != NOCHANGE && r != c.ruid && r != c.uid {
             return Err(Errno::EPERM);
         }
@@ -103,7 +112,7 @@ pub fn setreuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if r != NOCHANGE || (e != NOCHANGE && e != c.ruid) {
         n.suid = n.uid;
     }
-    fix_fs(t);
+    fix_fs(t, old);
     Ok(0)
 }
 
@@ -111,7 +120,7 @@ pub fn setreuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn setregid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let (r, e) = (id(a[0]), id(a[1]));
     let c = t.creds.clone();
-    if !privileged(t) {
+    if !t.capable(CAP_SETGID) {
         if r != NOCHANGE && r != c.rgid && r != c.gid {
             return Err(Errno::EPERM);
         }
@@ -129,24 +138,25 @@ pub fn setregid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if r != NOCHANGE || (e != NOCHANGE && e != c.rgid) {
         n.sgid = n.gid;
     }
-    fix_fs(t);
+    fix_fsgid(t);
     Ok(0)
 }
 
 /// setuid(2): privileged, all three ids; else the effective one, to the real or saved.
 pub fn setuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let old = uids(t);
     let u = id(a[0]);
     if u == NOCHANGE {
         return Err(Errno::EINVAL);
     }
-    if privileged(t) {
+    if t.capable(CAP_SETUID) {
         t.creds.ruid = u;
         t.creds.suid = u;
     } else if u != t.creds.ruid && u != t.creds.suid {
         return Err(Errno::EPERM);
     }
     t.creds.uid = u;
-    fix_fs(t);
+    fix_fs(t, old);
     Ok(0)
 }
 
@@ -156,14 +166,14 @@ pub fn setgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if g == NOCHANGE {
         return Err(Errno::EINVAL);
     }
-    if privileged(t) {
+    if t.capable(CAP_SETGID) {
         t.creds.rgid = g;
         t.creds.sgid = g;
     } else if g != t.creds.rgid && g != t.creds.sgid {
         return Err(Errno::EPERM);
     }
     t.creds.gid = g;
-    fix_fs(t);
+    fix_fsgid(t);
     Ok(0)
 }
 
@@ -172,9 +182,12 @@ pub fn setfsuid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let u = id(a[0]);
     let old = t.creds.fsuid;
     let c = &t.creds;
-    let allowed = privileged(t) || u == c.ruid || u == c.uid || u == c.suid || u == c.fsuid;
+    let allowed = t.capable(CAP_SETUID) || u == c.ruid || u == c.uid || u == c.suid || u == c.fsuid;
     if allowed && u != NOCHANGE {
-        t.creds.fsuid = u;
+        let c = &mut t.creds;
+        caps::fix_setfsuid(&mut c.caps, c.securebits, old, u);
+        c.fsuid = u;
+        t.commit_creds();
     }
     Ok(u64::from(old))
 }
@@ -184,9 +197,10 @@ pub fn setfsgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     let g = id(a[0]);
     let old = t.creds.fsgid;
     let c = &t.creds;
-    let allowed = privileged(t) || g == c.rgid || g == c.gid || g == c.sgid || g == c.fsgid;
+    let allowed = t.capable(CAP_SETGID) || g == c.rgid || g == c.gid || g == c.sgid || g == c.fsgid;
     if allowed && g != NOCHANGE {
         t.creds.fsgid = g;
+        t.commit_creds();
     }
     Ok(u64::from(old))
 }
@@ -197,7 +211,7 @@ pub fn setgroups(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if !(0..=65536).contains(&n) {
         return Err(Errno::EINVAL);
     }
-    if !privileged(t) {
+    if !t.capable(CAP_SETGID) {
         return Err(Errno::EPERM);
     }
     let mut b = vec![0u8; n as usize * 4];
@@ -208,5 +222,108 @@ pub fn setgroups(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         .collect();
     g.sort_unstable();
     t.creds.groups = g;
+    t.commit_creds();
+    Ok(0)
+}
+
+const CAP_V1: u32 = 0x1998_0330;
+const CAP_V2: u32 = 0x2007_1026;
+const CAP_V3: u32 = 0x2008_0522;
+
+/// The header's version: how many 32-bit words each set takes. An unknown version is
+/// EINVAL with the preferred one (v3) written back.
+fn cap_version(t: &Task, hdr: u64) -> Result<usize, Errno> {
+    let mut v = [0u8; 4];
+    t.mm.copy_in(hdr, &mut v)?;
+    match u32::from_le_bytes(v) {
+        CAP_V1 => Ok(1),
+        CAP_V2 | CAP_V3 => Ok(2),
+        _ => {
+            t.mm.copy_out(hdr, &CAP_V3.to_le_bytes())?;
+            Err(Errno::EINVAL)
+        }
+    }
+}
+
+fn cap_pid(t: &Task, hdr: u64) -> Result<i32, Errno> {
+    let mut p = [0u8; 4];
+    t.mm.copy_in(hdr.wrapping_add(4), &mut p)?;
+    Ok(i32::from_le_bytes(p))
+}
+
+/// capget(2): the effective, permitted and inheritable sets of the calling thread (pid 0
+/// or its own tid) or of thread `pid`. A NULL data pointer only probes the version.
+pub fn capget(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (hdr, data) = (a[0], a[1]);
+    let words = match cap_version(t, hdr) {
+        Ok(w) => w,
+        Err(Errno::EINVAL) if data == 0 => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    if data == 0 {
+        return Ok(0);
+    }
+    let pid = cap_pid(t, hdr)?;
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let c = if pid == 0 || pid == t.tid {
+        t.creds.caps
+    } else {
+        t.tree()
+            .tasks
+            .get(&pid)
+            .map(|e| e.creds.caps)
+            .ok_or(Errno::ESRCH)?
+    };
+    let mut out = Vec::with_capacity(12 * words);
+    for w in 0..words {
+        for set in [c.effective, c.permitted, c.inheritable] {
+            out.extend_from_slice(&((set >> (32 * w)) as u32).to_le_bytes());
+        }
+    }
+    t.mm.copy_out(data, &out)?;
+    Ok(0)
+}
+
+/// capset(2): only the calling thread's sets (another pid: EPERM). The new permitted set
+/// must be within the old one, the effective within the new permitted, and the
+/// inheritable within the old inheritable and bounding sets and, without CAP_SETPCAP,
+/// within the old inheritable and permitted ones. Ambient capabilities no longer both
+/// permitted and inheritable go.
+pub fn capset(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    let (hdr, data) = (a[0], a[1]);
+    let words = cap_version(t, hdr)?;
+    let pid = cap_pid(t, hdr)?;
+    if pid != 0 && pid != t.tid {
+        return Err(Errno::EPERM);
+    }
+    let mut b = vec![0u8; 12 * words];
+    t.mm.copy_in(data, &mut b)?;
+    let word = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    let mut sets = [0u64; 3];
+    for w in 0..words {
+        for (k, set) in sets.iter_mut().enumerate() {
+            *set |= word(12 * w + 4 * k) << (32 * w);
+        }
+    }
+    let [effective, permitted, inheritable] = sets.map(|s| s & caps::ALL);
+    let old = t.creds.caps;
+    let within = |x: u64, y: u64| x & !y == 0;
+    if !t.capable(caps::CAP_SETPCAP) && !within(inheritable, old.inheritable | old.permitted) {
+        return Err(Errno::EPERM);
+    }
+    if !within(inheritable, old.inheritable | old.bounding)
+        || !within(permitted, old.permitted)
+        || !within(effective, permitted)
+    {
+        return Err(Errno::EPERM);
+    }
+    let c = &mut t.creds.caps;
+    c.effective = effective;
+    c.permitted = permitted;
+    c.inheritable = inheritable;
+    c.ambient &= permitted & inheritable;
+    t.commit_creds();
     Ok(0)
 }

@@ -88,7 +88,7 @@ pub fn epoll_ctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         return Err(Errno::EPERM);
     }
     // EPOLLWAKEUP needs CAP_BLOCK_SUSPEND; without it the flag is dropped silently.
-    if has_event && t.creds.uid != 0 {
+    if has_event && !t.capable(crate::caps::CAP_BLOCK_SUSPEND) {
         events &= !epoll::EPOLLWAKEUP;
     }
     let Some(ep) = epoll::of(&f) else {

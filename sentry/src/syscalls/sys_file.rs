@@ -5,6 +5,7 @@
 //! rules are the VFS's; these handlers decode arguments and apply Linux's checks in
 //! Linux's order.
 
+use crate::caps;
 use crate::host::Seg;
 use crate::task::Task;
 use crate::vfs::devfs;
@@ -545,7 +546,7 @@ fn mknod_common(t: &mut Task, dirfd: u64, path: u64, mode: u32, dev: u64) -> Res
     match mode & S_IFMT {
         S_IFREG | S_IFIFO | S_IFSOCK => make_node(t, dirfd, path, mode, 0),
         S_IFCHR | S_IFBLK => {
-            if t.creds.uid != 0 {
+            if !t.capable(caps::CAP_MKNOD) {
                 return Err(Errno::EPERM);
             }
             let d = make_dev(
@@ -859,12 +860,13 @@ pub(crate) fn chmod_inode(
     if st.file_type() == S_IFLNK {
         return Err(Errno::EOPNOTSUPP);
     }
-    if t.creds.uid != 0 && st.uid != t.creds.uid {
+    if !t.capable(caps::CAP_FOWNER) && st.uid != t.creds.fsuid {
         return Err(Errno::EPERM);
     }
     let mut mode = mode & 0o7777;
     // Without CAP_FSETID a non-member of the group loses set-group-ID.
-    if t.creds.uid != 0 && st.gid != t.creds.gid {
+    let member = st.gid == t.creds.fsgid || t.creds.groups.contains(&st.gid);
+    if !t.capable(caps::CAP_FSETID) && !member {
         mode &= !0o2000;
     }
     inode
@@ -1031,11 +1033,11 @@ fn chown_inode(
     }
     let new_uid = (uid != u32::MAX).then_some(uid);
     let new_gid = (gid != u32::MAX).then_some(gid);
-    if t.creds.uid != 0 {
+    if !t.capable(caps::CAP_CHOWN) {
         let uid_ok = new_uid.is_none_or(|u| u == st.uid);
-        let gid_ok =
-            new_gid.is_none_or(|g| g == st.gid || g == t.creds.gid || t.creds.groups.contains(&g));
-        if st.uid != t.creds.uid || !uid_ok || !gid_ok {
+        let gid_ok = new_gid
+            .is_none_or(|g| g == st.gid || g == t.creds.fsgid || t.creds.groups.contains(&g));
+        if st.uid != t.creds.fsuid || !uid_ok || !gid_ok {
             return Err(Errno::EPERM);
         }
     }
@@ -1165,8 +1167,8 @@ fn set_times(
         return Err(Errno::EROFS);
     }
     let st = inode.stat()?;
-    if t.creds.uid != 0
-        && st.uid != t.creds.uid
+    if !t.capable(caps::CAP_FOWNER)
+        && st.uid != t.creds.fsuid
         && (explicit || !permitted(&st, t.vcreds(), MAY_WRITE))
     {
         return Err(if explicit {
@@ -1223,7 +1225,7 @@ pub fn chroot(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if !permitted(&st, t.vcreds(), MAY_EXEC) {
         return Err(Errno::EACCES);
     }
-    if t.creds.uid != 0 {
+    if !t.capable(caps::CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     t.fs.lock().unwrap_or_else(|e| e.into_inner()).root = p;

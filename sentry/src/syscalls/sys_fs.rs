@@ -135,10 +135,10 @@ pub fn fcntl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             None => Err(Errno::EBADF),
         },
         F_SETPIPE_SZ => match f.ops.as_pipe() {
-            // Past /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE (root here).
+            // Past /proc/sys/fs/pipe-max-size needs CAP_SYS_RESOURCE.
             Some(p) => p
                 .pipe()
-                .set_capacity(a[2] as u32 as u64, t.vcreds().uid == 0)
+                .set_capacity(a[2] as u32 as u64, t.capable(crate::caps::CAP_SYS_RESOURCE))
                 .map(|n| n as u64),
             None => Err(Errno::EBADF),
         },

@@ -93,7 +93,11 @@ pub fn pidfd_open(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             None => return Err(Errno::ESRCH),
         }
     }
-    install_pidfd(t, pid, libc::O_CLOEXEC as u32 | (flags as u32 & libc::O_NONBLOCK as u32))
+    install_pidfd(
+        t,
+        pid,
+        libc::O_CLOEXEC as u32 | (flags as u32 & libc::O_NONBLOCK as u32),
+    )
 }
 
 /// pidfd_send_signal(2).
@@ -142,7 +146,7 @@ pub fn pidfd_getfd(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         }
         (g.info.clone(), g.uid)
     };
-    if t.creds.uid != 0 && t.creds.uid != uid {
+    if !t.capable(crate::caps::CAP_SYS_PTRACE) && t.creds.uid != uid {
         return Err(Errno::EPERM);
     }
     let file = info

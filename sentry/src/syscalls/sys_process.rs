@@ -4,6 +4,7 @@
 //! `sys_clone`; scheduling policies and priorities in `sys_sched`.)
 
 use super::{read_u64, write_u32, write_u64};
+use crate::caps;
 use crate::host;
 use crate::loader::{RSEQ_ALIGN, RSEQ_FEATURE_SIZE};
 use crate::mm::TASK_SIZE;
@@ -44,7 +45,60 @@ pub fn arch_prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
 }
 
-/// prctl(2): the command name (PR_SET_NAME, PR_GET_NAME); other options are EINVAL.
+/// A capability number prctl(2) accepts (cap_valid), else EINVAL.
+fn valid_cap(v: u64) -> Result<u32, Errno> {
+    if v <= u64::from(caps::CAP_LAST_CAP) {
+        Ok(v as u32)
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// PR_CAP_AMBIENT (capabilities(7) "Ambient capability set"): raising needs the
+/// capability permitted and inheritable and SECBIT_NO_CAP_AMBIENT_RAISE clear.
+fn prctl_ambient(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
+    const IS_SET: u64 = 1;
+    const RAISE: u64 = 2;
+    const LOWER: u64 = 3;
+    const CLEAR_ALL: u64 = 4;
+    if a[1] == CLEAR_ALL {
+        if a[2] | a[3] | a[4] != 0 {
+            return Err(Errno::EINVAL);
+        }
+        t.creds.caps.ambient = 0;
+        t.commit_creds();
+        return Ok(0);
+    }
+    if a[3] | a[4] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let cap = valid_cap(a[2])?;
+    let b = caps::bit(cap);
+    let c = t.creds.caps;
+    match a[1] {
+        IS_SET => Ok(u64::from(c.ambient & b != 0)),
+        RAISE => {
+            if c.permitted & b == 0
+                || c.inheritable & b == 0
+                || t.creds.securebits & caps::SECBIT_NO_CAP_AMBIENT_RAISE != 0
+            {
+                return Err(Errno::EPERM);
+            }
+            t.creds.caps.ambient |= b;
+            t.commit_creds();
+            Ok(0)
+        }
+        LOWER => {
+            t.creds.caps.ambient &= !b;
+            t.commit_creds();
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// prctl(2): the command name (PR_SET_NAME, PR_GET_NAME), capabilities (bounding set,
+/// ambient set, keepcaps, securebits) and the options the table lists; others EINVAL.
 pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const PR_SET_PDEATHSIG: u64 = 1;
     const PR_GET_PDEATHSIG: u64 = 2;
@@ -65,6 +119,11 @@ pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     const PR_GET_CHILD_SUBREAPER: u64 = 37;
     const PR_SET_NO_NEW_PRIVS: u64 = 38;
     const PR_GET_NO_NEW_PRIVS: u64 = 39;
+    const PR_CAPBSET_READ: u64 = 23;
+    const PR_CAPBSET_DROP: u64 = 24;
+    const PR_GET_SECUREBITS: u64 = 27;
+    const PR_SET_SECUREBITS: u64 = 28;
+    const PR_CAP_AMBIENT: u64 = 47;
     let tgid = t.tgid;
     match a[0] {
         PR_SET_PDEATHSIG => {
@@ -152,17 +211,58 @@ pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             }
             Ok(0)
         }
-        PR_GET_KEEPCAPS => Ok(t.tree().groups.get(&tgid).is_some_and(|g| g.prctl.keepcaps) as u64),
+        PR_GET_KEEPCAPS => Ok(u64::from(t.creds.securebits & caps::SECBIT_KEEP_CAPS != 0)),
         PR_SET_KEEPCAPS => {
             if a[1] > 1 {
                 return Err(Errno::EINVAL);
             }
-            if let Some(g) = t.tree().groups.get_mut(&tgid) {
-                g.prctl.keepcaps = a[1] == 1;
+            if t.creds.securebits & caps::SECBIT_KEEP_CAPS_LOCKED != 0 {
+                return Err(Errno::EPERM);
             }
+            if a[1] == 1 {
+                t.creds.securebits |= caps::SECBIT_KEEP_CAPS;
+            } else {
+                t.creds.securebits &= !caps::SECBIT_KEEP_CAPS;
+            }
+            t.commit_creds();
             Ok(0)
         }
-        PR_GET_TIMERSLACK => Ok(t.tree().groups.get(&tgid).map_or(50_000, |g| g.prctl.timerslack)),
+        PR_CAPBSET_READ => {
+            let cap = valid_cap(a[1])?;
+            Ok(u64::from(t.creds.caps.bounding & caps::bit(cap) != 0))
+        }
+        PR_CAPBSET_DROP => {
+            if !t.capable(caps::CAP_SETPCAP) {
+                return Err(Errno::EPERM);
+            }
+            let cap = valid_cap(a[1])?;
+            t.creds.caps.bounding &= !caps::bit(cap);
+            t.commit_creds();
+            Ok(0)
+        }
+        PR_GET_SECUREBITS => Ok(u64::from(t.creds.securebits)),
+        PR_SET_SECUREBITS => {
+            let old = u64::from(t.creds.securebits);
+            let locks = old & u64::from(caps::SECURE_ALL_LOCKS);
+            let all = u64::from(caps::SECURE_ALL_BITS | caps::SECURE_ALL_LOCKS);
+            // No change of a locked bit, no unlocking, no unknown bit, and CAP_SETPCAP.
+            if (locks >> 1) & (old ^ a[1]) != 0
+                || locks & !a[1] != 0
+                || a[1] & !all != 0
+                || !t.capable(caps::CAP_SETPCAP)
+            {
+                return Err(Errno::EPERM);
+            }
+            t.creds.securebits = a[1] as u32;
+            t.commit_creds();
+            Ok(0)
+        }
+        PR_CAP_AMBIENT => prctl_ambient(t, a),
+        PR_GET_TIMERSLACK => Ok(t
+            .tree()
+            .groups
+            .get(&tgid)
+            .map_or(50_000, |g| g.prctl.timerslack)),
         PR_SET_TIMERSLACK => {
             if let Some(g) = t.tree().groups.get_mut(&tgid) {
                 g.prctl.timerslack = if a[1] == 0 { 50_000 } else { a[1] };
@@ -173,7 +273,10 @@ pub fn prctl(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
             if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(t.tree().groups.get(&tgid).is_some_and(|g| g.prctl.thp_disable) as u64)
+            Ok(t.tree()
+                .groups
+                .get(&tgid)
+                .is_some_and(|g| g.prctl.thp_disable) as u64)
         }
         PR_SET_THP_DISABLE => {
             if a[2] != 0 || a[3] != 0 || a[4] != 0 {
@@ -434,7 +537,9 @@ pub fn setpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     }
     if let Some(g) = tree.groups.get_mut(&target) {
         g.pgid = pgid;
-        g.info.pgid.store(pgid, std::sync::atomic::Ordering::Relaxed);
+        g.info
+            .pgid
+            .store(pgid, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(0)
 }
@@ -474,8 +579,8 @@ fn set_limit(t: &mut Task, res: usize, new: (u64, u64)) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let old = t.rlimits()[res];
-    // Raising the hard limit needs CAP_SYS_RESOURCE: root in the sandbox has it.
-    if new.1 > old.1 && t.creds.uid != 0 {
+    // Raising the hard limit needs CAP_SYS_RESOURCE.
+    if new.1 > old.1 && !t.capable(caps::CAP_SYS_RESOURCE) {
         return Err(Errno::EPERM);
     }
     if res == libc::RLIMIT_NOFILE as usize && new.1 > 1 << 20 {

@@ -68,7 +68,7 @@ struct Caller {
 fn caller(t: &Task) -> Caller {
     Caller {
         euid: t.creds.uid,
-        privileged: t.creds.uid == 0,
+        privileged: t.capable(crate::caps::CAP_SYS_NICE),
     }
 }
 

@@ -49,8 +49,8 @@ pub fn rt_sigaction(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if let Some(n) = new {
         t.set_action(signo, n);
         // A signal now ignored is discarded from every pending set of the group.
-        let ignored = n.handler == SIG_IGN
-            || (n.handler == SIG_DFL && crate::tasks::default_ignored(signo));
+        let ignored =
+            n.handler == SIG_IGN || (n.handler == SIG_DFL && crate::tasks::default_ignored(signo));
         if ignored {
             t.tree().discard_pending(t.tgid, signo);
         }
@@ -108,13 +108,16 @@ pub fn rt_sigreturn(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
     }
 }
 
-/// Whether `t` may send `signo` to process `pid` (kill_ok_by_cred): root, a matching
-/// real or saved uid, or SIGCONT within the session.
+/// Whether `t` may send `signo` to process `pid` (kill_ok_by_cred): the caller's real or
+/// effective uid is the target's real or saved one, CAP_KILL, or SIGCONT within the
+/// session.
 fn may_signal(t: &Task, tree: &crate::tasks::Tree, pid: i32, signo: i32) -> bool {
     let Some(g) = tree.groups.get(&pid) else {
         return false;
     };
-    if t.creds.uid == 0 || t.creds.uid == g.uid || t.creds.uid == g.suid {
+    let c = &t.creds;
+    let same = |u: u32| u == g.uid || u == g.suid;
+    if same(c.uid) || same(c.ruid) || t.capable(crate::caps::CAP_KILL) {
         return true;
     }
     signo == libc::SIGCONT && tree.groups.get(&t.tgid).is_some_and(|me| me.sid == g.sid)

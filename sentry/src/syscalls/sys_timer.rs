@@ -283,7 +283,7 @@ pub fn timerfd_create(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
         clock,
         libc::CLOCK_REALTIME_ALARM | libc::CLOCK_BOOTTIME_ALARM
     );
-    if alarm && t.creds.uid != 0 {
+    if alarm && !t.capable(crate::caps::CAP_WAKE_ALARM) {
         return Err(Errno::EPERM);
     }
     let ops = TimerFd::new(clock, t.k.timers.handle());

@@ -68,7 +68,7 @@ fn permission(t: &Task, inode: &InodeRef, name: &[u8], write: bool) -> Result<()
     }
     let creds = t.vcreds();
     match ns {
-        "trusted." if creds.uid != 0 => {
+        "trusted." if !creds.capable(crate::caps::CAP_SYS_ADMIN) => {
             return Err(if write { Errno::EPERM } else { Errno::ENODATA });
         }
         "user." => {
@@ -81,7 +81,7 @@ fn permission(t: &Task, inode: &InodeRef, name: &[u8], write: bool) -> Result<()
         "system." => return Err(Errno::EOPNOTSUPP),
         _ => {}
     }
-    if ns == "user." || creds.uid != 0 {
+    if ns == "user." || !creds.capable(crate::caps::CAP_SYS_ADMIN) {
         let want = if write { MAY_WRITE } else { MAY_READ };
         if !permitted(&st, creds, want) {
             return Err(Errno::EACCES);
@@ -132,7 +132,7 @@ fn set(
 
 fn list(t: &Task, target: Target, buf: u64, size: u64) -> Result<u64, Errno> {
     let (inode, _) = resolve(t, target)?;
-    let trusted = t.vcreds().uid == 0;
+    let trusted = t.capable(crate::caps::CAP_SYS_ADMIN);
     let mut out = Vec::new();
     for n in inode.xattr_list()? {
         // trusted.* names are only listed for the privileged.

@@ -293,14 +293,27 @@ pub struct FsContext {
     pub umask: u32,
 }
 
-/// The caller's identity for permission checks.
+/// The caller's identity for permission checks: file-system ids and the effective
+/// capabilities (`crate::caps`).
 #[derive(Clone, Copy, Debug)]
 pub struct Creds {
     pub uid: u32,
     pub gid: u32,
+    pub caps: u64,
 }
 
 impl Creds {
+    /// The sentry's own identity: root with every capability.
+    pub const KERNEL: Creds = Creds {
+        uid: 0,
+        gid: 0,
+        caps: crate::caps::ALL,
+    };
+
+    pub fn capable(&self, cap: u32) -> bool {
+        self.caps & crate::caps::bit(cap) != 0
+    }
+
     fn cred(&self) -> Cred {
         Cred {
             uid: self.uid,
@@ -313,12 +326,10 @@ pub const MAY_EXEC: u32 = 1;
 pub const MAY_WRITE: u32 = 2;
 pub const MAY_READ: u32 = 4;
 
-/// Linux's generic_permission for owner/group/other bits; root passes except that
-/// executing needs some execute bit (directories are always searchable by root).
+/// Linux's generic_permission for owner/group/other bits; then CAP_DAC_OVERRIDE passes
+/// everything except executing a file without any execute bit, and CAP_DAC_READ_SEARCH
+/// reading, and searching or listing a directory.
 pub fn permitted(st: &Stat, c: Creds, want: u32) -> bool {
-    if c.uid == 0 {
-        return want & MAY_EXEC == 0 || st.is_dir() || st.mode & 0o111 != 0;
-    }
     let bits = if st.uid == c.uid {
         (st.mode >> 6) & 7
     } else if st.gid == c.gid {
@@ -326,7 +337,15 @@ pub fn permitted(st: &Stat, c: Creds, want: u32) -> bool {
     } else {
         st.mode & 7
     };
-    bits & want == want
+    if bits & want == want {
+        return true;
+    }
+    let exec_ok = want & MAY_EXEC == 0 || st.is_dir() || st.mode & 0o111 != 0;
+    if exec_ok && c.capable(crate::caps::CAP_DAC_OVERRIDE) {
+        return true;
+    }
+    let read_search = want == MAY_READ || (st.is_dir() && want & MAY_WRITE == 0);
+    read_search && c.capable(crate::caps::CAP_DAC_READ_SEARCH)
 }
 
 fn check_name(name: &[u8]) -> Result<(), Errno> {
@@ -776,11 +795,11 @@ impl Vfs {
             .contains_key(&(p.mnt.id, Arc::as_ptr(&p.dentry) as usize))
     }
 
-    /// In a sticky directory only the owner of the file or the directory (or root) may
+    /// In a sticky directory only the owner of the file or the directory (or CAP_FOWNER) may
     /// remove or rename it.
     fn sticky_check(&self, dir: &Path, child: &Path, creds: Creds) -> Result<(), Errno> {
         let dst = dir.stat()?;
-        if dst.mode & 0o1000 == 0 || creds.uid == 0 {
+        if dst.mode & 0o1000 == 0 || creds.capable(crate::caps::CAP_FOWNER) {
             return Ok(());
         }
         let cst = child.stat()?;

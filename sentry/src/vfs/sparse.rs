@@ -18,10 +18,17 @@ pub struct SparseData {
     len: u64,
 }
 
+/// A new page: ENOMEM when the sandbox's memory limit is reached (as a memory cgroup
+/// fails a tmpfs write), ENOSPC when the memory file is full.
 fn new_frame() -> Result<Arc<Frame>, Errno> {
-    MemoryFile::global()
-        .and_then(|mf| mf.alloc_frame())
-        .ok_or(Errno::ENOSPC)
+    let mf = MemoryFile::global().ok_or(Errno::ENOSPC)?;
+    mf.alloc_frame().ok_or_else(|| {
+        if mf.has_room(1) {
+            Errno::ENOSPC
+        } else {
+            Errno::ENOMEM
+        }
+    })
 }
 
 impl SparseData {
