@@ -38,7 +38,6 @@ const PTRACE_GETREGSET: i64 = 0x4204;
 const PTRACE_SETREGSET: i64 = 0x4205;
 const PTRACE_SEIZE: i64 = 0x4206;
 const PTRACE_PEEKDATA: i64 = 2;
-const PTRACE_POKEDATA: i64 = 5;
 const PTRACE_INTERRUPT: i64 = 0x4207;
 const PTRACE_EVENT_STOP: i32 = 128;
 const NT_X86_XSTATE: i64 = 0x202;
@@ -93,6 +92,7 @@ impl Platform for PtracePlatform {
             stub: self.stub,
             template,
             traced: Mutex::new(Vec::new()),
+            slots: AtomicU64::new(0),
         });
         let creator = gettid();
         Ok(Arc::new(PtraceAddressSpace {
@@ -142,6 +142,8 @@ struct StubProc {
     /// reaped: once killed they are zombies that only the sentry may reap, and the
     /// leader cannot be reaped before them.
     traced: Mutex<Vec<i32>>,
+    /// Scratch slots handed out to its threads so far (`StubRegion::scratch`).
+    slots: AtomicU64,
 }
 
 impl StubProc {
@@ -195,11 +197,15 @@ struct StubThread {
     /// Whether a wait has reaped the thread (its tid may be reused).
     reaped: AtomicBool,
     state: Mutex<ThreadState>,
+    /// Its slot of the stub's scratch page.
+    slot: u64,
 }
 
 impl StubThread {
     fn new(proc: Arc<StubProc>, tid: i32, tracer: i32) -> StubThread {
+        let slot = proc.slots.fetch_add(1, Ordering::Relaxed) % stub::SCRATCH_SLOTS;
         StubThread {
+            slot,
             proc,
             tid,
             tracer,
@@ -290,33 +296,23 @@ impl StubThread {
 
     /// The thread's CPU time: it runs `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` itself
     /// (Linux refuses the clock of a thread in another thread group, and the sentry opens
-    /// no /proc files), into 16 bytes of its stack below its stack pointer, which are put
-    /// back afterwards. Its registers are reloaded before it runs again (the injection
+    /// no /proc files), into its slot of the stub's scratch page, which the application
+    /// cannot reach. Its registers are reloaded before it runs again (the injection
     /// count tells the context). Called by the tracer while the thread is stopped.
     fn cpu_time_ns(&self) -> Option<u64> {
-        // Below the red zone if that is still in the page of the stack pointer (the one
-        // page sure to be mapped in the stub), else the bottom of that page.
-        let rsp = get_regs(self.tid).ok()?.rsp;
-        let at = (rsp.checked_sub(144)? & !15).max(rsp & !0xfff);
+        let at = self.proc.stub.scratch + self.slot * stub::SCRATCH_SLOT;
+        let args = [libc::CLOCK_THREAD_CPUTIME_ID as u64, at, 0, 0, 0, 0];
+        if self.inject(self.proc.stub.syscall_addr, libc::SYS_clock_gettime, args).ok()? != 0 {
+            return None;
+        }
         let peek = |addr: u64| -> Option<u64> {
             let mut word = 0u64;
             ptrace(PTRACE_PEEKDATA, self.tid, addr, &raw mut word as u64, "PTRACE_PEEKDATA")
                 .ok()
                 .map(|()| word)
         };
-        let saved = [peek(at)?, peek(at + 8)?];
-        let args = [libc::CLOCK_THREAD_CPUTIME_ID as u64, at, 0, 0, 0, 0];
-        let r = self.inject(self.proc.stub.syscall_addr, libc::SYS_clock_gettime, args);
-        let ts = [peek(at), peek(at + 8)];
-        for (i, w) in saved.iter().enumerate() {
-            let _ = ptrace(PTRACE_POKEDATA, self.tid, at + 8 * i as u64, *w, "PTRACE_POKEDATA");
-        }
-        match (r, ts) {
-            (Ok(0), [Some(sec), Some(nsec)]) => {
-                Some(sec.saturating_mul(1_000_000_000).saturating_add(nsec))
-            }
-            _ => None,
-        }
+        let (sec, nsec) = (peek(at)?, peek(at + 8)?);
+        (nsec < 1_000_000_000 && sec < 1 << 40).then(|| sec * 1_000_000_000 + nsec)
     }
 
     /// Ends the thread: points it at `exit` (of this thread only) and detaches, or reaps

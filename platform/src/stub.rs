@@ -100,7 +100,15 @@ pub struct StubRegion {
     pub clone_trap: u64,
     /// Address of the entry routine.
     pub entry: u64,
+    /// A writable page at the end of the region, private to each stub after its fork:
+    /// where a ptrace stub thread writes what an injected syscall returns in memory
+    /// (`SCRATCH_SLOTS` slots of `SCRATCH_SLOT` bytes), out of the application's reach.
+    pub scratch: u64,
 }
+
+/// Slots of the scratch page (one per stub thread, by `StubThread`'s slot number).
+pub const SCRATCH_SLOTS: u64 = 256;
+pub const SCRATCH_SLOT: u64 = 16;
 
 impl StubRegion {
     /// Maps the stub region somewhere high in this process and copies the stub code there.
@@ -117,7 +125,7 @@ impl StubRegion {
             &raw const runsc_stub_clone_trap as u64,
         ];
         let code_len = (end - begin) as usize;
-        if code_len as u64 > STUB_REGION_SIZE {
+        if code_len as u64 > STUB_REGION_SIZE - 4096 {
             return Err(PlatformError::Unsupported(
                 "ptrace: the stub code is larger than its region".into(),
             ));
@@ -143,7 +151,7 @@ impl StubRegion {
             std::ptr::copy_nonoverlapping(begin as *const u8, addr as *mut u8, code_len);
             if libc::mprotect(
                 addr,
-                STUB_REGION_SIZE as usize,
+                (STUB_REGION_SIZE - 4096) as usize,
                 libc::PROT_READ | libc::PROT_EXEC,
             ) != 0
             {
@@ -160,6 +168,7 @@ impl StubRegion {
             clone_addr: at(syms[2]),
             clone_trap: at(syms[3]),
             entry: start,
+            scratch: start + STUB_REGION_SIZE - 4096,
         })
     }
 

@@ -60,6 +60,10 @@ struct Cli {
     /// Accepted for runc compatibility; cgroups are not managed yet.
     #[arg(long)]
     systemd_cgroup: bool,
+    /// Whether the sandbox process makes a user namespace of its own (its user mapped
+    /// to itself): `auto` (when runsc is not root), `true` (always) or `false`.
+    #[arg(long, default_value = "auto")]
+    rootless: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -319,6 +323,12 @@ fn main() -> ExitCode {
     } else if cli.debug {
         sentry::log::set_sink(Box::new(std::io::stderr()));
     }
+    match cli.rootless.as_str() {
+        "auto" => {}
+        "true" => sandbox::set_rootless(true),
+        "false" => sandbox::set_rootless(false),
+        other => return fail(format!("unknown --rootless {other:?} (known: auto, true, false)")),
+    }
     if cli.systemd_cgroup {
         logger.info("--systemd-cgroup: ignored (cgroups are not managed yet)");
     }
@@ -330,6 +340,7 @@ fn main() -> ExitCode {
         strace: cli.strace,
         seccomp_patch,
         network,
+        rootless: cli.rootless.clone(),
         overlay: cli.overlay.clone(),
         log_format: cli.log_format.clone(),
     };

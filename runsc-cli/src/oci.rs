@@ -20,6 +20,8 @@ pub struct Globals {
     pub strace: bool,
     pub seccomp_patch: bool,
     pub network: sentry::Network,
+    /// `--rootless` as given (auto, true, false), for the sandbox process.
+    pub rootless: String,
     pub overlay: String,
     pub log_format: String,
 }
@@ -53,6 +55,7 @@ impl Globals {
                 }
             ),
         ];
+        v.push(format!("--rootless={}", self.rootless));
         if let Some(l) = &self.logger.file {
             v.push(format!("--log={}", l.display()));
         }

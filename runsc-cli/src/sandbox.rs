@@ -541,13 +541,30 @@ pub fn fork_sandbox_process() -> Result<Option<Ended>, String> {
     }
 }
 
-/// For a runsc that is not root: a user namespace first, in which this process's user
+const ROOTLESS_AUTO: u8 = 0;
+const ROOTLESS_TRUE: u8 = 1;
+const ROOTLESS_FALSE: u8 = 2;
+static ROOTLESS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(ROOTLESS_AUTO);
+
+/// `--rootless=true|false` (the default, auto, makes a user namespace when runsc is not
+/// root). Applies to the sandbox process; a gofer decides by its own user.
+pub fn set_rootless(on: bool) {
+    let v = if on { ROOTLESS_TRUE } else { ROOTLESS_FALSE };
+    ROOTLESS.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// For a runsc that is not root (or with `--rootless=true`): a user namespace first, in which this process's user
 /// and group map to themselves, so that it may make the other namespaces and mounts
 /// (with capabilities that only count inside it).
 fn enter_user_namespace_if_unprivileged() -> Result<(), String> {
     use nix::sched::{CloneFlags, unshare};
     let (uid, gid) = (nix::unistd::geteuid(), nix::unistd::getegid());
-    if uid.is_root() {
+    let wanted = match ROOTLESS.load(std::sync::atomic::Ordering::Relaxed) {
+        ROOTLESS_TRUE => true,
+        ROOTLESS_FALSE => false,
+        _ => !uid.is_root(),
+    };
+    if !wanted {
         return Ok(());
     }
     unshare(CloneFlags::CLONE_NEWUSER)

@@ -1223,7 +1223,7 @@ impl Context for SeccompContext {
             .proc
             .request(&mut spin, b.index, b.tid, libc::SYS_clock_gettime, args)
             .ok()?;
-        (r == 0).then(|| b.proc.area(b.index).ok().map(|a| a.cputime_ns()))?
+        (r == 0).then(|| b.proc.area(b.index).ok().and_then(|a| a.cputime_ns()))?
     }
 }
 

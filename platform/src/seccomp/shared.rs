@@ -456,11 +456,12 @@ impl<'a> ThreadArea<'a> {
         }
     }
 
-    /// The CPU time a `clock_gettime` request stored at `OFF_CPUTIME`, in nanoseconds.
-    pub fn cputime_ns(&self) -> u64 {
+    /// The CPU time a `clock_gettime` request stored at `OFF_CPUTIME`, in nanoseconds
+    /// (None if what is there is not a plausible timespec: the area is shared memory).
+    pub fn cputime_ns(&self) -> Option<u64> {
         let sec = self.dword(OFF_CPUTIME).load(Ordering::Relaxed);
         let nsec = self.dword(OFF_CPUTIME + 8).load(Ordering::Relaxed);
-        sec.saturating_mul(1_000_000_000).saturating_add(nsec)
+        (nsec < 1_000_000_000 && sec < 1 << 40).then(|| sec * 1_000_000_000 + nsec)
     }
 
     pub fn request_result(&self) -> i64 {
