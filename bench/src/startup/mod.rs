@@ -146,22 +146,41 @@ fn idle_memory(runsc: &Path, platform: &str, dir: &Path, state: &Path) -> Result
         let pid = state_pid(&out.stdout)
             .ok_or_else(|| Error::Run(format!("no pid in the state: {}", out.stdout)))?;
         std::thread::sleep(Duration::from_secs(1));
-        let sentry = rss_kib(pid)?;
-        let gofers: Vec<u64> = children(pid)
+        // The pid is the process that waits for the sandbox process (its only child),
+        // whose children are the gofers, the stub factory and the application's stubs
+        // (application memory, not counted).
+        let parent = rss_kib(pid)?;
+        let sandbox = children(pid)
             .into_iter()
-            .filter(|&c| {
-                std::fs::read(format!("/proc/{c}/cmdline"))
-                    .is_ok_and(|b| b.split(|&x| x == 0).any(|a| a == b"gofer"))
-            })
-            .filter_map(|c| rss_kib(c).ok())
+            .next()
+            .ok_or_else(|| Error::Run(format!("pid {pid} has no sandbox process")))?;
+        let sentry = rss_kib(sandbox)?;
+        let kids = children(sandbox);
+        let named = |c: i32, what: &[u8]| {
+            std::fs::read(format!("/proc/{c}/cmdline"))
+                .is_ok_and(|b| b.split(|&x| x == 0).any(|a| a == what))
+        };
+        let gofers: Vec<u64> = kids
+            .iter()
+            .filter(|&&c| named(c, b"gofer"))
+            .filter_map(|&c| rss_kib(c).ok())
             .collect();
-        Ok::<_, Error>((sentry, gofers))
+        let factory: u64 = kids
+            .iter()
+            .filter(|&&c| {
+                std::fs::read_to_string(format!("/proc/{c}/comm"))
+                    .is_ok_and(|n| n.trim() == "runsc-factory")
+            })
+            .filter_map(|&c| rss_kib(c).ok())
+            .sum();
+        Ok::<_, Error>((parent, sentry, factory, gofers))
     })();
     let _ = run_to_exit(base(&["delete", "--force", id]), "runsc delete", LIMIT);
-    let (sentry, gofers) = measured?;
+    let (parent, sentry, factory, gofers) = measured?;
     let gofer_total: u64 = gofers.iter().sum();
     println!(
-        "idle `sleep` container: sentry {sentry} KiB + {} gofer(s) {gofer_total} KiB = {} KiB resident",
+        "idle `sleep` container: sentry {sentry} KiB + {} gofer(s) {gofer_total} KiB = {} KiB resident \
+         (and {parent} KiB for the process that waits for it, {factory} KiB for the stub factory)",
         gofers.len(),
         sentry + gofer_total
     );
