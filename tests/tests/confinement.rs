@@ -287,11 +287,15 @@ fn a_running_sandbox_is_confined() {
         if platform == "kvm" {
             assert!(factory.is_empty(), "kvm has no stub factory");
         } else {
-            assert_eq!(
-                factory,
-                vec![(Some("2".to_string()), Some("1".to_string()))],
-                "{platform}: the stub factory's filter"
-            );
+            // (A stub that the factory is forking this instant still has its name.)
+            assert!(!factory.is_empty(), "{platform}: no stub factory");
+            for f in &factory {
+                assert_eq!(
+                    (f.0.as_deref(), f.1.as_deref()),
+                    (Some("2"), Some("1")),
+                    "{platform}: the stub factory's filter"
+                );
+            }
         }
         if platform == "kvm" {
             assert!(stubs.is_empty(), "kvm has no stub processes: {stubs:?}");
