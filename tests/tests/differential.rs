@@ -249,6 +249,7 @@ differential! {
     futex_pi_edges: "futex_pi_edges" () => 0;
     futex2_calls: "futex2_calls" () => 0;
     job_control: "job_control" () => 0;
+    pgid_zombie: "pgid_zombie" () => 0;
     kill_blocked: "kill_blocked" () => 0;
     pipe_procs: "pipe_procs" () => 0;
     pipe_threads: "pipe_threads" () => 0;

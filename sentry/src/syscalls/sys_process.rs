@@ -527,11 +527,12 @@ pub fn setpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
     if g.sid == target {
         return Err(Errno::EPERM);
     }
+    // A group exists while any member is unreaped, zombies included (find_vpid).
     if pgid != target
         && !tree
             .groups
             .values()
-            .any(|x| x.pgid == pgid && x.sid == my_sid && !x.zombie)
+            .any(|x| x.pgid == pgid && x.sid == my_sid)
     {
         return Err(Errno::EPERM);
     }
@@ -549,7 +550,7 @@ pub fn setpgid(t: &mut Task, a: &[u64; 6]) -> Result<u64, Errno> {
 pub fn setsid(t: &mut Task, _a: &[u64; 6]) -> Result<u64, Errno> {
     let mut tree = t.tree();
     let me = t.tgid;
-    if tree.groups.values().any(|g| g.pgid == me && !g.zombie) {
+    if tree.groups.values().any(|g| g.pgid == me) {
         return Err(Errno::EPERM);
     }
     if let Some(g) = tree.groups.get_mut(&me) {
