@@ -39,6 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub mod kvm;
 pub mod ptrace;
+pub mod confine;
 pub mod seccomp;
 mod stub;
 

@@ -360,8 +360,7 @@ pub fn install(p: &Profile, mode: Mode) -> Result<(), String> {
     // a ninth arena, unless the number of arenas is set: set it (to its default, 8 per
     // CPU) while files may still be opened.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // SAFETY: mallopt with an integer parameter.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, (8 * cpus) as i32) };
+    platform::confine::set_malloc_arena_max(8 * cpus);
     // It reads /proc/sys/vm/overcommit_memory the first time it shrinks the heap of a
     // thread's arena: make that happen now, in a thread of its own (a new arena) that
     // frees more than the trim threshold (128 KiB) in chunks below the mmap threshold.
@@ -485,45 +484,35 @@ pub fn fork_sandbox_process() -> Result<Option<Ended>, String> {
     // A terminal's signals reach the sandbox process directly (it is in our process
     // group); one sent to us with kill(2) is passed on to it.
     let signals = crate::console::take_terminal_signals()?;
-    // SAFETY: the process has one thread (the caller's promise), so the child may run
-    // any code.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Child) => {
+    match platform::confine::fork_single_threaded() {
+        Ok(None) => {
             drop(signals);
-            // SAFETY: a process-attribute call without pointers. The kernel delivers
-            // it even to a pid namespace's first process: it comes from an ancestor.
-            unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+            // The kernel delivers it even to a pid namespace's first process: it comes
+            // from an ancestor.
+            platform::confine::set_parent_death_signal(libc::SIGKILL)
+                .map_err(|e| format!("PR_SET_PDEATHSIG: {e}"))?;
             Ok(None)
         }
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
-            // SAFETY: pidfd_open of our own child.
-            let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) } as i32;
+        Ok(Some(pid)) => {
+            use std::os::fd::AsFd;
+            let child = nix::unistd::Pid::from_raw(pid);
+            let pidfd = platform::confine::pidfd_open(pid).ok();
             loop {
-                if pidfd >= 0 {
-                    let mut fds = [
-                        libc::pollfd {
-                            fd: std::os::fd::AsRawFd::as_raw_fd(&signals),
-                            events: libc::POLLIN,
-                            revents: 0,
-                        },
-                        libc::pollfd {
-                            fd: pidfd,
-                            events: libc::POLLIN,
-                            revents: 0,
-                        },
-                    ];
-                    // SAFETY: poll on two live descriptors.
-                    unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-                    if fds[0].revents & libc::POLLIN != 0
+                if let Some(pidfd) = &pidfd {
+                    let ready = platform::confine::poll_readable(&[signals.as_fd(), pidfd.as_fd()])
+                        .unwrap_or_else(|_| vec![false, true]);
+                    if ready[0]
                         && let Ok(Some(info)) = signals.read_signal()
                     {
                         const SI_KERNEL: i32 = 0x80;
-                        if info.ssi_code != SI_KERNEL {
-                            // SAFETY: signalling our own child.
-                            unsafe { libc::kill(child.as_raw(), info.ssi_signo as i32) };
+                        if info.ssi_code != SI_KERNEL
+                            && let Ok(sig) =
+                                nix::sys::signal::Signal::try_from(info.ssi_signo as i32)
+                        {
+                            let _ = nix::sys::signal::kill(child, sig);
                         }
                     }
-                    if fds[1].revents == 0 {
+                    if !ready[1] {
                         continue;
                     }
                 }
@@ -826,121 +815,19 @@ pub fn confine_gofer(
         nix::unistd::chdir("/").map_err(|e| err("chdir /", e))?;
     }
     if read_only {
-        read_only_recursive().map_err(|e| format!("gofer: making the tree read-only: {e}"))?;
+        platform::confine::make_root_read_only_recursive()
+            .map_err(|e| format!("gofer: making the tree read-only: {e}"))?;
     }
-    // SAFETY: process-attribute calls without pointers.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    platform::confine::set_not_dumpable().map_err(|e| format!("gofer: PR_SET_DUMPABLE: {e}"))?;
     keep_capabilities(GOFER_CAPS)?;
     Ok("/".into())
 }
 
-/// `mount_setattr(/, AT_RECURSIVE, MOUNT_ATTR_RDONLY)`: every mount of this namespace's
-/// tree becomes read-only.
-fn read_only_recursive() -> std::io::Result<()> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    const MOUNT_ATTR_RDONLY: u64 = 1;
-    const AT_RECURSIVE: u32 = 0x8000;
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: mount_setattr reads `attr` (of the size passed) and a NUL-terminated path.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            c"/".as_ptr(),
-            AT_RECURSIVE,
-            &attr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Limits this (single-threaded) process's capabilities to `keep`: the bounding set
-/// loses the others, the effective and permitted sets are exactly `keep` (what the
-/// process has of it), the inheritable and ambient sets are empty.
+/// Limits this (single-threaded) process's capabilities to `keep` (see
+/// `platform::confine::keep_capabilities`).
 fn keep_capabilities(keep: &[u32]) -> Result<(), String> {
-    for cap in 0..=63u32 {
-        if keep.contains(&cap) {
-            continue;
-        }
-        // SAFETY: a process-attribute call without pointers.
-        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as u64, 0, 0, 0) };
-        if r != 0 {
-            match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINVAL) | Some(libc::EPERM) => break,
-                _ => {
-                    return Err(format!(
-                        "dropping capability {cap}: {}",
-                        std::io::Error::last_os_error()
-                    ));
-                }
-            }
-        }
-    }
-    // SAFETY: a process-attribute call without pointers.
-    unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0,
-        )
-    };
     let mask: u64 = keep.iter().fold(0, |m, &c| m | 1 << c);
-    capset(mask)
-}
-
-/// Sets the calling thread's effective and permitted sets to `mask` (as far as it has
-/// them) and its inheritable set to nothing.
-fn capset(mask: u64) -> Result<(), String> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy, Default)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const VERSION_3: u32 = 0x2008_0522;
-    let mut header = Header {
-        version: VERSION_3,
-        pid: 0,
-    };
-    let mut have = [Data::default(); 2];
-    // SAFETY: capget writes two data structs for a v3 header.
-    if unsafe { libc::syscall(libc::SYS_capget, &mut header, have.as_mut_ptr()) } != 0 {
-        return Err(format!("capget: {}", std::io::Error::last_os_error()));
-    }
-    let mut data = [Data::default(); 2];
-    for (i, d) in data.iter_mut().enumerate() {
-        let m = (mask >> (32 * i)) as u32 & have[i].permitted;
-        d.effective = m;
-        d.permitted = m;
-    }
-    // SAFETY: capset reads a v3 header and two data structs.
-    if unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) } != 0 {
-        return Err(format!("capset: {}", std::io::Error::last_os_error()));
-    }
-    Ok(())
+    platform::confine::keep_capabilities(mask).map_err(|e| format!("dropping capabilities: {e}"))
 }
 
 /// Installs the gofer's allowlist (after `confine_gofer` and once its root and channels
@@ -964,38 +851,20 @@ pub fn allows(p: &Profile, name: &str) -> bool {
 /// syscall `name` with harmless arguments. Returns (for the error line) only if the
 /// call was not refused, or cannot be probed.
 pub fn probe(p: &Profile, name: &str) -> String {
-    let Some(sc) = syscalls_table::lookup_name(name) else {
+    if syscalls_table::lookup_name(name).is_none() {
         return format!("debug: unknown syscall {name:?}");
-    };
-    let root = c"/".as_ptr() as u64;
-    let args: [u64; 6] = match name {
-        "open" => [root, libc::O_RDONLY as u64, 0, 0, 0, 0],
-        "openat" => [libc::AT_FDCWD as u64, root, libc::O_RDONLY as u64, 0, 0, 0],
-        "execve" => [c"/bin/true".as_ptr() as u64, 0, 0, 0, 0, 0],
-        "socket" => [libc::AF_INET as u64, libc::SOCK_STREAM as u64, 0, 0, 0, 0],
-        "mount" => [root, root, 0, libc::MS_BIND, 0, 0],
-        // A foreign process: pid 1 of the namespace the probe runs in.
-        "ptrace" => [libc::PTRACE_ATTACH as u64, 1, 0, 0, 0, 0],
-        _ => [0; 6],
-    };
+    }
     if let Err(e) = drop_capabilities().and_then(|()| install(p, Mode::Kill)) {
         return e;
     }
-    // SAFETY: every probed call gets arguments that are valid pointers or plain
-    // numbers; the filter is expected to end the process before it runs.
-    let r = unsafe {
-        libc::syscall(
-            i64::from(sc.nr),
-            args[0],
-            args[1],
-            args[2],
-            args[3],
-            args[4],
-            args[5],
-        )
-    };
-    let err = std::io::Error::last_os_error();
-    format!("debug: {name} was not refused by the filter (returned {r}: {err})")
+    match platform::confine::probe(name) {
+        Some((r, err)) => {
+            format!("debug: {name} was not refused by the filter (returned {r}: {err})")
+        }
+        None => format!(
+            "debug: {name} is not one of the probed syscalls (open, openat, execve, socket, mount, ptrace, kexec_load)"
+        ),
+    }
 }
 
 #[cfg(test)]
