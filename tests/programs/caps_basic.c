@@ -59,11 +59,12 @@ static void status_caps(const char *when) {
     fclose(f);
 }
 
-static volatile int thread_stop;
+static volatile int thread_stop, thread_ready;
 static void *spin(void *arg) {
     (void)arg;
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     set3(1 << CAP_KILL, 1 << CAP_KILL | 1 << CAP_CHOWN, 0);
+    thread_ready = 1;
     while (!thread_stop)
         usleep(1000);
     return NULL;
@@ -178,7 +179,9 @@ static void securebits(void) {
 static void other_thread(void) {
     pthread_t th;
     pthread_create(&th, NULL, spin, NULL);
-    usleep(50000);
+    /* Until the thread has changed its sets (however slowly it is scheduled). */
+    while (!thread_ready)
+        usleep(1000);
     /* The thread changed its own sets only. */
     struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
     struct __user_cap_data_struct d[2];

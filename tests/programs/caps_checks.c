@@ -76,14 +76,19 @@ int main(void) {
     EXPECT_ERRNO(chroot("/"), EPERM);
     without(0);
 
-    /* Signals to another user's process. */
+    /* Signals to another user's process (once it is another user's: it says so). */
+    int ready[2];
+    CHECK(pipe(ready) == 0);
     pid_t child = fork();
     if (child == 0) {
         setresuid(1000, 1000, 1000);
+        if (write(ready[1], "r", 1) != 1)
+            _exit(1);
         pause();
         _exit(0);
     }
-    usleep(20000);
+    char said;
+    CHECK(read(ready[0], &said, 1) == 1);
     without(BIT(CAP_KILL));
     EXPECT_ERRNO(kill(child, 0), EPERM);
     without(0);
