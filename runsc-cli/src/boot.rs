@@ -128,10 +128,7 @@ fn prepare(
             return Err(e);
         }
     };
-    let profile = crate::sandbox::Profile {
-        platform: g.platform.clone(),
-        host_network: g.network == sentry::Network::Host,
-    };
+    let profile = crate::sandbox::Profile::new(&g.platform, g.network);
     let ctl = sandbox.control();
     crate::console::forward(signals, ctl.clone(), false, tty);
     let (start_tx, start_rx) = mpsc::channel::<()>();
@@ -220,10 +217,7 @@ fn build(
     }
     join_network_namespace(b, g.network)?;
     // The gofers have what they need; the sentry needs no host file and no capability.
-    crate::sandbox::confine_sentry(&crate::sandbox::Profile {
-        platform: g.platform.clone(),
-        host_network: g.network == sentry::Network::Host,
-    })?;
+    crate::sandbox::confine_sentry(&crate::sandbox::Profile::new(&g.platform, g.network))?;
     crate::sandbox::drop_capabilities()?;
     sentry::Sandbox::new(cfg).map_err(|e| e.to_string())
 }

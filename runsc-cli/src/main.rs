@@ -473,10 +473,7 @@ fn main() -> ExitCode {
             seccomp,
             seccomp_probe,
         }) => {
-            let profile = sandbox::Profile {
-                platform: cli.platform.clone(),
-                host_network: network == sentry::Network::Host,
-            };
+            let profile = sandbox::Profile::new(&cli.platform, network);
             if let Some(name) = seccomp_probe {
                 return fail(sandbox::probe(&profile, &name));
             }
@@ -673,10 +670,7 @@ fn run_do(
         },
         ..cfg
     };
-    let profile = sandbox::Profile {
-        platform: platform.to_string(),
-        host_network: network == sentry::Network::Host,
-    };
+    let profile = sandbox::Profile::new(platform, network);
     // Read while /proc is still there.
     let tty = console::controlling_terminal();
     let result = sandbox::confine_sentry(&profile)

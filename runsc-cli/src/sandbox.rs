@@ -23,6 +23,15 @@ pub struct Profile {
     pub host_network: bool,
 }
 
+impl Profile {
+    pub fn new(platform: &str, network: sentry::Network) -> Profile {
+        Profile {
+            platform: platform.to_string(),
+            host_network: network == sentry::Network::Host,
+        }
+    }
+}
+
 /// One argument test: `arg[index] & mask == value` (mask `!0` for plain equality), or
 /// `arg[index] != value` when `ne`.
 #[derive(Clone, Copy, Debug)]
@@ -205,9 +214,14 @@ const PROT_EXEC: u64 = libc::PROT_EXEC as u64;
 const CLONE_THREAD: u64 = libc::CLONE_THREAD as u64;
 const SIGSYS: u64 = libc::SIGSYS as u64;
 
-/// The sentry's allowlist for `p`.
-fn allowlist(p: &Profile) -> Vec<Allow> {
-    let mut list: Vec<Allow> = ALWAYS
+/// What the sentry's and the gofers' allowlists share: `always` without conditions;
+/// memory never made executable after setup (the stub code and the KVM tables are in
+/// place before the filter); threads only — a fork would inherit the filter anyway, but
+/// nothing needs one (stub processes come from the platform's factory), and glibc tries
+/// clone3 first and falls back to clone when it is not there (see `install`); prctl only
+/// with the options in `prctls`.
+fn base_allowlist(always: &[&'static str], prctls: &[i32]) -> Vec<Allow> {
+    let mut list: Vec<Allow> = always
         .iter()
         .map(|&name| Allow {
             name,
@@ -215,24 +229,26 @@ fn allowlist(p: &Profile) -> Vec<Allow> {
         })
         .collect();
     let mut add = |name: &'static str, any_of: Vec<Vec<Cond>>| list.push(Allow { name, any_of });
-    // Memory is never made executable after setup: the stub code and the KVM tables are
-    // in place before the filter.
     add("mmap", vec![vec![masked(2, PROT_EXEC, 0)]]);
     add("mprotect", vec![vec![masked(2, PROT_EXEC, 0)]]);
-    // Threads only: a fork would inherit the filter anyway, but nothing needs one (stub
-    // processes come from the platform's factory). glibc tries clone3 first and falls
-    // back to clone when it is not there (see `install`).
     add("clone", vec![vec![masked(0, CLONE_THREAD, CLONE_THREAD)]]);
     add("clone3", Vec::new());
-    // No SIGSYS handler: a refused syscall must end the process, not be caught.
-    add("rt_sigaction", vec![vec![ne(0, SIGSYS)]]);
     add(
         "prctl",
-        [libc::PR_SET_NAME, libc::PR_GET_NAME, libc::PR_GET_DUMPABLE]
-            .iter()
-            .map(|&o| vec![eq(0, o as u64)])
-            .collect(),
+        prctls.iter().map(|&o| vec![eq(0, o as u64)]).collect(),
     );
+    list
+}
+
+/// The sentry's allowlist for `p`.
+fn allowlist(p: &Profile) -> Vec<Allow> {
+    let mut list = base_allowlist(
+        ALWAYS,
+        &[libc::PR_SET_NAME, libc::PR_GET_NAME, libc::PR_GET_DUMPABLE],
+    );
+    let mut add = |name: &'static str, any_of: Vec<Vec<Cond>>| list.push(Allow { name, any_of });
+    // No SIGSYS handler: a refused syscall must end the process, not be caught.
+    add("rt_sigaction", vec![vec![ne(0, SIGSYS)]]);
     let mut ioctls: Vec<Vec<Cond>> = IOCTLS.iter().map(|&r| vec![eq(1, r)]).collect();
     if p.platform == "kvm" {
         ioctls.push(vec![masked(1, 0xff00, KVMIO << 8)]);
@@ -743,26 +759,12 @@ const GOFER_ALWAYS: &[&str] = &[
 ];
 
 fn gofer_allowlist() -> Vec<Allow> {
-    let mut list: Vec<Allow> = GOFER_ALWAYS
-        .iter()
-        .map(|&name| Allow {
-            name,
-            any_of: Vec::new(),
-        })
-        .collect();
-    let mut add = |name: &'static str, any_of: Vec<Vec<Cond>>| list.push(Allow { name, any_of });
-    add("mmap", vec![vec![masked(2, PROT_EXEC, 0)]]);
-    add("mprotect", vec![vec![masked(2, PROT_EXEC, 0)]]);
-    add("clone", vec![vec![masked(0, CLONE_THREAD, CLONE_THREAD)]]);
-    add("clone3", Vec::new());
-    add(
-        "prctl",
-        [libc::PR_SET_NAME, libc::PR_GET_NAME]
-            .iter()
-            .map(|&o| vec![eq(0, o as u64)])
-            .collect(),
-    );
-    add("ioctl", vec![vec![eq(1, 0x5451)], vec![eq(1, 0x5450)]]); // FIOCLEX, FIONCLEX
+    let mut list = base_allowlist(GOFER_ALWAYS, &[libc::PR_SET_NAME, libc::PR_GET_NAME]);
+    // FIOCLEX, FIONCLEX.
+    list.push(Allow {
+        name: "ioctl",
+        any_of: vec![vec![eq(1, 0x5451)], vec![eq(1, 0x5450)]],
+    });
     list.sort_by_key(|a| nr(a.name));
     list
 }
