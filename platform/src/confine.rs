@@ -205,3 +205,35 @@ pub fn probe(name: &str) -> Option<(i64, io::Error)> {
     let r = unsafe { libc::syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]) };
     Some((r, io::Error::last_os_error()))
 }
+
+/// The CPUs this thread may run on (its affinity mask), in ascending order; just CPU 0
+/// if the mask cannot be read.
+pub fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: sched_getaffinity writes at most `size` bytes into `set`.
+    if unsafe { libc::sched_getaffinity(0, size, &mut set) } != 0 {
+        return vec![0];
+    }
+    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `i` is below CPU_SETSIZE, inside the set.
+        .filter(|&i| unsafe { libc::CPU_ISSET(i, &set) })
+        .collect();
+    if cpus.is_empty() { vec![0] } else { cpus }
+}
+
+/// Lets thread `tid` (0: the calling thread) run only on `cpus` (host CPU numbers).
+/// Best effort: a thread that is gone, or a CPU taken away meanwhile, only costs the
+/// placement it was for.
+pub fn pin(tid: i32, cpus: &[usize]) {
+    // SAFETY: as in `allowed_cpus`.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus.iter().filter(|&&c| c < libc::CPU_SETSIZE as usize) {
+        // SAFETY: `c` is below CPU_SETSIZE, inside the set.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: sched_setaffinity reads `size` bytes from `set`.
+    unsafe { libc::sched_setaffinity(tid, size, &set) };
+}

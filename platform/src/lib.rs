@@ -41,6 +41,13 @@ pub mod kvm;
 pub mod ptrace;
 pub mod confine;
 pub mod seccomp;
+
+/// The calling sentry thread is about to block (sleep in the sentry, not run the
+/// application): the platform stops counting its stub as active when it places stubs
+/// on CPUs (seccomp: `seccomp::place`).
+pub fn thread_blocks() {
+    seccomp::place::blocked();
+}
 mod stub;
 
 /// General registers in the layout of the kernel's `struct user_regs_struct`, so the

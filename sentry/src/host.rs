@@ -213,13 +213,20 @@ pub fn getrlimit(resource: u32) -> (u64, u64) {
     (r.rlim_cur, r.rlim_max)
 }
 
-/// The host CPU affinity mask of the sentry, as bytes.
+/// The host CPU affinity mask of the sandbox, as bytes: the sentry's as it started (read
+/// by `prepare`), since the seccomp platform later pins each sentry thread to one of
+/// those CPUs.
 pub fn sched_getaffinity() -> Vec<u8> {
-    let mut buf = vec![0u8; 1024];
-    // SAFETY: the buffer is valid for its length; the kernel writes at most that much.
-    let r = unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, buf.len(), buf.as_mut_ptr()) };
-    buf.truncate(if r > 0 { r as usize } else { 8 });
-    buf
+    static MASK: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    MASK.get_or_init(|| {
+        let mut buf = vec![0u8; 1024];
+        // SAFETY: the buffer is valid for its length; the kernel writes at most that much.
+        let r =
+            unsafe { libc::syscall(libc::SYS_sched_getaffinity, 0, buf.len(), buf.as_mut_ptr()) };
+        buf.truncate(if r > 0 { r as usize } else { 8 });
+        buf
+    })
+    .clone()
 }
 
 pub fn sched_yield() {
@@ -381,6 +388,7 @@ static STDIO_NAMES: std::sync::OnceLock<[Option<Vec<u8>>; 3]> = std::sync::OnceL
 /// still can: runsc calls it before the process gives up its view of the host
 /// filesystem. Reading later is what happens without it (`runsc` as a library user).
 pub fn prepare() {
+    sched_getaffinity();
     crate::sched::host();
     getauxval(libc::AT_HWCAP);
     crate::process::host_cpuinfo();

@@ -753,6 +753,8 @@ impl Sandbox {
         // host files (runsc installs a seccomp allowlist without open/openat).
         crate::sched::host();
         crate::host::getauxval(libc::AT_HWCAP);
+        // The sandbox's CPUs, before the platform pins any thread.
+        crate::host::sched_getaffinity();
         let memfile = MemoryFile::global()
             .cloned()
             .ok_or_else(|| Error::MemoryFile(std::io::Error::last_os_error()))?;

@@ -71,6 +71,9 @@ impl Waiter {
     /// Sleeps until the count differs from `seen` or `deadline` passes.
     pub fn sleep(&self, seen: u64, deadline: Option<Instant>) {
         let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        if *s == seen {
+            platform::thread_blocks();
+        }
         while *s == seen {
             match deadline {
                 None => s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner()),

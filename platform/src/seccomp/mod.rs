@@ -19,6 +19,7 @@
 //! is killed, which ends only its application.
 
 pub(crate) mod filter;
+pub(crate) mod place;
 mod shared;
 mod stub;
 
@@ -63,6 +64,7 @@ const ARCH_SET_GS: u64 = 0x1001;
 const ARCH_SET_FS: u64 = 0x1002;
 
 pub fn new_platform(memfd: i32, patch: bool) -> Result<Arc<dyn Platform>> {
+    place::init();
     let region = Arc::new(SeccompRegion::install()?);
     Ok(Arc::new(SeccompPlatform {
         factory: region.factory(memfd)?,
@@ -103,6 +105,10 @@ impl Platform for SeccompPlatform {
         let mut shared = SharedMemory::new()?;
         let pid = self.region.spawn(&self.factory, self.memfd, shared.fd())?;
         shared.close_fd();
+        // A packed sentry thread's new stub starts on its CPU (it hands off to it first).
+        if let Some(cpu) = place::pinned_cpu() {
+            crate::confine::pin(pid, &[cpu]);
+        }
         let aspace = SeccompAddressSpace {
             proc: Arc::new(StubProc::new(pid, self.region.clone(), shared)),
             creator: gettid(),
@@ -155,6 +161,7 @@ impl Platform for SeccompPlatform {
             fp_shape: None,
             spin: Spin::new(),
             stub_spin: Spin::new(),
+            place: place::Placement::new(),
             event_at: None,
             pending_fp: None,
             interrupter: Arc::new(SeccompInterrupter {
@@ -211,6 +218,8 @@ struct StubProc {
     /// Whether the process has been reaped (its pid may be reused): signals are sent
     /// only while it has not, under this lock.
     reaped: Mutex<bool>,
+    /// The sentry has killed it (it broke the protocol, or its address space is gone).
+    killed: AtomicBool,
     slots: Mutex<Vec<Slot>>,
     /// Serialises requests to each thread; holds the spin budget for their answers.
     requests: Vec<Mutex<Spin>>,
@@ -224,6 +233,7 @@ impl StubProc {
             region,
             shared,
             reaped: Mutex::new(false),
+            killed: AtomicBool::new(false),
             slots: Mutex::new(vec![Slot::Free; MAX_THREADS as usize]),
             requests: (0..MAX_THREADS).map(|_| Mutex::new(Spin::new())).collect(),
         }
@@ -270,6 +280,7 @@ impl StubProc {
     /// Ends a stub that broke the protocol: its application dies, the sentry goes on.
     fn kill(&self, what: &str) -> PlatformError {
         let reaped = self.reaped();
+        self.killed.store(true, Ordering::SeqCst);
         if !*reaped {
             // SAFETY: `pid` is our unreaped child (the lock keeps it so), so not reused.
             unsafe { libc::kill(self.pid, libc::SIGKILL) };
@@ -279,6 +290,7 @@ impl StubProc {
 
     fn kill_and_reap(&self) {
         let mut reaped = self.reaped();
+        self.killed.store(true, Ordering::SeqCst);
         if !*reaped {
             kill_and_reap(self.pid);
             *reaped = true;
@@ -307,7 +319,10 @@ impl StubProc {
         hand_over(area, STATE_REQUEST);
         loop {
             match wait_state(area, self.pid, tid, |s| s == STATE_DONE, spin) {
-                Ok(_) => return Ok(area.request_result()),
+                Ok(_) => {
+                    pending_result(area)?;
+                    return Ok(area.request_result());
+                }
                 Err(WaitError::Slow) => continue,
                 Err(WaitError::Gone(e)) => return Err(e),
             }
@@ -527,41 +542,37 @@ impl SeccompAddressSpace {
 
 impl AddressSpace for SeccompAddressSpace {
     fn map(&self, addr: u64, len: u64, file_offset: u64, perms: Perms) -> Result<()> {
-        self.check_range("mapping", addr, len)?;
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let r = self.requester()?.call(
-            libc::SYS_mmap,
-            [
-                addr,
-                len,
-                perms.to_prot() as u64,
-                flags,
-                self.memfd as u64,
-                file_offset,
-            ],
-        )?;
-        check_raw("mmap in a stub", r).map(drop)
+        self.map_batch(&[(addr, len, file_offset, perms)])
     }
 
+    /// Queues the mappings in the requesting thread's area (`shared::OFF_PENDING`): the
+    /// stub makes them before that thread next runs the application or a request, so a
+    /// fault or an mmap costs no round trip of its own. A failure shows at the next
+    /// hand-off (`pending_result`).
     fn map_batch(&self, maps: &[(u64, u64, u64, Perms)]) -> Result<()> {
-        if maps.len() == 1 {
-            let (addr, len, off, perms) = maps[0];
-            return self.map(addr, len, off, perms);
-        }
         for &(addr, len, _, _) in maps {
             self.check_range("mapping", addr, len)?;
         }
+        if self.proc.killed.load(Ordering::SeqCst) {
+            return Err(PlatformError::ThreadGone(libc::SIGKILL));
+        }
         let mut req = self.requester()?;
         let area = self.proc.area(req.index)?;
-        for chunk in maps.chunks(shared::MAX_BATCH as usize) {
-            for (i, &(addr, len, off, perms)) in chunk.iter().enumerate() {
-                area.set_batch_entry(i as u64, addr, len, perms.to_prot() as u64, off);
+        let s = area.state().load(Ordering::SeqCst);
+        if s != STATE_EVENT && s != STATE_DONE && s != STATE_FAST_EVENT {
+            return Err(PlatformError::Unsupported(format!(
+                "seccomp: address-space change while the stub thread runs (state {s})"
+            )));
+        }
+        for &(addr, len, off, perms) in maps {
+            let prot = perms.to_prot() as u64;
+            if !area.queue_map(self.memfd, addr, len, prot, off) {
+                // Full: the stub makes the queued ones now.
+                check_raw("mmap in a stub", req.call(shared::REQ_MAP_BATCH, [0; 6])?)?;
+                if !area.queue_map(self.memfd, addr, len, prot, off) {
+                    return Err(self.proc.kill("does not empty its map queue"));
+                }
             }
-            let r = req.call(
-                shared::REQ_MAP_BATCH,
-                [chunk.len() as u64, self.memfd as u64, 0, 0, 0, 0],
-            )?;
-            check_raw("mmap in a stub", r)?;
         }
         Ok(())
     }
@@ -706,6 +717,18 @@ enum WaitError {
     Gone(PlatformError),
 }
 
+/// Fails if a mapping the sentry queued in `area` could not be made (the stub made it at
+/// its last hand-off): the application would lack memory the sentry counts as mapped.
+fn pending_result(area: ThreadArea<'_>) -> Result<()> {
+    match area.take_pending_err() {
+        None => Ok(()),
+        Some(e) => Err(PlatformError::Unsupported(format!(
+            "seccomp: a queued mmap in the stub failed: {}",
+            std::io::Error::from_raw_os_error(-e as i32)
+        ))),
+    }
+}
+
 /// Sets the state word to `state` for the stub, waking it if it sleeps.
 fn hand_over(area: ThreadArea<'_>, state: u32) {
     area.state().swap(state, Ordering::SeqCst);
@@ -726,14 +749,17 @@ fn wait_state(
 ) -> std::result::Result<u32, WaitError> {
     let state = area.state();
     let start = Instant::now();
-    let budget = Duration::from_nanos(spin.next_budget());
+    // A packed pair's stub shares this CPU: it runs only once this thread sleeps.
+    let packed = place::no_spin();
+    let budget = Duration::from_nanos(if packed { 0 } else { spin.next_budget() });
     loop {
         for _ in 0..16 {
             let s = state.load(Ordering::Acquire);
             if want(s) {
                 // Found only after being preempted (the stub shares our core): spinning
                 // did not help, so it counts as a miss.
-                if start.elapsed() < budget {
+                if packed {
+                } else if start.elapsed() < budget {
                     spin.hit();
                 } else {
                     spin.miss();
@@ -767,7 +793,9 @@ fn wait_state(
         futex_wait(state, s, deadline - now);
     };
     waiting.store(0, Ordering::SeqCst);
-    spin.slept(start.elapsed().as_nanos() as u64);
+    if !packed {
+        spin.slept(start.elapsed().as_nanos() as u64);
+    }
     r
 }
 
@@ -896,6 +924,8 @@ struct SeccompContext {
     spin: Spin,
     /// Stub-side spin budget (waiting for the sentry to handle an event).
     stub_spin: Spin,
+    /// Where this pair runs, and whether its waits spin.
+    place: place::Placement,
     /// When the last event reached the sentry (to time its handling).
     event_at: Option<Instant>,
     interrupter: Arc<SeccompInterrupter>,
@@ -1119,10 +1149,17 @@ impl Context for SeccompContext {
         loop {
             // The stub spins for about twice as long as the sentry took to handle the
             // last event (when that was short; a blocking syscall halves the budget).
-            if let Some(t) = self.event_at.take() {
-                self.stub_spin.track(t.elapsed().as_nanos() as u64);
+            let handled = self.event_at.take().map(|t| t.elapsed().as_nanos() as u64);
+            if let Some(t) = handled {
+                self.stub_spin.track(t);
             }
-            area.set_stub_spin((self.stub_spin.budget_ns as f64 / aspace.pause_ns) as u32);
+            let stub_spin = if self.place.place(tid) {
+                (self.stub_spin.budget_ns as f64 / aspace.pause_ns) as u32
+            } else {
+                0
+            };
+            area.set_stub_spin(stub_spin);
+            let resumed = Instant::now();
             hand_over(area, STATE_RESUME);
             let want = |s| s == STATE_EVENT || s == STATE_FAST_EVENT;
             let s = loop {
@@ -1136,6 +1173,8 @@ impl Context for SeccompContext {
                     }
                 }
             };
+            self.place.record(resumed.elapsed().as_nanos() as u64, handled.unwrap_or(0));
+            pending_result(area)?;
             if s == STATE_FAST_EVENT {
                 let ev = self.read_fast_event(&proc, area, state)?;
                 self.event_at = Some(Instant::now());

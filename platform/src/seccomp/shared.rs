@@ -45,6 +45,16 @@ pub const OFF_FP_DIRTY: u64 = 116;
 pub const OFF_FAST_KIND: u64 = 120;
 /// Where a patched syscall site's trampoline jumps (`jmp *%gs:OFF_FAST_ENTRY`).
 pub const OFF_FAST_ENTRY: u64 = 128;
+/// Map-batch entries (at `OFF_BATCH`) the stub is to run before it next leaves its wait
+/// loop, for a request or to resume the application: the sentry queues the mappings it
+/// makes instead of asking for each (the thread cannot run before they are in place,
+/// and every request runs them first, so they keep their order). The stub zeroes it.
+pub const OFF_PENDING: u64 = 136;
+/// The memory file's descriptor in the stub, for the pending mappings.
+pub const OFF_PENDING_FD: u64 = 140;
+/// The first failure (a negative errno) of a pending mapping, left by the stub for the
+/// sentry, which reads and clears it after every hand-off.
+pub const OFF_PENDING_ERR: u64 = 144;
 /// Where the stub writes the `struct timespec` of its thread's CPU clock when the
 /// sentry asks (a `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` request).
 pub const OFF_CPUTIME: u64 = 240;
@@ -73,10 +83,10 @@ pub const STATE_DONE: u32 = 4;
 /// Stub → sentry: the application entered the fast path from a patched syscall site;
 /// its registers are at `OFF_FAST_REGS` (no signal frame).
 pub const STATE_FAST_EVENT: u32 = 5;
-/// Request number that makes the stub run the mmaps listed at `OFF_BATCH` (`args[0]`
-/// entries of `BATCH_ENTRY` bytes: address, length, protection, memory-file offset;
-/// `args[1]` is the memory file's descriptor): MAP_SHARED|MAP_FIXED each, stopping at
-/// the first failure, whose result is the request's.
+/// Request number that only runs the pending mappings (`OFF_PENDING`; every request
+/// does that first), when the sentry needs room for more: entries of `BATCH_ENTRY`
+/// bytes at `OFF_BATCH` (address, length, protection, memory-file offset), each mapped
+/// MAP_SHARED|MAP_FIXED, stopping at the first failure. Answers 0.
 pub const REQ_MAP_BATCH: i64 = -3;
 pub const OFF_BATCH: u64 = 1024;
 pub const BATCH_ENTRY: u64 = 32;
@@ -312,10 +322,11 @@ impl<'a> ThreadArea<'a> {
             OFF_INTR,
             OFF_FP_DIRTY,
             OFF_FAST_KIND,
+            OFF_PENDING,
         ] {
             self.word(off).store(0, Ordering::SeqCst);
         }
-        for off in [OFF_INFO, OFF_UCTX] {
+        for off in [OFF_INFO, OFF_UCTX, OFF_PENDING_ERR] {
             self.dword(off).store(0, Ordering::SeqCst);
         }
     }
@@ -447,12 +458,36 @@ impl<'a> ThreadArea<'a> {
         }
     }
 
-    /// Writes entry `i` of a map batch (`i < MAX_BATCH`).
-    pub fn set_batch_entry(&self, i: u64, addr: u64, len: u64, prot: u64, off: u64) {
-        debug_assert!(i < MAX_BATCH);
-        let base = OFF_BATCH + (i % MAX_BATCH) * BATCH_ENTRY;
+    /// Queues a mapping for the stub to make before it next leaves its wait loop
+    /// (`OFF_PENDING`). Returns false, queuing nothing, when the queue is full (a
+    /// `REQ_MAP_BATCH` request empties it).
+    pub fn queue_map(&self, memfd: i32, addr: u64, len: u64, prot: u64, off: u64) -> bool {
+        // Shared memory: a count out of range is treated as a full queue.
+        let n = self.word(OFF_PENDING).load(Ordering::SeqCst) as u64;
+        if n >= MAX_BATCH {
+            return false;
+        }
+        let base = OFF_BATCH + n * BATCH_ENTRY;
         for (k, v) in [addr, len, prot, off].into_iter().enumerate() {
             self.dword(base + 8 * k as u64).store(v, Ordering::Relaxed);
+        }
+        self.word(OFF_PENDING_FD).store(memfd as u32, Ordering::Relaxed);
+        self.word(OFF_PENDING).store(n as u32 + 1, Ordering::SeqCst);
+        true
+    }
+
+    /// Takes the failure of a pending mapping the stub reported, if any (a negative
+    /// errno; anything else there is reported as EINVAL).
+    pub fn take_pending_err(&self) -> Option<i64> {
+        // A load first: the word shares its cache line with the queue the stub reads.
+        let word = self.dword(OFF_PENDING_ERR);
+        if word.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        match word.swap(0, Ordering::SeqCst) as i64 {
+            0 => None,
+            e @ -4095..=-1 => Some(e),
+            _ => Some(-libc::EINVAL as i64),
         }
     }
 

@@ -30,7 +30,8 @@ const FUTEX_WAKE: u64 = 1;
 // Handler (rdi = signo, rsi = siginfo, rdx = ucontext, on the alternate stack, all
 // signals blocked): finds its area by rounding rsp down, stores the two frame pointers,
 // sets the state word to EVENT (waking the sentry if it sleeps), then waits: it spins
-// for the budget in the control page, then sleeps in FUTEX_WAIT on the state word. On
+// for the budget in the control page, then sleeps in FUTEX_WAIT on the state word. Either
+// way out of the wait it first makes the mappings the sentry queued (OFF_PENDING). On
 // REQUEST it runs the syscall of the request slot and answers DONE; on RESUME it
 // returns to the restorer, whose rt_sigreturn loads the (edited) frame.
 //
@@ -142,11 +143,13 @@ global_asm!(
     "mov dword ptr [r12 + {off_stub_waiting}], 0",
     "xor r13d, r13d",
     "jmp 3b",
-    // RESUME: return into the restorer.
+    // RESUME: make the pending mappings, return into the restorer.
     "5:",
+    "call 50f",
     "ret",
-    // REQUEST: run it, answer DONE.
+    // REQUEST: make the pending mappings, run it, answer DONE.
     "6:",
+    "call 50f",
     "mov rax, [r12 + {off_req_nr}]",
     "mov rdi, [r12 + {off_req_args}]",
     "mov rsi, [r12 + {off_req_args} + 8]",
@@ -194,18 +197,26 @@ global_asm!(
     "xsave64 [r12 + {fpbuf}]",
     "xor eax, eax",
     "jmp 7b",
-    // Map batch: rdi = entries, rsi = the memory file's descriptor.
+    // Map batch: the pending mappings are made (above); nothing else to do.
     "10:",
-    "mov r14, rdi",
-    "mov r8, rsi",
+    "xor eax, eax",
+    "jmp 7b",
+    // The pending mappings (r12 = the area): the count is zeroed first, the entries are
+    // mapped in order, the first failure is left at OFF_PENDING_ERR. Clobbers rax, rcx,
+    // rdx, rsi, rdi, r8-r11, r13-r15.
+    "50:",
+    "mov r14d, dword ptr [r12 + {off_pending}]",
+    "test r14d, r14d",
+    "jz 53f",
+    "mov dword ptr [r12 + {off_pending}], 0",
+    "mov r8d, dword ptr [r12 + {off_pending_fd}]",
     "mov rax, -22",
     "cmp r14, {max_batch}",
-    "ja 7b",
+    "ja 52f",
     "xor r13d, r13d",
-    "11:",
-    "xor eax, eax",
+    "51:",
     "cmp r13, r14",
-    "jae 7b",
+    "jae 53f",
     "mov r15, r13",
     "shl r15, 5",
     "add r15, r12",
@@ -217,9 +228,13 @@ global_asm!(
     "mov eax, {sys_mmap}",
     "syscall",
     "cmp rax, -4095",
-    "jae 7b",
+    "jae 52f",
     "add r13, 1",
-    "jmp 11b",
+    "jmp 51b",
+    "52:",
+    "mov [r12 + {off_pending_err}], rax",
+    "53:",
+    "ret",
     // The fast path, entered from a patched syscall site's trampoline with the syscall
     // number in eax and the return address in rcx (as `syscall` would leave it); every
     // other register is the application's, gs is this thread's area. The registers go
@@ -338,6 +353,9 @@ global_asm!(
     req_map_batch = const shared::REQ_MAP_BATCH,
     max_batch = const shared::MAX_BATCH,
     off_batch = const shared::OFF_BATCH,
+    off_pending = const shared::OFF_PENDING,
+    off_pending_fd = const shared::OFF_PENDING_FD,
+    off_pending_err = const shared::OFF_PENDING_ERR,
     map_shared_fixed = const libc::MAP_SHARED | libc::MAP_FIXED,
     sys_mmap = const libc::SYS_mmap,
     req_xsave = const shared::REQ_XSAVE,
