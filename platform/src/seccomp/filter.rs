@@ -21,6 +21,8 @@ pub const STUB_SYSCALLS: &[i64] = &[
     libc::SYS_exit_group,
     // The thread's own CPU clock, asked for by the sentry (`OFF_CPUTIME`).
     libc::SYS_clock_gettime,
+    // Handing its CPU to the sentry thread (`shared::OFF_STUB_YIELDS`).
+    libc::SYS_sched_yield,
 ];
 
 /// System calls the stub code makes with one fixed first argument: `clone` of a stub
@@ -153,6 +155,7 @@ pub const FACTORY_SYSCALLS: &[i64] = &[
     libc::SYS_arch_prctl,
     libc::SYS_exit,
     libc::SYS_clock_gettime,
+    libc::SYS_sched_yield,
 ];
 
 /// The factory's filter: `FACTORY_SYSCALLS` are allowed, anything else traps (SIGSYS,

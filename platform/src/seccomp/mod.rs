@@ -58,6 +58,8 @@ const STARTUP_LIMIT: Duration = Duration::from_secs(10);
 const SPIN_MIN_NS: u64 = 200;
 const SPIN_START_NS: u64 = 10_000;
 const SPIN_MAX_NS: u64 = 50_000;
+/// Yields before a sleep, on each side of a packed pair (see `shared::OFF_STUB_YIELDS`).
+const PACKED_YIELDS: u32 = 16;
 
 const SYS_SECCOMP: i32 = 1;
 const ARCH_SET_GS: u64 = 0x1001;
@@ -772,6 +774,18 @@ fn wait_state(
             break;
         }
     }
+    // A packed pair's stub may be runnable on this CPU: yielding runs it without a
+    // wake-up on either side.
+    if packed {
+        for _ in 0..PACKED_YIELDS {
+            // SAFETY: no arguments.
+            unsafe { libc::sched_yield() };
+            let s = state.load(Ordering::Acquire);
+            if want(s) {
+                return Ok(s);
+            }
+        }
+    }
     let waiting = area.sentry_waiting();
     waiting.swap(1, Ordering::SeqCst);
     let deadline = Instant::now() + LIVENESS_POLL;
@@ -1159,6 +1173,7 @@ impl Context for SeccompContext {
                 0
             };
             area.set_stub_spin(stub_spin);
+            area.set_stub_yields(if place::no_spin() { PACKED_YIELDS } else { 0 });
             let resumed = Instant::now();
             hand_over(area, STATE_RESUME);
             let want = |s| s == STATE_EVENT || s == STATE_FAST_EVENT;

@@ -55,6 +55,12 @@ pub const OFF_PENDING_FD: u64 = 140;
 /// The first failure (a negative errno) of a pending mapping, left by the stub for the
 /// sentry, which reads and clears it after every hand-off.
 pub const OFF_PENDING_ERR: u64 = 144;
+/// How many times the stub yields its CPU, once its spin budget is spent, before it
+/// sleeps (set by the sentry: a packed pair's sentry thread shares that CPU, so a yield
+/// runs it without a wake-up).
+pub const OFF_STUB_YIELDS: u64 = 152;
+/// Largest yield count the stub honours (the word is writable by the application).
+pub const MAX_STUB_YIELDS: u32 = 64;
 /// Where the stub writes the `struct timespec` of its thread's CPU clock when the
 /// sentry asks (a `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` request).
 pub const OFF_CPUTIME: u64 = 240;
@@ -447,6 +453,11 @@ impl<'a> ThreadArea<'a> {
     pub fn set_stub_spin(&self, iters: u32) {
         self.word(OFF_STUB_SPIN)
             .store(iters.min(MAX_STUB_SPIN), Ordering::Relaxed);
+    }
+
+    /// Sets how many times the stub yields before it sleeps (`OFF_STUB_YIELDS`).
+    pub fn set_stub_yields(&self, n: u32) {
+        self.word(OFF_STUB_YIELDS).store(n.min(MAX_STUB_YIELDS), Ordering::Relaxed);
     }
 
     /// Fills the request slot (the caller then sets `STATE_REQUEST`).

@@ -18,6 +18,7 @@ const SYS_RT_SIGPROCMASK: u64 = 14;
 const SYS_RT_SIGRETURN: u64 = 15;
 const SYS_CLONE: u64 = 56;
 const SYS_FUTEX: u64 = 202;
+const SYS_SCHED_YIELD: u64 = 24;
 const SYS_EXIT_GROUP: u64 = 231;
 const SIG_UNBLOCK: u64 = 1;
 const FUTEX_WAIT: u64 = 0;
@@ -126,6 +127,25 @@ global_asm!(
     "pause",
     "sub r13d, 1",
     "jae 3b",
+    // Spin budget spent: yield the CPU a few times (to the sentry thread, when it shares
+    // this CPU), checking between yields.
+    "mov r14d, dword ptr [r12 + {off_stub_yields}]",
+    "cmp r14d, {max_yields}",
+    "jbe 12f",
+    "mov r14d, {max_yields}",
+    "12:",
+    "test r14d, r14d",
+    "jz 13f",
+    "mov eax, {sys_sched_yield}",
+    "syscall",
+    "mov eax, dword ptr [r12 + {off_state}]",
+    "cmp eax, {state_resume}",
+    "je 5f",
+    "cmp eax, {state_request}",
+    "je 6f",
+    "sub r14d, 1",
+    "jmp 12b",
+    "13:",
     // Spin budget spent: announce the sleep, re-check, sleep on the state word.
     "mov eax, 1",
     "xchg dword ptr [r12 + {off_stub_waiting}], eax",
@@ -331,6 +351,9 @@ global_asm!(
     sig_unblock = const SIG_UNBLOCK,
     sys_exit_group = const SYS_EXIT_GROUP,
     sys_futex = const SYS_FUTEX,
+    sys_sched_yield = const SYS_SCHED_YIELD,
+    off_stub_yields = const shared::OFF_STUB_YIELDS,
+    max_yields = const shared::MAX_STUB_YIELDS,
     sys_rt_sigreturn = const SYS_RT_SIGRETURN,
     futex_wait = const FUTEX_WAIT,
     futex_wake = const FUTEX_WAKE,
