@@ -25,6 +25,13 @@ pub struct MemoryFile {
 /// Pending frame releases beyond which they are returned to the host at once.
 const PENDING_BATCH: usize = 512;
 
+/// Freed pages kept for reuse (zeroed by the sentry when taken again) instead of being
+/// returned to the host at once, up to this many bytes. Returning a page is a hole
+/// punched in the memory file, which unmaps it everywhere and makes its next use a
+/// fresh host allocation on first touch: together the largest host cost of a
+/// process's memory coming and going (a compiler run), far above zeroing it.
+const DIRTY_MAX: u64 = 32 << 20;
+
 /// Called when the memory file is full, to drop caches that can be rebuilt (the page
 /// caches kept for read-only files).
 static PRESSURE: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
@@ -90,6 +97,9 @@ struct Allocator {
     next: u64,
     free: BTreeMap<u64, u64>,
     in_use: u64,
+    /// Freed ranges whose pages the host still holds (not zero): offset → length.
+    dirty: BTreeMap<u64, u64>,
+    dirty_len: u64,
 }
 
 impl MemoryFile {
@@ -127,6 +137,8 @@ impl MemoryFile {
                 next: 0,
                 free: BTreeMap::new(),
                 in_use: 0,
+                dirty: BTreeMap::new(),
+                dirty_len: 0,
             }),
             pending: Mutex::new(Vec::new()),
             limit: AtomicU64::new(u64::MAX),
@@ -202,6 +214,17 @@ impl MemoryFile {
     pub fn reclaim(&self) {
         let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
         self.free_batch(batch);
+        let dirty = {
+            let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+            a.dirty_len = 0;
+            std::mem::take(&mut a.dirty)
+        };
+        for (off, len) in dirty {
+            self.punch(off, len);
+            // Counted in use meanwhile, as `free` expects.
+            self.alloc.lock().unwrap_or_else(|e| e.into_inner()).in_use += len;
+            self.return_range(off, len);
+        }
     }
 
     fn free_batch(&self, mut batch: Vec<u64>) {
@@ -265,6 +288,19 @@ impl MemoryFile {
         if a.in_use.checked_add(len)? > self.limit.load(Ordering::SeqCst) {
             return None;
         }
+        // Kept pages first (zeroed here, outside the lock).
+        let kept = a.dirty.iter().find(|(_, l)| **l >= len).map(|(o, l)| (*o, *l));
+        if let Some((off, dlen)) = kept {
+            a.dirty.remove(&off);
+            if dlen > len {
+                a.dirty.insert(off + len, dlen - len);
+            }
+            a.dirty_len -= len;
+            a.in_use += len;
+            drop(a);
+            self.zero(off, len as usize);
+            return Some(off);
+        }
         let found = a
             .free
             .iter()
@@ -288,12 +324,29 @@ impl MemoryFile {
         Some(off)
     }
 
-    /// Returns pages to the file and their memory to the host (freed pages read as zero).
+    /// Returns pages to the file: kept for reuse while there is room for them
+    /// (`DIRTY_MAX`), else with their memory given back to the host.
     pub fn free(&self, off: u64, pages: u64) {
         let len = pages * PAGE_SIZE;
         if len == 0 || off.checked_add(len).is_none_or(|e| e > self.size) {
             return;
         }
+        {
+            let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+            if a.dirty_len + len <= DIRTY_MAX {
+                a.in_use -= len;
+                a.dirty_len += len;
+                let (start, end) = merge(&mut a.dirty, off, len);
+                a.dirty.insert(start, end - start);
+                return;
+            }
+        }
+        self.punch(off, len);
+        self.return_range(off, len);
+    }
+
+    /// Gives the memory of `[off, off+len)` back to the host (it then reads as zero).
+    fn punch(&self, off: u64, len: u64) {
         // SAFETY: punching a hole in our own memfd within its size.
         unsafe {
             libc::fallocate(
@@ -303,21 +356,13 @@ impl MemoryFile {
                 len as i64,
             );
         }
+    }
+
+    /// Returns the zero range `[off, off+len)`, counted in use, to the free ranges.
+    fn return_range(&self, off: u64, len: u64) {
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
         a.in_use -= len;
-        // Merge with neighbours.
-        let mut start = off;
-        let mut end = off + len;
-        if let Some((&po, &pl)) = a.free.range(..off).next_back()
-            && po + pl == off
-        {
-            a.free.remove(&po);
-            start = po;
-        }
-        if let Some(&nl) = a.free.get(&end) {
-            a.free.remove(&end);
-            end += nl;
-        }
+        let (start, end) = merge(&mut a.free, off, len);
         if end == a.next {
             a.next = start;
         } else {
@@ -383,6 +428,24 @@ impl MemoryFile {
         // SAFETY: in bounds of the mapping (checked above).
         unsafe { self.base.add(off as usize) }
     }
+}
+
+/// Takes the neighbours of `[off, off+len)` out of `ranges` (offset → length) when they
+/// touch it; returns the merged extent.
+fn merge(ranges: &mut BTreeMap<u64, u64>, off: u64, len: u64) -> (u64, u64) {
+    let mut start = off;
+    let mut end = off + len;
+    if let Some((&po, &pl)) = ranges.range(..off).next_back()
+        && po + pl == off
+    {
+        ranges.remove(&po);
+        start = po;
+    }
+    if let Some(&nl) = ranges.get(&end) {
+        ranges.remove(&end);
+        end += nl;
+    }
+    (start, end)
 }
 
 impl Drop for MemoryFile {
