@@ -3,7 +3,9 @@
  * even for root; a directory), ENOEXEC (garbage, an empty file, a truncated ELF
  * header, a file executable only by "others", which root may exec),
  * ETXTBSY (a file open for writing), ELOOP, ENAMETOOLONG, E2BIG (one argument
- * longer than 32 pages), EFAULT (bad path, bad argv entry). Files are made in
+ * longer than 32 pages), EFAULT (bad path, bad argv entry; but a missing
+ * program fails with ENOENT first, as Linux looks it up before it reads argv and
+ * envp). Files are made in
  * the scratch working directory. */
 #include "common.h"
 #include <signal.h>
@@ -74,6 +76,10 @@ int main(void) {
     char *bad_args[] = {"x", (char *)16, NULL};
     EXPECT_ERRNO(execve("/proc/self/exe", bad_args, env), EFAULT);
     EXPECT_ERRNO(syscall(SYS_execve, "/proc/self/exe", (char **)16, env), EFAULT);
+    /* The program is looked up before argv and envp are read. */
+    EXPECT_ERRNO(syscall(SYS_execve, "missing", (char **)16, env), ENOENT);
+    EXPECT_ERRNO(syscall(SYS_execve, "plain/x", args, (char **)16), ENOTDIR);
+    EXPECT_ERRNO(syscall(SYS_execve, "missing", bad_args, env), ENOENT);
     /* Still the same program after all of that. */
     printf("still running the original image: yes\n");
     return finish();

@@ -783,13 +783,6 @@ fn do_execve(
         return Err(Errno::EINVAL);
     }
     let name = t.mm.read_cstr(path, 4096)?;
-    let mut total = 0;
-    let mut argv = read_strings(t, argv, &mut total)?;
-    let envp = read_strings(t, envp, &mut total)?;
-    // An empty argv gets one empty string (Linux 5.18+), so argv[0] always exists.
-    if argv.is_empty() {
-        argv.push(Vec::new());
-    }
     // The path the program is found by: relative to dirfd, or the file dirfd is.
     let vcreds = t.vcreds();
     let fsctx = t.fs();
@@ -827,10 +820,19 @@ fn do_execve(
     {
         return Err(Errno::ELOOP);
     }
-    if let Ok(p) = vfs.resolve(&fsctx, vcreds, &fsctx.cwd, &program, true)
-        && t.k.processes.open_for_write(&p.dentry.inode)
-    {
-        return Err(Errno::ETXTBSY);
+    match vfs.resolve(&fsctx, vcreds, &fsctx.cwd, &program, true) {
+        Ok(p) if t.k.processes.open_for_write(&p.dentry.inode) => return Err(Errno::ETXTBSY),
+        // Linux opens the program before it copies argv and envp: a path that does not
+        // lead to a file fails first (and cheaply: execvp tries every PATH entry).
+        Err(e @ (Errno::ENOENT | Errno::ENOTDIR)) => return Err(e),
+        _ => {}
+    }
+    let mut total = 0;
+    let mut argv = read_strings(t, argv, &mut total)?;
+    let envp = read_strings(t, envp, &mut total)?;
+    // An empty argv gets one empty string (Linux 5.18+), so argv[0] always exists.
+    if argv.is_empty() {
+        argv.push(Vec::new());
     }
     let argc0 = argv.len();
     let (exe, exe_name, exe_path) =
