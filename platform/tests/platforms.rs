@@ -392,6 +392,43 @@ fn a_forged_event_kills_only_the_stub() {
     assert!(m.aspace.map(DATA, PAGE, PAGE, RW).is_err());
 }
 
+/// The application queues a mapping in its own area's map queue (whose layout it can
+/// learn) before it traps: the stub must not make it when the sentry resumes the thread.
+#[test]
+fn a_forged_map_queue_is_not_run() {
+    const DATA2: u64 = 0x70_0000;
+    let code = [
+        0x48, 0x89, 0xb3, 0x00, 0x04, 0x00, 0x00, // mov [rbx+0x400], rsi   (address)
+        0x48, 0xc7, 0x83, 0x08, 0x04, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, // len 4096
+        0x48, 0xc7, 0x83, 0x10, 0x04, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, // prot rw
+        0x48, 0xc7, 0x83, 0x18, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // offset 0
+        0x89, 0x93, 0x8c, 0x00, 0x00, 0x00, // mov [rbx+140], edx      (the memory file)
+        0xc7, 0x83, 0x88, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // one entry queued
+        0xb8, 0x27, 0x00, 0x00, 0x00, // mov eax, 39 (getpid)
+        0x0f, 0x05, // syscall
+        0x48, 0x8b, 0x06, // mov rax, [rsi]
+        0xeb, 0xfe, // jmp $
+    ];
+    let mut m = Machine::new("seccomp", &code);
+    m.cpu.regs.rbx = m.platform.max_user_addr() + 0x10000;
+    m.cpu.regs.rsi = DATA2;
+    m.cpu.regs.rdx = m.mem.fd as u64;
+    assert_eq!(m.run(), Event::Syscall);
+    // Had the forged mapping been made, the load would succeed and the thread spin.
+    let int = m.ctx.interrupter();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        if wait.recv_timeout(Duration::from_secs(2)).is_err() {
+            int.interrupt();
+        }
+    });
+    let ev = m.run();
+    let _ = done.send(());
+    t.join().unwrap();
+    let (addr, _) = assert_fault(ev, libc::SIGSEGV);
+    assert_eq!(addr, DATA2);
+}
+
 // ---- Several application threads in one address space ----
 
 /// Programs of the thread tests, at these offsets of the code page.

@@ -1189,6 +1189,9 @@ impl Context for SeccompContext {
                 }
             };
             self.place.record(resumed.elapsed().as_nanos() as u64, handled.unwrap_or(0));
+            // The thread ran application code since the stub last emptied its map queue:
+            // whatever the queue holds now was written by the application, not by us.
+            area.clear_queue();
             pending_result(area)?;
             if s == STATE_FAST_EVENT {
                 let ev = self.read_fast_event(&proc, area, state)?;

@@ -48,7 +48,9 @@ pub const OFF_FAST_ENTRY: u64 = 128;
 /// Map-batch entries (at `OFF_BATCH`) the stub is to run before it next leaves its wait
 /// loop, for a request or to resume the application: the sentry queues the mappings it
 /// makes instead of asking for each (the thread cannot run before they are in place,
-/// and every request runs them first, so they keep their order). The stub zeroes it.
+/// and every request runs them first, so they keep their order). The stub zeroes it;
+/// so does the sentry whenever it takes the thread back (the application may have
+/// written it), and the stub refuses entries that reach its own region.
 pub const OFF_PENDING: u64 = 136;
 /// The memory file's descriptor in the stub, for the pending mappings.
 pub const OFF_PENDING_FD: u64 = 140;
@@ -485,6 +487,12 @@ impl<'a> ThreadArea<'a> {
         self.word(OFF_PENDING_FD).store(memfd as u32, Ordering::Relaxed);
         self.word(OFF_PENDING).store(n as u32 + 1, Ordering::SeqCst);
         true
+    }
+
+    /// Empties the map queue (`OFF_PENDING`), which the application can write while it
+    /// runs: the sentry does so whenever it takes the thread back.
+    pub fn clear_queue(&self) {
+        self.word(OFF_PENDING).store(0, Ordering::SeqCst);
     }
 
     /// Takes the failure of a pending mapping the stub reported, if any (a negative
