@@ -1,7 +1,8 @@
 //! The seccomp platform (DESIGN.md §4): stub processes as on ptrace, but each stub thread
 //! runs under a seccomp filter that traps the application's syscalls with SIGSYS, and
 //! its signal handlers (stub code, on an alternate stack in memory shared with the
-//! sentry) hand the thread to the sentry through a state word: spin, then futex. The
+//! sentry) hand the thread to the sentry through a state word: spin, then futex, or for
+//! a stub thread on its sentry thread's CPU yield, then futex (`place`). The
 //! sentry reads and edits the thread's registers in the kernel's signal frame and
 //! releases it; the handler returns through rt_sigreturn. Address-space changes are
 //! requests the stub runs from its own code. No ptrace at all.
@@ -740,8 +741,9 @@ fn hand_over(area: ThreadArea<'_>, state: u32) {
 }
 
 /// Waits until the state word of thread `tid` (whose area is `area`) satisfies `want`:
-/// spins for the budget, then sleeps on it (announcing the sleep in `sentry_waiting`, so
-/// the stub wakes us), checking every `LIVENESS_POLL` that the thread still lives.
+/// spins for the budget (or, for a packed pair, yields the CPU a few times), then sleeps
+/// on it (announcing the sleep in `sentry_waiting`, so the stub wakes us), checking every
+/// `LIVENESS_POLL` that the thread still lives.
 fn wait_state(
     area: ThreadArea<'_>,
     pid: i32,
@@ -751,7 +753,8 @@ fn wait_state(
 ) -> std::result::Result<u32, WaitError> {
     let state = area.state();
     let start = Instant::now();
-    // A packed pair's stub shares this CPU: it runs only once this thread sleeps.
+    // A packed pair's stub shares this CPU: it runs only once this thread yields or
+    // sleeps, so spinning would only delay it.
     let packed = place::no_spin();
     let budget = Duration::from_nanos(if packed { 0 } else { spin.next_budget() });
     loop {
@@ -760,11 +763,12 @@ fn wait_state(
             if want(s) {
                 // Found only after being preempted (the stub shares our core): spinning
                 // did not help, so it counts as a miss.
-                if packed {
-                } else if start.elapsed() < budget {
-                    spin.hit();
-                } else {
-                    spin.miss();
+                if !packed {
+                    if start.elapsed() < budget {
+                        spin.hit();
+                    } else {
+                        spin.miss();
+                    }
                 }
                 return Ok(s);
             }

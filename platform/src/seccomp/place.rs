@@ -8,9 +8,10 @@
 //! few microseconds and a CPU is free to spin on. So a pair runs in one of two modes:
 //!
 //! - **packed** (the default): both threads pinned to one CPU, no spinning — a hand-off
-//!   is a sleep and a same-CPU wake-up. The pairs that are active (not blocked in the
-//!   sentry) are spread over the CPUs by count, so that `make -j2`'s two compilers get
-//!   one CPU each.
+//!   is a yield of the CPU to the other side (or, when that does not run it, a sleep and
+//!   a same-CPU wake-up). The pairs that are active (not blocked in the sentry) are
+//!   spread over the CPUs by count, so that `make -j2`'s two compilers get one CPU each;
+//!   a pair that shares its CPU while another CPU has none moves there.
 //! - **spread**: both threads free to run anywhere, spinning (the adaptive budgets of
 //!   `Spin`): taken by a pair whose application traps every few microseconds while no
 //!   other pair is active, as a syscall-bound program alone in its sandbox.
