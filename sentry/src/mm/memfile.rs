@@ -210,10 +210,10 @@ impl MemoryFile {
         }
     }
 
-    /// Returns every page released by frames to the allocator and its memory to the host.
+    /// Returns every page released by frames, and every page kept for reuse, to the
+    /// allocator and their memory to the host.
     pub fn reclaim(&self) {
-        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        self.free_batch(batch);
+        self.flush_released();
         let dirty = {
             let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
             a.dirty_len = 0;
@@ -225,6 +225,12 @@ impl MemoryFile {
             self.alloc.lock().unwrap_or_else(|e| e.into_inner()).in_use += len;
             self.return_range(off, len);
         }
+    }
+
+    /// Frees the pages released by frames so far (kept for reuse where there is room).
+    pub(crate) fn flush_released(&self) {
+        let batch = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.free_batch(batch);
     }
 
     fn free_batch(&self, mut batch: Vec<u64>) {

@@ -712,3 +712,26 @@ fn a_mov_into_an_argument_register_before_syscall_is_patched_too() {
     assert_eq!(bytes(&mm, code + 0x20, 1), [0xb9]);
     assert_eq!(bytes(&mm, code + 0x40, 1), [0xbc]);
 }
+
+/// A freed page is kept for reuse (not returned to the host at once) and is zero again
+/// when it is next handed out, whoever wrote it before.
+#[test]
+fn a_reused_page_is_zeroed() {
+    let mf = Arc::new(MemoryFile::new(64 << 20).unwrap());
+    let a = mf.alloc_frames(4).unwrap();
+    let offs: Vec<u64> = a.iter().map(|f| f.off()).collect();
+    for &o in &offs {
+        mf.write(o, &[0xa5; PAGE_SIZE as usize]);
+    }
+    drop(a);
+    mf.flush_released();
+    let b = mf.alloc_frames(4).unwrap();
+    // The same pages come back (kept, not punched), zeroed.
+    assert_eq!(b.iter().map(|f| f.off()).collect::<Vec<_>>(), offs);
+    for f in &b {
+        let mut buf = vec![1u8; PAGE_SIZE as usize];
+        mf.read(f.off(), &mut buf);
+        assert!(buf.iter().all(|&x| x == 0), "page {:#x} not zeroed", f.off());
+    }
+    assert_eq!(mf.in_use(), 4 * PAGE_SIZE);
+}
