@@ -31,11 +31,11 @@ const SHORT_NS: u64 = 20_000;
 /// preempted) must not pack a pair that is otherwise trapping every few microseconds.
 const ONE: u32 = 1024;
 const SPREAD_ABOVE: u32 = ONE * 9 / 10;
-const PACK_BELOW: u32 = ONE * 6 / 10;
+const PACK_BELOW: u32 = ONE / 8;
 /// Events a pair stays in a mode before it may change again.
 const MIN_EVENTS: u32 = 64;
 /// The moving share weighs a new event 1/2^SHARE_SHIFT.
-const SHARE_SHIFT: u32 = 4;
+const SHARE_SHIFT: u32 = 5;
 
 /// The CPUs the sandbox may use and how many active packed pairs each has.
 struct Cpus {

@@ -459,7 +459,11 @@ impl<'a> ThreadArea<'a> {
 
     /// Sets how many times the stub yields before it sleeps (`OFF_STUB_YIELDS`).
     pub fn set_stub_yields(&self, n: u32) {
-        self.word(OFF_STUB_YIELDS).store(n.min(MAX_STUB_YIELDS), Ordering::Relaxed);
+        // Written only when it changes (see `clear_queue`).
+        let (word, n) = (self.word(OFF_STUB_YIELDS), n.min(MAX_STUB_YIELDS));
+        if word.load(Ordering::Relaxed) != n {
+            word.store(n, Ordering::Relaxed);
+        }
     }
 
     /// Fills the request slot (the caller then sets `STATE_REQUEST`).
@@ -492,7 +496,12 @@ impl<'a> ThreadArea<'a> {
     /// Empties the map queue (`OFF_PENDING`), which the application can write while it
     /// runs: the sentry does so whenever it takes the thread back.
     pub fn clear_queue(&self) {
-        self.word(OFF_PENDING).store(0, Ordering::SeqCst);
+        // Written only when not empty: the stub reads this cache line at every resume,
+        // and a store on every hand-off would move the line between CPUs each time.
+        let word = self.word(OFF_PENDING);
+        if word.load(Ordering::Relaxed) != 0 {
+            word.store(0, Ordering::SeqCst);
+        }
     }
 
     /// Takes the failure of a pending mapping the stub reported, if any (a negative
