@@ -591,11 +591,11 @@ fn enter_user_namespace_if_unprivileged() -> Result<(), String> {
 /// are started and the control socket is bound, before the sentry is built: the host
 /// files the sentry reads once are read first (`sentry::host::prepare`).
 pub fn confine_sentry(p: &Profile) -> Result<(), String> {
-    use nix::mount::{MntFlags, MsFlags, mount, umount2};
+    use nix::mount::{MsFlags, mount};
     use nix::sched::{CloneFlags, unshare};
     let err = |what: &str, e: nix::Error| format!("confining the sandbox: {what}: {e}");
     sentry::host::prepare();
-    let threads = std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
+    let threads = platform::confine::threads().unwrap_or(0);
     if threads != 1 {
         return Err(format!(
             "confining the sandbox: the process has {threads} threads"
@@ -607,14 +607,7 @@ pub fn confine_sentry(p: &Profile) -> Result<(), String> {
         flags |= CloneFlags::CLONE_NEWNET;
     }
     unshare(flags).map_err(|e| err("unshare", e))?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| err("making mounts private", e))?;
+    make_mounts_private().map_err(|e| err("making mounts private", e))?;
     // Any existing directory serves as the mount point (the mount is private).
     let dir = ["/tmp", "/run", "/proc"]
         .into_iter()
@@ -656,10 +649,7 @@ pub fn confine_sentry(p: &Profile) -> Result<(), String> {
                 .map_err(|e| format!("confining the sandbox: {PVM}: {e}"))?;
         }
     }
-    nix::unistd::chdir(dir).map_err(|e| err("chdir", e))?;
-    nix::unistd::pivot_root(".", ".").map_err(|e| err("pivot_root", e))?;
-    umount2(".", MntFlags::MNT_DETACH).map_err(|e| err("detaching the host's root", e))?;
-    nix::unistd::chdir("/").map_err(|e| err("chdir /", e))?;
+    pivot_into(dir).map_err(|(what, e)| err(what, e))?;
     mount(
         None::<&str>,
         "/",
@@ -778,10 +768,10 @@ pub fn confine_gofer(
     root: &std::path::Path,
     read_only: bool,
 ) -> Result<std::path::PathBuf, String> {
-    use nix::mount::{MntFlags, MsFlags, mount, umount2};
+    use nix::mount::{MsFlags, mount};
     use nix::sched::{CloneFlags, unshare};
     let err = |what: &str, e: nix::Error| format!("gofer: {what}: {e}");
-    let threads = std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count());
+    let threads = platform::confine::threads().unwrap_or(0);
     if threads != 1 {
         return Err(format!("gofer: confining a process of {threads} threads"));
     }
@@ -793,15 +783,7 @@ pub fn confine_gofer(
             | CloneFlags::CLONE_NEWUTS,
     )
     .map_err(|e| err("unshare", e))?;
-    // Nothing done to mounts from here on reaches the host's namespace.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| err("making mounts private", e))?;
+    make_mounts_private().map_err(|e| err("making mounts private", e))?;
     if root != std::path::Path::new("/") {
         mount(
             Some(root),
@@ -811,10 +793,7 @@ pub fn confine_gofer(
             None::<&str>,
         )
         .map_err(|e| err(&format!("bind mount of {}", root.display()), e))?;
-        nix::unistd::chdir(root).map_err(|e| err("chdir", e))?;
-        nix::unistd::pivot_root(".", ".").map_err(|e| err("pivot_root", e))?;
-        umount2(".", MntFlags::MNT_DETACH).map_err(|e| err("detaching the old root", e))?;
-        nix::unistd::chdir("/").map_err(|e| err("chdir /", e))?;
+        pivot_into(root).map_err(|(what, e)| err(what, e))?;
     }
     if read_only {
         platform::confine::make_root_read_only_recursive()
@@ -823,6 +802,29 @@ pub fn confine_gofer(
     platform::confine::set_not_dumpable().map_err(|e| format!("gofer: PR_SET_DUMPABLE: {e}"))?;
     keep_capabilities(GOFER_CAPS)?;
     Ok("/".into())
+}
+
+/// Makes every mount of this (new) mount namespace private: nothing done to mounts from
+/// here on reaches the namespace it came from.
+fn make_mounts_private() -> nix::Result<()> {
+    use nix::mount::{MsFlags, mount};
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+}
+
+/// Makes the mount at `dir` this process's root (`pivot_root`), detaches the old root
+/// and moves to the new `/`. On failure, says which step failed.
+fn pivot_into(dir: impl AsRef<std::path::Path>) -> Result<(), (&'static str, nix::Error)> {
+    use nix::mount::{MntFlags, umount2};
+    nix::unistd::chdir(dir.as_ref()).map_err(|e| ("chdir", e))?;
+    nix::unistd::pivot_root(".", ".").map_err(|e| ("pivot_root", e))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| ("detaching the old root", e))?;
+    nix::unistd::chdir("/").map_err(|e| ("chdir /", e))
 }
 
 /// Limits this (single-threaded) process's capabilities to `keep` (see
