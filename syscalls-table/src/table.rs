@@ -285,7 +285,7 @@ const ROWS: &[Syscall] = &[
     sc(200, "tkill",                  &[Pid, Signal], OK),
     sc(201, "time",                   &[Ptr], OK),
     sc(202, "futex",                  &[Ptr, FutexOp, Int, Ptr, Ptr, Int], partial("every operation, private and shared; PI futexes (LOCK_PI/LOCK_PI2/TRYLOCK_PI/UNLOCK_PI, WAIT_REQUEUE_PI/CMP_REQUEUE_PI) hand off, detect deadlocks and pass on a dead owner's lock as Linux, but boost no priority (no real-time scheduling) and serve waiters first come first served")),
-    sc(203, "sched_setaffinity",      &[Pid, Size, Ptr], partial("mask recorded and reported; host threads are not pinned")),
+    sc(203, "sched_setaffinity",      &[Pid, Size, Ptr], partial("mask recorded and reported; host threads do not follow it (on seccomp the platform pins each stub thread and its sentry thread to a CPU of its own choosing)")),
     sc(204, "sched_getaffinity",      &[Pid, Size, Ptr], OK),
     sc(205, "set_thread_area",        &[Ptr], NOPE),
     sc(206, "io_setup",               &[Uint, Ptr], AIO),
